@@ -1,0 +1,190 @@
+//! Command-line and environment configuration of the relay.
+//!
+//! Every setting is a `clap` flag with an `MDSIM_*` environment fallback and a default, so
+//! `relay-server` with nothing configured serves `./dist` on `http://127.0.0.1:8080` and needs
+//! no other process. Precedence is the usual one: flag, then environment variable, then
+//! default. `--help` lists each flag with its variable and default; keep the doc comments
+//! below user-facing, because clap prints them verbatim.
+//!
+//! Invariant: a [`Config`] that parsed is usable as is; values that could fail later (the log
+//! filter, for example) are validated here so that mistakes surface as clap's usage errors.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+/// Relay server of the missile defense simulator.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "relay-server",
+    version,
+    about = "Relay server of the missile defense simulator: serves the built web app, \
+             health checks and Prometheus metrics.",
+    long_about = "Relay server of the missile defense simulator.\n\n\
+                  Serves the web app built by Trunk (single-page fallback, gzip and brotli, \
+                  long-lived caching of hashed assets), liveness and readiness checks on \
+                  /healthz and /readyz, and Prometheus metrics on /metrics.\n\n\
+                  Every flag can also be set through the environment variable shown with it; \
+                  a flag wins over its variable.",
+    after_help = "Once listening it prints `listening on http://ADDR:PORT` on stdout (logs go \
+                  to stderr). It stops gracefully on Ctrl-C or SIGTERM."
+)]
+pub struct Config {
+    /// IP address to listen on; use 0.0.0.0 to accept connections from other machines.
+    #[arg(long, env = "MDSIM_BIND", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+
+    /// TCP port to listen on; 0 picks a free port (the chosen one is printed).
+    #[arg(long, short = 'p', env = "MDSIM_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Directory holding the built web app (the output of `trunk build --release`).
+    #[arg(long, env = "MDSIM_DIST_DIR", default_value = "dist")]
+    pub dist_dir: PathBuf,
+
+    /// Start even if the dist directory has no index.html (then /readyz answers 503).
+    #[arg(long, env = "MDSIM_ALLOW_MISSING_DIST")]
+    pub allow_missing_dist: bool,
+
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "MDSIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or tracing directives such as
+    /// `info,tower_http=debug`.
+    #[arg(long, env = "MDSIM_LOG_LEVEL", default_value = "info", value_parser = parse_log_filter)]
+    pub log_level: String,
+
+    /// Seconds to wait for open connections to finish after Ctrl-C or SIGTERM before exiting.
+    #[arg(long, env = "MDSIM_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Config {
+    /// A configuration with every default, serving `dist_dir`; convenient for tests.
+    pub fn with_dist_dir(dist_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Self::parse_from(["relay-server"]);
+        config.dist_dir = dist_dir.into();
+        config
+    }
+
+    /// The socket address to listen on.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+
+    /// How long graceful shutdown may take before the process exits anyway.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// The path of the app's entry page, whose presence means a build is there.
+    pub fn index_html(&self) -> PathBuf {
+        self.dist_dir.join("index.html")
+    }
+}
+
+/// Accepts the value only if `tracing_subscriber` can build a filter from it.
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    EnvFilter::try_new(value)
+        .map(|_| value.to_owned())
+        .map_err(|err| format!("not a valid log level or filter: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_serve_dist_on_loopback_8080() {
+        let config = Config::try_parse_from(["relay-server"]).unwrap();
+        // The environment of the test process could override defaults; only check when unset.
+        if std::env::var_os("MDSIM_PORT").is_none() {
+            assert_eq!(config.port, 8080);
+        }
+        if std::env::var_os("MDSIM_BIND").is_none() {
+            assert_eq!(config.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        if std::env::var_os("MDSIM_DIST_DIR").is_none() {
+            assert_eq!(config.dist_dir, PathBuf::from("dist"));
+        }
+    }
+
+    #[test]
+    fn flags_are_parsed() {
+        let config = Config::try_parse_from([
+            "relay-server",
+            "--bind",
+            "0.0.0.0",
+            "--port",
+            "9000",
+            "--dist-dir",
+            "/srv/app",
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug,hyper=warn",
+            "--allow-missing-dist",
+        ])
+        .unwrap();
+        assert_eq!(config.socket_addr(), "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.index_html(), PathBuf::from("/srv/app/index.html"));
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.log_level, "debug,hyper=warn");
+        assert!(config.allow_missing_dist);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            ["relay-server", "--port", "70000"],
+            ["relay-server", "--bind", "localhost:1"],
+            ["relay-server", "--log-format", "xml"],
+            ["relay-server", "--log-level", "tower_http=loud"],
+        ] {
+            let err = Config::try_parse_from(args).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue
+                ),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_documents_env_vars_and_defaults() {
+        let help = Config::command().render_long_help().to_string();
+        for needle in [
+            "MDSIM_BIND",
+            "MDSIM_PORT",
+            "MDSIM_DIST_DIR",
+            "MDSIM_LOG_FORMAT",
+            "MDSIM_LOG_LEVEL",
+            "[default: 8080]",
+            "[default: 127.0.0.1]",
+            "[default: dist]",
+        ] {
+            assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+        }
+    }
+}

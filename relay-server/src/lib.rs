@@ -1,0 +1,96 @@
+//! The relay server of the missile defense simulator, as a library.
+//!
+//! [`app`] builds the whole HTTP router from an [`AppState`] without touching a socket, so
+//! tests drive it with `tower::ServiceExt::oneshot`; [`server::run`] binds, serves and shuts
+//! down gracefully; `main.rs` only parses the [`Config`] and turns errors into an exit code.
+//!
+//! Codemap:
+//! - [`config`]: the `clap` configuration, flags with `MDSIM_*` environment fallbacks;
+//! - [`static_files`]: the built web app, single-page fallback and cache headers;
+//! - [`health`]: `/healthz` and `/readyz`;
+//! - [`metrics`]: the Prometheus registry, the request-metrics middleware and `/metrics`;
+//! - [`error`]: startup errors (one sentence each) and handler errors (status + JSON);
+//! - [`server`]: logging, binding, serving and graceful shutdown.
+//!
+//! Invariants: each module owns its `router()`, merged in [`app`]; all cross-cutting
+//! behaviour (tracing spans, compression, metrics) is a layer, not per-handler code; the
+//! shared state is cheap to clone (one `Arc`).
+
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod server;
+pub mod static_files;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::Config;
+pub use error::{ApiError, StartupError};
+pub use metrics::Metrics;
+
+/// State shared by every handler: the configuration and the metrics registry.
+///
+/// Cloning it clones one `Arc`; later subsystems (rooms, message bus, storage) become fields
+/// of the inner struct.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// State for `config`, with a fresh metrics registry.
+    pub fn new(config: Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                metrics: Metrics::new(),
+            }),
+        }
+    }
+
+    /// The configuration the relay started with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The relay's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
+
+/// The relay's complete HTTP application: every module's routes, the static web app as the
+/// fallback, and the request-metrics, compression and tracing layers.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(metrics::router())
+        .fallback(static_files::serve)
+        // Layers run outside-in in the reverse order of these calls: tracing sees the whole
+        // exchange, compression wraps what the metrics middleware let through, and the metrics
+        // middleware runs after routing, where `MatchedPath` is known.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,148 @@
+//! Running the relay as a process: logging, start-up checks, binding, serving and graceful
+//! shutdown.
+//!
+//! Invariants: logs go to stderr; stdout carries exactly one line, `listening on
+//! http://ADDR:PORT`, printed once the socket accepts connections, so scripts can wait for it
+//! and read the real port when `--port 0` was given. Ctrl-C and SIGTERM stop accepting
+//! connections at once and let open ones finish for at most `--shutdown-timeout` seconds.
+
+use std::future::{Future, IntoFuture};
+use std::io::{IsTerminal, Write};
+
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+use crate::error::StartupError;
+use crate::{AppState, app};
+
+/// Installs the global `tracing` subscriber writing to stderr in the configured format.
+pub fn init_logging(config: &Config) -> Result<(), StartupError> {
+    // The filter was validated when the configuration was parsed.
+    let filter = EnvFilter::try_new(&config.log_level)
+        .map_err(|err| StartupError::Logging(err.to_string()))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match config.log_format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
+    installed.map_err(|err| StartupError::Logging(err.to_string()))
+}
+
+/// Fails with [`StartupError::MissingDist`] when the dist directory has no `index.html`,
+/// unless `--allow-missing-dist` was given, in which case it only warns.
+pub fn check_dist(config: &Config) -> Result<(), StartupError> {
+    if config.index_html().is_file() {
+        return Ok(());
+    }
+    let err = StartupError::MissingDist {
+        dir: config.dist_dir.clone(),
+    };
+    if config.allow_missing_dist {
+        tracing::warn!(
+            "{err}; starting anyway because of --allow-missing-dist, /readyz answers 503"
+        );
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// Binds the configured address, turning failures into actionable errors.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartupError> {
+    let addr = config.socket_addr();
+    TcpListener::bind(addr)
+        .await
+        .map_err(|err| StartupError::from_bind(addr, err))
+}
+
+/// Runs the relay until Ctrl-C or SIGTERM: checks the build, binds, announces the URL, serves.
+pub async fn run(config: Config) -> Result<(), StartupError> {
+    check_dist(&config)?;
+    let listener = bind(&config).await?;
+    let local = listener
+        .local_addr()
+        .map_err(|err| StartupError::from_bind(config.socket_addr(), err))?;
+    let url = format!("http://{local}");
+    tracing::info!(%url, dist_dir = %config.dist_dir.display(), version = env!("CARGO_PKG_VERSION"), "listening on {url}");
+    announce(&url);
+    serve(listener, AppState::new(config), shutdown_signal()).await
+}
+
+/// Prints the one stdout line scripts wait for.
+fn announce(url: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout must not stop the server: the log line says the same.
+    let _ = writeln!(stdout, "listening on {url}");
+    let _ = stdout.flush();
+}
+
+/// Serves `state`'s app on `listener` until `shutdown` completes, then drains open
+/// connections for at most the configured shutdown timeout.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = &'static str> + Send + 'static,
+) -> Result<(), StartupError> {
+    let grace = state.config().shutdown_timeout();
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        let signal = shutdown.await;
+        tracing::info!("received {signal}; finishing open requests, then stopping");
+        let _ = signalled_tx.send(());
+    });
+    let deadline = async move {
+        match signalled_rx.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            // The server ended without a signal: only its own result matters.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = server.into_future() => result.map_err(StartupError::Serve)?,
+        () = deadline => tracing::warn!(
+            "connections still open after {}s; stopping anyway",
+            grace.as_secs()
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM, naming the signal.
+pub async fn shutdown_signal() -> &'static str {
+    let ctrl_c = async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(err) => {
+                tracing::warn!("cannot listen for Ctrl-C: {err}");
+                std::future::pending().await
+            }
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+                "SIGTERM"
+            }
+            Err(err) => {
+                tracing::warn!("cannot listen for SIGTERM: {err}");
+                std::future::pending().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<&'static str>();
+
+    tokio::select! {
+        name = ctrl_c => name,
+        name = terminate => name,
+    }
+}
