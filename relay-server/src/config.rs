@@ -41,7 +41,8 @@ pub struct Config {
     #[arg(long, short = 'p', env = "MDSIM_PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// Directory holding the built web app (the output of `trunk build --release`).
+    /// Directory holding the built web app (the output of `trunk build --release`), relative
+    /// to the working directory unless absolute.
     #[arg(long, env = "MDSIM_DIST_DIR", default_value = "dist")]
     pub dist_dir: PathBuf,
 

@@ -10,6 +10,7 @@
 //! - the single-page fallback: a GET or HEAD for a path whose last segment has no extension
 //!   and that matches no file gets `index.html` with 200, so client-side routes survive a
 //!   reload; a missing path with an extension (`/missing.js`) stays a 404;
+//! - text types (`text/*`, JSON, SVG) declared as UTF-8, which is what Trunk writes;
 //! - cache headers: names carrying a Trunk content hash (`web-app-1a2b3c4d5e6f7a8b.js`,
 //!   `web-app-1a2b3c4d5e6f7a8b_bg.wasm`) are `immutable` for a year, everything else,
 //!   `index.html` first, is `no-cache` so a new build is picked up at once.
@@ -67,6 +68,9 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
     );
+    if let Some(with_charset) = headers.get(header::CONTENT_TYPE).and_then(utf8_charset) {
+        headers.insert(header::CONTENT_TYPE, with_charset);
+    }
     // A precompressed sibling may have been chosen by Accept-Encoding; caches must know.
     if !headers.contains_key(header::VARY) {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -93,6 +97,19 @@ async fn serve_index(
         .await
         .map(IntoResponse::into_response)
         .unwrap_or_else(|never| match never {})
+}
+
+/// The content type with `; charset=utf-8` appended, for text types that lack a charset:
+/// Trunk writes UTF-8, and browsers would otherwise guess.
+fn utf8_charset(content_type: &HeaderValue) -> Option<HeaderValue> {
+    let value = content_type.to_str().ok()?;
+    let textual = value.starts_with("text/")
+        || value.starts_with("application/json")
+        || value.starts_with("image/svg+xml");
+    if !textual || value.contains("charset") {
+        return None;
+    }
+    HeaderValue::from_str(&format!("{value}; charset=utf-8")).ok()
 }
 
 /// Whether the last segment of a URL path has an extension (`/a/b.js` does, `/a/b` does not).
@@ -128,6 +145,19 @@ mod tests {
         assert!(!has_extension("/v1.2/route"));
         assert!(!has_extension("/.well-known"));
         assert!(!has_extension("/trailing."));
+    }
+
+    #[test]
+    fn text_types_get_a_utf8_charset() {
+        let with = |v: &'static str| utf8_charset(&HeaderValue::from_static(v));
+        assert_eq!(with("text/html").unwrap(), "text/html; charset=utf-8");
+        assert_eq!(
+            with("text/javascript").unwrap(),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(with("text/plain; charset=latin1"), None);
+        assert_eq!(with("application/wasm"), None);
+        assert_eq!(with("image/png"), None);
     }
 
     #[test]

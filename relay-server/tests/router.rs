@@ -102,6 +102,11 @@ async fn static_files_have_the_right_content_types() {
         let content_type = header_of(&response, header::CONTENT_TYPE);
         assert!(content_type.starts_with(expected), "{uri}: {content_type}");
     }
+    let (response, _) = get(&router, "/index.html").await;
+    assert_eq!(
+        header_of(&response, header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
     let (_, body) = get(&router, &format!("/{HASHED_WASM}")).await;
     assert_eq!(&body[..], b"\0asm\x01\0\0\0");
 }
