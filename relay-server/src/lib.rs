@@ -13,7 +13,7 @@
 //! - [`server`]: logging, binding, serving and graceful shutdown.
 //!
 //! Invariants: each module owns its `router()`, merged in [`app`]; all cross-cutting
-//! behaviour (tracing spans, compression, metrics) is a layer, not per-handler code; the
+//! behaviour (tracing spans, compression, metrics, common headers) is a layer, not per-handler code; the
 //! shared state is cheap to clone (one `Arc`).
 
 pub mod config;
@@ -26,8 +26,10 @@ pub mod static_files;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::middleware;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -87,6 +89,11 @@ pub fn app(state: AppState) -> Router {
             metrics::track_requests,
         ))
         .layer(CompressionLayer::new())
+        // Content types are set deliberately; browsers must not second-guess them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -101,6 +101,10 @@ async fn static_files_have_the_right_content_types() {
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         let content_type = header_of(&response, header::CONTENT_TYPE);
         assert!(content_type.starts_with(expected), "{uri}: {content_type}");
+        assert_eq!(
+            header_of(&response, header::X_CONTENT_TYPE_OPTIONS),
+            "nosniff"
+        );
     }
     let (response, _) = get(&router, "/index.html").await;
     assert_eq!(
