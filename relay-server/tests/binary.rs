@@ -209,6 +209,38 @@ fn is_configured_by_environment_and_stops_on_ctrl_c() {
 }
 
 #[test]
+fn a_stuck_connection_delays_shutdown_only_up_to_the_timeout() {
+    let dist = dist_fixture();
+    let dist_dir = dist.path().to_str().unwrap();
+    let mut relay = Relay::start(
+        &[
+            "--port",
+            "0",
+            "--dist-dir",
+            dist_dir,
+            "--shutdown-timeout",
+            "1",
+        ],
+        &[],
+    );
+    // A request head that never ends keeps the connection busy.
+    let mut stuck = TcpStream::connect(relay.addr).expect("connect");
+    stuck.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let signalled = Instant::now();
+    relay.signal("TERM");
+    let exit = relay.wait_exit(STOP_TIMEOUT);
+    let took = signalled.elapsed();
+    assert!(exit.success(), "exit status: {exit}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "did not wait for the stuck connection: {took:?}"
+    );
+    drop(stuck);
+}
+
+#[test]
 fn an_occupied_port_is_one_clear_sentence_and_a_failure() {
     let dist = dist_fixture();
     let occupant = TcpListener::bind("127.0.0.1:0").expect("bind a port to occupy");
