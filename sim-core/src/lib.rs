@@ -3,7 +3,31 @@
 //! Invariants: this crate does no I/O, reads no clock and draws no unseeded random number.
 //! Every floating-point transcendental goes through [`libm`], so a scenario and a seed give
 //! bit-identical results natively and in WebAssembly.
+//!
+//! Layout (one file per model):
+//! - [`earth`]: WGS84 frames ([`earth::frames`]), gravity ([`earth::gravity`]), rotation.
+//! - [`atmosphere`]: US Standard Atmosphere 1976.
+//! - [`missile`]: the catalog of missile classes with their public sources.
+//! - [`flight`]: forces, the RK4 integrator, the staged flight propagator, Kepler closed forms.
+//! - [`targeting`]: the click-to-launch solver.
+//! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
+//!   the state hash.
 #![warn(missing_docs)]
+
+pub mod atmosphere;
+pub mod earth;
+pub mod engine;
+pub mod flight;
+#[cfg(feature = "js")]
+pub mod js;
+pub mod missile;
+pub mod targeting;
+
+pub use engine::{Command, Event, EventKind, MissileId, Simulation};
+pub use missile::MissileKind;
 
 /// The crate's version, as shown by `mdsim version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Standard gravity g0 = 9.80665 m/s^2 (CGPM 1901, used for specific impulse).
+pub const G0_M_S2: f64 = 9.806_65;

@@ -1,6 +1,20 @@
 //! `mdsim`: the missile defense simulator on the command line.
+//!
+//! Output is a readable table, or JSON with `--json` (fields documented in `docs/cli.md`).
+//! Errors are one line on stderr and a non-zero exit: 2 for bad input, 3 for a target the
+//! missile cannot reach, 4 for a flight that cannot be followed, 1 for I/O failures.
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use serde_json::json;
+use sim_core::Simulation;
+use sim_core::earth::{EarthParams, EarthShape, GeoPoint};
+use sim_core::engine::{EventKind, Scenario, TICK_HZ, TICK_S};
+use sim_core::flight::{Flight, FlightSample, Guidance, PhysicsParams};
+use sim_core::missile::MissileKind;
+use sim_core::targeting::{self, Profile, TargetingRequest};
 
 /// The missile defense simulator on the command line.
 #[derive(Debug, Parser)]
@@ -14,11 +28,632 @@ struct Cli {
 enum Command {
     /// Print the version of the simulation core.
     Version,
+    /// List the missile catalog (or recompute each type's maximum range with --compute).
+    Catalog {
+        /// Recompute maximum range, its pitch, apogee and flight time with the flight model.
+        #[arg(long)]
+        compute: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Solve a click-to-launch flight (--missile --from --to) or fly free from a burnout state
+    /// (--burnout-speed --angle).
+    Trajectory(TrajectoryArgs),
+    /// Run a scenario file to the end and print each missile's fate.
+    Run {
+        /// Scenario file (JSON, see docs/scenario.md).
+        scenario: std::path::PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print the event stream as NDJSON (one event per line) instead of the summary.
+        #[arg(long)]
+        events: bool,
+        /// Stop after this much simulation time (s).
+        #[arg(long, value_parser = parse_duration, default_value = "20000")]
+        max_time_s: f64,
+    },
 }
 
-fn main() {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Version => println!("mdsim {}", sim_core::VERSION),
+#[derive(Debug, Args)]
+struct TrajectoryArgs {
+    /// Missile type (SCUD-B, SCUD-C, NODONG, IRBM, ICBM). In free flight: the body whose drag
+    /// applies (default SCUD-C).
+    #[arg(long, value_parser = MissileKind::parse)]
+    missile: Option<MissileKind>,
+    /// Launch point LAT,LON in degrees (free flight: the start point, default 0,0).
+    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
+    from: Option<GeoPoint>,
+    /// Target LAT,LON in degrees.
+    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
+    to: Option<GeoPoint>,
+    /// Trajectory shape: min-energy (default), lofted or depressed.
+    #[arg(long, value_parser = Profile::parse)]
+    profile: Option<Profile>,
+    /// Free flight: Earth-relative burnout speed (m/s).
+    #[arg(long, value_parser = parse_speed, allow_hyphen_values = true)]
+    burnout_speed: Option<f64>,
+    /// Free flight: flight-path angle above the local horizontal (deg).
+    #[arg(long, value_parser = parse_angle, allow_hyphen_values = true)]
+    angle: Option<f64>,
+    /// Free flight: burnout altitude (m), default 0.
+    #[arg(long, value_parser = parse_altitude, allow_hyphen_values = true)]
+    altitude: Option<f64>,
+    /// Free flight: azimuth, clockwise from north (deg), default 0 (north).
+    #[arg(long, value_parser = parse_azimuth, allow_hyphen_values = true)]
+    azimuth: Option<f64>,
+    /// No atmosphere (no drag).
+    #[arg(long)]
+    vacuum: bool,
+    /// The Earth does not rotate.
+    #[arg(long)]
+    no_rotation: bool,
+    /// Spherical Earth of radius 6,371.0 km with point-mass gravity (no ellipsoid, no J2).
+    #[arg(long)]
+    spherical: bool,
+    /// Include about N evenly spaced samples of the path.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    samples: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn finite(s: &str, what: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{what} '{s}' is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("{what} must be a finite number, got {s}"));
     }
+    Ok(v)
+}
+
+fn parse_point(s: &str) -> Result<GeoPoint, String> {
+    let (lat, lon) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected LAT,LON in degrees, got '{s}'"))?;
+    let p = GeoPoint::new(finite(lat, "latitude")?, finite(lon, "longitude")?);
+    p.validate()?;
+    Ok(p)
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let v = finite(s, "speed")?;
+    if v <= 0.0 || v >= 11_000.0 {
+        return Err(format!(
+            "burnout speed must be positive and below escape speed (11,000 m/s), got {v}"
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_angle(s: &str) -> Result<f64, String> {
+    let v = finite(s, "angle")?;
+    if !(-90.0..=90.0).contains(&v) {
+        return Err(format!(
+            "flight-path angle must be within ±90 degrees, got {v}"
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_azimuth(s: &str) -> Result<f64, String> {
+    let v = finite(s, "azimuth")?;
+    if !(-360.0..=360.0).contains(&v) {
+        return Err(format!("azimuth must be within ±360 degrees, got {v}"));
+    }
+    Ok(v)
+}
+
+fn parse_altitude(s: &str) -> Result<f64, String> {
+    let v = finite(s, "altitude")?;
+    if !(0.0..=5_000_000.0).contains(&v) {
+        return Err(format!(
+            "altitude must be between 0 and 5,000,000 m, got {v}"
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_duration(s: &str) -> Result<f64, String> {
+    let v = finite(s, "time")?;
+    if !(0.0..=1.0e6).contains(&v) {
+        return Err(format!("time must be between 0 and 1,000,000 s, got {v}"));
+    }
+    Ok(v)
+}
+
+/// A failure: one line for stderr and an exit code.
+struct Failure(u8, String);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || matches!(
+                    e.kind(),
+                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                )
+            {
+                let _ = e.print();
+                return if e.exit_code() == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(2)
+                };
+            }
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("mdsim: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Version => {
+            println!("mdsim {}", sim_core::VERSION);
+            Ok(())
+        }
+        Command::Catalog { compute, json } => catalog(compute, json),
+        Command::Trajectory(a) => trajectory(a),
+        Command::Run {
+            scenario,
+            json,
+            events,
+            max_time_s,
+        } => run(&scenario, json, events, max_time_s),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(code, line)) => {
+            eprintln!("mdsim: {line}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn print_json<T: Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("output is always serialisable")
+    );
+}
+
+fn catalog(compute: bool, json: bool) -> Result<(), Failure> {
+    let mut rows = Vec::new();
+    for t in sim_core::missile::catalog::catalog() {
+        let mut row = json!({
+            "missile": t.kind,
+            "description": t.description,
+            "stages": t.stages.len(),
+            "launch_mass_kg": t.launch_mass_kg(),
+            "burn_time_s": t.total_burn_time_s(),
+            "max_range_m": t.max_range_m,
+            "min_range_m": t.min_range_m,
+            "max_range_pitch_deg": t.max_range_pitch_deg,
+            "rcs_m2": t.rcs_m2,
+            "public_range": t.public.range,
+            "public_apogee_and_time": t.public.apogee_and_time,
+            "sources": t.public.sources,
+        });
+        if compute {
+            let (pitch, s) = targeting::max_range(t.kind);
+            row["computed"] = json!({
+                "max_range_pitch_deg": pitch,
+                "max_range_m": s.range_m,
+                "apogee_alt_m": s.apogee_alt_m,
+                "flight_time_s": s.flight_time_s,
+                "burnout_speed_m_s": s.burnout.map(|b| b.speed_m_s),
+                "burnout_alt_m": s.burnout.map(|b| b.alt_m),
+                "burnout_angle_deg": s.burnout.map(|b| b.flight_path_angle_deg),
+                "impact_speed_m_s": s.impact_speed_m_s,
+            });
+        }
+        rows.push(row);
+    }
+    if json {
+        print_json(&rows);
+        return Ok(());
+    }
+    for r in &rows {
+        println!(
+            "{:<7} {:>5.0} kg  max range {:>6.0} km  min {:>5.0} km  pitch {:>5.2} deg  public: {}",
+            r["missile"].as_str().unwrap_or(""),
+            r["launch_mass_kg"].as_f64().unwrap_or(0.0),
+            r["max_range_m"].as_f64().unwrap_or(0.0) / 1000.0,
+            r["min_range_m"].as_f64().unwrap_or(0.0) / 1000.0,
+            r["max_range_pitch_deg"].as_f64().unwrap_or(0.0),
+            r["public_range"].as_str().unwrap_or(""),
+        );
+        if let Some(c) = r.get("computed") {
+            println!(
+                "        computed: max range {:.1} km at pitch {:.2} deg, apogee {:.1} km, flight {:.1} s, burnout {:.0} m/s",
+                c["max_range_m"].as_f64().unwrap_or(0.0) / 1000.0,
+                c["max_range_pitch_deg"].as_f64().unwrap_or(0.0),
+                c["apogee_alt_m"].as_f64().unwrap_or(0.0) / 1000.0,
+                c["flight_time_s"].as_f64().unwrap_or(0.0),
+                c["burnout_speed_m_s"].as_f64().unwrap_or(0.0),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn physics_of(a: &TrajectoryArgs) -> PhysicsParams {
+    PhysicsParams {
+        earth: EarthParams {
+            shape: if a.spherical {
+                EarthShape::Sphere
+            } else {
+                EarthShape::Wgs84
+            },
+            rotation: !a.no_rotation,
+        },
+        atmosphere: !a.vacuum,
+    }
+}
+
+/// Re-flies a flight with about `n` samples; the first flight tells how long it lasts.
+fn samples_of(
+    start: &Flight,
+    physics: &PhysicsParams,
+    flight_time_s: f64,
+    n: u32,
+) -> Vec<FlightSample> {
+    let ticks = (flight_time_s / TICK_S).ceil().max(1.0) as u64;
+    let every = ticks.div_ceil(u64::from(n)).max(1) as u32;
+    let mut f = start.clone();
+    f.fly_to_impact(physics, Some(every))
+        .map(|(_, s)| s)
+        .unwrap_or_default()
+}
+
+fn trajectory(a: TrajectoryArgs) -> Result<(), Failure> {
+    let physics = physics_of(&a);
+    let bad = |m: &str| Err(Failure(2, m.to_string()));
+    if let Some(speed) = a.burnout_speed {
+        let Some(angle) = a.angle else {
+            return bad("free flight needs --angle DEG with --burnout-speed");
+        };
+        if a.to.is_some() || a.profile.is_some() {
+            return bad("--to and --profile apply to targeted flights, not to --burnout-speed");
+        }
+        let kind = a.missile.unwrap_or(MissileKind::ScudC);
+        let from = a.from.unwrap_or(GeoPoint::new(0.0, 0.0));
+        let altitude = a.altitude.unwrap_or(0.0);
+        let azimuth = a.azimuth.unwrap_or(0.0);
+        let start = Flight::free(kind, from, altitude, speed, angle, azimuth, &physics);
+        let mut f = start.clone();
+        let (s, _) = f
+            .fly_to_impact(&physics, None)
+            .map_err(|e| Failure(4, e.to_string()))?;
+        let kepler = (a.spherical && a.vacuum && a.no_rotation && altitude == 0.0 && angle > 0.0)
+            .then(|| {
+                let r = sim_core::earth::SPHERE_RADIUS_M;
+                let k = sim_core::flight::kepler::free_flight(
+                    sim_core::earth::WGS84_MU_M3_S2,
+                    r,
+                    speed,
+                    angle.to_radians(),
+                );
+                json!({
+                    "range_m": k.range_angle_rad * r,
+                    "apogee_alt_m": k.apogee_radius_m - r,
+                    "flight_time_s": k.time_of_flight_s,
+                })
+            });
+        let samples = a
+            .samples
+            .map(|n| samples_of(&start, &physics, s.flight_time_s, n));
+        let out = json!({
+            "mode": "free-flight",
+            "body": kind,
+            "physics": physics,
+            "from": from,
+            "altitude_m": altitude,
+            "azimuth_deg": azimuth,
+            "burnout_speed_m_s": speed,
+            "burnout_angle_deg": angle,
+            "range_m": s.range_m,
+            "apogee_alt_m": s.apogee_alt_m,
+            "apogee_time_s": s.apogee_time_s,
+            "flight_time_s": s.flight_time_s,
+            "impact": s.impact,
+            "impact_speed_m_s": s.impact_speed_m_s,
+            "impact_angle_deg": s.impact_angle_deg,
+            "kepler": kepler,
+            "samples": samples,
+        });
+        if a.json {
+            print_json(&out);
+        } else {
+            println!(
+                "free flight of a {kind} body from {:.4},{:.4} at {altitude:.0} m, azimuth {azimuth:.1} deg",
+                from.lat_deg, from.lon_deg
+            );
+            println!("burnout speed      {speed:.1} m/s at {angle:.2} deg");
+            println!("range              {:.3} km", s.range_m / 1000.0);
+            println!(
+                "apogee             {:.3} km at {:.1} s",
+                s.apogee_alt_m / 1000.0,
+                s.apogee_time_s
+            );
+            println!("time of flight     {:.2} s", s.flight_time_s);
+            println!(
+                "impact             {:.5},{:.5} at {:.0} m/s, {:.1} deg",
+                s.impact.lat_deg, s.impact.lon_deg, s.impact_speed_m_s, s.impact_angle_deg
+            );
+            if let Some(k) = &kepler {
+                println!(
+                    "kepler (closed form) range {:.3} km, apogee {:.3} km, time {:.2} s",
+                    k["range_m"].as_f64().unwrap_or(0.0) / 1000.0,
+                    k["apogee_alt_m"].as_f64().unwrap_or(0.0) / 1000.0,
+                    k["flight_time_s"].as_f64().unwrap_or(0.0)
+                );
+            }
+            print_samples(samples.as_deref());
+        }
+        return Ok(());
+    }
+    if a.angle.is_some() || a.altitude.is_some() || a.azimuth.is_some() {
+        return bad("--angle, --altitude and --azimuth need --burnout-speed");
+    }
+    let (Some(kind), Some(from), Some(to)) = (a.missile, a.from, a.to) else {
+        return bad(
+            "give --missile TYPE --from LAT,LON --to LAT,LON (or --burnout-speed and --angle)",
+        );
+    };
+    let profile = a.profile.unwrap_or_default();
+    let req = TargetingRequest {
+        kind,
+        from,
+        to,
+        profile,
+    };
+    let sol = targeting::solve(&req, &physics).map_err(|e| {
+        let code = match e {
+            targeting::TargetingError::InvalidInput { .. } => 2,
+            targeting::TargetingError::NotConverged { .. } => 4,
+            _ => 3,
+        };
+        Failure(code, e.to_string())
+    })?;
+    let s = sol.summary;
+    let samples = a.samples.map(|n| {
+        samples_of(
+            &Flight::launch(kind, from, sol.guidance, &physics),
+            &physics,
+            s.flight_time_s,
+            n,
+        )
+    });
+    let out = json!({
+        "mode": "targeted",
+        "missile": kind,
+        "profile": profile,
+        "physics": physics,
+        "from": from,
+        "to": to,
+        "distance_m": sol.distance_m,
+        "azimuth_deg": sol.azimuth_deg,
+        "range_m": s.range_m,
+        "apogee_alt_m": s.apogee_alt_m,
+        "apogee_time_s": s.apogee_time_s,
+        "flight_time_s": s.flight_time_s,
+        "burnout": s.burnout,
+        "impact": s.impact,
+        "impact_speed_m_s": s.impact_speed_m_s,
+        "impact_angle_deg": s.impact_angle_deg,
+        "miss_m": sol.miss_m,
+        "guidance": sol.guidance,
+        "flights_flown": sol.flights_flown,
+        "samples": samples,
+    });
+    if a.json {
+        print_json(&out);
+        return Ok(());
+    }
+    println!(
+        "{kind} {} flight from {:.4},{:.4} to {:.4},{:.4}",
+        profile.name(),
+        from.lat_deg,
+        from.lon_deg,
+        to.lat_deg,
+        to.lon_deg
+    );
+    println!(
+        "distance           {:.3} km, launch azimuth {:.3} deg",
+        sol.distance_m / 1000.0,
+        sol.azimuth_deg
+    );
+    println!("range              {:.3} km", s.range_m / 1000.0);
+    println!(
+        "apogee             {:.3} km at {:.1} s",
+        s.apogee_alt_m / 1000.0,
+        s.apogee_time_s
+    );
+    println!("time of flight     {:.2} s", s.flight_time_s);
+    if let Some(b) = s.burnout {
+        println!(
+            "burnout            {:.1} m/s at {:.2} deg, {:.1} km, {:.2} s",
+            b.speed_m_s,
+            b.flight_path_angle_deg,
+            b.alt_m / 1000.0,
+            b.time_s
+        );
+    }
+    println!(
+        "impact             {:.5},{:.5} at {:.0} m/s, {:.1} deg",
+        s.impact.lat_deg, s.impact.lon_deg, s.impact_speed_m_s, s.impact_angle_deg
+    );
+    println!(
+        "miss distance      {:.2} m ({} flights solved)",
+        sol.miss_m, sol.flights_flown
+    );
+    print_samples(samples.as_deref());
+    Ok(())
+}
+
+fn print_samples(samples: Option<&[FlightSample]>) {
+    if let Some(samples) = samples {
+        println!(
+            "{:>9} {:>10} {:>11} {:>10} {:>9}  phase",
+            "time_s", "lat_deg", "lon_deg", "alt_km", "speed"
+        );
+        for p in samples {
+            println!(
+                "{:>9.1} {:>10.5} {:>11.5} {:>10.3} {:>9.1}  {:?}",
+                p.time_s,
+                p.lat_deg,
+                p.lon_deg,
+                p.alt_m / 1000.0,
+                p.speed_m_s,
+                p.phase
+            );
+        }
+    }
+}
+
+fn run(
+    path: &std::path::Path,
+    json_out: bool,
+    events_out: bool,
+    max_time_s: f64,
+) -> Result<(), Failure> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?;
+    if meta.len() > sim_core::engine::MAX_SCENARIO_BYTES as u64 {
+        return Err(Failure(
+            2,
+            format!("{} is larger than the scenario size limit", path.display()),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?;
+    let scenario =
+        Scenario::from_json(&text).map_err(|e| Failure(2, format!("{}: {e}", path.display())))?;
+    let mut sim = Simulation::from_scenario(&scenario);
+    let max_ticks = (max_time_s * f64::from(TICK_HZ)).ceil() as u64;
+    let mut all = Vec::new();
+    while !sim.is_idle() && sim.tick() < max_ticks {
+        let ev = sim.step(&[]);
+        if events_out {
+            for e in &ev {
+                println!("{}", serde_json::to_string(e).expect("events serialise"));
+            }
+        }
+        all.extend(ev);
+    }
+    if events_out {
+        return Ok(());
+    }
+    let mut missiles = Vec::new();
+    let mut rejected = Vec::new();
+    for e in &all {
+        match &e.kind {
+            EventKind::Launch {
+                missile,
+                missile_type,
+                label,
+                from,
+                to,
+                profile,
+                predicted,
+                predicted_miss_m,
+            } => {
+                missiles.push(json!({
+                    "id": missile, "missile_type": missile_type, "label": label,
+                    "launch_time_s": e.time_s, "from": from, "to": to, "profile": profile,
+                    "predicted_range_m": predicted.range_m, "predicted_miss_m": predicted_miss_m,
+                    "apogee_alt_m": null, "fate": "in-flight", "impact": null,
+                }));
+            }
+            EventKind::LaunchRejected {
+                missile_type,
+                from,
+                to,
+                reason,
+                ..
+            } => {
+                rejected.push(json!({
+                    "time_s": e.time_s, "missile_type": missile_type, "from": from, "to": to, "reason": reason,
+                }));
+            }
+            EventKind::Apogee { missile, alt_m, .. } => {
+                if let Some(m) = missiles.iter_mut().find(|m| m["id"] == json!(missile)) {
+                    m["apogee_alt_m"] = json!(alt_m);
+                }
+            }
+            EventKind::Impact {
+                missile,
+                at,
+                miss_m,
+                flight_time_s,
+                speed_m_s,
+            } => {
+                if let Some(m) = missiles.iter_mut().find(|m| m["id"] == json!(missile)) {
+                    m["fate"] = json!("impact");
+                    m["impact"] = json!({
+                        "time_s": e.time_s, "at": at, "miss_m": miss_m,
+                        "flight_time_s": flight_time_s, "speed_m_s": speed_m_s,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    let out = json!({
+        "scenario": scenario.name,
+        "ticks": sim.tick(),
+        "time_s": sim.time_s(),
+        "state_hash": format!("{:016x}", sim.state_hash()),
+        "missiles": missiles,
+        "rejected": rejected,
+    });
+    if json_out {
+        print_json(&out);
+        return Ok(());
+    }
+    println!(
+        "scenario '{}': {} ticks ({:.1} s), state hash {:016x}",
+        scenario.name,
+        sim.tick(),
+        sim.time_s(),
+        sim.state_hash()
+    );
+    for m in &missiles {
+        let imp = &m["impact"];
+        println!(
+            "M{:<4} {:<7} launched {:>7.1} s  {}  {}",
+            m["id"],
+            m["missile_type"].as_str().unwrap_or(""),
+            m["launch_time_s"].as_f64().unwrap_or(0.0),
+            m["fate"].as_str().unwrap_or(""),
+            if imp.is_null() {
+                String::new()
+            } else {
+                format!(
+                    "at {:.4},{:.4} t={:.1} s, miss {:.1} m, apogee {:.1} km",
+                    imp["at"]["lat_deg"].as_f64().unwrap_or(0.0),
+                    imp["at"]["lon_deg"].as_f64().unwrap_or(0.0),
+                    imp["time_s"].as_f64().unwrap_or(0.0),
+                    imp["miss_m"].as_f64().unwrap_or(0.0),
+                    m["apogee_alt_m"].as_f64().unwrap_or(0.0) / 1000.0
+                )
+            }
+        );
+    }
+    for r in &rejected {
+        println!(
+            "rejected at {:.1} s: {}",
+            r["time_s"].as_f64().unwrap_or(0.0),
+            r["reason"].as_str().unwrap_or("")
+        );
+    }
+    let _ = Guidance::toward_azimuth;
+    Ok(())
 }

@@ -1,0 +1,55 @@
+//! Flight benchmarks: missile-ticks per second for one missile and for 1000 at once, and the
+//! cost of one targeting solve. Results are recorded in `docs/benchmarks.md` (## sim-core
+//! flight). Run: `cargo bench -p sim-core --bench flight`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sim_core::earth::GeoPoint;
+use sim_core::flight::PhysicsParams;
+use sim_core::flight::workload::Swarm;
+use sim_core::missile::MissileKind;
+use sim_core::targeting::{self, Profile, TargetingRequest};
+
+fn flight(c: &mut Criterion) {
+    let mut g = c.benchmark_group("flight");
+    g.sample_size(10);
+    for n in [1usize, 1000] {
+        // 100 ticks (10 s) of boost-phase flight: the most expensive regime per tick.
+        let ticks = 100u32;
+        g.throughput(Throughput::Elements(n as u64 * u64::from(ticks)));
+        let swarm = Swarm::new(n);
+        g.bench_function(format!("missile_ticks_boost_{n}"), |b| {
+            b.iter(|| {
+                let mut s = swarm.clone();
+                black_box(s.fly(ticks))
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("targeting");
+    g.sample_size(10);
+    for (kind, to) in [
+        (MissileKind::ScudC, GeoPoint::new(34.05, -118.25)),
+        (MissileKind::Icbm, GeoPoint::new(55.0, 40.0)),
+    ] {
+        let req = TargetingRequest {
+            kind,
+            from: if kind == MissileKind::Icbm {
+                GeoPoint::new(47.5, -111.2)
+            } else {
+                GeoPoint::new(36.5, -123.1)
+            },
+            to,
+            profile: Profile::MinEnergy,
+        };
+        g.bench_function(format!("solve_{kind}"), |b| {
+            b.iter(|| black_box(targeting::solve(&req, &PhysicsParams::default()).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, flight);
+criterion_main!(benches);

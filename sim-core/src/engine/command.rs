@@ -1,0 +1,34 @@
+//! Commands: the only inputs of [`crate::engine::Simulation::step`]. They are plain serde data
+//! (JSON `{"type": "launch", ...}`) so a relay can order them, stamp them with ticks and send
+//! them to every client; applying the same commands at the same ticks gives the same state.
+
+use serde::{Deserialize, Serialize};
+
+use crate::earth::GeoPoint;
+use crate::missile::MissileKind;
+use crate::targeting::Profile;
+
+/// An instruction to the simulation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Command {
+    /// Launch a missile at a target (the flight is solved by [`crate::targeting::solve`]).
+    Launch(LaunchCommand),
+}
+
+/// Launch one missile from a point at a target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LaunchCommand {
+    /// Missile class, by public name (e.g. `"SCUD-C"`).
+    pub missile: MissileKind,
+    /// Launch point.
+    pub from: GeoPoint,
+    /// Target (aim point).
+    pub to: GeoPoint,
+    /// Trajectory shape; minimum energy when absent.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Free text shown with the missile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}

@@ -1,0 +1,108 @@
+//! Events: what happened during a tick, for logs, displays, relays and statistics. Each carries
+//! its tick and the exact simulation time, and enough data to be drawn without querying the
+//! simulation (positions as latitude/longitude/altitude).
+
+use serde::{Deserialize, Serialize};
+
+use crate::earth::GeoPoint;
+use crate::engine::MissileId;
+use crate::flight::FlightSummary;
+use crate::missile::MissileKind;
+use crate::targeting::{Profile, TargetingError};
+
+/// One event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The tick during which it happened.
+    pub tick: u64,
+    /// Simulation time at which it happened (s); within `[tick, tick + 1) * TICK_S`.
+    pub time_s: f64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The kinds of event. JSON: the variant name in kebab-case under `"type"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A missile left its launcher; `predicted` is the solved flight it will fly.
+    Launch {
+        /// New missile's id.
+        missile: MissileId,
+        /// Its class.
+        missile_type: MissileKind,
+        /// Its label, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        /// Launch point.
+        from: GeoPoint,
+        /// Target.
+        to: GeoPoint,
+        /// Trajectory shape.
+        profile: Profile,
+        /// The solved flight.
+        predicted: FlightSummary,
+        /// Solved miss distance (m).
+        predicted_miss_m: f64,
+    },
+    /// A launch command could not be carried out.
+    LaunchRejected {
+        /// Class asked for.
+        missile_type: MissileKind,
+        /// Launch point asked for.
+        from: GeoPoint,
+        /// Target asked for.
+        to: GeoPoint,
+        /// One sentence, e.g. the distance and the maximum range.
+        reason: String,
+        /// The structured error.
+        error: TargetingError,
+    },
+    /// A stage burnt out and separated (also emitted for the last stage before `burnout`).
+    StageBurnout {
+        /// Missile.
+        missile: MissileId,
+        /// Stage index, 0 = first.
+        stage: u8,
+        /// Altitude (m).
+        alt_m: f64,
+        /// Earth-relative speed (m/s).
+        speed_m_s: f64,
+    },
+    /// Powered flight ended (burnout or thrust cut-off); the RV separated where it does.
+    Burnout {
+        /// Missile.
+        missile: MissileId,
+        /// Altitude (m).
+        alt_m: f64,
+        /// Earth-relative speed (m/s).
+        speed_m_s: f64,
+        /// Flight-path angle above the horizontal (deg).
+        flight_path_angle_deg: f64,
+        /// Position.
+        at: GeoPoint,
+    },
+    /// The missile passed its apogee.
+    Apogee {
+        /// Missile.
+        missile: MissileId,
+        /// Apogee altitude (m).
+        alt_m: f64,
+        /// Position.
+        at: GeoPoint,
+    },
+    /// The missile hit the ground.
+    Impact {
+        /// Missile.
+        missile: MissileId,
+        /// Impact point.
+        at: GeoPoint,
+        /// Distance from the aim point (m).
+        miss_m: f64,
+        /// Time since launch (s).
+        flight_time_s: f64,
+        /// Earth-relative impact speed (m/s).
+        speed_m_s: f64,
+    },
+}

@@ -1,0 +1,404 @@
+//! The [`Simulation`]: state, the `step` transition, snapshots and the state hash.
+//!
+//! Invariants: see the module documentation of [`crate::engine`]. In short: `step` is the only
+//! mutation, entity `Vec`s stay sorted by id, and the state is plain serde data.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::earth::GeoPoint;
+use crate::engine::state_hash::hash_of;
+use crate::engine::{Command, Event, EventKind, LaunchCommand, MissileId, Scenario, TICK_S};
+use crate::flight::{Flight, FlightEvent, FlightSummary, Phase, PhysicsParams};
+use crate::missile::MissileKind;
+use crate::targeting::{self, Profile, TargetingRequest};
+
+/// Version of the [`SimState`] layout inside snapshots.
+pub const STATE_FORMAT_VERSION: u32 = 1;
+
+/// A missile in flight (or on the ground after impact).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Missile {
+    /// Its id.
+    pub id: MissileId,
+    /// Free text from the launch command.
+    pub label: Option<String>,
+    /// Tick of launch.
+    pub launch_tick: u64,
+    /// Aim point.
+    pub target: GeoPoint,
+    /// Trajectory shape.
+    pub profile: Profile,
+    /// The solved flight, as predicted at launch.
+    pub predicted: FlightSummary,
+    /// The flight itself.
+    pub flight: Flight,
+}
+
+/// What a display needs of one missile, read cheaply every frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissileView {
+    /// Id.
+    pub id: MissileId,
+    /// Class.
+    pub missile_type: MissileKind,
+    /// Geodetic latitude (deg).
+    pub lat_deg: f64,
+    /// Longitude (deg).
+    pub lon_deg: f64,
+    /// Height above the ellipsoid (m).
+    pub alt_m: f64,
+    /// Earth-relative speed (m/s).
+    pub speed_m_s: f64,
+    /// Flight regime.
+    pub phase: Phase,
+    /// Time since launch (s).
+    pub flight_time_s: f64,
+}
+
+/// A command scheduled for a future tick (from a scenario).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledCommand {
+    /// Tick at whose start it applies.
+    pub tick: u64,
+    /// The command.
+    pub command: Command,
+}
+
+/// The complete state of a simulation: everything `step` reads or writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    /// Layout version, [`STATE_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The next tick to run.
+    pub tick: u64,
+    /// Physics switches.
+    pub physics: PhysicsParams,
+    /// The seed the generator started from.
+    pub seed: u64,
+    /// The only source of randomness (ChaCha8, portable and serialisable).
+    pub rng: ChaCha8Rng,
+    /// Next missile id to allocate.
+    pub next_missile_id: u32,
+    /// Missiles, sorted by id.
+    pub missiles: Vec<Missile>,
+    /// Scheduled commands, sorted by tick (stable).
+    pub scheduled: Vec<ScheduledCommand>,
+}
+
+/// A snapshot is the full state, as a value.
+pub type Snapshot = SimState;
+
+/// The simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulation {
+    state: SimState,
+}
+
+impl Simulation {
+    /// An empty simulation at tick 0.
+    pub fn new(physics: PhysicsParams, seed: u64) -> Self {
+        Self {
+            state: SimState {
+                format_version: STATE_FORMAT_VERSION,
+                tick: 0,
+                physics,
+                seed,
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                next_missile_id: 1,
+                missiles: Vec::new(),
+                scheduled: Vec::new(),
+            },
+        }
+    }
+
+    /// A simulation at tick 0 with the scenario's launches scheduled (the scenario must be
+    /// valid: see [`Scenario::from_json`]).
+    pub fn from_scenario(scenario: &Scenario) -> Self {
+        let mut sim = Self::new(scenario.physics, scenario.seed);
+        for l in &scenario.launches {
+            let tick = libm::round(l.time_s / TICK_S) as u64;
+            sim.state.scheduled.push(ScheduledCommand {
+                tick,
+                command: Command::Launch(LaunchCommand {
+                    missile: l.missile,
+                    from: l.from,
+                    to: l.to,
+                    profile: l.profile,
+                    label: l.label.clone(),
+                }),
+            });
+        }
+        // A stable sort keeps the file order of launches on the same tick.
+        sim.state.scheduled.sort_by_key(|c| c.tick);
+        sim
+    }
+
+    /// Restores a snapshot.
+    pub fn restore(snapshot: Snapshot) -> Self {
+        Self { state: snapshot }
+    }
+
+    /// The full state as a value (clone it, serialise it, send it).
+    pub fn snapshot(&self) -> Snapshot {
+        self.state.clone()
+    }
+
+    /// Read-only access to the state.
+    pub fn state(&self) -> &SimState {
+        &self.state
+    }
+
+    /// The next tick to run (ticks run so far).
+    pub fn tick(&self) -> u64 {
+        self.state.tick
+    }
+
+    /// Simulation time at the start of the next tick (s).
+    pub fn time_s(&self) -> f64 {
+        self.state.tick as f64 * TICK_S
+    }
+
+    /// Physics switches.
+    pub fn physics(&self) -> &PhysicsParams {
+        &self.state.physics
+    }
+
+    /// The stable state hash: FNV-1a over the canonical encoding of the whole state.
+    pub fn state_hash(&self) -> u64 {
+        hash_of(&self.state)
+    }
+
+    /// Whether nothing is left to happen: no scheduled command and every missile down.
+    pub fn is_idle(&self) -> bool {
+        self.state.scheduled.is_empty()
+            && self
+                .state
+                .missiles
+                .iter()
+                .all(|m| m.flight.phase == Phase::Impacted)
+    }
+
+    /// Every missile, in id order.
+    pub fn missiles(&self) -> &[Missile] {
+        &self.state.missiles
+    }
+
+    /// The display view of every missile, in id order.
+    pub fn missile_views(&self) -> impl Iterator<Item = MissileView> + '_ {
+        self.state.missiles.iter().map(|m| self.view_of(m))
+    }
+
+    /// The display view of one missile.
+    pub fn missile_view(&self, id: MissileId) -> Option<MissileView> {
+        let i = self
+            .state
+            .missiles
+            .binary_search_by_key(&id, |m| m.id)
+            .ok()?;
+        Some(self.view_of(&self.state.missiles[i]))
+    }
+
+    fn view_of(&self, m: &Missile) -> MissileView {
+        let s = m.flight.sample(&self.state.physics);
+        MissileView {
+            id: m.id,
+            missile_type: m.flight.kind,
+            lat_deg: s.lat_deg,
+            lon_deg: s.lon_deg,
+            alt_m: s.alt_m,
+            speed_m_s: s.speed_m_s,
+            phase: s.phase,
+            flight_time_s: s.time_s,
+        }
+    }
+
+    /// Runs one tick: applies the tick's scheduled commands, then `commands`, then advances
+    /// every missile by [`TICK_S`]; returns the tick's events in order.
+    pub fn step(&mut self, commands: &[Command]) -> Vec<Event> {
+        let tick = self.state.tick;
+        let t0 = self.time_s();
+        let mut events = Vec::new();
+        let due = self
+            .state
+            .scheduled
+            .iter()
+            .take_while(|c| c.tick <= tick)
+            .count();
+        let scheduled: Vec<ScheduledCommand> = self.state.scheduled.drain(..due).collect();
+        for c in scheduled.iter().map(|s| &s.command).chain(commands) {
+            self.apply(c, tick, t0, &mut events);
+        }
+        let physics = self.state.physics;
+        let mut flight_events = Vec::new();
+        for m in &mut self.state.missiles {
+            if m.flight.phase == Phase::Impacted {
+                continue;
+            }
+            let launch_time_s = m.launch_tick as f64 * TICK_S;
+            m.flight.advance(TICK_S, &physics, &mut flight_events);
+            for fe in flight_events.drain(..) {
+                events.push(Self::convert(m, launch_time_s, tick, &physics, fe));
+            }
+        }
+        self.state.tick += 1;
+        events
+    }
+
+    fn apply(&mut self, command: &Command, tick: u64, t0: f64, events: &mut Vec<Event>) {
+        match command {
+            Command::Launch(l) => {
+                let req = TargetingRequest {
+                    kind: l.missile,
+                    from: l.from,
+                    to: l.to,
+                    profile: l.profile,
+                };
+                match targeting::solve(&req, &self.state.physics) {
+                    Ok(sol) => {
+                        let id = MissileId(self.state.next_missile_id);
+                        self.state.next_missile_id += 1;
+                        let flight =
+                            Flight::launch(l.missile, l.from, sol.guidance, &self.state.physics);
+                        events.push(Event {
+                            tick,
+                            time_s: t0,
+                            kind: EventKind::Launch {
+                                missile: id,
+                                missile_type: l.missile,
+                                label: l.label.clone(),
+                                from: l.from,
+                                to: l.to,
+                                profile: l.profile,
+                                predicted: sol.summary,
+                                predicted_miss_m: sol.miss_m,
+                            },
+                        });
+                        self.state.missiles.push(Missile {
+                            id,
+                            label: l.label.clone(),
+                            launch_tick: tick,
+                            target: l.to,
+                            profile: l.profile,
+                            predicted: sol.summary,
+                            flight,
+                        });
+                    }
+                    Err(e) => events.push(Event {
+                        tick,
+                        time_s: t0,
+                        kind: EventKind::LaunchRejected {
+                            missile_type: l.missile,
+                            from: l.from,
+                            to: l.to,
+                            reason: e.to_string(),
+                            error: e,
+                        },
+                    }),
+                }
+            }
+        }
+    }
+
+    fn convert(
+        m: &Missile,
+        launch_time_s: f64,
+        tick: u64,
+        physics: &PhysicsParams,
+        fe: FlightEvent,
+    ) -> Event {
+        let missile = m.id;
+        let (flight_time_s, kind) = match fe {
+            FlightEvent::StageBurnout {
+                stage,
+                time_s,
+                alt_m,
+                speed_m_s,
+            } => (
+                time_s,
+                EventKind::StageBurnout {
+                    missile,
+                    stage,
+                    alt_m,
+                    speed_m_s,
+                },
+            ),
+            FlightEvent::Burnout(b) => (
+                b.time_s,
+                EventKind::Burnout {
+                    missile,
+                    alt_m: b.alt_m,
+                    speed_m_s: b.speed_m_s,
+                    flight_path_angle_deg: b.flight_path_angle_deg,
+                    at: b.point,
+                },
+            ),
+            FlightEvent::Apogee {
+                time_s,
+                alt_m,
+                point,
+            } => (
+                time_s,
+                EventKind::Apogee {
+                    missile,
+                    alt_m,
+                    at: point,
+                },
+            ),
+            FlightEvent::Impact(i) => {
+                let ell = physics.earth.ellipsoid();
+                let aim = ell.geodetic_to_ecef(&m.target.to_geodetic(0.0));
+                let hit = nalgebra::Vector3::new(i.ecef_m[0], i.ecef_m[1], i.ecef_m[2]);
+                (
+                    i.time_s,
+                    EventKind::Impact {
+                        missile,
+                        at: i.point,
+                        miss_m: (hit - aim).norm(),
+                        flight_time_s: i.time_s,
+                        speed_m_s: i.speed_m_s,
+                    },
+                )
+            }
+        };
+        Event {
+            tick,
+            time_s: launch_time_s + flight_time_s,
+            kind,
+        }
+    }
+
+    /// Steps with no commands until idle or until `max_ticks` more ticks have run; returns
+    /// every event.
+    pub fn run_until_idle(&mut self, max_ticks: u64) -> Vec<Event> {
+        let mut events = Vec::new();
+        let end = self.state.tick.saturating_add(max_ticks);
+        while !self.is_idle() && self.state.tick < end {
+            events.extend(self.step(&[]));
+        }
+        events
+    }
+
+    /// Writes `[id, lat_deg, lon_deg, alt_m, speed_m_s, phase]` per missile into `out` (phase:
+    /// 0 boost, 1 coast, 2 re-entry, 3 impacted): a flat buffer for drawing each frame.
+    pub fn write_positions(&self, out: &mut Vec<f64>) {
+        out.clear();
+        for v in self.missile_views() {
+            let phase = match v.phase {
+                Phase::Boost => 0.0,
+                Phase::Coast => 1.0,
+                Phase::Reentry => 2.0,
+                Phase::Impacted => 3.0,
+            };
+            out.extend_from_slice(&[
+                f64::from(v.id.0),
+                v.lat_deg,
+                v.lon_deg,
+                v.alt_m,
+                v.speed_m_s,
+                phase,
+            ]);
+        }
+    }
+}

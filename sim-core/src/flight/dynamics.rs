@@ -1,0 +1,128 @@
+//! Forces on a missile in the flight's inertial frame: gravity, aerodynamic drag and thrust.
+//!
+//! Drag: a = -1/2 rho |v_rel| v_rel Cd(M) A / m, with the air co-rotating with the Earth
+//! (v_rel = v - omega x r) and the density and speed of sound of the 1976 standard atmosphere at
+//! the geodetic altitude (Zarchan, "Tactical and Strategic Missile Guidance", ch. 6; no lift,
+//! no wind). Thrust: constant magnitude along the pitch program's attitude in the launch plane.
+//! Invariants: the acceleration is a pure function of (t, r, v) and the [`ForceModel`]; every
+//! transcendental goes through `libm`.
+
+use nalgebra::Vector3;
+
+use crate::atmosphere::{self, TOP_OF_ATMOSPHERE_M};
+use crate::earth::{Ellipsoid, Gravity, rotate_z};
+use crate::flight::PhysicsParams;
+use crate::missile::{DragTable, PitchProgramParams};
+
+/// Thrust during one burn segment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrustParams {
+    /// Thrust magnitude (N).
+    pub thrust_n: f64,
+    /// Mass at `ignition_s` (kg).
+    pub ignition_mass_kg: f64,
+    /// Flight time of ignition (s).
+    pub ignition_s: f64,
+    /// Mass flow (kg/s).
+    pub mass_flow_kg_s: f64,
+    /// Pitch program timing.
+    pub pitch: PitchProgramParams,
+    /// Final pitch above the local horizontal (rad).
+    pub pitch_final_rad: f64,
+    /// Unit normal of the launch plane in ECEF at launch (the flight's inertial frame).
+    pub plane_normal: Vector3<f64>,
+}
+
+impl ThrustParams {
+    /// Commanded pitch above the local horizontal at flight time `t_s` (rad): vertical, then a
+    /// constant pitch rate to the final attitude, then hold.
+    pub fn pitch_rad(&self, t_s: f64) -> f64 {
+        let p = &self.pitch;
+        let vertical = core::f64::consts::FRAC_PI_2;
+        if t_s <= p.vertical_rise_s {
+            vertical
+        } else if t_s >= p.pitch_over_end_s {
+            self.pitch_final_rad
+        } else {
+            let w = (t_s - p.vertical_rise_s) / (p.pitch_over_end_s - p.vertical_rise_s);
+            vertical + w * (self.pitch_final_rad - vertical)
+        }
+    }
+}
+
+/// Everything the acceleration needs besides (t, r, v).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForceModel {
+    /// Gravity model.
+    pub gravity: Gravity,
+    /// Reference surface, for the altitude of the air.
+    pub ellipsoid: Ellipsoid,
+    /// Earth rotation rate (rad/s).
+    pub omega_rad_s: f64,
+    /// Whether drag applies.
+    pub atmosphere: bool,
+    /// Mass when not thrusting (kg).
+    pub coast_mass_kg: f64,
+    /// Drag reference area (m^2).
+    pub area_m2: f64,
+    /// Drag coefficient table.
+    pub drag: DragTable,
+    /// Thrust, when burning.
+    pub thrust: Option<ThrustParams>,
+}
+
+impl ForceModel {
+    /// A model with the Earth of `physics` and the given body.
+    pub fn new(physics: &PhysicsParams, coast_mass_kg: f64, area_m2: f64, drag: DragTable) -> Self {
+        Self {
+            gravity: physics.earth.gravity(),
+            ellipsoid: physics.earth.ellipsoid(),
+            omega_rad_s: physics.earth.omega_rad_s(),
+            atmosphere: physics.atmosphere,
+            coast_mass_kg,
+            area_m2,
+            drag,
+            thrust: None,
+        }
+    }
+
+    /// Mass at flight time `t_s` (kg).
+    pub fn mass_kg(&self, t_s: f64) -> f64 {
+        match &self.thrust {
+            Some(th) => th.ignition_mass_kg - th.mass_flow_kg_s * (t_s - th.ignition_s),
+            None => self.coast_mass_kg,
+        }
+    }
+
+    /// Acceleration (m/s^2) in the flight's inertial frame.
+    pub fn acceleration(&self, t_s: f64, r: &Vector3<f64>, v: &Vector3<f64>) -> Vector3<f64> {
+        let mut a = self.gravity.acceleration(r);
+        let mass = self.mass_kg(t_s);
+        if self.atmosphere && r.norm_squared() < sq(self.ellipsoid.a_m + TOP_OF_ATMOSPHERE_M) {
+            let alt = self.ellipsoid.altitude_m(r);
+            if alt < TOP_OF_ATMOSPHERE_M {
+                let air = atmosphere::us1976(alt);
+                let v_rel = v - Vector3::new(-self.omega_rad_s * r.y, self.omega_rad_s * r.x, 0.0);
+                let speed = v_rel.norm();
+                if speed > 0.0 {
+                    let cd = self.drag.cd(speed / air.speed_of_sound_m_s);
+                    let k = -0.5 * air.density_kg_m3 * speed * cd * self.area_m2 / mass;
+                    a += v_rel * k;
+                }
+            }
+        }
+        if let Some(th) = &self.thrust {
+            let up = r / r.norm();
+            let n = rotate_z(&th.plane_normal, self.omega_rad_s * t_s);
+            let horizontal = n.cross(&up);
+            let horizontal = horizontal / horizontal.norm();
+            let (s, c) = libm::sincos(th.pitch_rad(t_s));
+            a += (up * s + horizontal * c) * (th.thrust_n / mass);
+        }
+        a
+    }
+}
+
+fn sq(x: f64) -> f64 {
+    x * x
+}

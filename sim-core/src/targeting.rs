@@ -1,0 +1,468 @@
+//! Click-to-launch targeting: find the guidance that puts a missile's impact on a target,
+//! on the rotating Earth with drag, by flying the real flight model.
+//!
+//! Controls: the launch plane's azimuth (through an angle `delta` about the launch vertical)
+//! steers crossrange; range is steered by the thrust cut-off time (minimum energy: the pitch
+//! program that maximises range, with the engines cut early, as Scud-type missiles do), or by
+//! the final pitch with a full burn (lofted above the maximum-range pitch, depressed below it).
+//! Method: a bracketed regula falsi (Illinois) on downrange in the great-circle plane, then
+//! Newton-Broyden on (control, delta) against (downrange, crossrange) until the miss is under
+//! [`MISS_TOLERANCE_M`]. Every trial is a complete flight with [`Flight::fly_to_impact`], the
+//! very code the engine flies, so the engine reproduces the solved impact bit for bit.
+//! Invariants: deterministic, no allocation beyond the flights, an error value (never a panic)
+//! for every unreachable target.
+
+use nalgebra::Vector3;
+use serde::{Deserialize, Serialize};
+
+use crate::earth::GeoPoint;
+use crate::earth::frames::great_circle_distance_m;
+use crate::flight::{Flight, FlightSummary, Guidance, PhysicsParams};
+use crate::missile::MissileKind;
+
+/// The solver stops once the impact is this close to the target (m).
+pub const MISS_TOLERANCE_M: f64 = 1.0;
+/// A solution missing by more than this is reported as [`TargetingError::NotConverged`] (m).
+pub const MAX_ACCEPTED_MISS_M: f64 = 2_000.0;
+
+/// The shape of the solved trajectory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// Maximum-range pitch program with thrust cut-off: the least energy for the range.
+    #[default]
+    MinEnergy,
+    /// Full burn, steeper than the maximum-range pitch: higher apogee, steeper re-entry.
+    Lofted,
+    /// Full burn, flatter than the maximum-range pitch: lower apogee, shorter flight.
+    Depressed,
+}
+
+impl Profile {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::MinEnergy => "min-energy",
+            Profile::Lofted => "lofted",
+            Profile::Depressed => "depressed",
+        }
+    }
+
+    /// Parses `min-energy`, `lofted` or `depressed`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        [Profile::MinEnergy, Profile::Lofted, Profile::Depressed]
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown profile '{s}' (known: min-energy, lofted, depressed)"))
+    }
+}
+
+/// What to hit with what.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TargetingRequest {
+    /// Missile class.
+    pub kind: MissileKind,
+    /// Launch point.
+    pub from: GeoPoint,
+    /// Target.
+    pub to: GeoPoint,
+    /// Trajectory shape.
+    pub profile: Profile,
+}
+
+/// A solved flight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Solution {
+    /// The request.
+    pub request: TargetingRequest,
+    /// Guidance to fly.
+    pub guidance: Guidance,
+    /// The flight this guidance produces.
+    pub summary: FlightSummary,
+    /// Distance between the solved impact and the target (m).
+    pub miss_m: f64,
+    /// Great-circle distance from launch to target (m).
+    pub distance_m: f64,
+    /// Launch azimuth of the solved plane, clockwise from north (deg).
+    pub azimuth_deg: f64,
+    /// Number of complete flights the solver flew.
+    pub flights_flown: u32,
+}
+
+/// Why no flight was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "kebab-case")]
+pub enum TargetingError {
+    /// Beyond the missile's reach.
+    #[error(
+        "target is {:.0} km away, beyond the {kind} maximum range of {:.0} km",
+        distance_m / 1000.0,
+        max_range_m / 1000.0
+    )]
+    OutOfRange {
+        /// Missile class.
+        kind: MissileKind,
+        /// Great-circle distance from launch to target (m).
+        distance_m: f64,
+        /// The maximum range (m): the catalog figure, or the reach actually found in this
+        /// direction on the rotating Earth when that is less.
+        max_range_m: f64,
+    },
+    /// Closer than the missile's minimum range.
+    #[error(
+        "target is {:.0} km away, inside the {kind} minimum range of {:.0} km",
+        distance_m / 1000.0,
+        min_range_m / 1000.0
+    )]
+    TooClose {
+        /// Missile class.
+        kind: MissileKind,
+        /// Great-circle distance from launch to target (m).
+        distance_m: f64,
+        /// The minimum range (m).
+        min_range_m: f64,
+    },
+    /// The requested profile cannot reach this distance.
+    #[error(
+        "a {} {kind} flight cannot reach {:.0} km: its reach is {:.0} to {:.0} km",
+        profile.name(),
+        distance_m / 1000.0,
+        reach_min_m / 1000.0,
+        reach_max_m / 1000.0
+    )]
+    ProfileUnavailable {
+        /// Missile class.
+        kind: MissileKind,
+        /// The profile asked for.
+        profile: Profile,
+        /// Great-circle distance from launch to target (m).
+        distance_m: f64,
+        /// Shortest range of this profile (m).
+        reach_min_m: f64,
+        /// Longest range of this profile (m).
+        reach_max_m: f64,
+    },
+    /// The solver did not get close enough.
+    #[error("no solution found: the best flight misses by {:.0} m", miss_m)]
+    NotConverged {
+        /// Best miss found (m).
+        miss_m: f64,
+    },
+    /// Bad coordinates.
+    #[error("{message}")]
+    InvalidInput {
+        /// One sentence.
+        message: String,
+    },
+}
+
+/// Longest final pitch tried for lofted flights (deg).
+const LOFT_MAX_PITCH_DEG: f64 = 85.0;
+/// Shortest final pitch tried for depressed flights (deg).
+const DEPRESSED_MIN_PITCH_DEG: f64 = 8.0;
+
+struct Geometry {
+    launch_unit: Vector3<f64>,
+    plane_normal: Vector3<f64>,
+    target_ecef: Vector3<f64>,
+    target_angle_rad: f64,
+    radius_m: f64,
+}
+
+impl Geometry {
+    fn normal(&self, delta_rad: f64) -> Vector3<f64> {
+        let (s, c) = libm::sincos(delta_rad);
+        self.plane_normal * c + self.launch_unit.cross(&self.plane_normal) * s
+    }
+
+    /// (downrange error, crossrange) of an impact point, in metres on the range sphere.
+    fn residual(&self, impact_ecef: &Vector3<f64>) -> [f64; 2] {
+        let p = impact_ecef / impact_ecef.norm();
+        let down = libm::atan2(
+            self.launch_unit.cross(&p).dot(&self.plane_normal),
+            self.launch_unit.dot(&p),
+        );
+        let cross = libm::asin(p.dot(&self.plane_normal).clamp(-1.0, 1.0));
+        [
+            (down - self.target_angle_rad) * self.radius_m,
+            cross * self.radius_m,
+        ]
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Trial {
+    guidance: Guidance,
+    summary: FlightSummary,
+    residual: [f64; 2],
+    miss_m: f64,
+}
+
+/// Solves a click-to-launch request on the given physics.
+pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution, TargetingError> {
+    for p in [&req.from, &req.to] {
+        p.validate()
+            .map_err(|message| TargetingError::InvalidInput { message })?;
+    }
+    let t = req.kind.params();
+    let distance_m = great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m());
+    if distance_m > t.max_range_m {
+        return Err(TargetingError::OutOfRange {
+            kind: req.kind,
+            distance_m,
+            max_range_m: t.max_range_m,
+        });
+    }
+    if distance_m < t.min_range_m {
+        return Err(TargetingError::TooClose {
+            kind: req.kind,
+            distance_m,
+            min_range_m: t.min_range_m,
+        });
+    }
+    let ell = physics.earth.ellipsoid();
+    let rl = ell.geodetic_to_ecef(&req.from.to_geodetic(0.0));
+    let rt = ell.geodetic_to_ecef(&req.to.to_geodetic(0.0));
+    let l = rl / rl.norm();
+    let tu = rt / rt.norm();
+    let n = l.cross(&tu);
+    let geo = Geometry {
+        launch_unit: l,
+        plane_normal: n / n.norm(),
+        target_ecef: rt,
+        target_angle_rad: libm::atan2(n.norm(), l.dot(&tu)),
+        radius_m: physics.earth.range_radius_m(),
+    };
+    let burn = t.total_burn_time_s();
+    let full = burn + 1.0;
+    let star = t.max_range_pitch_deg;
+    // The control u and its bracket; `increasing` says whether range grows with u.
+    let (lo, hi, increasing) = match req.profile {
+        Profile::MinEnergy => {
+            let vr = t.pitch.vertical_rise_s;
+            (vr + 0.2 * (burn - vr), full, true)
+        }
+        Profile::Lofted => (star, LOFT_MAX_PITCH_DEG, false),
+        Profile::Depressed => (DEPRESSED_MIN_PITCH_DEG, star, true),
+    };
+    let guidance_for = |u: f64, delta: f64| {
+        let nn = geo.normal(delta);
+        let (pitch, cutoff) = match req.profile {
+            Profile::MinEnergy => (star, u),
+            _ => (u, full),
+        };
+        Guidance {
+            plane_normal_ecef: [nn.x, nn.y, nn.z],
+            pitch_final_deg: pitch,
+            cutoff_s: cutoff,
+        }
+    };
+    let mut flown = 0u32;
+    let mut fly = |u: f64, delta: f64| -> Option<Trial> {
+        flown += 1;
+        let guidance = guidance_for(u, delta);
+        let mut f = Flight::launch(req.kind, req.from, guidance, physics);
+        let (summary, _) = f.fly_to_impact(physics, None).ok()?;
+        let impact = f.impact?;
+        let p = Vector3::new(impact.ecef_m[0], impact.ecef_m[1], impact.ecef_m[2]);
+        Some(Trial {
+            guidance,
+            summary,
+            residual: geo.residual(&p),
+            miss_m: (p - geo.target_ecef).norm(),
+        })
+    };
+    let not_found = |miss_m: f64| TargetingError::NotConverged { miss_m };
+
+    // Phase 1: bracket and regula falsi on downrange in the great-circle plane.
+    let t_lo = fly(lo, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
+    let t_hi = fly(hi, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
+    let (near, far) = if increasing {
+        (&t_lo, &t_hi)
+    } else {
+        (&t_hi, &t_lo)
+    };
+    if far.residual[0] < 0.0 || near.residual[0] > 0.0 {
+        let reach_max_m = far.summary.range_m;
+        let reach_min_m = near.summary.range_m;
+        return Err(match req.profile {
+            Profile::MinEnergy if far.residual[0] < 0.0 => TargetingError::OutOfRange {
+                kind: req.kind,
+                distance_m,
+                max_range_m: reach_max_m.min(t.max_range_m),
+            },
+            Profile::MinEnergy => TargetingError::TooClose {
+                kind: req.kind,
+                distance_m,
+                min_range_m: reach_min_m,
+            },
+            profile => TargetingError::ProfileUnavailable {
+                kind: req.kind,
+                profile,
+                distance_m,
+                reach_min_m,
+                reach_max_m,
+            },
+        });
+    }
+    let (mut a, mut fa) = (lo, t_lo.residual[0]);
+    let (mut b, mut fb) = (hi, t_hi.residual[0]);
+    let mut best = if fa.abs() < fb.abs() { t_lo } else { t_hi };
+    let mut u = if fa.abs() < fb.abs() { a } else { b };
+    for _ in 0..30 {
+        if best.residual[0].abs() < 500.0 {
+            break;
+        }
+        let c = b - fb * (b - a) / (fb - fa);
+        let trial = fly(c, 0.0).ok_or_else(|| not_found(best.miss_m))?;
+        let fc = trial.residual[0];
+        if fc.abs() < best.residual[0].abs() {
+            best = trial;
+            u = c;
+        }
+        if fc * fb < 0.0 {
+            a = b;
+            fa = fb;
+        } else {
+            fa *= 0.5;
+        }
+        b = c;
+        fb = fc;
+    }
+
+    // Phase 2: Newton with a finite-difference Jacobian, then Broyden updates.
+    let mut delta = 0.0;
+    let du = match req.profile {
+        Profile::MinEnergy => 0.01,
+        _ => 0.005,
+    };
+    let dd = 1e-5;
+    let (umin, umax) = (lo.min(hi), lo.max(hi));
+    let mut jac = {
+        let pu = fly((u + du).min(umax), delta).ok_or_else(|| not_found(best.miss_m))?;
+        let pd = fly(u, delta + dd).ok_or_else(|| not_found(best.miss_m))?;
+        let hu = (u + du).min(umax) - u;
+        let hu = if hu == 0.0 { du } else { hu };
+        [
+            [
+                (pu.residual[0] - best.residual[0]) / hu,
+                (pd.residual[0] - best.residual[0]) / dd,
+            ],
+            [
+                (pu.residual[1] - best.residual[1]) / hu,
+                (pd.residual[1] - best.residual[1]) / dd,
+            ],
+        ]
+    };
+    let mut current = best;
+    for _ in 0..20 {
+        if best.miss_m < MISS_TOLERANCE_M {
+            break;
+        }
+        let det = jac[0][0] * jac[1][1] - jac[0][1] * jac[1][0];
+        if det == 0.0 || !det.is_finite() {
+            break;
+        }
+        let r = current.residual;
+        let step_u = -(jac[1][1] * r[0] - jac[0][1] * r[1]) / det;
+        let step_d = -(-jac[1][0] * r[0] + jac[0][0] * r[1]) / det;
+        let nu = (u + step_u).clamp(umin, umax);
+        let nd = delta + step_d;
+        let Some(trial) = fly(nu, nd) else { break };
+        // Broyden's rank-one update: J += (dr - J dx) dx^T / |dx|^2.
+        let dx = [nu - u, nd - delta];
+        let dr = [
+            trial.residual[0] - current.residual[0],
+            trial.residual[1] - current.residual[1],
+        ];
+        let norm2 = dx[0] * dx[0] + dx[1] * dx[1];
+        if norm2 == 0.0 {
+            break;
+        }
+        for (i, row) in jac.iter_mut().enumerate() {
+            let jdx = row[0] * dx[0] + row[1] * dx[1];
+            let k = (dr[i] - jdx) / norm2;
+            row[0] += k * dx[0];
+            row[1] += k * dx[1];
+        }
+        u = nu;
+        delta = nd;
+        current = trial;
+        if trial.miss_m < best.miss_m {
+            best = trial;
+        }
+    }
+    let final_trial = best;
+    if final_trial.miss_m > MAX_ACCEPTED_MISS_M {
+        return Err(not_found(final_trial.miss_m));
+    }
+    let ng = final_trial.guidance.plane_normal_ecef;
+    let azimuth_deg = azimuth_of_plane(physics, &req.from, &Vector3::new(ng[0], ng[1], ng[2]));
+    Ok(Solution {
+        request: *req,
+        guidance: final_trial.guidance,
+        summary: final_trial.summary,
+        miss_m: final_trial.miss_m,
+        distance_m,
+        azimuth_deg,
+        flights_flown: flown,
+    })
+}
+
+/// Azimuth (deg, clockwise from north) of the horizontal direction of a launch plane.
+fn azimuth_of_plane(physics: &PhysicsParams, from: &GeoPoint, normal: &Vector3<f64>) -> f64 {
+    let g = from.to_geodetic(0.0);
+    let r = physics.earth.ellipsoid().geodetic_to_ecef(&g);
+    let d = normal.cross(&(r / r.norm()));
+    let [e, n, _] = crate::earth::Ellipsoid::enu_basis(g.lat_rad, g.lon_rad);
+    let mut az = libm::atan2(d.dot(&e), d.dot(&n)).to_degrees();
+    if az < 0.0 {
+        az += 360.0;
+    }
+    az
+}
+
+/// The maximum range of a class on a non-rotating Earth with drag, launching north from 0N 0E,
+/// by golden-section search on the final pitch: `(pitch_deg, summary)`. This is how the
+/// catalog's `max_range_pitch_deg` and `max_range_m` were produced.
+pub fn max_range(kind: MissileKind) -> (f64, FlightSummary) {
+    let physics = PhysicsParams {
+        earth: crate::earth::EarthParams {
+            rotation: false,
+            ..Default::default()
+        },
+        atmosphere: true,
+    };
+    let from = GeoPoint::new(0.0, 0.0);
+    let full = kind.params().total_burn_time_s() + 1.0;
+    let range = |pitch: f64| {
+        let g = Guidance::toward_azimuth(&physics, &from, 0.0, pitch, full);
+        let mut f = Flight::launch(kind, from, g, &physics);
+        f.fly_to_impact(&physics, None)
+            .map(|(s, _)| s)
+            .expect("a full burn at a sane pitch comes down")
+    };
+    let phi = (libm::sqrt(5.0) - 1.0) / 2.0;
+    let (mut a, mut b) = (10.0_f64, 70.0_f64);
+    let mut c = b - phi * (b - a);
+    let mut d = a + phi * (b - a);
+    let (mut fc, mut fd) = (range(c).range_m, range(d).range_m);
+    while b - a > 0.02 {
+        if fc > fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - phi * (b - a);
+            fc = range(c).range_m;
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + phi * (b - a);
+            fd = range(d).range_m;
+        }
+    }
+    let pitch = 0.5 * (a + b);
+    let pitch = (pitch * 100.0).round() / 100.0;
+    (pitch, range(pitch))
+}
