@@ -15,7 +15,8 @@ use crate::targeting::{Profile, TargetingError};
 pub struct Event {
     /// The tick during which it happened.
     pub tick: u64,
-    /// Simulation time at which it happened (s); within `[tick, tick + 1) * TICK_S`.
+    /// Simulation time at which it happened (s): within `[tick, tick + 1) * TICK_S`, except an
+    /// apogee, stamped with its highest sample, which may end the previous tick.
     pub time_s: f64,
     /// What happened.
     #[serde(flatten)]

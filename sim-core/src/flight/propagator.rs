@@ -214,6 +214,8 @@ pub struct Flight {
     pub coast_mass_kg: f64,
     /// Whether the RV has separated from the body.
     pub separated: bool,
+    /// Height above the ellipsoid at the end of the last sub-step (m).
+    pub alt_m: f64,
     /// Highest altitude so far (m).
     pub max_alt_m: f64,
     /// Time of the highest altitude (s).
@@ -253,6 +255,7 @@ impl Flight {
             stage_ignition_mass_kg: t.launch_mass_kg(),
             coast_mass_kg: t.launch_mass_kg(),
             separated: false,
+            alt_m: 0.0,
             max_alt_m: 0.0,
             max_alt_time_s: 0.0,
             apogee_passed: false,
@@ -305,6 +308,7 @@ impl Flight {
             stage_ignition_mass_kg: mass,
             coast_mass_kg: mass,
             separated,
+            alt_m,
             max_alt_m: alt_m,
             max_alt_time_s: 0.0,
             apogee_passed: false,
@@ -422,7 +426,7 @@ impl Flight {
             let model = self.force_model(physics);
             let prev = self.state;
             let prev_t = self.time_s;
-            let prev_radial = prev.r_m.dot(&prev.v_m_s);
+            let prev_alt = self.alt_m;
             if h > 0.0 {
                 self.state = rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, &prev, h);
             }
@@ -430,18 +434,11 @@ impl Flight {
             remaining -= h;
             let alt = ell.altitude_m(&self.state.r_m);
             if alt < 0.0 && self.time_s > 1.0 {
-                self.finish_impact(
-                    &model,
-                    &prev,
-                    prev_t,
-                    ell.altitude_m(&prev.r_m),
-                    h,
-                    alt,
-                    physics,
-                );
+                self.finish_impact(&model, &prev, prev_t, prev_alt, h, alt, physics);
                 events.push(FlightEvent::Impact(self.impact.expect("impact just set")));
                 return;
             }
+            self.alt_m = alt;
             if alt > self.max_alt_m {
                 self.max_alt_m = alt;
                 self.max_alt_time_s = self.time_s;
@@ -449,9 +446,10 @@ impl Flight {
             if thrust_end.is_some() {
                 self.end_thrust(physics, alt, events);
             }
-            let radial = self.state.r_m.dot(&self.state.v_m_s);
+            // Apogee and re-entry follow the geodetic altitude, the height a display shows.
+            let descending = alt < prev_alt;
             if self.phase != Phase::Boost {
-                if !self.apogee_passed && prev_radial > 0.0 && radial <= 0.0 {
+                if !self.apogee_passed && descending {
                     self.apogee_passed = true;
                     let g = ell.ecef_to_geodetic(&self.position_ecef(physics));
                     events.push(FlightEvent::Apogee {
@@ -460,7 +458,7 @@ impl Flight {
                         point: g.to_point(),
                     });
                 }
-                if self.phase == Phase::Coast && radial < 0.0 && alt < REENTRY_ALTITUDE_M {
+                if self.phase == Phase::Coast && descending && alt < REENTRY_ALTITUDE_M {
                     self.phase = Phase::Reentry;
                 }
             }

@@ -1,0 +1,127 @@
+//! Engine behaviour: commands, events, ids, views, snapshots.
+#![cfg(not(target_arch = "wasm32"))]
+
+use sim_core::Simulation;
+use sim_core::earth::GeoPoint;
+use sim_core::engine::{Command, EventKind, LaunchCommand, MissileId, Scenario, TICK_HZ};
+use sim_core::flight::{Phase, PhysicsParams};
+use sim_core::missile::MissileKind;
+use sim_core::targeting::Profile;
+
+fn launch(missile: MissileKind, from: (f64, f64), to: (f64, f64)) -> Command {
+    Command::Launch(LaunchCommand {
+        missile,
+        from: GeoPoint::new(from.0, from.1),
+        to: GeoPoint::new(to.0, to.1),
+        profile: Profile::MinEnergy,
+        label: Some("test".into()),
+    })
+}
+
+#[test]
+fn commands_are_json_and_launches_follow_the_documented_life_cycle() {
+    let json = r#"{"type": "launch", "missile": "SCUD-B", "from": {"lat_deg": 36.0, "lon_deg": -122.0},
+                   "to": {"lat_deg": 34.5, "lon_deg": -119.8}}"#;
+    let cmd: Command = serde_json::from_str(json).unwrap();
+    let mut sim = Simulation::new(PhysicsParams::default(), 1);
+    let first = sim.step(&[
+        cmd.clone(),
+        launch(MissileKind::ScudC, (34.05, -118.25), (33.749, -84.388)),
+    ]);
+    assert!(matches!(
+        &first[0].kind,
+        EventKind::Launch {
+            missile: MissileId(1),
+            missile_type: MissileKind::ScudB,
+            ..
+        }
+    ));
+    match &first[1].kind {
+        EventKind::LaunchRejected { reason, .. } => assert!(reason.contains("maximum range")),
+        other => panic!("{other:?}"),
+    }
+    // The rejected launch consumed no id; the next launch gets 2.
+    let second = sim.step(&[cmd]);
+    assert!(matches!(
+        &second[0].kind,
+        EventKind::Launch {
+            missile: MissileId(2),
+            ..
+        }
+    ));
+    let events = sim.run_until_idle(10_000);
+    let of = |id: u32| -> Vec<&str> {
+        events
+            .iter()
+            .filter_map(|e| {
+                let (m, name) = match &e.kind {
+                    EventKind::StageBurnout { missile, .. } => (missile, "stage-burnout"),
+                    EventKind::Burnout { missile, .. } => (missile, "burnout"),
+                    EventKind::Apogee { missile, .. } => (missile, "apogee"),
+                    EventKind::Impact { missile, .. } => (missile, "impact"),
+                    _ => return None,
+                };
+                (m.0 == id).then_some(name)
+            })
+            .collect()
+    };
+    // Minimum-energy flights end powered flight by thrust cut-off, not by a stage burnout.
+    assert_eq!(of(1), ["burnout", "apogee", "impact"]);
+    assert_eq!(of(2), ["burnout", "apogee", "impact"]);
+    // Events are in tick order with times inside their tick.
+    for w in events.windows(2) {
+        assert!(w[0].tick <= w[1].tick);
+    }
+    for e in &events {
+        let t0 = e.tick as f64 / f64::from(TICK_HZ);
+        assert!(
+            e.time_s >= t0 - 1e-9 && e.time_s <= t0 + 0.1 + 1e-9,
+            "{e:?}"
+        );
+    }
+    assert!(sim.is_idle());
+    let views: Vec<_> = sim.missile_views().collect();
+    assert_eq!(views.len(), 2);
+    assert!(
+        views
+            .iter()
+            .all(|v| v.phase == Phase::Impacted && v.alt_m == 0.0)
+    );
+}
+
+#[test]
+fn views_and_position_buffer_track_the_flight() {
+    let mut sim = Simulation::new(PhysicsParams::default(), 1);
+    sim.step(&[launch(MissileKind::Icbm, (34.7, -120.6), (9.4, 167.5))]);
+    for _ in 0..(120 * TICK_HZ) {
+        sim.step(&[]);
+    }
+    let v = sim.missile_view(MissileId(1)).unwrap();
+    assert_eq!(v.phase, Phase::Boost);
+    assert!(v.alt_m > 50_000.0 && v.speed_m_s > 2_000.0, "{v:?}");
+    let mut buf = Vec::new();
+    sim.write_positions(&mut buf);
+    assert_eq!(buf, [1.0, v.lat_deg, v.lon_deg, v.alt_m, v.speed_m_s, 0.0]);
+    assert!(sim.missile_view(MissileId(7)).is_none());
+}
+
+#[test]
+fn same_commands_same_state_and_hash_changes_with_state() {
+    let scenario = Scenario::single_launch(
+        "x",
+        MissileKind::ScudC,
+        GeoPoint::new(36.5, -123.1),
+        GeoPoint::new(34.05, -118.25),
+    );
+    let mut a = Simulation::from_scenario(&scenario);
+    let mut b = Simulation::from_scenario(&scenario);
+    let h0 = a.state_hash();
+    for _ in 0..50 {
+        assert_eq!(a.step(&[]), b.step(&[]));
+    }
+    assert_eq!(a.state_hash(), b.state_hash());
+    assert_ne!(a.state_hash(), h0);
+    let mut c = Simulation::restore(a.snapshot());
+    assert_eq!(c.step(&[]), a.step(&[]));
+    assert_eq!(c.state_hash(), a.state_hash());
+}
