@@ -63,10 +63,10 @@ struct TrajectoryArgs {
     #[arg(long, value_parser = MissileKind::parse)]
     missile: Option<MissileKind>,
     /// Launch point LAT,LON in degrees (free flight: the start point, default 0,0).
-    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
+    #[arg(long, value_name = "LAT,LON", value_parser = parse_point, allow_hyphen_values = true)]
     from: Option<GeoPoint>,
     /// Target LAT,LON in degrees.
-    #[arg(long, value_parser = parse_point, allow_hyphen_values = true)]
+    #[arg(long, value_name = "LAT,LON", value_parser = parse_point, allow_hyphen_values = true)]
     to: Option<GeoPoint>,
     /// Trajectory shape: min-energy (default), lofted or depressed.
     #[arg(long, value_parser = Profile::parse)]

@@ -1,0 +1,132 @@
+// Node test of the `js` package: drive a scenario through the wasm build and compare every
+// event, bit for bit, and the final state hash with the native `mdsim run`. This doubles as the
+// wasm side of the determinism test. It also times the shared benchmark workload in wasm.
+//
+// Usage:
+//   node sim-core/tests/node/compare_events.mjs --pkg DIR --mdsim PATH SCENARIO.json [...]
+// where DIR is the output of
+//   wasm-pack build sim-core --target web --mode no-install --out-dir DIR -- --no-default-features --features js
+// and PATH is a built `mdsim` binary. Exit status 0 when everything matches.
+
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+
+function parseArgs(argv) {
+  const out = { pkg: null, mdsim: null, scenarios: [], bench: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--pkg") out.pkg = argv[++i];
+    else if (a === "--mdsim") out.mdsim = argv[++i];
+    else if (a === "--bench") out.bench = true;
+    else out.scenarios.push(a);
+  }
+  if (!out.pkg || !out.mdsim || out.scenarios.length === 0) {
+    console.error("usage: compare_events.mjs --pkg DIR --mdsim PATH [--bench] SCENARIO.json...");
+    process.exit(2);
+  }
+  return out;
+}
+
+// Deep equality where numbers must be the same double (Object.is: 0 and -0 differ).
+function sameValue(a, b, path, diffs) {
+  if (typeof a === "number" && typeof b === "number") {
+    if (!Object.is(a, b)) diffs.push(`${path}: ${a} != ${b}`);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) diffs.push(`${path}: length ${a.length} != ${b.length}`);
+    for (let i = 0; i < Math.min(a.length, b.length); i++) sameValue(a[i], b[i], `${path}[${i}]`, diffs);
+    return;
+  }
+  if (a && b && typeof a === "object" && typeof b === "object") {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) sameValue(a[k], b[k], `${path}.${k}`, diffs);
+    return;
+  }
+  if (a !== b) diffs.push(`${path}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const pkgDir = resolve(args.pkg);
+const wasm = await import(pathToFileURL(join(pkgDir, "sim_core.js")).href);
+wasm.initSync({ module: readFileSync(join(pkgDir, "sim_core_bg.wasm")) });
+
+let failures = 0;
+for (const file of args.scenarios) {
+  const text = readFileSync(file, "utf8");
+  const nativeLines = execFileSync(args.mdsim, ["run", file, "--events"], { encoding: "utf8", maxBuffer: 1 << 28 })
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+  const nativeEvents = nativeLines.map((l) => JSON.parse(l));
+  const nativeSummary = JSON.parse(execFileSync(args.mdsim, ["run", file, "--json"], { encoding: "utf8" }));
+
+  const sim = new wasm.WasmSimulation(text);
+  const wasmEvents = [];
+  const t0 = performance.now();
+  // Same stopping rule as `mdsim run`: until idle, at most 20,000 s.
+  while (!sim.is_idle() && sim.tick() < 200000) {
+    for (const e of JSON.parse(sim.step("[]"))) wasmEvents.push(e);
+  }
+  const ms = performance.now() - t0;
+  const diffs = [];
+  sameValue(nativeEvents, wasmEvents, "events", diffs);
+  if (sim.state_hash() !== nativeSummary.state_hash) {
+    diffs.push(`state hash: wasm ${sim.state_hash()} != native ${nativeSummary.state_hash}`);
+  }
+  if (sim.tick() !== nativeSummary.ticks) diffs.push(`ticks: wasm ${sim.tick()} != native ${nativeSummary.ticks}`);
+  // Snapshot round trip through JSON resumes with the same hash.
+  const restored = wasm.WasmSimulation.restore(sim.snapshot());
+  if (restored.state_hash() !== sim.state_hash()) diffs.push("snapshot round trip changed the state hash");
+  if (diffs.length > 0) {
+    failures++;
+    console.error(`FAIL ${file}: ${diffs.length} differences, first: ${diffs.slice(0, 5).join("; ")}`);
+  } else {
+    console.log(`ok   ${file}: ${wasmEvents.length} events identical, state hash ${sim.state_hash()}, ${sim.tick()} ticks in ${ms.toFixed(0)} ms`);
+  }
+}
+
+// The solver is reachable from JavaScript and refuses with the distance and the limit.
+const solved = JSON.parse(wasm.solve_trajectory(JSON.stringify({
+  kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 }, profile: "min-energy",
+})));
+if (!(solved.miss_m < 100)) { failures++; console.error(`FAIL solve_trajectory miss ${solved.miss_m}`); }
+try {
+  wasm.solve_trajectory(JSON.stringify({
+    kind: "SCUD-C", from: { lat_deg: 34.05, lon_deg: -118.25 }, to: { lat_deg: 33.749, lon_deg: -84.388 }, profile: "min-energy",
+  }));
+  failures++;
+  console.error("FAIL Los Angeles -> Atlanta was not refused");
+} catch (e) {
+  if (!/3111 km/.test(String(e.message)) || !/527 km/.test(String(e.message))) {
+    failures++;
+    console.error(`FAIL refusal message: ${e.message}`);
+  } else {
+    console.log(`ok   refusal: ${e.message}`);
+  }
+}
+
+if (args.bench) {
+  // Same workload as the criterion benchmark `flight/missile_ticks_boost_N`.
+  for (const [n, ticks] of [[1, 100], [1000, 100]]) {
+    wasm.bench_fly_swarm(n, 10); // warm-up
+    const reps = n === 1 ? 200 : 3;
+    const t = performance.now();
+    let steps = 0;
+    for (let r = 0; r < reps; r++) steps += wasm.bench_fly_swarm(n, ticks);
+    const s = (performance.now() - t) / 1000;
+    console.log(`bench wasm missile_ticks_boost_${n}: ${(steps / s / 1e6).toFixed(3)} M missile-ticks/s`);
+  }
+  const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
+  let t = performance.now();
+  for (let r = 0; r < 5; r++) wasm.solve_trajectory(req);
+  console.log(`bench wasm solve_SCUD-C: ${((performance.now() - t) / 5).toFixed(1)} ms`);
+  const icbm = JSON.stringify({ kind: "ICBM", from: { lat_deg: 47.5, lon_deg: -111.2 }, to: { lat_deg: 55.0, lon_deg: 40.0 } });
+  t = performance.now();
+  for (let r = 0; r < 3; r++) wasm.solve_trajectory(icbm);
+  console.log(`bench wasm solve_ICBM: ${((performance.now() - t) / 3).toFixed(1)} ms`);
+}
+
+process.exit(failures === 0 ? 0 : 1);

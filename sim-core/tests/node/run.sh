@@ -1,0 +1,20 @@
+#!/bin/sh
+# Builds the native `mdsim` and the wasm `js` package, then runs the Node comparison on the
+# example scenarios. Needs: the wasm32-unknown-unknown target, Node >= 18, and either
+# wasm-pack 0.15.1 with wasm-bindgen-cli 0.2.130 on PATH (preferred), or wasm-bindgen-cli alone.
+# Usage: sim-core/tests/node/run.sh [--bench]
+set -eu
+root=$(cd "$(dirname "$0")/../../.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+pkg=$target/sim-core-pkg
+cd "$root"
+cargo build -p sim-core --bin mdsim --release
+if command -v wasm-pack >/dev/null 2>&1; then
+  wasm-pack build sim-core --release --target web --mode no-install --out-dir "$pkg" \
+    -- --no-default-features --features js
+else
+  cargo build -p sim-core --lib --release --target wasm32-unknown-unknown --no-default-features --features js
+  wasm-bindgen --target web --out-dir "$pkg" "$target/wasm32-unknown-unknown/release/sim_core.wasm"
+fi
+node sim-core/tests/node/compare_events.mjs --pkg "$pkg" --mdsim "$target/release/mdsim" "$@" \
+  scenarios/socal-scud-c.json scenarios/socal-salvo.json scenarios/catalog-tour.json
