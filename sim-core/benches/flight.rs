@@ -26,6 +26,17 @@ fn flight(c: &mut Criterion) {
             })
         });
     }
+    // Whole SCUD-C flights (boost, coast, re-entry) for 100 missiles: the average cost per
+    // missile-tick over a flight.
+    let swarm = Swarm::new(100);
+    let flown = swarm.clone().fly(5000);
+    g.throughput(Throughput::Elements(flown));
+    g.bench_function("missile_ticks_full_flight_100", |b| {
+        b.iter(|| {
+            let mut s = swarm.clone();
+            black_box(s.fly(5000))
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("targeting");

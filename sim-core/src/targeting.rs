@@ -66,7 +66,8 @@ pub struct TargetingRequest {
     pub from: GeoPoint,
     /// Target.
     pub to: GeoPoint,
-    /// Trajectory shape.
+    /// Trajectory shape; minimum energy when absent from JSON.
+    #[serde(default)]
     pub profile: Profile,
 }
 

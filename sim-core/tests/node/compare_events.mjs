@@ -110,14 +110,17 @@ try {
 
 if (args.bench) {
   // Same workload as the criterion benchmark `flight/missile_ticks_boost_N`.
-  for (const [n, ticks] of [[1, 100], [1000, 100]]) {
+  for (const [name, n, ticks, reps] of [
+    ["missile_ticks_boost_1", 1, 100, 200],
+    ["missile_ticks_boost_1000", 1000, 100, 3],
+    ["missile_ticks_full_flight_100", 100, 5000, 2],
+  ]) {
     wasm.bench_fly_swarm(n, 10); // warm-up
-    const reps = n === 1 ? 200 : 3;
     const t = performance.now();
     let steps = 0;
     for (let r = 0; r < reps; r++) steps += wasm.bench_fly_swarm(n, ticks);
     const s = (performance.now() - t) / 1000;
-    console.log(`bench wasm missile_ticks_boost_${n}: ${(steps / s / 1e6).toFixed(3)} M missile-ticks/s`);
+    console.log(`bench wasm ${name}: ${(steps / s / 1e6).toFixed(3)} M missile-ticks/s`);
   }
   const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
   let t = performance.now();
