@@ -1,0 +1,94 @@
+// Shared harness of the browser tests: starts the relay on an ephemeral loopback port serving
+// the release build, launches Debian's Chromium headless with a fresh profile, records every
+// request the page makes, and cleans everything up afterwards.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const RELAY_BIN = process.env.MDSIM_RELAY_BIN ?? '../../target/debug/relay-server';
+const DIST_DIR = process.env.MDSIM_DIST_DIR ?? '../../dist';
+const CHROMIUM = process.env.MDSIM_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Starts the relay on 127.0.0.1 with an OS-chosen port; resolves with its base URL. */
+export async function startRelay() {
+  if (!existsSync(join(DIST_DIR, 'index.html'))) {
+    throw new Error(`no release build in ${DIST_DIR}: run \`cargo xtask build\` first`);
+  }
+  const child = spawn(RELAY_BIN, ['--bind', '127.0.0.1', '--port', '0', '--dist-dir', DIST_DIR], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start in 20 s:\n${output}`)), 20_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const m = output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => { output += c; });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`relay exited (${code}):\n${output}`)); });
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Launches headless Chromium with flags that work as root on a closed network. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'mdsim-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+      // Chromium leaves 10-50 MB folders in /tmp per session.
+      for (const name of readdirSync(tmpdir())) {
+        if (name.startsWith('org.chromium.Chromium.')) {
+          rmSync(join(tmpdir(), name), { recursive: true, force: true });
+        }
+      }
+    },
+  };
+}
+
+/** Opens a page that records its requests, console errors and uncaught exceptions. */
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, ...options });
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('websocket', (ws) => requests.push(ws.url()));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, requests, errors };
+}
+
+/** Merges figures into the results file that `docs/benchmarks.md` quotes. */
+export function recordResults(figures) {
+  const file = process.env.MDSIM_RESULTS;
+  if (!file) return;
+  let current = {};
+  try { current = JSON.parse(readFileSync(file, 'utf8')); } catch { /* first write */ }
+  writeFileSync(file, JSON.stringify({ ...current, ...figures }, null, 2));
+}
+
+export { DIST_DIR };
