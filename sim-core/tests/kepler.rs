@@ -46,11 +46,8 @@ fn vacuum_spherical_free_flight_matches_kepler_over_a_grid() {
     let r = SPHERE_RADIUS_M;
     let mut worst = (0.0f64, 0.0f64, 0.0f64);
     let mut cases = 0;
-    // 14 speeds x 13 angles = 182 flights, 1 to 7.5 km/s and 15 to 75 degrees.
-    let speeds: Vec<f64> = (0..14)
-        .map(|i| 1000.0 + 500.0 * f64::from(i))
-        .chain([7500.0])
-        .collect();
+    // 14 speeds x 13 angles = 182 flights: 1 to 7.5 km/s by 0.5, 15 to 75 degrees by 5.
+    let speeds: Vec<f64> = (0..14).map(|i| 1000.0 + 500.0 * f64::from(i)).collect();
     for &v in &speeds {
         for angle in (15..=75).step_by(5) {
             let angle = f64::from(angle);

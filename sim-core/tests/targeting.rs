@@ -286,3 +286,12 @@ fn the_engine_flies_exactly_the_solved_flight() {
     assert!((impact.3 - (12.3 + impact.2)).abs() < 1e-9);
     assert!(great_circle_distance_m(&impact.0, &to, MEAN_RADIUS_M) < 100.0);
 }
+
+/// A wider sweep than the default suite (run with `--ignored`): 60 random pairs per type.
+#[test]
+#[ignore = "about a minute; run with --ignored for a wider accuracy sweep"]
+fn wide_random_sweep() {
+    for (i, kind) in MissileKind::ALL.into_iter().enumerate() {
+        random_pairs(kind, 60, 100 + i as u64);
+    }
+}
