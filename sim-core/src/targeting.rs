@@ -410,6 +410,55 @@ pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution
     })
 }
 
+/// Flies given guidance once (no search) and reports it like a solution: for a launch solved
+/// earlier (for example in a Web Worker with [`solve`]) and sent as a command, so that applying
+/// the command costs one flight instead of a solve. The guidance is validated; a flight that
+/// does not come down is an error.
+pub fn fly_guidance(
+    req: &TargetingRequest,
+    guidance: &Guidance,
+    physics: &PhysicsParams,
+) -> Result<Solution, TargetingError> {
+    let invalid = |message: String| TargetingError::InvalidInput { message };
+    for p in [&req.from, &req.to] {
+        p.validate().map_err(invalid)?;
+    }
+    let n = Vector3::from(guidance.plane_normal_ecef);
+    if !(n.iter().all(|x| x.is_finite()) && (0.99..=1.01).contains(&n.norm())) {
+        return Err(invalid(
+            "guidance plane normal must be a finite unit vector".into(),
+        ));
+    }
+    if !(guidance.pitch_final_deg.is_finite() && (0.0..=90.0).contains(&guidance.pitch_final_deg)) {
+        return Err(invalid(format!(
+            "guidance pitch {} must be between 0 and 90 degrees",
+            guidance.pitch_final_deg
+        )));
+    }
+    if guidance.cutoff_s.is_nan() || guidance.cutoff_s < 0.0 {
+        return Err(invalid(format!(
+            "guidance cut-off {} must be a non-negative time",
+            guidance.cutoff_s
+        )));
+    }
+    let mut f = Flight::launch(req.kind, req.from, *guidance, physics);
+    let (summary, _) = f
+        .fly_to_impact(physics, None)
+        .map_err(|e| invalid(format!("this guidance never comes down: {e}")))?;
+    let impact = f.impact.ok_or_else(|| invalid("no impact".into()))?;
+    let ell = physics.earth.ellipsoid();
+    let target = ell.geodetic_to_ecef(&req.to.to_geodetic(0.0));
+    Ok(Solution {
+        request: *req,
+        guidance: *guidance,
+        summary,
+        miss_m: (Vector3::from(impact.ecef_m) - target).norm(),
+        distance_m: great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m()),
+        azimuth_deg: azimuth_of_plane(physics, &req.from, &n),
+        flights_flown: 1,
+    })
+}
+
 /// Azimuth (deg, clockwise from north) of the horizontal direction of a launch plane.
 fn azimuth_of_plane(physics: &PhysicsParams, from: &GeoPoint, normal: &Vector3<f64>) -> f64 {
     let g = from.to_geodetic(0.0);

@@ -15,6 +15,7 @@ fn launch(missile: MissileKind, from: (f64, f64), to: (f64, f64)) -> Command {
         to: GeoPoint::new(to.0, to.1),
         profile: Profile::MinEnergy,
         label: Some("test".into()),
+        guidance: None,
     })
 }
 
@@ -124,4 +125,50 @@ fn same_commands_same_state_and_hash_changes_with_state() {
     let mut c = Simulation::restore(a.snapshot());
     assert_eq!(c.step(&[]), a.step(&[]));
     assert_eq!(c.state_hash(), a.state_hash());
+}
+
+#[test]
+fn a_launch_with_presolved_guidance_flies_the_same_flight_without_solving() {
+    use sim_core::targeting::{self, TargetingRequest};
+    let physics = PhysicsParams::default();
+    let req = TargetingRequest {
+        kind: MissileKind::ScudC,
+        from: GeoPoint::new(36.5, -123.1),
+        to: GeoPoint::new(34.05, -118.25),
+        profile: Profile::MinEnergy,
+    };
+    let sol = targeting::solve(&req, &physics).unwrap();
+    let command = |guidance| {
+        Command::Launch(LaunchCommand {
+            missile: req.kind,
+            from: req.from,
+            to: req.to,
+            profile: req.profile,
+            label: None,
+            guidance,
+        })
+    };
+    let impacts = |cmd: Command| {
+        let json = serde_json::to_string(&cmd).unwrap();
+        let cmd: Command = serde_json::from_str(&json).unwrap();
+        let mut sim = Simulation::new(physics, 0);
+        let mut events = sim.step(&[cmd]);
+        events.extend(sim.run_until_idle(10_000));
+        events
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::Impact { .. } | EventKind::LaunchRejected { .. }
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(impacts(command(None)), impacts(command(Some(sol.guidance))));
+    let mut bad = sol.guidance;
+    bad.pitch_final_deg = 120.0;
+    let rejected = impacts(command(Some(bad)));
+    assert!(
+        matches!(&rejected[0].kind, EventKind::LaunchRejected { reason, .. } if reason.contains("pitch"))
+    );
 }

@@ -31,4 +31,9 @@ pub struct LaunchCommand {
     /// Free text shown with the missile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Guidance solved beforehand (e.g. in a Web Worker with
+    /// [`crate::targeting::solve`]): the engine then flies it instead of solving at step time.
+    /// Absent: the engine solves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<crate::flight::Guidance>,
 }

@@ -127,6 +127,7 @@ impl Simulation {
                     to: l.to,
                     profile: l.profile,
                     label: l.label.clone(),
+                    guidance: None,
                 }),
             });
         }
@@ -255,7 +256,11 @@ impl Simulation {
                     to: l.to,
                     profile: l.profile,
                 };
-                match targeting::solve(&req, &self.state.physics) {
+                let solved = match &l.guidance {
+                    Some(g) => targeting::fly_guidance(&req, g, &self.state.physics),
+                    None => targeting::solve(&req, &self.state.physics),
+                };
+                match solved {
                     Ok(sol) => {
                         let id = MissileId(self.state.next_missile_id);
                         self.state.next_missile_id += 1;
