@@ -2,7 +2,7 @@
 // the release build, launches Debian's Chromium headless with a fresh profile, records every
 // request the page makes, and cleans everything up afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { rmSync, readdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -45,20 +45,18 @@ export async function startRelay() {
 
 /** Launches headless Chromium with flags that work as root on a closed network. */
 export async function launchBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'mdsim-chromium-'));
+  // Playwright gives each launch a fresh temporary profile (it refuses --user-data-dir).
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
       // Chromium leaves 10-50 MB folders in /tmp per session.
       for (const name of readdirSync(tmpdir())) {
         if (name.startsWith('org.chromium.Chromium.')) {

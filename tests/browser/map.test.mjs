@@ -79,7 +79,7 @@ test('the map draws the countries of the embedded atlas', async () => {
   const view = await viewOf(page);
   const probes = {
     brazil: project(view, -10, -55), russia: project(view, 62, 95), australia: project(view, -25, 134),
-    atlantic: project(view, 0, -30), pacific: project(view, -40, -120), indian: project(view, -30, 75),
+    atlantic: project(view, 4, -27), pacific: project(view, -38, -122), indian: project(view, -26, 77),
   };
   const sampled = await page.evaluate(({ probes, box }) => {
     const canvas = document.querySelector('#map canvas');

@@ -239,6 +239,13 @@ fn test(args: &[String]) -> Result {
             "--no-default-features",
         ])
     })?;
+    timed("sim-core wasm package vs native (Node)", &mut || {
+        tools.run(
+            Command::new("sh")
+                .current_dir(root())
+                .arg("sim-core/tests/node/run.sh"),
+        )
+    })?;
     timed("release build of the web app (trunk)", &mut || {
         build_web(&tools)
     })?;

@@ -12,6 +12,8 @@ use crate::{Result, root};
 
 /// The Trunk release that builds with the stable toolchain here (0.22 needs rustc 1.96.1).
 pub const TRUNK_VERSION: &str = "0.21.14";
+/// The wasm-pack release verified here (`--mode no-install` runs offline).
+pub const WASM_PACK_VERSION: &str = "0.15.1";
 
 /// Paths of the tools, once found or installed.
 pub struct Toolchain {
@@ -48,6 +50,7 @@ impl Toolchain {
         tools.ensure_wasm_bindgen()?;
         tools.ensure_trunk()?;
         if browser {
+            tools.ensure_wasm_pack()?;
             tools.ensure_debian_packages()?;
             tools.node = which("node", &tools.path).ok_or(
                 "Node.js is missing: install it (`apt-get install nodejs npm`) and run again",
@@ -154,6 +157,22 @@ impl Toolchain {
         }
         println!("installing trunk {TRUNK_VERSION} (about 10 minutes on two cores)");
         self.cargo(&["install", "trunk", "--version", TRUNK_VERSION, "--locked"])
+    }
+
+    /// wasm-pack, which packages sim-core for any web page or Node program (`js` feature).
+    fn ensure_wasm_pack(&self) -> Result {
+        let have = self.version_of(&cargo_bin_dir().join("wasm-pack"), "--version");
+        if have.as_deref() == Some(&format!("wasm-pack {WASM_PACK_VERSION}")) {
+            return Ok(());
+        }
+        println!("installing wasm-pack {WASM_PACK_VERSION}");
+        self.cargo(&[
+            "install",
+            "wasm-pack",
+            "--version",
+            WASM_PACK_VERSION,
+            "--locked",
+        ])
     }
 
     /// Chromium, ChromeDriver and Node.js from Debian, when missing and when we may install.
