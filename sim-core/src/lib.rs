@@ -21,6 +21,7 @@ pub mod flight;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
+pub mod radar;
 pub mod targeting;
 
 pub use engine::{Command, Event, EventKind, MissileId, Simulation};
