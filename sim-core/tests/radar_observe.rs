@@ -1,6 +1,7 @@
 //! One look at a target, end to end: coverage and its reasons, the 4/3-Earth horizon, Pd
 //! statistics against the closed forms, measurement noise on the globe, false alarms and
-//! determinism.
+//! determinism. Native only (the wasm determinism check is `tests/golden.rs`).
+#![cfg(not(target_arch = "wasm32"))]
 
 use nalgebra::Vector3;
 use rand_chacha::ChaCha8Rng;
