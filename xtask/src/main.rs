@@ -163,6 +163,29 @@ fn build_web(tools: &tools::Toolchain) -> Result {
     )
 }
 
+/// The sim-core integration tests that run under wasm (those using `wasm_bindgen_test`):
+/// only these are compiled for wasm32, since the others would build and run nothing there.
+fn wasm_test_targets() -> Result<Vec<String>> {
+    let dir = root().join("sim-core/tests");
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "rs")
+            && std::fs::read_to_string(&path).is_ok_and(|text| text.contains("wasm_bindgen_test"))
+            && let Some(stem) = path.file_stem()
+        {
+            names.push(stem.to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    if names.is_empty() {
+        return Err("no wasm tests found in sim-core/tests (expected golden.rs)".to_string());
+    }
+    Ok(names)
+}
+
 /// One named step of the test command, timed.
 struct Step {
     name: &'static str,
@@ -229,7 +252,7 @@ fn test(args: &[String]) -> Result {
         tools.cargo(&["test", "--workspace", "--locked"])
     })?;
     timed("tests (wasm32, Node)", &mut || {
-        tools.cargo(&[
+        let mut args = vec![
             "test",
             "--locked",
             "-p",
@@ -237,7 +260,10 @@ fn test(args: &[String]) -> Result {
             "--target",
             "wasm32-unknown-unknown",
             "--no-default-features",
-        ])
+        ];
+        let wasm_tests = wasm_test_targets()?;
+        args.extend(wasm_tests.iter().flat_map(|t| ["--test", t.as_str()]));
+        tools.cargo(&args)
     })?;
     timed("sim-core wasm package vs native (Node)", &mut || {
         tools.run(
@@ -250,8 +276,14 @@ fn test(args: &[String]) -> Result {
         build_web(&tools)
     })?;
     timed("browser tests (Chromium)", &mut || {
-        tools.cargo(&["build", "--locked", "-p", "relay-server"])?;
+        // Built by `cargo test` above for the relay's own integration tests.
         let relay = target_dir().join("debug").join("relay-server");
+        if !relay.is_file() {
+            return Err(format!(
+                "{} is missing; the host tests build it",
+                relay.display()
+            ));
+        }
         tools.run(
             Command::new(&tools.node)
                 .current_dir(root().join("tests/browser"))

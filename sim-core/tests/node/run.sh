@@ -8,13 +8,27 @@ root=$(cd "$(dirname "$0")/../../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 pkg=$target/sim-core-pkg
 cd "$root"
-cargo build -p sim-core --bin mdsim --release
+# Benchmarks need optimised code; the comparison alone does not (results are bit-identical in
+# every profile), so it reuses the dev profile that `cargo test` already built.
+case " $* " in
+  *" --bench "*) profile=release ;;
+  *) profile=dev ;;
+esac
+if [ "$profile" = release ]; then
+  cargo build -p sim-core --bin mdsim --release
+  mdsim=$target/release/mdsim
+else
+  cargo build -p sim-core --bin mdsim
+  mdsim=$target/debug/mdsim
+fi
 if command -v wasm-pack >/dev/null 2>&1; then
-  wasm-pack build sim-core --release --target web --mode no-install --out-dir "$pkg" \
+  wasm-pack build sim-core --"$profile" --target web --mode no-install --out-dir "$pkg" \
     -- --no-default-features --features js
 else
-  cargo build -p sim-core --lib --release --target wasm32-unknown-unknown --no-default-features --features js
-  wasm-bindgen --target web --out-dir "$pkg" "$target/wasm32-unknown-unknown/release/sim_core.wasm"
+  dir=$([ "$profile" = release ] && echo release || echo debug)
+  flag=$([ "$profile" = release ] && echo --release || true)
+  cargo build -p sim-core --lib $flag --target wasm32-unknown-unknown --no-default-features --features js
+  wasm-bindgen --target web --out-dir "$pkg" "$target/wasm32-unknown-unknown/$dir/sim_core.wasm"
 fi
-node sim-core/tests/node/compare_events.mjs --pkg "$pkg" --mdsim "$target/release/mdsim" "$@" \
+node sim-core/tests/node/compare_events.mjs --pkg "$pkg" --mdsim "$mdsim" "$@" \
   scenarios/socal-scud-c.json scenarios/socal-salvo.json scenarios/catalog-tour.json
