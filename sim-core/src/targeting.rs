@@ -12,6 +12,7 @@
 //! Invariants: deterministic, no allocation beyond the flights, an error value (never a panic)
 //! for every unreachable target.
 
+use crate::flight::illinois::Illinois;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -306,29 +307,27 @@ pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution
             },
         });
     }
-    let (mut a, mut fa) = (lo, t_lo.residual[0]);
-    let (mut b, mut fb) = (hi, t_hi.residual[0]);
-    let mut best = if fa.abs() < fb.abs() { t_lo } else { t_hi };
-    let mut u = if fa.abs() < fb.abs() { a } else { b };
+    let mut bracket = Illinois {
+        a: lo,
+        fa: t_lo.residual[0],
+        b: hi,
+        fb: t_hi.residual[0],
+    };
+    let lo_is_best = bracket.fa.abs() < bracket.fb.abs();
+    let mut best = if lo_is_best { t_lo } else { t_hi };
+    let mut u = if lo_is_best { lo } else { hi };
     for _ in 0..30 {
         if best.residual[0].abs() < 500.0 {
             break;
         }
-        let c = b - fb * (b - a) / (fb - fa);
+        let c = bracket.next();
         let trial = fly(c, 0.0).ok_or_else(|| not_found(best.miss_m))?;
         let fc = trial.residual[0];
         if fc.abs() < best.residual[0].abs() {
             best = trial;
             u = c;
         }
-        if fc * fb < 0.0 {
-            a = b;
-            fa = fb;
-        } else {
-            fa *= 0.5;
-        }
-        b = c;
-        fb = fc;
+        bracket.update(c, fc);
     }
 
     // Phase 2: Newton with a finite-difference Jacobian, then Broyden updates.

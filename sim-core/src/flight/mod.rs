@@ -7,6 +7,7 @@
 //! -omega t about Z.
 
 pub mod dynamics;
+pub mod illinois;
 pub mod integrator;
 pub mod kepler;
 pub mod propagator;

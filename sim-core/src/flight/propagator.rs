@@ -8,6 +8,7 @@
 //! impact instant is found by regula falsi (Illinois variant) on the sub-step length, to 0.1 mm
 //! in height.
 
+use crate::flight::illinois::Illinois;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -536,31 +537,27 @@ impl Flight {
     ) {
         let ell = physics.earth.ellipsoid();
         let step = |dt: f64| rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, prev, dt);
-        let (mut a, mut fa) = (0.0, prev_alt.max(0.0));
-        let (mut b, mut fb) = (h, alt);
-        let mut best = (b, self.state);
+        let mut bracket = Illinois {
+            a: 0.0,
+            fa: prev_alt.max(0.0),
+            b: h,
+            fb: alt,
+        };
+        let mut best = (bracket.b, self.state);
         // Already on the ground at the start of the step: a launch that never lifted off.
-        let grounded = fa <= 0.0;
+        let grounded = bracket.fa <= 0.0;
         if grounded {
             best = (0.0, *prev);
         }
         for _ in 0..if grounded { 0 } else { 30 } {
-            let c = b - fb * (b - a) / (fb - fa);
+            let c = bracket.next();
             let s = step(c);
             let fc = ell.altitude_m(&s.r_m);
             best = (c, s);
-            if fc.abs() < 1e-4 || (b - a).abs() < 1e-9 {
+            if fc.abs() < 1e-4 || (bracket.b - bracket.a).abs() < 1e-9 {
                 break;
             }
-            // Illinois: keep the root bracketed by (a, b), halving the stale end's value.
-            if fc * fb < 0.0 {
-                a = b;
-                fa = fb;
-            } else {
-                fa *= 0.5;
-            }
-            b = c;
-            fb = fc;
+            bracket.update(c, fc);
         }
         let (dt, s) = best;
         self.state = s;
