@@ -33,7 +33,7 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x9f1f_25cf_6b48_880f;
+const GOLDEN_STATE_HASH: u64 = 0xa194_fc0d_f0c3_395c;
 /// FNV-1a of the canonical encoding of every event of the run.
 const GOLDEN_EVENTS_HASH: u64 = 0x6130_1d61_68cf_ec37;
 

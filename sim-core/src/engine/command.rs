@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engine::sensing::RadarPlacement;
 use crate::missile::MissileKind;
+use crate::radar::RadarId;
 use crate::targeting::Profile;
 
 /// An instruction to the simulation.
@@ -14,6 +16,23 @@ use crate::targeting::Profile;
 pub enum Command {
     /// Launch a missile at a target (the flight is solved by [`crate::targeting::solve`]).
     Launch(LaunchCommand),
+    /// Put a radar on the map; the engine allocates its id (see the `radar-placed` event).
+    PlaceRadar(RadarPlacement),
+    /// Move a radar and optionally turn it.
+    MoveRadar {
+        /// Which radar.
+        radar: RadarId,
+        /// New antenna position.
+        position: GeoPoint,
+        /// New boresight azimuth (deg); unchanged when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boresight_az_deg: Option<f64>,
+    },
+    /// Take a radar off the map.
+    RemoveRadar {
+        /// Which radar.
+        radar: RadarId,
+    },
 }
 
 /// Launch one missile from a point at a target.

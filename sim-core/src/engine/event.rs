@@ -8,6 +8,7 @@ use crate::earth::GeoPoint;
 use crate::engine::MissileId;
 use crate::flight::FlightSummary;
 use crate::missile::MissileKind;
+use crate::radar::{RadarId, RadarKind};
 use crate::targeting::{Profile, TargetingError};
 
 /// One event.
@@ -105,5 +106,62 @@ pub enum EventKind {
         flight_time_s: f64,
         /// Earth-relative impact speed (m/s).
         speed_m_s: f64,
+    },
+    /// A command was refused (bad values, unknown entity, a limit reached); nothing changed.
+    Rejected {
+        /// The command's type, e.g. `"place-radar"`.
+        command: String,
+        /// One sentence.
+        reason: String,
+    },
+    /// A radar was placed.
+    RadarPlaced {
+        /// Its new id.
+        radar: RadarId,
+        /// Its call sign.
+        call_sign: String,
+        /// Its class.
+        kind: RadarKind,
+        /// Antenna position.
+        position: GeoPoint,
+    },
+    /// A radar was moved or turned.
+    RadarMoved {
+        /// Which radar.
+        radar: RadarId,
+        /// New antenna position.
+        position: GeoPoint,
+        /// Boresight azimuth (deg).
+        boresight_az_deg: f64,
+    },
+    /// A radar was removed.
+    RadarRemoved {
+        /// Which radar.
+        radar: RadarId,
+    },
+    /// A radar plot: a true echo or a false alarm, as the radar measured it. Carries the old
+    /// `radar.detection` fields (`radar_id`, `snr`, `lat`, `lon`; `ts` is the event time).
+    Detection {
+        /// The radar.
+        radar: RadarId,
+        /// The radar's call sign (the old `radar_id`).
+        radar_id: String,
+        /// The missile that caused the echo, `None` for a false alarm. Truth, kept for scoring
+        /// and display only: the tracker never sees it.
+        truth: Option<MissileId>,
+        /// Signal-to-noise ratio of the look (dB).
+        snr: f64,
+        /// Latitude of the measured point (deg).
+        lat: f64,
+        /// Longitude of the measured point (deg).
+        lon: f64,
+        /// Height of the measured point (m).
+        alt_m: f64,
+        /// Measured slant range (m).
+        range_m: f64,
+        /// Measured azimuth (deg clockwise from north).
+        azimuth_deg: f64,
+        /// Measured elevation (deg).
+        elevation_deg: f64,
     },
 }

@@ -20,6 +20,7 @@ mod command;
 mod event;
 mod ids;
 mod scenario;
+pub mod sensing;
 mod simulation;
 pub mod state_hash;
 
@@ -27,7 +28,7 @@ pub use command::{Command, LaunchCommand};
 pub use event::{Event, EventKind};
 pub use ids::MissileId;
 pub use scenario::{MAX_SCENARIO_BYTES, SCENARIO_VERSION, Scenario, ScenarioError, ScenarioLaunch};
-pub use simulation::{Missile, MissileView, SimState, Simulation, Snapshot};
+pub use simulation::{Missile, MissileView, SensingParams, SimState, Simulation, Snapshot};
 
 /// Ticks per second of simulation time.
 pub const TICK_HZ: u32 = 10;

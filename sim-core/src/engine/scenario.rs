@@ -7,8 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engine::SensingParams;
+use crate::engine::sensing::{MAX_RADARS, RadarPlacement};
 use crate::flight::PhysicsParams;
 use crate::missile::MissileKind;
+use crate::radar::RadarId;
 use crate::targeting::Profile;
 
 /// The scenario format version this build reads and writes.
@@ -37,6 +40,12 @@ pub struct Scenario {
     /// Physics switches (rotation, Earth shape, atmosphere).
     #[serde(default)]
     pub physics: PhysicsParams,
+    /// Sensor switches (false alarms).
+    #[serde(default)]
+    pub sensing: SensingParams,
+    /// Radars placed at the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub radars: Vec<RadarPlacement>,
     /// Scheduled launches.
     #[serde(default)]
     pub launches: Vec<ScenarioLaunch>,
@@ -112,6 +121,17 @@ impl Scenario {
                 self.launches.len()
             ));
         }
+        if self.radars.len() > MAX_RADARS {
+            return bad(format!(
+                "{} radars is more than the limit of {MAX_RADARS}",
+                self.radars.len()
+            ));
+        }
+        for (i, r) in self.radars.iter().enumerate() {
+            if let Err(m) = r.to_site(RadarId(i as u32 + 1)) {
+                return bad(format!("radars[{i}]: {m}"));
+            }
+        }
         for (i, l) in self.launches.iter().enumerate() {
             if !(l.time_s.is_finite() && (0.0..=MAX_LAUNCH_TIME_S).contains(&l.time_s)) {
                 return bad(format!(
@@ -139,6 +159,8 @@ impl Scenario {
             description: String::new(),
             seed: 0,
             physics: PhysicsParams::default(),
+            sensing: SensingParams::default(),
+            radars: Vec::new(),
             launches: vec![ScenarioLaunch {
                 time_s: 0.0,
                 missile,

@@ -8,14 +8,16 @@ use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engine::sensing::{self, MAX_RADARS, Radar, RadarPlacement};
 use crate::engine::state_hash::hash_of;
 use crate::engine::{Command, Event, EventKind, LaunchCommand, MissileId, Scenario, TICK_S};
 use crate::flight::{Flight, FlightEvent, FlightSummary, Phase, PhysicsParams};
 use crate::missile::MissileKind;
+use crate::radar::RadarId;
 use crate::targeting::{self, Profile, TargetingRequest};
 
 /// Version of the [`SimState`] layout inside snapshots.
-pub const STATE_FORMAT_VERSION: u32 = 1;
+pub const STATE_FORMAT_VERSION: u32 = 2;
 
 /// A missile in flight (or on the ground after impact).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +87,31 @@ pub struct SimState {
     pub missiles: Vec<Missile>,
     /// Scheduled commands, sorted by tick (stable).
     pub scheduled: Vec<ScheduledCommand>,
+    /// Sensor switches.
+    pub sensing: SensingParams,
+    /// Next radar id to allocate.
+    pub next_radar_id: u32,
+    /// Radars, sorted by id.
+    pub radars: Vec<Radar>,
+}
+
+/// Switches of the sensing chain, set by the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensingParams {
+    /// Whether radars produce false alarms at their catalog rate.
+    #[serde(default = "yes")]
+    pub false_alarms: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SensingParams {
+    fn default() -> Self {
+        Self { false_alarms: true }
+    }
 }
 
 /// A snapshot is the full state, as a value.
@@ -109,6 +136,9 @@ impl Simulation {
                 next_missile_id: 1,
                 missiles: Vec::new(),
                 scheduled: Vec::new(),
+                sensing: SensingParams::default(),
+                next_radar_id: 1,
+                radars: Vec::new(),
             },
         }
     }
@@ -117,6 +147,13 @@ impl Simulation {
     /// valid: see [`Scenario::from_json`]).
     pub fn from_scenario(scenario: &Scenario) -> Self {
         let mut sim = Self::new(scenario.physics, scenario.seed);
+        sim.state.sensing = scenario.sensing;
+        for r in &scenario.radars {
+            // Validated with the scenario, so placement cannot fail here; a failure would
+            // surface as a `rejected` event rather than a panic.
+            let mut ignored = Vec::new();
+            sim.place_radar(r, 0, 0.0, &mut ignored);
+        }
         for l in &scenario.launches {
             let tick = libm::round(l.time_s / TICK_S) as u64;
             sim.state.scheduled.push(ScheduledCommand {
@@ -243,12 +280,158 @@ impl Simulation {
                 events.push(Self::convert(m, launch_time_s, tick, &physics, fe));
             }
         }
+        self.sense(tick, t0 + TICK_S, &mut events);
         self.state.tick += 1;
         events
     }
 
+    /// The radar scans due at the end of this tick (at `t1_s`), in radar id order.
+    fn sense(&mut self, tick: u64, t1_s: f64, events: &mut Vec<Event>) {
+        if self.state.radars.is_empty() {
+            return;
+        }
+        let physics = self.state.physics;
+        let targets = sensing::radar_targets(self.state.missiles.iter(), &physics);
+        let false_alarms = self.state.sensing.false_alarms;
+        for radar in &mut self.state.radars {
+            if !sensing::scan_due(radar, t1_s) {
+                continue;
+            }
+            let plots = sensing::scan(
+                &radar.site,
+                &physics,
+                &targets,
+                false_alarms,
+                &mut self.state.rng,
+            );
+            for p in &plots {
+                let d = &p.detection;
+                events.push(Event {
+                    tick,
+                    time_s: t1_s,
+                    kind: EventKind::Detection {
+                        radar: radar.site.id,
+                        radar_id: radar.site.call_sign.clone(),
+                        truth: p.truth,
+                        snr: d.snr_db,
+                        lat: d.lat_deg,
+                        lon: d.lon_deg,
+                        alt_m: d.alt_m,
+                        range_m: d.range_m,
+                        azimuth_deg: d.azimuth_rad.to_degrees(),
+                        elevation_deg: d.elevation_rad.to_degrees(),
+                    },
+                });
+            }
+        }
+    }
+
+    /// Every radar, in id order.
+    pub fn radars(&self) -> &[Radar] {
+        &self.state.radars
+    }
+
+    fn place_radar(&mut self, p: &RadarPlacement, tick: u64, t0: f64, events: &mut Vec<Event>) {
+        let id = RadarId(self.state.next_radar_id);
+        let site = if self.state.radars.len() >= MAX_RADARS {
+            Err(format!("a simulation holds at most {MAX_RADARS} radars"))
+        } else {
+            p.to_site(id)
+        };
+        match site {
+            Ok(site) => {
+                self.state.next_radar_id += 1;
+                events.push(Event {
+                    tick,
+                    time_s: t0,
+                    kind: EventKind::RadarPlaced {
+                        radar: id,
+                        call_sign: site.call_sign.clone(),
+                        kind: site.kind,
+                        position: site.position,
+                    },
+                });
+                self.state.radars.push(Radar {
+                    site,
+                    next_scan_s: t0 + TICK_S,
+                    scans: 0,
+                });
+            }
+            Err(reason) => events.push(Event {
+                tick,
+                time_s: t0,
+                kind: EventKind::Rejected {
+                    command: "place-radar".into(),
+                    reason,
+                },
+            }),
+        }
+    }
+
+    fn radar_index(&self, id: RadarId) -> Option<usize> {
+        self.state
+            .radars
+            .binary_search_by_key(&id, |r| r.site.id)
+            .ok()
+    }
+
     fn apply(&mut self, command: &Command, tick: u64, t0: f64, events: &mut Vec<Event>) {
+        let reject = |events: &mut Vec<Event>, command: &str, reason: String| {
+            events.push(Event {
+                tick,
+                time_s: t0,
+                kind: EventKind::Rejected {
+                    command: command.into(),
+                    reason,
+                },
+            })
+        };
         match command {
+            Command::PlaceRadar(p) => self.place_radar(p, tick, t0, events),
+            Command::MoveRadar {
+                radar,
+                position,
+                boresight_az_deg,
+            } => {
+                let Some(i) = self.radar_index(*radar) else {
+                    return reject(events, "move-radar", format!("there is no radar {radar}"));
+                };
+                let mut site = self.state.radars[i].site.clone();
+                site.position = *position;
+                if let Some(az) = boresight_az_deg {
+                    site.boresight_az_deg = *az;
+                }
+                if let Err(reason) = site.validate().and_then(|()| {
+                    if site.boresight_az_deg.is_finite() {
+                        Ok(())
+                    } else {
+                        Err("boresight azimuth must be finite".into())
+                    }
+                }) {
+                    return reject(events, "move-radar", reason);
+                }
+                events.push(Event {
+                    tick,
+                    time_s: t0,
+                    kind: EventKind::RadarMoved {
+                        radar: *radar,
+                        position: site.position,
+                        boresight_az_deg: site.boresight_az_deg,
+                    },
+                });
+                self.state.radars[i].site = site;
+            }
+            Command::RemoveRadar { radar } => {
+                let Some(i) = self.radar_index(*radar) else {
+                    return reject(events, "remove-radar", format!("there is no radar {radar}"));
+                };
+                self.state.radars.remove(i);
+                events.push(Event {
+                    tick,
+                    time_s: t0,
+                    kind: EventKind::RadarRemoved { radar: *radar },
+                });
+            }
             Command::Launch(l) => {
                 let req = TargetingRequest {
                     kind: l.missile,

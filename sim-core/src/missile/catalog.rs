@@ -148,8 +148,16 @@ pub struct MissileType {
     pub body_drag: DragTable,
     /// The separating re-entry vehicle, or `None` when the whole body re-enters (SCUDs).
     pub rv: Option<RvParams>,
-    /// Radar cross-section of the threat object in mid-course (m^2), for the radar models.
+    /// Radar cross-section of the threat object in mid-course (m^2): the separated RV, or the
+    /// whole body when the warhead does not separate.
     pub rcs_m2: f64,
+    /// Radar cross-section of the body while the RV is still attached (boost and, for
+    /// non-separating missiles, the whole flight) (m^2). Aspect-averaged assumptions of the
+    /// order of the body's silhouette: a metre-class liquid SRBM about 1 m^2, an MRBM/IRBM
+    /// booster a few m^2, an ICBM stack about 10 m^2 (after the broad figures in Sessler et
+    /// al., "Countermeasures", UCS/MIT 2000, ch. 5 and appendix A; the exact values are not
+    /// public). The spent booster is not modelled as a separate radar object.
+    pub booster_rcs_m2: f64,
     /// Boost pitch program.
     pub pitch: PitchProgramParams,
     /// Final pitch (deg) that maximises range on a non-rotating Earth (model output).
@@ -176,6 +184,16 @@ impl MissileType {
     /// Body reference area pi d^2 / 4 (m^2).
     pub fn body_area_m2(&self) -> f64 {
         core::f64::consts::FRAC_PI_4 * self.body_diameter_m * self.body_diameter_m
+    }
+
+    /// Mean radar cross-section of the object the radars see (m^2): the body with its RV
+    /// until separation, then the RV ([`MissileType::booster_rcs_m2`], [`MissileType::rcs_m2`]).
+    pub fn radar_rcs_m2(&self, rv_separated: bool) -> f64 {
+        if rv_separated || self.rv.is_none() {
+            self.rcs_m2
+        } else {
+            self.booster_rcs_m2
+        }
     }
 }
 
@@ -284,6 +302,7 @@ pub const SCUD_B: MissileType = MissileType {
     body_drag: BODY_DRAG,
     rv: None,
     rcs_m2: 1.0,
+    booster_rcs_m2: 1.0,
     pitch: PitchProgramParams {
         vertical_rise_s: 5.0,
         pitch_over_end_s: 55.0,
@@ -316,6 +335,7 @@ pub const SCUD_C: MissileType = MissileType {
     body_drag: BODY_DRAG,
     rv: None,
     rcs_m2: 1.0,
+    booster_rcs_m2: 1.0,
     pitch: PitchProgramParams {
         vertical_rise_s: 5.0,
         pitch_over_end_s: 60.0,
@@ -352,6 +372,7 @@ pub const NODONG: MissileType = MissileType {
         drag: RV_DRAG,
     }),
     rcs_m2: 0.5,
+    booster_rcs_m2: 3.0,
     pitch: PitchProgramParams {
         vertical_rise_s: 6.0,
         pitch_over_end_s: 90.0,
@@ -396,6 +417,7 @@ pub const IRBM: MissileType = MissileType {
         drag: RV_DRAG,
     }),
     rcs_m2: 0.2,
+    booster_rcs_m2: 4.0,
     pitch: PitchProgramParams {
         vertical_rise_s: 8.0,
         pitch_over_end_s: 75.0,
@@ -448,6 +470,7 @@ pub const ICBM: MissileType = MissileType {
         drag: RV_DRAG,
     }),
     rcs_m2: 0.05,
+    booster_rcs_m2: 10.0,
     pitch: PitchProgramParams {
         vertical_rise_s: 10.0,
         pitch_over_end_s: 61.0,
