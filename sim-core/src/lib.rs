@@ -10,6 +10,7 @@
 //! - [`missile`]: the catalog of missile classes with their public sources.
 //! - [`flight`]: forces, the RK4 integrator, the staged flight propagator, Kepler closed forms.
 //! - [`targeting`]: the click-to-launch solver.
+//! - [`tracking`]: the multi-radar tracker (EKF, gating, GNN, M-of-N, impact prediction).
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod js;
 pub mod missile;
 pub mod radar;
 pub mod targeting;
+pub mod tracking;
 
 pub use engine::{Command, Event, EventKind, MissileId, Simulation};
 pub use missile::MissileKind;
