@@ -10,7 +10,9 @@
 //! - [`missile`]: the catalog of missile classes with their public sources.
 //! - [`flight`]: forces, the RK4 integrator, the staged flight propagator, Kepler closed forms.
 //! - [`targeting`]: the click-to-launch solver.
+//! - [`radar`]: the radar equation, detection, horizon, measurement noise, the radar catalog.
 //! - [`tracking`]: the multi-radar tracker (EKF, gating, GNN, M-of-N, impact prediction).
+//! - [`scoring`]: track accuracy against truth (RMSE, OSPA, purity), outside the tracker.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 #![warn(missing_docs)]
@@ -23,6 +25,7 @@ pub mod flight;
 pub mod js;
 pub mod missile;
 pub mod radar;
+pub mod scoring;
 pub mod targeting;
 pub mod tracking;
 

@@ -33,7 +33,7 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0xa194_fc0d_f0c3_395c;
+const GOLDEN_STATE_HASH: u64 = 0x4ead_ce1c_61f5_f27d;
 /// FNV-1a of the canonical encoding of every event of the run.
 const GOLDEN_EVENTS_HASH: u64 = 0x6130_1d61_68cf_ec37;
 
@@ -74,4 +74,39 @@ fn snapshot_json_round_trip_resumes_identically() {
     }
     assert_eq!(a.state_hash(), b.state_hash());
     assert_eq!(a.state_hash(), GOLDEN_STATE_HASH);
+}
+
+/// The sensing chain: the Southern California raid with three radars, false alarms on, for
+/// [`SENSING_TICKS`]: detections (with their noise and false alarms), the tracker's tracks,
+/// covariances and impact predictions all enter the state and event hashes.
+const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.json");
+/// Ticks to run: 150 s, from the first detections through boost into mid-course.
+const SENSING_TICKS: u64 = 1500;
+/// State hash after [`SENSING_TICKS`].
+const SENSING_STATE_HASH: u64 = 0x1ab4_2279_5866_be7e;
+/// FNV-1a of every event of the sensing run.
+const SENSING_EVENTS_HASH: u64 = 0xe4f8_3bd3_4f2b_a691;
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn golden_sensing_hashes_after_n_ticks() {
+    let scenario = Scenario::from_json(SENSING_SCENARIO).expect("valid");
+    let mut sim = Simulation::from_scenario(&scenario);
+    let mut events = Vec::new();
+    for _ in 0..SENSING_TICKS {
+        events.extend(sim.step(&[]));
+    }
+    let detections = events
+        .iter()
+        .filter(|e| matches!(e.kind, sim_core::EventKind::Detection { .. }))
+        .count();
+    assert!(detections > 1000, "{detections} detections");
+    assert!(!sim.tracker().tracks().is_empty());
+    assert_eq!(
+        (sim.state_hash(), hash_of(&events)),
+        (SENSING_STATE_HASH, SENSING_EVENTS_HASH),
+        "state {:#018x}, events {:#018x}",
+        sim.state_hash(),
+        hash_of(&events)
+    );
 }

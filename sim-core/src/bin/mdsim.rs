@@ -14,6 +14,7 @@ use sim_core::earth::{EarthParams, EarthShape, GeoPoint};
 use sim_core::engine::{EventKind, Scenario, TICK_HZ, TICK_S};
 use sim_core::flight::{Flight, FlightSample, Guidance, PhysicsParams};
 use sim_core::missile::MissileKind;
+use sim_core::scoring::{ScoreReport, Scorer, ScoringParams};
 use sim_core::targeting::{self, Profile, TargetingRequest};
 
 /// The missile defense simulator on the command line.
@@ -518,6 +519,71 @@ fn print_samples(samples: Option<&[FlightSample]>) {
     }
 }
 
+/// The readable sensing and tracking part of `mdsim run`.
+fn print_sensing(score: &ScoreReport) {
+    let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |x| format!("{x:.1}{unit}"));
+    if !score.radars.is_empty() {
+        println!("radars:");
+    }
+    for r in &score.radars {
+        let firsts: Vec<String> = r
+            .first_detection_after_launch_s
+            .iter()
+            .map(|(m, t)| format!("{m} +{t:.1} s"))
+            .collect();
+        println!(
+            "  {:<12} {:>6} plots {:>5} false  first detection: {}",
+            r.call_sign,
+            r.detections,
+            r.false_alarms,
+            if firsts.is_empty() {
+                "none".to_string()
+            } else {
+                firsts.join(", ")
+            }
+        );
+    }
+    if score.radars.is_empty() {
+        return;
+    }
+    println!("tracking:");
+    for m in &score.missiles {
+        let tracks: Vec<String> = m.tracks.iter().map(ToString::to_string).collect();
+        let impact: Vec<String> = m
+            .impact_errors
+            .iter()
+            .map(|e| format!("T-{:.0}s {}", e.before_impact_s, opt(e.error_m, " m")))
+            .collect();
+        println!(
+            "  {}  detected +{}  confirmed +{}  tracks [{}]  RMSE {} / {} (after burnout {} / {})  impact error {}",
+            m.missile,
+            opt(m.first_detection_after_launch_s, " s"),
+            opt(m.confirmed_after_launch_s, " s"),
+            tracks.join(" "),
+            opt(m.position_rmse_m, " m"),
+            opt(m.velocity_rmse_m_s, " m/s"),
+            opt(m.ballistic_position_rmse_m, " m"),
+            opt(m.ballistic_velocity_rmse_m_s, " m/s"),
+            if impact.is_empty() {
+                "-".to_string()
+            } else {
+                impact.join(", ")
+            }
+        );
+    }
+    println!(
+        "  {} confirmed tracks, {} false ({:.1}%, longest {:.1} s), {} never confirmed; min purity {:.1}%; OSPA mean {} (once all detected {})",
+        score.confirmed_tracks,
+        score.false_tracks,
+        100.0 * score.false_track_ratio,
+        score.max_false_track_lifetime_s,
+        score.unconfirmed_tracks,
+        100.0 * score.min_purity,
+        opt(score.ospa_mean_m, " m"),
+        opt(score.ospa_tracked_mean_m, " m"),
+    );
+}
+
 fn run(
     path: &std::path::Path,
     json_out: bool,
@@ -539,6 +605,7 @@ fn run(
     let mut sim = Simulation::from_scenario(&scenario);
     let max_ticks = (max_time_s * f64::from(TICK_HZ)).ceil() as u64;
     let mut all = Vec::new();
+    let mut scorer = Scorer::new(ScoringParams::default());
     while !sim.is_idle() && sim.tick() < max_ticks {
         let ev = sim.step(&[]);
         if events_out {
@@ -546,8 +613,14 @@ fn run(
                 println!("{}", serde_json::to_string(e).expect("events serialise"));
             }
         }
-        all.extend(ev);
+        scorer.observe(&sim, &ev);
+        // Plots are many; the summary only needs the scorer's tally of them.
+        all.extend(
+            ev.into_iter()
+                .filter(|e| !matches!(e.kind, EventKind::Detection { .. })),
+        );
     }
+    let score = scorer.report(sim.time_s());
     if events_out {
         return Ok(());
     }
@@ -613,6 +686,19 @@ fn run(
         "state_hash": format!("{:016x}", sim.state_hash()),
         "missiles": missiles,
         "rejected": rejected,
+        "radars": score.radars,
+        "tracking": {
+            "missiles": score.missiles,
+            "tracks": score.tracks,
+            "confirmed_tracks": score.confirmed_tracks,
+            "false_tracks": score.false_tracks,
+            "false_track_ratio": score.false_track_ratio,
+            "max_false_track_lifetime_s": score.max_false_track_lifetime_s,
+            "unconfirmed_tracks": score.unconfirmed_tracks,
+            "min_purity": score.min_purity,
+            "ospa_mean_m": score.ospa_mean_m,
+            "ospa_tracked_mean_m": score.ospa_tracked_mean_m,
+        },
     });
     if json_out {
         print_json(&out);
@@ -654,6 +740,7 @@ fn run(
             r["reason"].as_str().unwrap_or("")
         );
     }
+    print_sensing(&score);
     let _ = Guidance::toward_azimuth;
     Ok(())
 }

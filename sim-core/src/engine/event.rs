@@ -10,6 +10,7 @@ use crate::flight::FlightSummary;
 use crate::missile::MissileKind;
 use crate::radar::{RadarId, RadarKind};
 use crate::targeting::{Profile, TargetingError};
+use crate::tracking::{DeletionReason, TrackId};
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +147,9 @@ pub enum EventKind {
         radar: RadarId,
         /// The radar's call sign (the old `radar_id`).
         radar_id: String,
+        /// The track this plot updated or started (the command center's id for the object;
+        /// the old `missile_id`), `None` when the tracker used it for nothing.
+        missile_id: Option<TrackId>,
         /// The missile that caused the echo, `None` for a false alarm. Truth, kept for scoring
         /// and display only: the tracker never sees it.
         truth: Option<MissileId>,
@@ -163,5 +167,31 @@ pub enum EventKind {
         azimuth_deg: f64,
         /// Measured elevation (deg).
         elevation_deg: f64,
+    },
+    /// A track reached M-of-N confirmation: the command center now believes in an object.
+    TrackConfirmed {
+        /// The track.
+        track: TrackId,
+        /// Time of its first plot (s).
+        first_detection_s: f64,
+        /// First plot to confirmation (s): the old `correlation_latency_seconds`.
+        latency_s: f64,
+        /// Radars that had updated it.
+        radars: Vec<RadarId>,
+        /// Estimated position at confirmation.
+        at: Option<GeoPoint>,
+        /// Estimated height at confirmation (m).
+        alt_m: Option<f64>,
+    },
+    /// A track was dropped.
+    TrackDeleted {
+        /// The track.
+        track: TrackId,
+        /// Why.
+        reason: DeletionReason,
+        /// Whether it had been confirmed.
+        was_confirmed: bool,
+        /// From its first plot to now (s).
+        lifetime_s: f64,
     },
 }

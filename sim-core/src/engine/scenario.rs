@@ -13,6 +13,7 @@ use crate::flight::PhysicsParams;
 use crate::missile::MissileKind;
 use crate::radar::RadarId;
 use crate::targeting::Profile;
+use crate::tracking::TrackerParams;
 
 /// The scenario format version this build reads and writes.
 pub const SCENARIO_VERSION: u32 = 1;
@@ -43,6 +44,9 @@ pub struct Scenario {
     /// Sensor switches (false alarms).
     #[serde(default)]
     pub sensing: SensingParams,
+    /// Tracker settings (gates, confirmation, deletion, filter tuning).
+    #[serde(default)]
+    pub tracker: TrackerParams,
     /// Radars placed at the start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub radars: Vec<RadarPlacement>,
@@ -127,6 +131,9 @@ impl Scenario {
                 self.radars.len()
             ));
         }
+        if let Err(m) = self.tracker.validate() {
+            return bad(format!("tracker: {m}"));
+        }
         for (i, r) in self.radars.iter().enumerate() {
             if let Err(m) = r.to_site(RadarId(i as u32 + 1)) {
                 return bad(format!("radars[{i}]: {m}"));
@@ -160,6 +167,7 @@ impl Scenario {
             seed: 0,
             physics: PhysicsParams::default(),
             sensing: SensingParams::default(),
+            tracker: TrackerParams::default(),
             radars: Vec::new(),
             launches: vec![ScenarioLaunch {
                 time_s: 0.0,

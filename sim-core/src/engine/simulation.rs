@@ -15,6 +15,7 @@ use crate::flight::{Flight, FlightEvent, FlightSummary, Phase, PhysicsParams};
 use crate::missile::MissileKind;
 use crate::radar::RadarId;
 use crate::targeting::{self, Profile, TargetingRequest};
+use crate::tracking::{TrackEvent, Tracker, TrackerParams};
 
 /// Version of the [`SimState`] layout inside snapshots.
 pub const STATE_FORMAT_VERSION: u32 = 2;
@@ -93,6 +94,8 @@ pub struct SimState {
     pub next_radar_id: u32,
     /// Radars, sorted by id.
     pub radars: Vec<Radar>,
+    /// The command center's tracker, fed by every radar.
+    pub tracker: Tracker,
 }
 
 /// Switches of the sensing chain, set by the scenario.
@@ -139,6 +142,7 @@ impl Simulation {
                 sensing: SensingParams::default(),
                 next_radar_id: 1,
                 radars: Vec::new(),
+                tracker: Tracker::new(TrackerParams::default()),
             },
         }
     }
@@ -148,6 +152,7 @@ impl Simulation {
     pub fn from_scenario(scenario: &Scenario) -> Self {
         let mut sim = Self::new(scenario.physics, scenario.seed);
         sim.state.sensing = scenario.sensing;
+        sim.state.tracker = Tracker::new(scenario.tracker);
         for r in &scenario.radars {
             // Validated with the scenario, so placement cannot fail here; a failure would
             // surface as a `rejected` event rather than a panic.
@@ -285,14 +290,16 @@ impl Simulation {
         events
     }
 
-    /// The radar scans due at the end of this tick (at `t1_s`), in radar id order.
+    /// The radar scans due at the end of this tick (at `t1_s`), in radar id order, each handed
+    /// to the tracker as one scan; then the tracker's housekeeping at `t1_s`.
     fn sense(&mut self, tick: u64, t1_s: f64, events: &mut Vec<Event>) {
-        if self.state.radars.is_empty() {
+        if self.state.radars.is_empty() && self.state.tracker.tracks().is_empty() {
             return;
         }
         let physics = self.state.physics;
         let targets = sensing::radar_targets(self.state.missiles.iter(), &physics);
         let false_alarms = self.state.sensing.false_alarms;
+        let mut track_events = Vec::new();
         for radar in &mut self.state.radars {
             if !sensing::scan_due(radar, t1_s) {
                 continue;
@@ -304,7 +311,15 @@ impl Simulation {
                 false_alarms,
                 &mut self.state.rng,
             );
-            for p in &plots {
+            let detections: Vec<_> = plots.iter().map(|p| p.detection).collect();
+            let tracks = self.state.tracker.process_scan(
+                &physics,
+                &radar.site,
+                t1_s,
+                &detections,
+                &mut track_events,
+            );
+            for (p, track) in plots.iter().zip(tracks) {
                 let d = &p.detection;
                 events.push(Event {
                     tick,
@@ -312,6 +327,7 @@ impl Simulation {
                     kind: EventKind::Detection {
                         radar: radar.site.id,
                         radar_id: radar.site.call_sign.clone(),
+                        missile_id: track,
                         truth: p.truth,
                         snr: d.snr_db,
                         lat: d.lat_deg,
@@ -323,7 +339,85 @@ impl Simulation {
                     },
                 });
             }
+            Self::track_events(
+                &self.state.tracker,
+                &physics,
+                tick,
+                &mut track_events,
+                events,
+            );
         }
+        self.state
+            .tracker
+            .maintain(&physics, t1_s, &mut track_events);
+        Self::track_events(
+            &self.state.tracker,
+            &physics,
+            tick,
+            &mut track_events,
+            events,
+        );
+    }
+
+    /// The tracker's confirmations and deletions as engine events (initiations, one per
+    /// unexplained plot, are not reported: they are the tracker's business).
+    fn track_events(
+        tracker: &Tracker,
+        physics: &PhysicsParams,
+        tick: u64,
+        from: &mut Vec<TrackEvent>,
+        events: &mut Vec<Event>,
+    ) {
+        for te in from.drain(..) {
+            match te {
+                TrackEvent::Initiated { .. } => {}
+                TrackEvent::Confirmed {
+                    track,
+                    time_s,
+                    first_detection_s,
+                    latency_s,
+                    radars,
+                } => {
+                    let at = tracker
+                        .track(track)
+                        .map(|t| physics.earth.ellipsoid().ecef_to_geodetic(&t.position_m));
+                    events.push(Event {
+                        tick,
+                        time_s,
+                        kind: EventKind::TrackConfirmed {
+                            track,
+                            first_detection_s,
+                            latency_s,
+                            radars,
+                            at: at.map(|g| g.to_point()),
+                            alt_m: at.map(|g| g.alt_m),
+                        },
+                    });
+                }
+                TrackEvent::Deleted {
+                    track,
+                    time_s,
+                    reason,
+                    was_confirmed,
+                    lifetime_s,
+                } => events.push(Event {
+                    tick,
+                    time_s,
+                    kind: EventKind::TrackDeleted {
+                        track,
+                        reason,
+                        was_confirmed,
+                        lifetime_s,
+                    },
+                }),
+            }
+        }
+    }
+
+    /// The tracker (its tracks, in id order, with estimates, covariances and impact
+    /// predictions).
+    pub fn tracker(&self) -> &Tracker {
+        &self.state.tracker
     }
 
     /// Every radar, in id order.

@@ -110,6 +110,10 @@ pub struct TrackerParams {
     pub max_tracks: u32,
     /// Position sigma (m) at which the covariance part of the quality is 0.5.
     pub quality_reference_m: f64,
+    /// Largest factor by which a track's acceleration noise is raised while its target
+    /// manoeuvres or thrusts (adjustable process noise, see [`Track::noise_scale`]); 1 turns
+    /// the adaptation off.
+    pub max_noise_scale: f64,
 }
 
 impl Default for TrackerParams {
@@ -128,6 +132,7 @@ impl Default for TrackerParams {
             impact_refresh_s: 1.0,
             max_tracks: 20_000,
             quality_reference_m: 100.0,
+            max_noise_scale: 10_000.0,
         }
     }
 }
@@ -145,6 +150,7 @@ impl TrackerParams {
             self.ballistic_noise_rel_per_sqrt_s,
             self.impact_refresh_s,
             self.quality_reference_m,
+            self.max_noise_scale,
         ];
         if finite.iter().any(|x| !x.is_finite()) {
             return Err("tracker parameters must be finite numbers".into());
@@ -180,6 +186,12 @@ impl TrackerParams {
                 "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative"
                     .into(),
             );
+        }
+        if !(1.0..=1e8).contains(&self.max_noise_scale) {
+            return Err(format!(
+                "tracker max_noise_scale {} must be within 1..=1e8",
+                self.max_noise_scale
+            ));
         }
         if self.max_tracks == 0 || self.max_tracks > MAX_TRACKS_LIMIT {
             return Err(format!(
@@ -313,7 +325,28 @@ pub struct Track {
     pub next_impact_s: f64,
     /// Whether the estimate changed since the last impact prediction.
     pub impact_stale: bool,
+    /// Factor on the acceleration noise q, in [1, `max_noise_scale`]: the adjustable level
+    /// process noise of [BLK] sec. 11.2. The ballistic model knows no thrust, so a boosting
+    /// missile shows up as innovations too large for its covariance (or as plots missing
+    /// from its gate): each update with a normalised innovation squared above the 99% point
+    /// of chi-square(3) (11.34), and each miss, multiplies the factor by
+    /// [`NOISE_SCALE_UP`]; each update below the mean (3) divides it by [`NOISE_SCALE_DOWN`],
+    /// so it returns to 1 once the target flies ballistically. A new track starts at the
+    /// maximum: nothing yet says its target is not thrusting.
+    #[serde(default = "one")]
+    pub noise_scale: f64,
 }
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Factor applied to [`Track::noise_scale`] on an inconsistent update or a miss.
+pub const NOISE_SCALE_UP: f64 = 8.0;
+/// Divisor applied to [`Track::noise_scale`] on a consistent update.
+pub const NOISE_SCALE_DOWN: f64 = 1.25;
+/// The 99% point of chi-square with 3 degrees of freedom.
+const NIS_MANOEUVRE: f64 = 11.345;
 
 impl Track {
     /// The estimate as the filter's 7-state.
@@ -506,7 +539,7 @@ impl Tracker {
             let var = (trace(0, 0)
                 + 2.0 * dt * trace(0, 3)
                 + dt * dt * trace(3, 3)
-                + p.accel_noise_m2_s3 * dt.abs() * dt * dt)
+                + p.accel_noise_m2_s3 * t.noise_scale * dt.abs() * dt * dt)
                 .max(0.0);
             let radius = 1.2 * sqrt_gamma * libm::sqrt(var)
                 + 0.5 * a.norm() * dt * dt
@@ -533,7 +566,7 @@ impl Tracker {
                 let dt = time_s - t.time_s;
                 let (x, phi) = model.propagate(&t.state(), dt);
                 let pp = phi * t.covariance * phi.transpose()
-                    + process_noise(dt, p.accel_noise_m2_s3, q_kappa);
+                    + process_noise(dt, p.accel_noise_m2_s3 * t.noise_scale, q_kappa);
                 let pp = (pp + pp.transpose()) * 0.5;
                 let (z, h) = frame.measure(&motion::position(&x));
                 predicted[ti] = Some(Predicted { x, p: pp, z, h });
@@ -567,6 +600,13 @@ impl Tracker {
                 assigned_track[ti] = true;
                 result[di] = Some(t.id);
                 t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
+                t.noise_scale = if nis > NIS_MANOEUVRE {
+                    (t.noise_scale * NOISE_SCALE_UP).min(p.max_noise_scale)
+                } else if nis < 3.0 {
+                    (t.noise_scale / NOISE_SCALE_DOWN).max(1.0)
+                } else {
+                    t.noise_scale
+                };
                 t.record(true, p.confirm_n);
                 t.last_update_s = time_s;
                 if let Err(k) = t.radars.binary_search(&site.id) {
@@ -597,6 +637,7 @@ impl Tracker {
             let g = geometry(site, earth, centre);
             if coverage(site, radar, &g, &horizon).is_none() {
                 t.record(false, p.confirm_n);
+                t.noise_scale = (t.noise_scale * NOISE_SCALE_UP).min(p.max_noise_scale);
             }
         }
 
@@ -679,6 +720,9 @@ impl Tracker {
             impact: None,
             next_impact_s: time_s,
             impact_stale: true,
+            // A new object may be a booster under thrust: start at the manoeuvre level and let
+            // consistent updates bring the noise down.
+            noise_scale: p.max_noise_scale,
         };
         t.record(true, p.confirm_n);
         t.update_quality(p.quality_reference_m);
