@@ -128,3 +128,68 @@ pub fn bench_fly_swarm(missiles: u32, ticks: u32) -> f64 {
     let mut swarm = crate::flight::workload::Swarm::new(missiles as usize);
     swarm.fly(ticks) as f64
 }
+
+/// Benchmark workload for the tracker (the scene of the criterion benchmark
+/// `tracker/detections_N`): `prepare` generates the plots, `run` feeds them to a tracker and
+/// returns the number of detections processed; time `run` from JavaScript.
+#[wasm_bindgen]
+pub struct TrackerBench {
+    scene: crate::tracking::workload::Scene,
+    warm: crate::tracking::Tracker,
+    rounds: Vec<Vec<crate::tracking::workload::Scan>>,
+}
+
+#[wasm_bindgen]
+impl TrackerBench {
+    /// `objects` objects seen by ten radars; `warmup` rounds (seconds) are tracked first so
+    /// that the timed rounds update confirmed tracks, as in steady state.
+    #[wasm_bindgen(constructor)]
+    pub fn new(objects: u32, warmup: u32) -> TrackerBench {
+        let mut scene = crate::tracking::workload::Scene::new(objects as usize, 7);
+        let mut warm = crate::tracking::Tracker::new(crate::tracking::TrackerParams::default());
+        let mut events = Vec::new();
+        for _ in 0..warmup {
+            for scan in scene.next_round() {
+                let site = &scene.sites[scan.site];
+                warm.process_scan(
+                    &scene.physics,
+                    site,
+                    scan.time_s,
+                    &scan.detections,
+                    &mut events,
+                );
+            }
+        }
+        TrackerBench {
+            scene,
+            warm,
+            rounds: Vec::new(),
+        }
+    }
+
+    /// Generates `rounds` more seconds of plots (ten scans each).
+    pub fn prepare(&mut self, rounds: u32) {
+        self.rounds = (0..rounds).map(|_| self.scene.next_round()).collect();
+    }
+
+    /// Tracks the prepared plots from the warmed-up tracker; returns detections processed.
+    pub fn run(&self) -> f64 {
+        let mut tracker = self.warm.clone();
+        let mut events = Vec::new();
+        let mut n = 0usize;
+        for round in &self.rounds {
+            for scan in round {
+                let site = &self.scene.sites[scan.site];
+                tracker.process_scan(
+                    &self.scene.physics,
+                    site,
+                    scan.time_s,
+                    &scan.detections,
+                    &mut events,
+                );
+                n += scan.detections.len();
+            }
+        }
+        n as f64
+    }
+}

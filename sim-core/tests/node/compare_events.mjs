@@ -130,6 +130,16 @@ if (args.bench) {
   t = performance.now();
   for (let r = 0; r < 3; r++) wasm.solve_trajectory(icbm);
   console.log(`bench wasm solve_ICBM: ${((performance.now() - t) / 3).toFixed(1)} ms`);
+  // Same scene as the criterion benchmark `tracker/detections_N`: ten radars, steady state.
+  for (const [n, rounds] of [[10, 20], [100, 10], [1000, 3]]) {
+    const b = new wasm.TrackerBench(n, 5);
+    b.prepare(rounds);
+    const t0 = performance.now();
+    const d = b.run();
+    const s = (performance.now() - t0) / 1000;
+    console.log(`bench wasm tracker_detections_${n}: ${(d / s).toFixed(0)} detections/s`);
+    b.free();
+  }
 }
 
 process.exit(failures === 0 ? 0 : 1);
