@@ -65,7 +65,7 @@ pub fn predict(
 ) -> Option<ImpactPrediction> {
     let ell = model.ellipsoid;
     let mut alt = ell.altitude_m(&position(x));
-    if !(alt > 0.0) {
+    if alt.is_nan() || alt <= 0.0 {
         return None;
     }
     let mut s = *x;

@@ -22,9 +22,10 @@
 //! d^2 = nu^T S^-1 nu <= gamma; (3) tracks and plots linked by gated pairs form clusters
 //! (union-find) and each cluster is solved by the Hungarian algorithm on d^2, with one dummy
 //! "no plot" column per track costing gamma (GNN, [BP] sec. 6.3); (4) assigned tracks get an
-//! EKF update; (5) a track left without a plot by a radar that has already updated it, while
+//! iterated EKF update (the EKF re-linearised at its own estimate, BLK sec. 10.5.2); (5) a track left without a plot by a radar that has already updated it, while
 //! its predicted position lies in that radar's coverage ([`crate::radar::coverage`]), counts
-//! a miss; (6) plots outside the gate of every confirmed track initiate tentative tracks.
+//! a miss; (6) plots left over and outside twice the gate of every confirmed track
+//! ([`INITIATION_EXCLUSION_FACTOR`]) initiate tentative tracks.
 //!
 //! Initiation (single-point, [BP] sec. 9.3): position from the plot (its converted
 //! Cartesian covariance), velocity zero with a large prior sigma
@@ -72,6 +73,12 @@ impl core::fmt::Display for TrackId {
     }
 }
 
+/// A plot within `INITIATION_EXCLUSION_FACTOR * gamma` (in d^2) of a confirmed track does not
+/// initiate a new track even when it is left unassigned: with P_G = 0.999 one true plot in a
+/// thousand falls outside the gate, and a tentative twin started from it would then compete
+/// with the confirmed track for the next plots. Four times gamma is a gate twice as wide.
+pub const INITIATION_EXCLUSION_FACTOR: f64 = 4.0;
+
 /// Largest M-of-N window (the window is a bit set).
 pub const MAX_WINDOW: u32 = 32;
 /// Largest number of live tracks a tracker may be configured to hold.
@@ -98,6 +105,8 @@ pub struct TrackerParams {
     /// Prior standard deviation of each velocity component at initiation (m/s).
     pub initial_velocity_sigma_m_s: f64,
     /// Prior ballistic coefficient beta0 = m / (Cd A) (kg/m^2); the state holds 1 / beta.
+    /// 10,000 sits in the 4,000-15,000 kg/m^2 of re-entry vehicles (Zarchan, "Tactical and
+    /// Strategic Missile Guidance", ch. 27) and near a coasting SCUD body.
     pub ballistic_coeff_kg_m2: f64,
     /// Prior standard deviation of 1 / beta, relative to 1 / beta0.
     pub ballistic_coeff_rel_sigma: f64,
@@ -122,7 +131,7 @@ impl Default for TrackerParams {
             max_coast_s: 20.0,
             accel_noise_m2_s3: 0.5,
             initial_velocity_sigma_m_s: 4_000.0,
-            ballistic_coeff_kg_m2: 3_000.0,
+            ballistic_coeff_kg_m2: 10_000.0,
             ballistic_coeff_rel_sigma: 1.0,
             ballistic_noise_rel_per_sqrt_s: 0.05,
             impact_refresh_s: 1.0,
@@ -450,7 +459,9 @@ impl Tracker {
         let model = BallisticModel::new(physics);
         let frame = SiteFrame::new(site, &physics.earth.ellipsoid());
         let gamma = self.gate_chi2;
-        let sqrt_gamma = libm::sqrt(gamma);
+        let exclusion = INITIATION_EXCLUSION_FACTOR * gamma;
+        // The coarse gate bounds the larger of the two gates.
+        let sqrt_gamma = libm::sqrt(exclusion);
         let p = self.params;
         let q_kappa = p.kappa_noise();
 
@@ -546,11 +557,14 @@ impl Tracker {
             };
             let nu = measurement::innovation(&measurement::measured(d), &pr.z);
             let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
-            if d2.is_finite() && d2 <= gamma {
+            if !d2.is_finite() {
+                continue;
+            }
+            if d2 <= gamma {
                 edges.push((ti, di, d2));
-                if self.tracks[ti].status == TrackStatus::Confirmed {
-                    near_confirmed[di] = true;
-                }
+            }
+            if d2 <= exclusion && self.tracks[ti].status == TrackStatus::Confirmed {
+                near_confirmed[di] = true;
             }
         }
 
@@ -563,7 +577,7 @@ impl Tracker {
             let pr = predicted[ti].take().expect("a gated track was predicted");
             let d = &detections[di];
             let t = &mut self.tracks[ti];
-            if let Some(nis) = ekf_update(t, pr, d, time_s) {
+            if let Some(nis) = ekf_update(t, pr, &frame, d, time_s) {
                 assigned_track[ti] = true;
                 result[di] = Some(t.id);
                 t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
@@ -758,17 +772,49 @@ fn confirm(t: &mut Track, time_s: f64, events: &mut Vec<TrackEvent>) {
     });
 }
 
-/// The EKF update of a predicted track with one plot (Joseph form, BLK eq. 5.2.3-18);
-/// returns the normalised innovation squared, or `None` if S is singular.
-fn ekf_update(t: &mut Track, pr: Predicted, d: &Detection, time_s: f64) -> Option<f64> {
+/// Most iterations of the iterated EKF update.
+const IEKF_ITERATIONS: usize = 5;
+/// The iterated update stops when the position moves less than this (m).
+const IEKF_TOLERANCE_M: f64 = 0.01;
+
+/// The iterated EKF update of a predicted track with one plot (BLK sec. 10.5.2: the
+/// Gauss-Newton iteration x_{i+1} = x + K_i (z - h(x_i) - H_i (x - x_i)), re-linearising h at
+/// each iterate; then the Joseph form of the covariance, BLK eq. 5.2.3-18). The iteration
+/// matters at initiation, when the prior velocity is zero and the predicted position can be
+/// kilometres off: the range's curvature d^2 / 2R over that offset is many range sigmas and a
+/// single linearisation would give a wrong, over-confident velocity. Returns the normalised
+/// innovation squared at the prediction, or `None` if S is singular.
+fn ekf_update(
+    t: &mut Track,
+    pr: Predicted,
+    frame: &SiteFrame,
+    d: &Detection,
+    time_s: f64,
+) -> Option<f64> {
     let r: Matrix3<f64> = measurement::noise(d);
-    let s = pr.h * pr.p * pr.h.transpose() + r;
-    let s_inv = s.try_inverse()?;
-    let k: SMatrix<f64, 7, 3> = pr.p * pr.h.transpose() * s_inv;
-    let nu = measurement::innovation(&measurement::measured(d), &pr.z);
-    let nis = (nu.transpose() * s_inv * nu)[(0, 0)];
-    let x = pr.x + k * nu;
-    let ikh = Mat7::identity() - k * pr.h;
+    let z = measurement::measured(d);
+    let nu0 = measurement::innovation(&z, &pr.z);
+    let s0 = pr.h * pr.p * pr.h.transpose() + r;
+    let nis = (nu0.transpose() * s0.try_inverse()? * nu0)[(0, 0)];
+    let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
+    let mut k: SMatrix<f64, 7, 3>;
+    let mut iteration = 0;
+    loop {
+        let s = hi * pr.p * hi.transpose() + r;
+        let s_inv = s.try_inverse()?;
+        k = pr.p * hi.transpose() * s_inv;
+        let nu = measurement::innovation(&z, &zi) - hi * (pr.x - xi);
+        let next = pr.x + k * nu;
+        let moved = (motion::position(&next) - motion::position(&xi)).norm();
+        xi = next;
+        iteration += 1;
+        if moved < IEKF_TOLERANCE_M || iteration >= IEKF_ITERATIONS {
+            break;
+        }
+        (zi, hi) = frame.measure(&motion::position(&xi));
+    }
+    let x = xi;
+    let ikh = Mat7::identity() - k * hi;
     let p = ikh * pr.p * ikh.transpose() + k * r * k.transpose();
     t.set_state(&x);
     t.covariance = (p + p.transpose()) * 0.5;
@@ -804,7 +850,7 @@ fn assign_clusters(
         .iter()
         .map(|&(ti, di, d2)| (find(&mut parent, ti), ti, di, d2))
         .collect();
-    keyed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.sort_by_key(|e| (e.0, e.1, e.2));
     let mut out = Vec::new();
     let mut start = 0;
     while start < keyed.len() {
