@@ -377,3 +377,40 @@ fn bad_plots_and_times_are_ignored_without_panicking() {
     small.process_scan(&physics, site, 1.0, &d, &mut events);
     assert_eq!(small.tracks().len(), 3);
 }
+
+#[test]
+fn many_objects_many_radars_one_confirmed_track_each() {
+    use sim_core::tracking::workload::Scene;
+    let mut scene = Scene::new(200, 3);
+    let mut tracker = Tracker::new(TrackerParams::default());
+    let mut events = Vec::new();
+    let (mut plots, mut unused) = (0, 0);
+    for _ in 0..4 {
+        for scan in scene.next_round() {
+            let ids = tracker.process_scan(
+                &scene.physics,
+                &scene.sites[scan.site],
+                scan.time_s,
+                &scan.detections,
+                &mut events,
+            );
+            plots += ids.len();
+            unused += ids.iter().filter(|i| i.is_none()).count();
+        }
+    }
+    let confirmed = tracker
+        .tracks()
+        .iter()
+        .filter(|t| t.status == TrackStatus::Confirmed && t.radars.len() == 10)
+        .count();
+    // Only true plots outside the 0.999 gate (but near their track) stay unused.
+    println!("{unused} of {plots} plots unused");
+    assert!(unused * 500 < plots, "{unused} of {plots}");
+    assert_eq!(tracker.tracks().len(), 200);
+    assert_eq!(confirmed, 200);
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, TrackEvent::Deleted { .. }))
+    );
+}

@@ -140,3 +140,57 @@ impl Scene {
         scans
     }
 }
+
+/// A warmed-up tracker on a [`Scene`], for timing one second of scans at a time (the
+/// criterion benchmark natively; a `wasm-bindgen` export can drive the same in wasm).
+#[derive(Debug, Clone)]
+pub struct TrackerBench {
+    /// The scene.
+    pub scene: Scene,
+    /// The tracker, after the warm-up.
+    pub tracker: super::Tracker,
+}
+
+impl TrackerBench {
+    /// `n` objects, ten radars, default tracker parameters (with `impact_refresh_s` replaced
+    /// when given), warmed up for `warm_rounds` seconds of scans.
+    pub fn new(n: usize, impact_refresh_s: Option<f64>, warm_rounds: u32) -> Self {
+        let params = super::TrackerParams {
+            impact_refresh_s: impact_refresh_s
+                .unwrap_or(super::TrackerParams::default().impact_refresh_s),
+            ..super::TrackerParams::default()
+        };
+        let mut b = Self {
+            scene: Scene::new(n, 1),
+            tracker: super::Tracker::new(params),
+        };
+        for _ in 0..warm_rounds {
+            let round = b.scene.next_round();
+            Self::process(&mut b.tracker, &b.scene, &round);
+        }
+        b
+    }
+
+    /// Feeds one round of scans to a tracker; returns the number of plots processed.
+    pub fn process(tracker: &mut super::Tracker, scene: &Scene, round: &[Scan]) -> u64 {
+        let mut events = Vec::new();
+        let mut plots = 0u64;
+        for scan in round {
+            tracker.process_scan(
+                &scene.physics,
+                &scene.sites[scan.site],
+                scan.time_s,
+                &scan.detections,
+                &mut events,
+            );
+            plots += scan.detections.len() as u64;
+        }
+        plots
+    }
+
+    /// The next second of scans, processed; returns the number of plots.
+    pub fn round(&mut self) -> u64 {
+        let round = self.scene.next_round();
+        Self::process(&mut self.tracker, &self.scene, &round)
+    }
+}
