@@ -414,3 +414,85 @@ fn many_objects_many_radars_one_confirmed_track_each() {
             .any(|e| matches!(e, TrackEvent::Deleted { .. }))
     );
 }
+
+/// A SCUD-C launched (boost with pitch-over and staging accelerations of 10-40 m/s^2 that the
+/// ballistic model does not know) is seen by `n` radars from its first detection to impact:
+/// how many tracks took its plots, and when the main one was confirmed.
+/// Per track: (plots of the missile, first, last time).
+type PlotsByTrack = BTreeMap<TrackId, (u32, f64, f64)>;
+
+fn launched(n: usize) -> (PlotsByTrack, Vec<TrackEvent>, f64) {
+    let physics = PhysicsParams::default();
+    let kind = MissileKind::ScudC;
+    let from = GeoPoint::new(33.0, 36.0);
+    let guidance = sim_core::flight::Guidance::toward_azimuth(
+        &physics,
+        &from,
+        90.0,
+        kind.params().max_range_pitch_deg,
+        1e9,
+    );
+    let mut flight = Flight::launch(kind, from, guidance, &physics);
+    let sites = sites(n);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut tracker = Tracker::new(TrackerParams::default());
+    let mut events = Vec::new();
+    let mut flight_events = Vec::new();
+    let mut tracks = PlotsByTrack::new();
+    let mut tick = 0u64;
+    while flight.impact.is_none() {
+        tick += 1;
+        flight.advance(TICK_S, &physics, &mut flight_events);
+        if flight.impact.is_some() {
+            break;
+        }
+        let t = tick as f64 * TICK_S;
+        let pos = flight.position_ecef(&physics);
+        for (i, site) in sites.iter().enumerate() {
+            if !(tick + i as u64).is_multiple_of(10) {
+                continue;
+            }
+            if let Observation::Detected(d) = observe(
+                site,
+                site.params(),
+                &physics.earth,
+                &pos,
+                1.0,
+                Swerling::Swerling1,
+                &mut rng,
+            ) {
+                let ids = tracker.process_scan(&physics, site, t, &[d], &mut events);
+                if let Some(id) = ids[0] {
+                    let e = tracks.entry(id).or_insert((0, t, t));
+                    e.0 += 1;
+                    e.2 = t;
+                }
+            }
+        }
+    }
+    let burnout_s = flight.burnout.expect("burnt out").time_s;
+    (tracks, events, burnout_s)
+}
+
+#[test]
+fn one_track_holds_a_missile_through_boost() {
+    for n in [1, 3] {
+        let (tracks, events, burnout_s) = launched(n);
+        let (main, (plots, first, last)) = tracks
+            .iter()
+            .max_by_key(|(_, v)| v.0)
+            .map(|(k, v)| (*k, *v))
+            .expect("tracked");
+        let confirmed = tracker_confirm_time(&events, main).expect("confirmed");
+        let stray: u32 = tracks.values().map(|v| v.0).sum::<u32>() - plots;
+        println!(
+            "{n} radar(s): {} track(s) took the missile's plots, the main one {plots} plots \
+             from {first:.1} s to {last:.1} s, confirmed at {confirmed:.1} s (burnout \
+             {burnout_s:.1} s); {stray} plots elsewhere",
+            tracks.len()
+        );
+        assert!(confirmed < burnout_s, "confirmed at {confirmed} s");
+        assert!(first < 20.0, "first plot at {first} s");
+        assert!(stray <= 3, "{stray} plots went to other tracks: {tracks:?}");
+    }
+}

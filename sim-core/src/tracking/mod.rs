@@ -22,10 +22,14 @@
 //! d^2 = nu^T S^-1 nu <= gamma; (3) tracks and plots linked by gated pairs form clusters
 //! (union-find) and each cluster is solved by the Hungarian algorithm on d^2, with one dummy
 //! "no plot" column per track costing gamma (GNN, [BP] sec. 6.3); (4) assigned tracks get an
-//! iterated EKF update (the EKF re-linearised at its own estimate, BLK sec. 10.5.2); (5) a track left without a plot by a radar that has already updated it, while
-//! its predicted position lies in that radar's coverage ([`crate::radar::coverage`]), counts
-//! a miss; (6) plots left over and outside twice the gate of every confirmed track
-//! ([`INITIATION_EXCLUSION_FACTOR`]) initiate tentative tracks.
+//! iterated EKF update (the EKF re-linearised at its own estimate, BLK sec. 10.5.2); (5) a
+//! track still without a plot is predicted again with its process noise scaled for a
+//! manoeuvre ([`TrackerParams::maneuver_noise_scale`], [`Track::q_scale`]) and takes the
+//! nearest unused candidate plot inside that gate (boost and staging, which the ballistic
+//! model does not know); (6) a track left without a plot by a radar that has already updated
+//! it, while its predicted position lies in that radar's coverage
+//! ([`crate::radar::coverage`]), counts a miss; (7) plots left over and outside twice the gate
+//! of every confirmed track ([`INITIATION_EXCLUSION_FACTOR`]) initiate tentative tracks.
 //!
 //! Initiation (single-point, [BP] sec. 9.3): position from the plot (its converted
 //! Cartesian covariance), velocity zero with a large prior sigma
@@ -102,6 +106,10 @@ pub struct TrackerParams {
     pub max_coast_s: f64,
     /// Spectral density q of the white acceleration noise per axis (m^2/s^3).
     pub accel_noise_m2_s3: f64,
+    /// Factor on `accel_noise_m2_s3` for a manoeuvring track (boost, staging): the
+    /// recovery prediction of a track left without a plot uses it, and a track's own factor
+    /// rises towards it when its innovations are too large (see [`Track::q_scale`]).
+    pub maneuver_noise_scale: f64,
     /// Prior standard deviation of each velocity component at initiation (m/s).
     pub initial_velocity_sigma_m_s: f64,
     /// Prior ballistic coefficient beta0 = m / (Cd A) (kg/m^2); the state holds 1 / beta.
@@ -130,6 +138,7 @@ impl Default for TrackerParams {
             max_misses: 5,
             max_coast_s: 20.0,
             accel_noise_m2_s3: 0.5,
+            maneuver_noise_scale: 10_000.0,
             initial_velocity_sigma_m_s: 4_000.0,
             ballistic_coeff_kg_m2: 10_000.0,
             ballistic_coeff_rel_sigma: 1.0,
@@ -148,6 +157,7 @@ impl TrackerParams {
             self.gate_probability,
             self.max_coast_s,
             self.accel_noise_m2_s3,
+            self.maneuver_noise_scale,
             self.initial_velocity_sigma_m_s,
             self.ballistic_coeff_kg_m2,
             self.ballistic_coeff_rel_sigma,
@@ -183,10 +193,11 @@ impl TrackerParams {
         ];
         if positive.iter().any(|&x| x <= 0.0)
             || self.accel_noise_m2_s3 < 0.0
+            || self.maneuver_noise_scale < 1.0
             || self.ballistic_noise_rel_per_sqrt_s < 0.0
         {
             return Err(
-                "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative"
+                "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative, the manoeuvre scale at least 1"
                     .into(),
             );
         }
@@ -316,6 +327,14 @@ pub struct Track {
     pub quality: f64,
     /// Exponential average (weight 0.2) of the normalised innovation squared (3 expected).
     pub nis_avg: f64,
+    /// Current factor on the process noise (1 for a ballistic track): multiplied by 10 after
+    /// an update whose NIS exceeds the 99% point of chi-square(3) (11.34), set to
+    /// `maneuver_noise_scale` by a recovery update, and shrunk by 0.8 per update (down to 1)
+    /// while the average NIS is at most 3. This is the continuous noise-level adjustment of
+    /// BLK sec. 11.2 with the covariance inflation on manoeuvre detection of Bar-Shalom &
+    /// Birmiwal, "Variable dimension filter for maneuvering target tracking", IEEE Trans.
+    /// AES 18(5), 1982: a ballistic model with enough noise to ride through boost.
+    pub q_scale: f64,
     /// The last impact prediction (confirmed tracks).
     pub impact: Option<ImpactPrediction>,
     /// Earliest time of the next impact refresh (s).
@@ -517,7 +536,7 @@ impl Tracker {
             let var = (trace(0, 0)
                 + 2.0 * dt * trace(0, 3)
                 + dt * dt * trace(3, 3)
-                + p.accel_noise_m2_s3 * dt.abs() * dt * dt)
+                + p.accel_noise_m2_s3 * t.q_scale.max(p.maneuver_noise_scale) * dt.abs() * dt * dt)
                 .max(0.0);
             let radius = 1.2 * sqrt_gamma * libm::sqrt(var)
                 + 0.5 * a.norm() * dt * dt
@@ -541,25 +560,13 @@ impl Tracker {
         for &(ti, di) in &candidates {
             if predicted[ti].is_none() {
                 let t = &self.tracks[ti];
-                let dt = time_s - t.time_s;
-                let (x, phi) = model.propagate(&t.state(), dt);
-                let pp = phi * t.covariance * phi.transpose()
-                    + process_noise(dt, p.accel_noise_m2_s3, q_kappa);
-                let pp = (pp + pp.transpose()) * 0.5;
-                let (z, h) = frame.measure(&motion::position(&x));
-                predicted[ti] = Some(Predicted { x, p: pp, z, h });
+                let q = p.accel_noise_m2_s3 * t.q_scale;
+                predicted[ti] = Some(predict(&model, &frame, t, time_s, q, q_kappa));
             }
             let pr = predicted[ti].as_ref().expect("just predicted");
-            let d = &detections[di];
-            let s = pr.h * pr.p * pr.h.transpose() + measurement::noise(d);
-            let Some(s_inv) = s.try_inverse() else {
+            let Some(d2) = distance2(pr, &detections[di]) else {
                 continue;
             };
-            let nu = measurement::innovation(&measurement::measured(d), &pr.z);
-            let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
-            if !d2.is_finite() {
-                continue;
-            }
             if d2 <= gamma {
                 edges.push((ti, di, d2));
             }
@@ -580,19 +587,50 @@ impl Tracker {
             if let Some(nis) = ekf_update(t, pr, &frame, d, time_s) {
                 assigned_track[ti] = true;
                 result[di] = Some(t.id);
-                t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
-                t.record(true, p.confirm_n);
-                t.last_update_s = time_s;
-                if let Err(k) = t.radars.binary_search(&site.id) {
-                    t.radars.insert(k, site.id);
+                if nis > MANEUVER_NIS {
+                    t.q_scale = (t.q_scale * 10.0).min(p.maneuver_noise_scale);
                 }
-                t.impact_stale = true;
-                t.update_quality(p.quality_reference_m);
-                if t.status == TrackStatus::Tentative
-                    && t.hits_in_window(p.confirm_n) >= p.confirm_m
-                {
-                    confirm(t, time_s, events);
-                }
+                on_hit(t, &p, site.id, time_s, nis, events);
+            }
+        }
+
+        // Manoeuvre recovery: a track left without a plot tries again, with its process
+        // noise scaled by `maneuver_noise_scale`, on the unused candidate plots; the nearest
+        // one inside the gate updates it.
+        let mut start = 0;
+        while start < candidates.len() {
+            let ti = candidates[start].0;
+            let end = start + candidates[start..].partition_point(|c| c.0 == ti);
+            let range = start..end;
+            start = end;
+            if assigned_track[ti] {
+                continue;
+            }
+            let free: Vec<usize> = candidates[range]
+                .iter()
+                .map(|c| c.1)
+                .filter(|&di| result[di].is_none())
+                .collect();
+            if free.is_empty() {
+                continue;
+            }
+            let t = &self.tracks[ti];
+            let q = p.accel_noise_m2_s3 * p.maneuver_noise_scale.max(t.q_scale);
+            let pr = predict(&model, &frame, t, time_s, q, q_kappa);
+            let best = free
+                .iter()
+                .filter_map(|&di| distance2(&pr, &detections[di]).map(|d2| (d2, di)))
+                .filter(|&(d2, _)| d2 <= gamma)
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let Some((_, di)) = best else {
+                continue;
+            };
+            let t = &mut self.tracks[ti];
+            if let Some(nis) = ekf_update(t, pr, &frame, &detections[di], time_s) {
+                assigned_track[ti] = true;
+                result[di] = Some(t.id);
+                t.q_scale = p.maneuver_noise_scale.max(t.q_scale);
+                on_hit(t, &p, site.id, time_s, nis, events);
             }
         }
 
@@ -690,6 +728,7 @@ impl Tracker {
             confirmed_s: None,
             quality: 0.0,
             nis_avg: 3.0,
+            q_scale: 1.0,
             impact: None,
             next_impact_s: time_s,
             impact_stale: true,
@@ -755,6 +794,61 @@ impl Tracker {
             t.impact_stale = false;
             t.next_impact_s = time_s + p.impact_refresh_s;
         }
+    }
+}
+
+/// NIS above which an update raises a track's noise factor: chi-square(3) at 0.99.
+const MANEUVER_NIS: f64 = 11.345;
+
+/// The track predicted to `time_s` with white-acceleration density `q` (and its measurement).
+fn predict(
+    model: &BallisticModel,
+    frame: &SiteFrame,
+    t: &Track,
+    time_s: f64,
+    q: f64,
+    q_kappa: f64,
+) -> Predicted {
+    let dt = time_s - t.time_s;
+    let (x, phi) = model.propagate(&t.state(), dt);
+    let pp = phi * t.covariance * phi.transpose() + process_noise(dt, q, q_kappa);
+    let pp = (pp + pp.transpose()) * 0.5;
+    let (z, h) = frame.measure(&motion::position(&x));
+    Predicted { x, p: pp, z, h }
+}
+
+/// The squared Mahalanobis distance of a plot from a prediction, if S is invertible.
+fn distance2(pr: &Predicted, d: &Detection) -> Option<f64> {
+    let s = pr.h * pr.p * pr.h.transpose() + measurement::noise(d);
+    let s_inv = s.try_inverse()?;
+    let nu = measurement::innovation(&measurement::measured(d), &pr.z);
+    let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
+    d2.is_finite().then_some(d2)
+}
+
+/// The bookkeeping of a hit: window, radars, NIS average, noise factor decay, quality,
+/// confirmation.
+fn on_hit(
+    t: &mut Track,
+    p: &TrackerParams,
+    radar: RadarId,
+    time_s: f64,
+    nis: f64,
+    events: &mut Vec<TrackEvent>,
+) {
+    t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
+    if nis <= MANEUVER_NIS && t.nis_avg <= 3.0 {
+        t.q_scale = (t.q_scale * 0.8).max(1.0);
+    }
+    t.record(true, p.confirm_n);
+    t.last_update_s = time_s;
+    if let Err(k) = t.radars.binary_search(&radar) {
+        t.radars.insert(k, radar);
+    }
+    t.impact_stale = true;
+    t.update_quality(p.quality_reference_m);
+    if t.status == TrackStatus::Tentative && t.hits_in_window(p.confirm_n) >= p.confirm_m {
+        confirm(t, time_s, events);
     }
 }
 
