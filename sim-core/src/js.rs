@@ -128,3 +128,32 @@ pub fn bench_fly_swarm(missiles: u32, ticks: u32) -> f64 {
     let mut swarm = crate::flight::workload::Swarm::new(missiles as usize);
     swarm.fly(ticks) as f64
 }
+
+/// Tracker benchmark workload (the same code as the criterion benchmark `tracker`): `objects`
+/// objects seen by ten radars, warmed up for 5 s; time [`TrackerBenchJs::process`] from
+/// JavaScript after each [`TrackerBenchJs::prepare`].
+#[wasm_bindgen]
+pub struct TrackerBenchJs(crate::tracking::workload::TrackerBench);
+
+#[wasm_bindgen]
+impl TrackerBenchJs {
+    /// A warmed-up tracker on `objects` objects.
+    #[wasm_bindgen(constructor)]
+    pub fn new(objects: u32) -> TrackerBenchJs {
+        TrackerBenchJs(crate::tracking::workload::TrackerBench::new(
+            objects.min(10_000) as usize,
+            None,
+            5,
+        ))
+    }
+
+    /// Generates the next second of scans.
+    pub fn prepare(&mut self) {
+        self.0.prepare();
+    }
+
+    /// Processes them; returns the number of plots.
+    pub fn process(&mut self) -> f64 {
+        self.0.process_prepared() as f64
+    }
+}
