@@ -129,67 +129,31 @@ pub fn bench_fly_swarm(missiles: u32, ticks: u32) -> f64 {
     swarm.fly(ticks) as f64
 }
 
-/// Benchmark workload for the tracker (the scene of the criterion benchmark
-/// `tracker/detections_N`): `prepare` generates the plots, `run` feeds them to a tracker and
-/// returns the number of detections processed; time `run` from JavaScript.
+/// Tracker benchmark workload (the same code as the criterion benchmark `tracker`): `objects`
+/// objects seen by ten radars, warmed up for 5 s; time [`TrackerBenchJs::process`] from
+/// JavaScript after each [`TrackerBenchJs::prepare`].
 #[wasm_bindgen]
-pub struct TrackerBench {
-    scene: crate::tracking::workload::Scene,
-    warm: crate::tracking::Tracker,
-    rounds: Vec<Vec<crate::tracking::workload::Scan>>,
-}
+pub struct TrackerBenchJs(crate::tracking::workload::TrackerBench);
 
 #[wasm_bindgen]
-impl TrackerBench {
-    /// `objects` objects seen by ten radars; `warmup` rounds (seconds) are tracked first so
-    /// that the timed rounds update confirmed tracks, as in steady state.
+impl TrackerBenchJs {
+    /// A warmed-up tracker on `objects` objects.
     #[wasm_bindgen(constructor)]
-    pub fn new(objects: u32, warmup: u32) -> TrackerBench {
-        let mut scene = crate::tracking::workload::Scene::new(objects as usize, 7);
-        let mut warm = crate::tracking::Tracker::new(crate::tracking::TrackerParams::default());
-        let mut events = Vec::new();
-        for _ in 0..warmup {
-            for scan in scene.next_round() {
-                let site = &scene.sites[scan.site];
-                warm.process_scan(
-                    &scene.physics,
-                    site,
-                    scan.time_s,
-                    &scan.detections,
-                    &mut events,
-                );
-            }
-        }
-        TrackerBench {
-            scene,
-            warm,
-            rounds: Vec::new(),
-        }
+    pub fn new(objects: u32) -> TrackerBenchJs {
+        TrackerBenchJs(crate::tracking::workload::TrackerBench::new(
+            objects.min(10_000) as usize,
+            None,
+            5,
+        ))
     }
 
-    /// Generates `rounds` more seconds of plots (ten scans each).
-    pub fn prepare(&mut self, rounds: u32) {
-        self.rounds = (0..rounds).map(|_| self.scene.next_round()).collect();
+    /// Generates the next second of scans.
+    pub fn prepare(&mut self) {
+        self.0.prepare();
     }
 
-    /// Tracks the prepared plots from the warmed-up tracker; returns detections processed.
-    pub fn run(&self) -> f64 {
-        let mut tracker = self.warm.clone();
-        let mut events = Vec::new();
-        let mut n = 0usize;
-        for round in &self.rounds {
-            for scan in round {
-                let site = &self.scene.sites[scan.site];
-                tracker.process_scan(
-                    &self.scene.physics,
-                    site,
-                    scan.time_s,
-                    &scan.detections,
-                    &mut events,
-                );
-                n += scan.detections.len();
-            }
-        }
-        n as f64
+    /// Processes them; returns the number of plots.
+    pub fn process(&mut self) -> f64 {
+        self.0.process_prepared() as f64
     }
 }

@@ -33,7 +33,7 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x4ead_ce1c_61f5_f27d;
+const GOLDEN_STATE_HASH: u64 = 0x56c3_167e_d9f0_e9f1;
 /// FNV-1a of the canonical encoding of every event of the run.
 const GOLDEN_EVENTS_HASH: u64 = 0x6130_1d61_68cf_ec37;
 
@@ -83,9 +83,9 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x1ab4_2279_5866_be7e;
+const SENSING_STATE_HASH: u64 = 0x75af_f1cb_9087_3bcc;
 /// FNV-1a of every event of the sensing run.
-const SENSING_EVENTS_HASH: u64 = 0xe4f8_3bd3_4f2b_a691;
+const SENSING_EVENTS_HASH: u64 = 0x1444_a2de_0428_e7ca;
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -110,11 +110,11 @@ pub fn hungarian(cost: &[f64], rows: usize, cols: usize) -> Vec<Option<usize>> {
         }
     }
     let mut out = vec![None; rows];
-    for j in 1..=m {
-        if p[j] == 0 {
+    for (j, &row) in p.iter().enumerate().skip(1) {
+        if row == 0 {
             continue;
         }
-        let (i, jj) = (p[j] - 1, j - 1);
+        let (i, jj) = (row - 1, j - 1);
         let (r, c) = if transpose { (jj, i) } else { (i, jj) };
         if at(r, c).is_finite() {
             out[r] = Some(c);

@@ -22,9 +22,14 @@
 //! d^2 = nu^T S^-1 nu <= gamma; (3) tracks and plots linked by gated pairs form clusters
 //! (union-find) and each cluster is solved by the Hungarian algorithm on d^2, with one dummy
 //! "no plot" column per track costing gamma (GNN, [BP] sec. 6.3); (4) assigned tracks get an
-//! EKF update; (5) a track left without a plot by a radar that has already updated it, while
-//! its predicted position lies in that radar's coverage ([`crate::radar::coverage`]), counts
-//! a miss; (6) plots outside the gate of every confirmed track initiate tentative tracks.
+//! iterated EKF update (the EKF re-linearised at its own estimate, BLK sec. 10.5.2); (5) a
+//! track still without a plot is predicted again with its process noise scaled for a
+//! manoeuvre ([`TrackerParams::maneuver_noise_scale`], [`Track::q_scale`]) and takes the
+//! nearest unused candidate plot inside that gate (boost and staging, which the ballistic
+//! model does not know); (6) a track left without a plot by a radar that has already updated
+//! it, while its predicted position lies in that radar's coverage
+//! ([`crate::radar::coverage`]), counts a miss; (7) plots left over and outside twice the gate
+//! of every confirmed track ([`INITIATION_EXCLUSION_FACTOR`]) initiate tentative tracks.
 //!
 //! Initiation (single-point, [BP] sec. 9.3): position from the plot (its converted
 //! Cartesian covariance), velocity zero with a large prior sigma
@@ -72,6 +77,12 @@ impl core::fmt::Display for TrackId {
     }
 }
 
+/// A plot within `INITIATION_EXCLUSION_FACTOR * gamma` (in d^2) of a confirmed track does not
+/// initiate a new track even when it is left unassigned: with P_G = 0.999 one true plot in a
+/// thousand falls outside the gate, and a tentative twin started from it would then compete
+/// with the confirmed track for the next plots. Four times gamma is a gate twice as wide.
+pub const INITIATION_EXCLUSION_FACTOR: f64 = 4.0;
+
 /// Largest M-of-N window (the window is a bit set).
 pub const MAX_WINDOW: u32 = 32;
 /// Largest number of live tracks a tracker may be configured to hold.
@@ -95,9 +106,15 @@ pub struct TrackerParams {
     pub max_coast_s: f64,
     /// Spectral density q of the white acceleration noise per axis (m^2/s^3).
     pub accel_noise_m2_s3: f64,
+    /// Factor on `accel_noise_m2_s3` for a manoeuvring track (boost, staging): the
+    /// recovery prediction of a track left without a plot uses it, and a track's own factor
+    /// rises towards it when its innovations are too large (see [`Track::q_scale`]).
+    pub maneuver_noise_scale: f64,
     /// Prior standard deviation of each velocity component at initiation (m/s).
     pub initial_velocity_sigma_m_s: f64,
     /// Prior ballistic coefficient beta0 = m / (Cd A) (kg/m^2); the state holds 1 / beta.
+    /// 10,000 sits in the 4,000-15,000 kg/m^2 of re-entry vehicles (Zarchan, "Tactical and
+    /// Strategic Missile Guidance", ch. 27) and near a coasting SCUD body.
     pub ballistic_coeff_kg_m2: f64,
     /// Prior standard deviation of 1 / beta, relative to 1 / beta0.
     pub ballistic_coeff_rel_sigma: f64,
@@ -110,10 +127,6 @@ pub struct TrackerParams {
     pub max_tracks: u32,
     /// Position sigma (m) at which the covariance part of the quality is 0.5.
     pub quality_reference_m: f64,
-    /// Largest factor by which a track's acceleration noise is raised while its target
-    /// manoeuvres or thrusts (adjustable process noise, see [`Track::noise_scale`]); 1 turns
-    /// the adaptation off.
-    pub max_noise_scale: f64,
 }
 
 impl Default for TrackerParams {
@@ -125,14 +138,14 @@ impl Default for TrackerParams {
             max_misses: 5,
             max_coast_s: 20.0,
             accel_noise_m2_s3: 0.5,
+            maneuver_noise_scale: 10_000.0,
             initial_velocity_sigma_m_s: 4_000.0,
-            ballistic_coeff_kg_m2: 3_000.0,
+            ballistic_coeff_kg_m2: 10_000.0,
             ballistic_coeff_rel_sigma: 1.0,
             ballistic_noise_rel_per_sqrt_s: 0.05,
             impact_refresh_s: 1.0,
             max_tracks: 20_000,
             quality_reference_m: 100.0,
-            max_noise_scale: 10_000.0,
         }
     }
 }
@@ -144,13 +157,13 @@ impl TrackerParams {
             self.gate_probability,
             self.max_coast_s,
             self.accel_noise_m2_s3,
+            self.maneuver_noise_scale,
             self.initial_velocity_sigma_m_s,
             self.ballistic_coeff_kg_m2,
             self.ballistic_coeff_rel_sigma,
             self.ballistic_noise_rel_per_sqrt_s,
             self.impact_refresh_s,
             self.quality_reference_m,
-            self.max_noise_scale,
         ];
         if finite.iter().any(|x| !x.is_finite()) {
             return Err("tracker parameters must be finite numbers".into());
@@ -180,18 +193,13 @@ impl TrackerParams {
         ];
         if positive.iter().any(|&x| x <= 0.0)
             || self.accel_noise_m2_s3 < 0.0
+            || self.maneuver_noise_scale < 1.0
             || self.ballistic_noise_rel_per_sqrt_s < 0.0
         {
             return Err(
-                "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative"
+                "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative, the manoeuvre scale at least 1"
                     .into(),
             );
-        }
-        if !(1.0..=1e8).contains(&self.max_noise_scale) {
-            return Err(format!(
-                "tracker max_noise_scale {} must be within 1..=1e8",
-                self.max_noise_scale
-            ));
         }
         if self.max_tracks == 0 || self.max_tracks > MAX_TRACKS_LIMIT {
             return Err(format!(
@@ -319,34 +327,21 @@ pub struct Track {
     pub quality: f64,
     /// Exponential average (weight 0.2) of the normalised innovation squared (3 expected).
     pub nis_avg: f64,
+    /// Current factor on the process noise (1 for a ballistic track): multiplied by 10 after
+    /// an update whose NIS exceeds the 99% point of chi-square(3) (11.34), set to
+    /// `maneuver_noise_scale` by a recovery update, and shrunk by 0.8 per update (down to 1)
+    /// while the average NIS is at most 3. This is the continuous noise-level adjustment of
+    /// BLK sec. 11.2 with the covariance inflation on manoeuvre detection of Bar-Shalom &
+    /// Birmiwal, "Variable dimension filter for maneuvering target tracking", IEEE Trans.
+    /// AES 18(5), 1982: a ballistic model with enough noise to ride through boost.
+    pub q_scale: f64,
     /// The last impact prediction (confirmed tracks).
     pub impact: Option<ImpactPrediction>,
     /// Earliest time of the next impact refresh (s).
     pub next_impact_s: f64,
     /// Whether the estimate changed since the last impact prediction.
     pub impact_stale: bool,
-    /// Factor on the acceleration noise q, in [1, `max_noise_scale`]: the adjustable level
-    /// process noise of [BLK] sec. 11.2. The ballistic model knows no thrust, so a boosting
-    /// missile shows up as innovations too large for its covariance (or as plots missing
-    /// from its gate): each update with a normalised innovation squared above the 99% point
-    /// of chi-square(3) (11.34), and each miss, multiplies the factor by
-    /// [`NOISE_SCALE_UP`]; each update below the mean (3) divides it by [`NOISE_SCALE_DOWN`],
-    /// so it returns to 1 once the target flies ballistically. A new track starts at the
-    /// maximum: nothing yet says its target is not thrusting.
-    #[serde(default = "one")]
-    pub noise_scale: f64,
 }
-
-fn one() -> f64 {
-    1.0
-}
-
-/// Factor applied to [`Track::noise_scale`] on an inconsistent update or a miss.
-pub const NOISE_SCALE_UP: f64 = 8.0;
-/// Divisor applied to [`Track::noise_scale`] on a consistent update.
-pub const NOISE_SCALE_DOWN: f64 = 1.25;
-/// The 99% point of chi-square with 3 degrees of freedom.
-const NIS_MANOEUVRE: f64 = 11.345;
 
 impl Track {
     /// The estimate as the filter's 7-state.
@@ -483,7 +478,9 @@ impl Tracker {
         let model = BallisticModel::new(physics);
         let frame = SiteFrame::new(site, &physics.earth.ellipsoid());
         let gamma = self.gate_chi2;
-        let sqrt_gamma = libm::sqrt(gamma);
+        let exclusion = INITIATION_EXCLUSION_FACTOR * gamma;
+        // The coarse gate bounds the larger of the two gates.
+        let sqrt_gamma = libm::sqrt(exclusion);
         let p = self.params;
         let q_kappa = p.kappa_noise();
 
@@ -539,7 +536,7 @@ impl Tracker {
             let var = (trace(0, 0)
                 + 2.0 * dt * trace(0, 3)
                 + dt * dt * trace(3, 3)
-                + p.accel_noise_m2_s3 * t.noise_scale * dt.abs() * dt * dt)
+                + p.accel_noise_m2_s3 * t.q_scale.max(p.maneuver_noise_scale) * dt.abs() * dt * dt)
                 .max(0.0);
             let radius = 1.2 * sqrt_gamma * libm::sqrt(var)
                 + 0.5 * a.norm() * dt * dt
@@ -563,27 +560,18 @@ impl Tracker {
         for &(ti, di) in &candidates {
             if predicted[ti].is_none() {
                 let t = &self.tracks[ti];
-                let dt = time_s - t.time_s;
-                let (x, phi) = model.propagate(&t.state(), dt);
-                let pp = phi * t.covariance * phi.transpose()
-                    + process_noise(dt, p.accel_noise_m2_s3 * t.noise_scale, q_kappa);
-                let pp = (pp + pp.transpose()) * 0.5;
-                let (z, h) = frame.measure(&motion::position(&x));
-                predicted[ti] = Some(Predicted { x, p: pp, z, h });
+                let q = p.accel_noise_m2_s3 * t.q_scale;
+                predicted[ti] = Some(predict(&model, &frame, t, time_s, q, q_kappa));
             }
             let pr = predicted[ti].as_ref().expect("just predicted");
-            let d = &detections[di];
-            let s = pr.h * pr.p * pr.h.transpose() + measurement::noise(d);
-            let Some(s_inv) = s.try_inverse() else {
+            let Some(d2) = distance2(pr, &detections[di]) else {
                 continue;
             };
-            let nu = measurement::innovation(&measurement::measured(d), &pr.z);
-            let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
-            if d2.is_finite() && d2 <= gamma {
+            if d2 <= gamma {
                 edges.push((ti, di, d2));
-                if self.tracks[ti].status == TrackStatus::Confirmed {
-                    near_confirmed[di] = true;
-                }
+            }
+            if d2 <= exclusion && self.tracks[ti].status == TrackStatus::Confirmed {
+                near_confirmed[di] = true;
             }
         }
 
@@ -596,29 +584,53 @@ impl Tracker {
             let pr = predicted[ti].take().expect("a gated track was predicted");
             let d = &detections[di];
             let t = &mut self.tracks[ti];
-            if let Some(nis) = ekf_update(t, pr, d, time_s) {
+            if let Some(nis) = ekf_update(t, pr, &frame, d, time_s) {
                 assigned_track[ti] = true;
                 result[di] = Some(t.id);
-                t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
-                t.noise_scale = if nis > NIS_MANOEUVRE {
-                    (t.noise_scale * NOISE_SCALE_UP).min(p.max_noise_scale)
-                } else if nis < 3.0 {
-                    (t.noise_scale / NOISE_SCALE_DOWN).max(1.0)
-                } else {
-                    t.noise_scale
-                };
-                t.record(true, p.confirm_n);
-                t.last_update_s = time_s;
-                if let Err(k) = t.radars.binary_search(&site.id) {
-                    t.radars.insert(k, site.id);
+                if nis > MANEUVER_NIS {
+                    t.q_scale = (t.q_scale * 10.0).min(p.maneuver_noise_scale);
                 }
-                t.impact_stale = true;
-                t.update_quality(p.quality_reference_m);
-                if t.status == TrackStatus::Tentative
-                    && t.hits_in_window(p.confirm_n) >= p.confirm_m
-                {
-                    confirm(t, time_s, events);
-                }
+                on_hit(t, &p, site.id, time_s, nis, events);
+            }
+        }
+
+        // Manoeuvre recovery: a track left without a plot tries again, with its process
+        // noise scaled by `maneuver_noise_scale`, on the unused candidate plots; the nearest
+        // one inside the gate updates it.
+        let mut start = 0;
+        while start < candidates.len() {
+            let ti = candidates[start].0;
+            let end = start + candidates[start..].partition_point(|c| c.0 == ti);
+            let range = start..end;
+            start = end;
+            if assigned_track[ti] {
+                continue;
+            }
+            let free: Vec<usize> = candidates[range]
+                .iter()
+                .map(|c| c.1)
+                .filter(|&di| result[di].is_none())
+                .collect();
+            if free.is_empty() {
+                continue;
+            }
+            let t = &self.tracks[ti];
+            let q = p.accel_noise_m2_s3 * p.maneuver_noise_scale.max(t.q_scale);
+            let pr = predict(&model, &frame, t, time_s, q, q_kappa);
+            let best = free
+                .iter()
+                .filter_map(|&di| distance2(&pr, &detections[di]).map(|d2| (d2, di)))
+                .filter(|&(d2, _)| d2 <= gamma)
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let Some((_, di)) = best else {
+                continue;
+            };
+            let t = &mut self.tracks[ti];
+            if let Some(nis) = ekf_update(t, pr, &frame, &detections[di], time_s) {
+                assigned_track[ti] = true;
+                result[di] = Some(t.id);
+                t.q_scale = p.maneuver_noise_scale.max(t.q_scale);
+                on_hit(t, &p, site.id, time_s, nis, events);
             }
         }
 
@@ -637,7 +649,6 @@ impl Tracker {
             let g = geometry(site, earth, centre);
             if coverage(site, radar, &g, &horizon).is_none() {
                 t.record(false, p.confirm_n);
-                t.noise_scale = (t.noise_scale * NOISE_SCALE_UP).min(p.max_noise_scale);
             }
         }
 
@@ -717,12 +728,10 @@ impl Tracker {
             confirmed_s: None,
             quality: 0.0,
             nis_avg: 3.0,
+            q_scale: 1.0,
             impact: None,
             next_impact_s: time_s,
             impact_stale: true,
-            // A new object may be a booster under thrust: start at the manoeuvre level and let
-            // consistent updates bring the noise down.
-            noise_scale: p.max_noise_scale,
         };
         t.record(true, p.confirm_n);
         t.update_quality(p.quality_reference_m);
@@ -788,6 +797,61 @@ impl Tracker {
     }
 }
 
+/// NIS above which an update raises a track's noise factor: chi-square(3) at 0.99.
+const MANEUVER_NIS: f64 = 11.345;
+
+/// The track predicted to `time_s` with white-acceleration density `q` (and its measurement).
+fn predict(
+    model: &BallisticModel,
+    frame: &SiteFrame,
+    t: &Track,
+    time_s: f64,
+    q: f64,
+    q_kappa: f64,
+) -> Predicted {
+    let dt = time_s - t.time_s;
+    let (x, phi) = model.propagate(&t.state(), dt);
+    let pp = phi * t.covariance * phi.transpose() + process_noise(dt, q, q_kappa);
+    let pp = (pp + pp.transpose()) * 0.5;
+    let (z, h) = frame.measure(&motion::position(&x));
+    Predicted { x, p: pp, z, h }
+}
+
+/// The squared Mahalanobis distance of a plot from a prediction, if S is invertible.
+fn distance2(pr: &Predicted, d: &Detection) -> Option<f64> {
+    let s = pr.h * pr.p * pr.h.transpose() + measurement::noise(d);
+    let s_inv = s.try_inverse()?;
+    let nu = measurement::innovation(&measurement::measured(d), &pr.z);
+    let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
+    d2.is_finite().then_some(d2)
+}
+
+/// The bookkeeping of a hit: window, radars, NIS average, noise factor decay, quality,
+/// confirmation.
+fn on_hit(
+    t: &mut Track,
+    p: &TrackerParams,
+    radar: RadarId,
+    time_s: f64,
+    nis: f64,
+    events: &mut Vec<TrackEvent>,
+) {
+    t.nis_avg = 0.8 * t.nis_avg + 0.2 * nis;
+    if nis <= MANEUVER_NIS && t.nis_avg <= 3.0 {
+        t.q_scale = (t.q_scale * 0.8).max(1.0);
+    }
+    t.record(true, p.confirm_n);
+    t.last_update_s = time_s;
+    if let Err(k) = t.radars.binary_search(&radar) {
+        t.radars.insert(k, radar);
+    }
+    t.impact_stale = true;
+    t.update_quality(p.quality_reference_m);
+    if t.status == TrackStatus::Tentative && t.hits_in_window(p.confirm_n) >= p.confirm_m {
+        confirm(t, time_s, events);
+    }
+}
+
 /// Marks a track confirmed and emits the event.
 fn confirm(t: &mut Track, time_s: f64, events: &mut Vec<TrackEvent>) {
     t.status = TrackStatus::Confirmed;
@@ -802,17 +866,49 @@ fn confirm(t: &mut Track, time_s: f64, events: &mut Vec<TrackEvent>) {
     });
 }
 
-/// The EKF update of a predicted track with one plot (Joseph form, BLK eq. 5.2.3-18);
-/// returns the normalised innovation squared, or `None` if S is singular.
-fn ekf_update(t: &mut Track, pr: Predicted, d: &Detection, time_s: f64) -> Option<f64> {
+/// Most iterations of the iterated EKF update.
+const IEKF_ITERATIONS: usize = 5;
+/// The iterated update stops when the position moves less than this (m).
+const IEKF_TOLERANCE_M: f64 = 0.01;
+
+/// The iterated EKF update of a predicted track with one plot (BLK sec. 10.5.2: the
+/// Gauss-Newton iteration x_{i+1} = x + K_i (z - h(x_i) - H_i (x - x_i)), re-linearising h at
+/// each iterate; then the Joseph form of the covariance, BLK eq. 5.2.3-18). The iteration
+/// matters at initiation, when the prior velocity is zero and the predicted position can be
+/// kilometres off: the range's curvature d^2 / 2R over that offset is many range sigmas and a
+/// single linearisation would give a wrong, over-confident velocity. Returns the normalised
+/// innovation squared at the prediction, or `None` if S is singular.
+fn ekf_update(
+    t: &mut Track,
+    pr: Predicted,
+    frame: &SiteFrame,
+    d: &Detection,
+    time_s: f64,
+) -> Option<f64> {
     let r: Matrix3<f64> = measurement::noise(d);
-    let s = pr.h * pr.p * pr.h.transpose() + r;
-    let s_inv = s.try_inverse()?;
-    let k: SMatrix<f64, 7, 3> = pr.p * pr.h.transpose() * s_inv;
-    let nu = measurement::innovation(&measurement::measured(d), &pr.z);
-    let nis = (nu.transpose() * s_inv * nu)[(0, 0)];
-    let x = pr.x + k * nu;
-    let ikh = Mat7::identity() - k * pr.h;
+    let z = measurement::measured(d);
+    let nu0 = measurement::innovation(&z, &pr.z);
+    let s0 = pr.h * pr.p * pr.h.transpose() + r;
+    let nis = (nu0.transpose() * s0.try_inverse()? * nu0)[(0, 0)];
+    let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
+    let mut k: SMatrix<f64, 7, 3>;
+    let mut iteration = 0;
+    loop {
+        let s = hi * pr.p * hi.transpose() + r;
+        let s_inv = s.try_inverse()?;
+        k = pr.p * hi.transpose() * s_inv;
+        let nu = measurement::innovation(&z, &zi) - hi * (pr.x - xi);
+        let next = pr.x + k * nu;
+        let moved = (motion::position(&next) - motion::position(&xi)).norm();
+        xi = next;
+        iteration += 1;
+        if moved < IEKF_TOLERANCE_M || iteration >= IEKF_ITERATIONS {
+            break;
+        }
+        (zi, hi) = frame.measure(&motion::position(&xi));
+    }
+    let x = xi;
+    let ikh = Mat7::identity() - k * hi;
     let p = ikh * pr.p * ikh.transpose() + k * r * k.transpose();
     t.set_state(&x);
     t.covariance = (p + p.transpose()) * 0.5;
@@ -848,7 +944,7 @@ fn assign_clusters(
         .iter()
         .map(|&(ti, di, d2)| (find(&mut parent, ti), ti, di, d2))
         .collect();
-    keyed.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.sort_by_key(|e| (e.0, e.1, e.2));
     let mut out = Vec::new();
     let mut start = 0;
     while start < keyed.len() {

@@ -122,6 +122,20 @@ if (args.bench) {
     const s = (performance.now() - t) / 1000;
     console.log(`bench wasm ${name}: ${(steps / s / 1e6).toFixed(3)} M missile-ticks/s`);
   }
+  // Same workload as the criterion benchmark `tracker/plots_N_objects_10_radars`.
+  for (const [n, rounds] of [[10, 200], [100, 20], [1000, 3]]) {
+    const b = new wasm.TrackerBenchJs(n);
+    let plots = 0;
+    let ms = 0;
+    for (let r = 0; r < rounds; r++) {
+      b.prepare();
+      const t0 = performance.now();
+      plots += b.process();
+      ms += performance.now() - t0;
+    }
+    b.free();
+    console.log(`bench wasm tracker plots_${n}_objects_10_radars: ${(plots / ms).toFixed(1)} k plots/s`);
+  }
   const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
   let t = performance.now();
   for (let r = 0; r < 5; r++) wasm.solve_trajectory(req);
@@ -130,16 +144,6 @@ if (args.bench) {
   t = performance.now();
   for (let r = 0; r < 3; r++) wasm.solve_trajectory(icbm);
   console.log(`bench wasm solve_ICBM: ${((performance.now() - t) / 3).toFixed(1)} ms`);
-  // Same scene as the criterion benchmark `tracker/detections_N`: ten radars, steady state.
-  for (const [n, rounds] of [[10, 20], [100, 10], [1000, 3]]) {
-    const b = new wasm.TrackerBench(n, 5);
-    b.prepare(rounds);
-    const t0 = performance.now();
-    const d = b.run();
-    const s = (performance.now() - t0) / 1000;
-    console.log(`bench wasm tracker_detections_${n}: ${(d / s).toFixed(0)} detections/s`);
-    b.free();
-  }
 }
 
 process.exit(failures === 0 ? 0 : 1);
