@@ -10,6 +10,8 @@
 //! - [`missile`]: the catalog of missile classes with their public sources.
 //! - [`flight`]: forces, the RK4 integrator, the staged flight propagator, Kepler closed forms.
 //! - [`targeting`]: the click-to-launch solver.
+//! - [`interceptor`]: the interceptor catalog, proportional navigation, interceptor flight and
+//!   the end game (pure building blocks).
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 #![warn(missing_docs)]
@@ -18,6 +20,7 @@ pub mod atmosphere;
 pub mod earth;
 pub mod engine;
 pub mod flight;
+pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
