@@ -6,5 +6,6 @@
 //! serde data.
 
 pub mod catalog;
+pub mod guidance;
 
 pub use catalog::{InterceptorKind, InterceptorType, KillMechanism};
