@@ -6,6 +6,7 @@
 //! serde data.
 
 pub mod catalog;
+pub mod flight;
 pub mod guidance;
 
 pub use catalog::{InterceptorKind, InterceptorType, KillMechanism};
