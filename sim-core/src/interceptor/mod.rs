@@ -6,6 +6,7 @@
 //! serde data.
 
 pub mod catalog;
+pub mod endgame;
 pub mod flight;
 pub mod guidance;
 
