@@ -12,6 +12,7 @@
 //! - [`targeting`]: the click-to-launch solver.
 //! - [`interceptor`]: the interceptor catalog, proportional navigation, interceptor flight and
 //!   the end game (pure building blocks).
+//! - [`stats`]: binomial proportions with Wilson score intervals for Monte Carlo runs.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@ pub mod interceptor;
 pub mod js;
 pub mod missile;
 pub mod radar;
+pub mod stats;
 pub mod targeting;
 
 pub use engine::{Command, Event, EventKind, MissileId, Simulation};
