@@ -12,6 +12,8 @@
 //! - [`targeting`]: the click-to-launch solver.
 //! - [`interceptor`]: the interceptor catalog, proportional navigation, interceptor flight and
 //!   the end game (pure building blocks).
+//! - [`engagement`]: defended assets, batteries, engagement envelopes and weapon-target
+//!   assignment (pure building blocks).
 //! - [`stats`]: binomial proportions with Wilson score intervals for Monte Carlo runs.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
@@ -19,6 +21,7 @@
 
 pub mod atmosphere;
 pub mod earth;
+pub mod engagement;
 pub mod engine;
 pub mod flight;
 pub mod interceptor;
