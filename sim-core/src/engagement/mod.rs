@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod envelope;
+pub mod wta;
 
 pub use assets::{Battery, DefendedAsset};
 pub use envelope::{Intercept, NoIntercept, earliest_intercept};
