@@ -25,6 +25,8 @@ use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
 use crate::earth::Ellipsoid;
+use crate::engagement::assets::Battery;
+use crate::engagement::wta::EngagementOption;
 use crate::interceptor::InterceptorKind;
 
 /// Most samples a prediction may hold.
@@ -228,6 +230,46 @@ pub fn launch_direction(site: &Vector3<f64>, point: &Vector3<f64>, flyout_s: f64
     d / libm::sqrt(d.norm_squared())
 }
 
+/// One threat's predicted trajectory, for planning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThreatPrediction<'a> {
+    /// Threat (track) id.
+    pub threat: u32,
+    /// Predicted samples (t s, ECEF m), increasing in time.
+    pub samples: &'a [(f64, Vector3<f64>)],
+}
+
+/// The Pk matrix of the assignment: for every ready battery and every threat, the earliest
+/// feasible intercept as an [`EngagementOption`] with the type's nominal single-shot Pk, or the
+/// reason there is none (threat id, battery id, reason). Batteries that are not ready are left
+/// out. Launches are no earlier than `now_s`.
+pub fn engagement_options(
+    batteries: &[Battery],
+    predictions: &[ThreatPrediction<'_>],
+    ellipsoid: &Ellipsoid,
+    now_s: f64,
+) -> (Vec<EngagementOption>, Vec<(u32, u32, NoIntercept)>) {
+    let mut options = Vec::new();
+    let mut none = Vec::new();
+    for b in batteries.iter().filter(|b| b.ready) {
+        let site = ellipsoid.geodetic_to_ecef(&b.position.to_geodetic(0.0));
+        for p in predictions {
+            match earliest_intercept(b.kind, &site, ellipsoid, p.samples, now_s) {
+                Ok(i) => options.push(EngagementOption {
+                    threat: p.threat,
+                    battery: b.id,
+                    pk: b.kind.params().pk_single_shot,
+                    launch_s: i.launch_s,
+                    intercept_s: i.intercept_s,
+                    latest_intercept_s: i.latest_intercept_s,
+                }),
+                Err(e) => none.push((p.threat, b.id, e)),
+            }
+        }
+    }
+    (options, none)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +409,55 @@ mod tests {
         let m = FlyoutModel::of(InterceptorKind::Sm6);
         assert!((m.time_s(240_000.0) - 240_000.0 / 900.0).abs() < 1e-9);
         assert!(m.time_s(0.0) == 0.0 && m.time_s(100.0) > 0.0);
+    }
+
+    #[test]
+    fn only_batteries_with_the_threat_in_their_envelope_get_an_option_and_fire() {
+        use crate::engagement::wta::{self, BatteryState, Doctrine, Threat};
+        let (_, samples) = dive(60_000.0, 50_000.0, 2_000.0, 40.0, 80);
+        let bat = |id: u32, lat: f64, kind| Battery {
+            id,
+            call_sign: format!("B{id}"),
+            position: GeoPoint::new(lat, -118.0),
+            kind,
+            rounds: 8,
+            launchers: 4,
+            reload_s: 600.0,
+            ready: true,
+        };
+        let batteries = [
+            bat(1, 33.0, InterceptorKind::Pac3),
+            bat(2, 38.0, InterceptorKind::Pac3),
+            Battery {
+                ready: false,
+                ..bat(3, 33.0, InterceptorKind::Sm6)
+            },
+        ];
+        let preds = [ThreatPrediction {
+            threat: 7,
+            samples: &samples,
+        }];
+        let (opts, none) = engagement_options(&batteries, &preds, &ELL, 0.0);
+        assert_eq!(opts.len(), 1);
+        assert_eq!((opts[0].battery, opts[0].pk), (1, 0.8));
+        assert_eq!(none, vec![(7, 2, NoIntercept::OutOfRange)]);
+        let states: Vec<BatteryState> = batteries
+            .iter()
+            .map(|b| BatteryState {
+                id: b.id,
+                rounds: b.rounds,
+                launchers_ready: b.launchers,
+                ready_s: 0.0,
+            })
+            .collect();
+        let threat = Threat {
+            id: 7,
+            value: 1.0,
+            time_to_go_s: 38.0,
+            survival: 1.0,
+        };
+        let a = wta::assign(&Doctrine::default(), &[threat], &states, &opts).unwrap();
+        assert_eq!(a.decisions.len(), 1);
+        assert_eq!(a.decisions[0].battery, 1);
     }
 }

@@ -10,4 +10,6 @@ pub mod envelope;
 pub mod wta;
 
 pub use assets::{Battery, DefendedAsset};
-pub use envelope::{Intercept, NoIntercept, earliest_intercept};
+pub use envelope::{
+    Intercept, NoIntercept, ThreatPrediction, earliest_intercept, engagement_options,
+};
