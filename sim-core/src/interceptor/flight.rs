@@ -378,7 +378,10 @@ struct Env {
     ellipsoid: crate::earth::Ellipsoid,
     omega: Vector3<f64>,
     atmosphere: bool,
-    area_cd_table: (f64, crate::missile::DragTable),
+    /// Drag reference area (m^2).
+    area_m2: f64,
+    /// Drag coefficient against Mach.
+    drag: crate::missile::DragTable,
 }
 
 impl Env {
@@ -388,7 +391,8 @@ impl Env {
             ellipsoid: physics.earth.ellipsoid(),
             omega: Vector3::new(0.0, 0.0, physics.earth.omega_rad_s()),
             atmosphere: physics.atmosphere,
-            area_cd_table: (p.area_m2(), p.drag),
+            area_m2: p.area_m2(),
+            drag: p.drag,
         }
     }
 
@@ -417,9 +421,8 @@ impl Env {
         if speed <= 0.0 {
             return Vector3::zeros();
         }
-        let (area, table) = self.area_cd_table;
-        let cd = table.cd(speed / air.speed_of_sound_m_s);
-        v * (-0.5 * air.density_kg_m3 * speed * cd * area / mass_kg)
+        let cd = self.drag.cd(speed / air.speed_of_sound_m_s);
+        v * (-0.5 * air.density_kg_m3 * speed * cd * self.area_m2 / mass_kg)
     }
 }
 
