@@ -304,62 +304,79 @@ pub fn assign(
     let not_ready = |o: &EngagementOption, bats: &[BatteryState]| {
         o.launch_s < bats[b_idx(o.battery)].ready_s - 1e-9
     };
+    // Each option's threat and battery index, and the options of every threat and battery:
+    // a commitment changes only the candidates sharing its threat or its battery, so only
+    // those are re-evaluated (the pass is O(decisions x options) comparisons, not evaluations).
+    let tj: Vec<usize> = opts.iter().map(|o| t_idx(o.threat)).collect();
+    let bi: Vec<usize> = opts.iter().map(|o| b_idx(o.battery)).collect();
+    let mut by_threat = vec![Vec::new(); threats.len()];
+    let mut by_battery = vec![Vec::new(); bats.len()];
+    for k in 0..opts.len() {
+        by_threat[tj[k]].push(k);
+        by_battery[bi[k]].push(k);
+    }
+    // The candidate of option k now: (gain per round, rounds, mode), or None if it cannot fire.
+    let evaluate = |k: usize, avail: &[u32], survival: &[f64], engagements: &[u32]| {
+        let (o, j, i) = (&opts[k], tj[k], bi[k]);
+        if o.pk < doctrine.min_pk || not_ready(o, &bats) || avail[i] == 0 {
+            return None;
+        }
+        if engagements[j] >= doctrine.max_engagements_per_threat {
+            return None;
+        }
+        let look = doctrine.mode == FireMode::ShootLookShoot
+            && o.intercept_s + doctrine.look_s <= window_end[j];
+        let (want, mode) = if look {
+            (1, FireMode::ShootLookShoot)
+        } else {
+            (doctrine.salvo_size, FireMode::Salvo)
+        };
+        let n = want.min(avail[i]);
+        let gain = threats[j].value * survival[j] * (1.0 - libm::pow(1.0 - o.pk, f64::from(n)));
+        let per_round = gain / f64::from(n);
+        (per_round > 0.0).then_some((per_round, n, mode))
+    };
+    let mut cand: Vec<Option<(f64, u32, FireMode)>> = (0..opts.len())
+        .map(|k| evaluate(k, &avail, &survival, &engagements))
+        .collect();
     let mut decisions = Vec::new();
     loop {
-        // (gain per round, -intercept, -battery, -threat) maximised; index and rounds.
-        let mut best: Option<(f64, usize, u32, FireMode)> = None;
-        for (k, o) in opts.iter().enumerate() {
-            let (j, i) = (t_idx(o.threat), b_idx(o.battery));
-            if o.pk < doctrine.min_pk || not_ready(o, &bats) || avail[i] == 0 {
-                continue;
-            }
-            if engagements[j] >= doctrine.max_engagements_per_threat {
-                continue;
-            }
-            let look = doctrine.mode == FireMode::ShootLookShoot
-                && o.intercept_s + doctrine.look_s <= window_end[j];
-            let (want, mode) = if look {
-                (1, FireMode::ShootLookShoot)
-            } else {
-                (doctrine.salvo_size, FireMode::Salvo)
-            };
-            let n = want.min(avail[i]);
-            let gain = threats[j].value * survival[j] * (1.0 - libm::pow(1.0 - o.pk, f64::from(n)));
-            let per_round = gain / f64::from(n);
-            if per_round <= 0.0 {
-                continue;
-            }
+        // Maximum gain per round; ties to the earlier intercept, then battery, then threat.
+        let mut best: Option<usize> = None;
+        for (k, c) in cand.iter().enumerate() {
+            let Some((g, _, _)) = c else { continue };
             let better = match best {
                 None => true,
-                Some((g, kb, _, _)) => {
-                    let ob = &opts[kb];
-                    per_round > g
-                        || (per_round == g
+                Some(kb) => {
+                    let (gb, ob, o) = (cand[kb].map_or(0.0, |c| c.0), &opts[kb], &opts[k]);
+                    *g > gb
+                        || (*g == gb
                             && (o.intercept_s, o.battery, o.threat)
                                 < (ob.intercept_s, ob.battery, ob.threat))
                 }
             };
             if better {
-                best = Some((per_round, k, n, mode));
+                best = Some(k);
             }
         }
-        let Some((per_round, k, n, mode)) = best else {
+        let Some(k) = best else { break };
+        let Some((per_round, n, mode)) = cand[k] else {
             break;
         };
         let o = opts[k];
-        let (j, i) = (t_idx(o.threat), b_idx(o.battery));
+        let (j, i) = (tj[k], bi[k]);
         let miss = libm::pow(1.0 - o.pk, f64::from(n));
-        let alternatives = opts
+        let alternatives = by_threat[j]
             .iter()
-            .filter(|a| a.threat == o.threat)
-            .map(|a| {
+            .map(|&ka| {
+                let a = &opts[ka];
                 let status = if a.battery == o.battery {
                     AlternativeStatus::Chosen
                 } else if a.pk < doctrine.min_pk {
                     AlternativeStatus::BelowMinPk
                 } else if not_ready(a, &bats) {
                     AlternativeStatus::NotReady
-                } else if avail[b_idx(a.battery)] == 0 {
+                } else if avail[bi[ka]] == 0 {
                     AlternativeStatus::NoRounds
                 } else {
                     AlternativeStatus::LowerReturn
@@ -375,6 +392,9 @@ pub fn assign(
         avail[i] -= n;
         survival[j] *= miss;
         engagements[j] += 1;
+        for &ka in by_threat[j].iter().chain(&by_battery[i]) {
+            cand[ka] = evaluate(ka, &avail, &survival, &engagements);
+        }
         decisions.push(Decision {
             threat: o.threat,
             battery: o.battery,
@@ -393,8 +413,8 @@ pub fn assign(
         .iter()
         .enumerate()
         .filter(|(j, _)| engagements[*j] == 0)
-        .map(|(_, t)| {
-            let mine: Vec<&EngagementOption> = opts.iter().filter(|o| o.threat == t.id).collect();
+        .map(|(j, t)| {
+            let mine: Vec<&EngagementOption> = by_threat[j].iter().map(|&k| &opts[k]).collect();
             let reason = if t.value <= 0.0 {
                 UnengagedReason::NoValue
             } else if mine.is_empty() {
