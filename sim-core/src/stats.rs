@@ -1,4 +1,5 @@
-//! Statistics for Monte Carlo runs: the binomial proportion and its confidence interval.
+//! Statistics for Monte Carlo runs: the binomial proportion and its confidence interval, and
+//! summaries (mean, standard deviation, percentiles) of sampled values.
 //!
 //! Wilson score interval (E. B. Wilson, "Probable inference, the law of succession, and
 //! statistical inference", JASA 22 (1927) 209-212; recommended over the Wald interval by Brown,
@@ -67,6 +68,81 @@ pub fn wilson(successes: u64, trials: u64, z: f64) -> Result<Proportion, String>
     })
 }
 
+/// Most values [`Summary::of`] accepts.
+pub const MAX_VALUES: usize = 10_000_000;
+
+/// Summary statistics of a sample (for example intercept altitudes over Monte Carlo runs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of values.
+    pub count: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n - 1 denominator); 0 for one value.
+    pub std_dev: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// 5th percentile.
+    pub p05: f64,
+    /// Median.
+    pub median: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarises `values` (finite, 1 to [`MAX_VALUES`] of them). Percentiles interpolate
+    /// linearly between order statistics (Hyndman & Fan, "Sample quantiles in statistical
+    /// packages", The American Statistician 50(4) (1996), definition 7); the variance uses
+    /// Welford's one-pass update (Knuth, TAOCP vol. 2, 3rd ed., sec. 4.2.2).
+    pub fn of(values: &[f64]) -> Result<Self, String> {
+        if values.is_empty() || values.len() > MAX_VALUES {
+            return Err(format!(
+                "a summary needs 1 to {MAX_VALUES} values, got {}",
+                values.len()
+            ));
+        }
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err("summary values must be finite numbers".into());
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (mut mean, mut m2) = (0.0, 0.0);
+        for (k, &x) in values.iter().enumerate() {
+            let d = x - mean;
+            mean += d / (k + 1) as f64;
+            m2 += d * (x - mean);
+        }
+        let n = values.len();
+        let std_dev = if n > 1 {
+            libm::sqrt(m2 / (n - 1) as f64)
+        } else {
+            0.0
+        };
+        Ok(Self {
+            count: n,
+            mean,
+            std_dev,
+            min: sorted[0],
+            p05: quantile_sorted(&sorted, 0.05),
+            median: quantile_sorted(&sorted, 0.5),
+            p95: quantile_sorted(&sorted, 0.95),
+            max: sorted[n - 1],
+        })
+    }
+}
+
+/// Quantile `q` in [0, 1] of ascending `sorted` values (Hyndman & Fan definition 7):
+/// h = (n - 1) q, x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]).
+fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let lo = libm::floor(h) as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +194,22 @@ mod tests {
             widths[1] < widths[0] / 2.5 && widths[2] < widths[1] / 2.5,
             "{widths:?}"
         );
+    }
+
+    #[test]
+    fn summary_of_a_known_sample() {
+        // 1..=100: mean 50.5, sample standard deviation sqrt(100 x 101 / 12) = 29.0115,
+        // definition-7 percentiles 5.95, 50.5, 95.05 (as R's default quantile()).
+        let v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let s = Summary::of(&v).unwrap();
+        assert_eq!((s.count, s.min, s.max), (100, 1.0, 100.0));
+        assert!((s.mean - 50.5).abs() < 1e-12);
+        assert!((s.std_dev - libm::sqrt(100.0 * 101.0 / 12.0)).abs() < 1e-9);
+        assert!((s.p05 - 5.95).abs() < 1e-12 && (s.median - 50.5).abs() < 1e-12);
+        assert!((s.p95 - 95.05).abs() < 1e-12);
+        let one = Summary::of(&[3.0]).unwrap();
+        assert_eq!((one.std_dev, one.median, one.p95), (0.0, 3.0, 3.0));
+        assert!(Summary::of(&[]).is_err());
+        assert!(Summary::of(&[1.0, f64::NAN]).is_err());
     }
 }
