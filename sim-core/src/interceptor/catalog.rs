@@ -14,14 +14,14 @@
 //! single-shot Pk.
 //!
 //! Sources used below:
-//! - [CSIS] CSIS Missile Defense Project, "Missile Threat", <https://missilethreat.csis.org>
+//! - \[CSIS\] CSIS Missile Defense Project, "Missile Threat", <https://missilethreat.csis.org>
 //!   (pages "SM-6", "Patriot", "THAAD", "Ground-based Midcourse Defense (GMD) System").
-//! - [MDA] US Missile Defense Agency fact sheets ("THAAD", "Ground-based Midcourse Defense").
-//! - [Wiki] Wikipedia: "RIM-174 Standard ERAM", "MIM-104 Patriot", "Terminal High Altitude
+//! - \[MDA\] US Missile Defense Agency fact sheets ("THAAD", "Ground-based Midcourse Defense").
+//! - \[Wiki\] Wikipedia: "RIM-174 Standard ERAM", "MIM-104 Patriot", "Terminal High Altitude
 //!   Area Defense", "Ground-Based Midcourse Defense", "Orion (rocket stage)".
-//! - [LM] Lockheed Martin PAC-3 and THAAD product pages (hit-to-kill, Ka-band seeker, attitude
+//! - \[LM\] Lockheed Martin PAC-3 and THAAD product pages (hit-to-kill, Ka-band seeker, attitude
 //!   control motors).
-//! - [Zarchan] P. Zarchan, "Tactical and Strategic Missile Guidance", 6th ed., AIAA 2012
+//! - \[Zarchan\] P. Zarchan, "Tactical and Strategic Missile Guidance", 6th ed., AIAA 2012
 //!   (effective navigation ratio 3-5, acceleration limits, hit-to-kill miss budgets).
 
 use serde::{Deserialize, Serialize};
@@ -219,7 +219,7 @@ const fn thrust(propellant_kg: f64, burn_s: f64, isp_s: f64) -> f64 {
     propellant_kg / burn_s * isp_s * 9.806_65
 }
 
-/// SM-6 Block I (RIM-174). [Wiki "RIM-174 Standard ERAM"], [CSIS "SM-6"]: launch mass about
+/// SM-6 Block I (RIM-174). \[Wiki "RIM-174 Standard ERAM"\], \[CSIS "SM-6"\]: launch mass about
 /// 1,500 kg, length 6.55 m, diameter 0.34 m (0.53 m Mk 72 booster), speed Mach 3.5, range
 /// about 240 km (130 nmi), flight ceiling about 34 km (110,000 ft), 64 kg blast-fragmentation
 /// warhead, active radar seeker derived from AMRAAM's (with a 0.34 m antenna). Assumed: Mk 72
@@ -268,8 +268,8 @@ pub const SM6: InterceptorType = InterceptorType {
     },
 };
 
-/// PAC-3 (MIM-104F, Cost Reduction Initiative missile). [Wiki "MIM-104 Patriot"], [CSIS
-/// "Patriot"], [LM]: launch mass 312 kg, length 5.2 m, diameter 0.255 m, single-stage solid
+/// PAC-3 (MIM-104F, Cost Reduction Initiative missile). \[Wiki "MIM-104 Patriot"\], [CSIS
+/// "Patriot"], \[LM\]: launch mass 312 kg, length 5.2 m, diameter 0.255 m, single-stage solid
 /// motor, Ka-band active seeker, 180 solid attitude control motors, hit-to-kill with a
 /// fragment "lethality enhancer", speed about Mach 5 (about 1.5 km/s at altitude), range against ballistic targets about
 /// 20-30 km, altitude up to about 20 km. Assumed: 200 kg motor with 155 kg propellant burnt in
@@ -308,7 +308,7 @@ pub const PAC3: InterceptorType = InterceptorType {
     },
 };
 
-/// THAAD. [Wiki "Terminal High Altitude Area Defense"], [MDA "THAAD"], [CSIS "THAAD"]: launch
+/// THAAD. \[Wiki "Terminal High Altitude Area Defense"\], \[MDA "THAAD"\], \[CSIS "THAAD"\]: launch
 /// mass 900 kg, length 6.17 m, diameter 0.34 m, single-stage solid booster, hit-to-kill kill
 /// vehicle with an infrared seeker and divert and attitude control, speed about 2.8 km/s
 /// (Mach 8.2), range about 200 km, intercept altitude about 40-150 km. Assumed: 830 kg booster
@@ -348,12 +348,12 @@ pub const THAAD: InterceptorType = InterceptorType {
     },
 };
 
-/// Ground-Based Interceptor (GMD). [Wiki "Ground-Based Midcourse Defense"], [MDA], [CSIS
+/// Ground-Based Interceptor (GMD). \[Wiki "Ground-Based Midcourse Defense"\], \[MDA\], [CSIS
 /// "GMD"]: three-stage solid booster (Orbital Boost Vehicle, Pegasus-derived Orion motors),
 /// launch mass about 21,600 kg, length 16.8 m, diameter 1.28 m, Exoatmospheric Kill Vehicle
 /// (about 64 kg, infrared seeker, hit-to-kill), burnout speed about 7-8 km/s, intercepts in
 /// mid-course above the atmosphere. Stages follow the Orion 50S XL, 50 XL and 38 motors
-/// ([Wiki "Orion (rocket stage)"]: 69, 70 and 67 s burns); assumed: 400 kg above the third
+/// (\[Wiki "Orion (rocket stage)"\]: 69, 70 and 67 s burns); assumed: 400 kg above the third
 /// stage (kill vehicle, adapter, shroud), Isp 285/290/287 s; 5 g divert; seeker acquisition
 /// 300 km; lethal radius 0.5 m; Pk 0.55 (about half of the intercept tests succeeded, MDA and
 /// CSIS test records); intercept altitude 100-2,000 km; range 6,000 km.
