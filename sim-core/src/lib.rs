@@ -13,19 +13,27 @@
 //! - [`radar`]: the radar equation, detection, horizon, measurement noise, the radar catalog.
 //! - [`tracking`]: the multi-radar tracker (EKF, gating, GNN, M-of-N, impact prediction).
 //! - [`scoring`]: track accuracy against truth (RMSE, OSPA, purity), outside the tracker.
+//! - [`interceptor`]: the interceptor catalog, proportional navigation, interceptor flight and
+//!   the end game (pure building blocks).
+//! - [`engagement`]: defended assets, batteries, engagement envelopes and weapon-target
+//!   assignment (pure building blocks).
+//! - [`stats`]: binomial proportions with Wilson score intervals for Monte Carlo runs.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 #![warn(missing_docs)]
 
 pub mod atmosphere;
 pub mod earth;
+pub mod engagement;
 pub mod engine;
 pub mod flight;
+pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
 pub mod radar;
 pub mod scoring;
+pub mod stats;
 pub mod targeting;
 pub mod tracking;
 
