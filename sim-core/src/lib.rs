@@ -12,6 +12,7 @@
 //! - [`targeting`]: the click-to-launch solver.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
+//! - [`protocol`]: the room messages exchanged by the web app and the relay.
 #![warn(missing_docs)]
 
 pub mod atmosphere;
@@ -21,6 +22,7 @@ pub mod flight;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
+pub mod protocol;
 pub mod radar;
 pub mod targeting;
 
