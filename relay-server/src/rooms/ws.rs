@@ -1,0 +1,387 @@
+//! One websocket connection to a room: `GET /ws/rooms/{id}`.
+//!
+//! Before the upgrade: the room must exist (404), and a browser's `Origin` must be the relay's
+//! own host or one of `--allowed-origin` (403); a request without `Origin` (not a browser) is
+//! allowed. After it, the connection task:
+//! - expects `hello` first; with the room's token and a role other than observer the member
+//!   may send commands, otherwise it only watches; a wrong token closes the connection;
+//! - decodes every text message with [`sim_core::protocol::decode`] and answers a refused one
+//!   with an `error` message (never a crash, never a close for a single bad message);
+//! - takes one token per message from a [`TokenBucket`]; messages over the budget are dropped
+//!   with an error;
+//! - pings every heartbeat interval and closes a connection silent for three intervals;
+//! - writes what the room queued for it; when the room drops the queue (eviction), closes.
+//!
+//! Invariant: the room never waits for this task (it only `try_send`s), and this task never
+//! waits on the socket longer than the heartbeat timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use sim_core::protocol::{
+    self, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Member, ProtocolError, Role, ServerMessage,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::rate::TokenBucket;
+use super::{RoomHandle, RoomRequest, RoomSettings};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::metrics::RoomMetrics;
+
+/// Frames larger than this are cut off by the websocket layer itself (the connection ends);
+/// messages between [`MAX_CLIENT_MESSAGE_BYTES`] and this get an `error` answer instead.
+const MAX_FRAME_BYTES: usize = 4 * MAX_CLIENT_MESSAGE_BYTES;
+
+/// `GET /ws/rooms/{id}`: checks the room and the origin, then upgrades.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let rooms = state.rooms();
+    if !origin_allowed(&headers, &rooms.settings().allowed_origins) {
+        rooms.metrics().refuse("forbidden");
+        return Err(ApiError::Forbidden(
+            "this page's origin may not open room websockets; serve it from the relay or pass \
+             --allowed-origin"
+                .into(),
+        ));
+    }
+    let room = rooms.get(&id)?;
+    let settings = rooms.settings().clone();
+    let metrics = rooms.metrics().clone();
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            metrics.connections.inc();
+            Connection::new(socket, room, settings, metrics.clone())
+                .run()
+                .await;
+            metrics.connections.dec();
+        }))
+}
+
+/// Whether the request's `Origin`, if any, is the relay's own host or an allowed origin.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    matches!((authority, host), (Some(a), Some(h)) if a == h)
+}
+
+struct Connection {
+    socket: WebSocket,
+    room: Arc<RoomHandle>,
+    settings: RoomSettings,
+    metrics: RoomMetrics,
+    member: Option<Member>,
+    /// Held until hello, then handed to the room.
+    outbound_tx: Option<mpsc::Sender<Utf8Bytes>>,
+    outbound: mpsc::Receiver<Utf8Bytes>,
+    bucket: TokenBucket,
+    /// Whether the last message was dropped by the rate limit (one error per run of drops).
+    limited: bool,
+    last_heard: Instant,
+}
+
+/// How the connection should go on after a message.
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+impl Connection {
+    fn new(
+        socket: WebSocket,
+        room: Arc<RoomHandle>,
+        settings: RoomSettings,
+        metrics: RoomMetrics,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(settings.queue);
+        let now = Instant::now();
+        Self {
+            socket,
+            room,
+            bucket: TokenBucket::new(settings.rate_per_s, settings.burst, now.into_std()),
+            settings,
+            metrics,
+            member: None,
+            outbound_tx: Some(tx),
+            outbound: rx,
+            limited: false,
+            last_heard: now,
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.settings.heartbeat * 3
+    }
+
+    async fn run(mut self) {
+        let mut heartbeat = tokio::time::interval(self.settings.heartbeat);
+        heartbeat.reset();
+        let close = loop {
+            tokio::select! {
+                incoming = self.socket.recv() => {
+                    let Some(Ok(message)) = incoming else { break None };
+                    self.last_heard = Instant::now();
+                    match self.on_message(message).await {
+                        Flow::Continue => {}
+                        Flow::Close(code, reason) => break Some((code, reason)),
+                    }
+                }
+                queued = self.outbound.recv() => match queued {
+                    Some(text) => {
+                        if !self.send(Message::Text(text)).await {
+                            break None;
+                        }
+                    }
+                    // Only the room held the sender: it evicted this member.
+                    None => break Some((close_code::AGAIN, "evicted: too slow to keep up with the room")),
+                },
+                _ = heartbeat.tick() => {
+                    if self.last_heard.elapsed() > self.timeout() {
+                        break Some((close_code::AWAY, "no heartbeat"));
+                    }
+                    if !self.send(Message::Ping(Default::default())).await {
+                        break None;
+                    }
+                }
+            }
+        };
+        if let Some(member) = &self.member {
+            self.room
+                .send(RoomRequest::Leave { member: member.id })
+                .await;
+        }
+        if let Some((code, reason)) = close {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = self.send(Message::Close(Some(frame))).await;
+        }
+    }
+
+    /// Sends with the heartbeat timeout; `false` if the socket failed or stalled.
+    async fn send(&mut self, message: Message) -> bool {
+        matches!(
+            tokio::time::timeout(self.timeout(), self.socket.send(message)).await,
+            Ok(Ok(()))
+        )
+    }
+
+    async fn reply(&mut self, message: ServerMessage) -> Flow {
+        self.metrics.messages_out.inc();
+        if self.send(Message::Text(message.to_json().into())).await {
+            Flow::Continue
+        } else {
+            Flow::Close(close_code::AWAY, "send failed")
+        }
+    }
+
+    async fn refuse(&mut self, reason: &'static str, message: String) -> Flow {
+        self.metrics.refuse(reason);
+        self.reply(ServerMessage::Error { message }).await
+    }
+
+    async fn on_message(&mut self, message: Message) -> Flow {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                self.metrics.messages_in.inc();
+                return self
+                    .refuse(
+                        "malformed",
+                        "binary messages are not part of the protocol; send JSON text".into(),
+                    )
+                    .await;
+            }
+            Message::Close(_) => return Flow::Close(close_code::NORMAL, "bye"),
+            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+        };
+        self.metrics.messages_in.inc();
+        if !self.bucket.try_take(Instant::now().into_std()) {
+            self.metrics.refuse("rate-limited");
+            if !self.limited {
+                self.limited = true;
+                return self
+                    .reply(ServerMessage::Error {
+                        message: format!(
+                            "rate limit exceeded ({} messages per second); messages are dropped \
+                             until you slow down",
+                            self.settings.rate_per_s
+                        ),
+                    })
+                    .await;
+            }
+            return Flow::Continue;
+        }
+        self.limited = false;
+        let decoded = match protocol::decode(text.as_str()) {
+            Ok(m) => m,
+            Err(err) => {
+                let reason = match err {
+                    ProtocolError::TooLarge { .. } => "oversize",
+                    _ => "malformed",
+                };
+                return self.refuse(reason, err.to_string()).await;
+            }
+        };
+        match (decoded, self.member.clone()) {
+            (ClientMessage::Hello { name, role, token }, None) => {
+                self.hello(name.trim().to_string(), role, token).await
+            }
+            (ClientMessage::Hello { .. }, Some(_)) => {
+                self.refuse("order", "already joined; hello is sent once".into())
+                    .await
+            }
+            (_, None) => {
+                self.refuse(
+                    "order",
+                    "send hello first: {\"v\":1,\"type\":\"hello\",\"name\":...,\"role\":...}"
+                        .into(),
+                )
+                .await
+            }
+            (ClientMessage::Command { command }, Some(member)) => {
+                if !member.can_command {
+                    let why = if member.role == Role::Observer {
+                        "observers cannot send commands; join as attacker or defender with the \
+                         room token"
+                    } else {
+                        "this connection cannot send commands: join with the room token"
+                    };
+                    return self.refuse("forbidden", why.into()).await;
+                }
+                self.forward(RoomRequest::Command {
+                    member: member.id,
+                    command,
+                })
+                .await
+            }
+            (ClientMessage::Hash { tick, hash }, Some(member)) => {
+                self.forward(RoomRequest::Hash {
+                    member: member.id,
+                    tick,
+                    hash,
+                })
+                .await
+            }
+            (ClientMessage::Ping { nonce }, Some(_)) => {
+                let tick = self.room.tick();
+                self.reply(ServerMessage::Pong { nonce, tick }).await
+            }
+        }
+    }
+
+    async fn forward(&mut self, request: RoomRequest) -> Flow {
+        if self.room.send(request).await {
+            Flow::Continue
+        } else {
+            Flow::Close(close_code::AWAY, "the room closed")
+        }
+    }
+
+    async fn hello(&mut self, name: String, role: Role, token: Option<String>) -> Flow {
+        if token.is_some() && !self.room.token_grants_commands(token.as_deref()) {
+            self.metrics.refuse("forbidden");
+            let _ = self
+                .reply(ServerMessage::Error {
+                    message: "wrong room token".into(),
+                })
+                .await;
+            return Flow::Close(close_code::POLICY, "wrong room token");
+        }
+        let can_command =
+            role != Role::Observer && self.room.token_grants_commands(token.as_deref());
+        let Some(outbound) = self.outbound_tx.take() else {
+            return Flow::Close(close_code::ERROR, "internal: no queue");
+        };
+        let (reply, answer) = oneshot::channel();
+        let request = RoomRequest::Join {
+            name,
+            role,
+            can_command,
+            outbound,
+            reply,
+        };
+        if !self.room.send(request).await {
+            return Flow::Close(close_code::AWAY, "the room closed");
+        }
+        match answer.await {
+            Ok(Ok(member)) => {
+                self.member = Some(member);
+                Flow::Continue
+            }
+            Ok(Err(message)) => {
+                let _ = self.reply(ServerMessage::Error { message }).await;
+                Flow::Close(close_code::AGAIN, "could not join")
+            }
+            Err(_) => Flow::Close(close_code::AWAY, "the room closed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static(host));
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_static(o));
+        }
+        h
+    }
+
+    #[test]
+    fn origins() {
+        let allowed = vec!["https://app.example".to_string()];
+        assert!(origin_allowed(&headers(None, "relay:8080"), &allowed));
+        assert!(origin_allowed(
+            &headers(Some("http://relay:8080"), "relay:8080"),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://App.Example"), "relay:8080"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://evil.example"), "relay:8080"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("http://relay:9999"), "relay:8080"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("null"), "relay:8080"),
+            &allowed
+        ));
+    }
+}
