@@ -13,6 +13,7 @@
 //! - `relay_refused_messages_total{reason}`: client messages refused (`malformed`, `oversize`,
 //!   `rate-limited`, `forbidden`, `order`);
 //! - `relay_evictions_total`: members dropped because their outbound queue was full;
+//! - `relay_hash_checks_total`: client state hashes compared with the referee's;
 //! - `relay_desyncs_total`: client state hashes that differed from the referee's.
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
@@ -108,6 +109,8 @@ pub struct RoomMetrics {
     pub refused: Family<RefusedLabels, Counter>,
     /// `relay_evictions_total`.
     pub evictions: Counter,
+    /// `relay_hash_checks_total`.
+    pub hash_checks: Counter,
     /// `relay_desyncs_total`.
     pub desyncs: Counter,
 }
@@ -183,6 +186,11 @@ impl Metrics {
             "relay_evictions",
             "Room members dropped because they could not keep up with the room",
             rooms.evictions.clone(),
+        );
+        registry.register(
+            "relay_hash_checks",
+            "Client state hashes compared with the referee's",
+            rooms.hash_checks.clone(),
         );
         registry.register(
             "relay_desyncs",

@@ -403,6 +403,7 @@ impl Room {
     }
 
     fn compare(&mut self, member: u32, tick: u64, expected: u64, got: u64) {
+        self.metrics.hash_checks.inc();
         if expected == got {
             return;
         }
