@@ -11,6 +11,7 @@
 //! - [`metrics`]: the Prometheus registry, the request-metrics middleware and `/metrics`;
 //! - [`rest`]: `POST /launch` and the catalogs (`/api/missile-types`, `/api/radar-types`);
 //! - [`rooms`]: rooms with their referee simulations, `POST /api/rooms`, the room websocket;
+//! - [`scenarios`]: short links to posted scenarios (`POST /api/scenarios`, `GET /s/{id}`);
 //! - [`error`]: startup errors (one sentence each) and handler errors (status + JSON);
 //! - [`server`]: logging, binding, serving and graceful shutdown.
 //!
@@ -24,6 +25,7 @@ pub mod health;
 pub mod metrics;
 pub mod rest;
 pub mod rooms;
+pub mod scenarios;
 pub mod server;
 pub mod static_files;
 
@@ -58,6 +60,7 @@ struct Inner {
     config: Config,
     metrics: Metrics,
     rooms: Rooms,
+    scenarios: scenarios::ScenarioStore,
     solver_permits: Arc<Semaphore>,
 }
 
@@ -76,6 +79,7 @@ impl AppState {
                 config,
                 metrics,
                 rooms,
+                scenarios: scenarios::ScenarioStore::default(),
                 solver_permits: Arc::new(Semaphore::new(cpus)),
             }),
         }
@@ -96,6 +100,11 @@ impl AppState {
         &self.inner.rooms
     }
 
+    /// The short-link store of posted scenarios.
+    pub fn scenarios(&self) -> &scenarios::ScenarioStore {
+        &self.inner.scenarios
+    }
+
     /// Permits for concurrent targeting solves (one per CPU).
     pub fn solver_permits(&self) -> &Arc<Semaphore> {
         &self.inner.solver_permits
@@ -110,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(rest::router())
         .merge(rooms::router())
+        .merge(scenarios::router())
         .fallback(static_files::serve)
         // Layers run outside-in in the reverse order of these calls: tracing sees the whole
         // exchange, compression wraps what the metrics middleware let through, and the metrics

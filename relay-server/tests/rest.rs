@@ -268,3 +268,58 @@ async fn catalogs_list_missiles_and_radars() {
         .collect();
     assert!(names.contains(&"AN/TPY-2"), "{names:?}");
 }
+
+#[tokio::test]
+async fn scenarios_get_short_links() {
+    let dist = dist_fixture();
+    let (router, _) = router_for(&dist);
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/socal-scud-c.json");
+    let text = std::fs::read_to_string(file).unwrap();
+    let request = Request::post("/api/scenarios")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(text.clone()))
+        .unwrap();
+    let (status, body) = send(&router, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(id.len(), 16);
+    assert_eq!(body["link"], format!("/s/{id}"));
+
+    let (status, stored) = get(&router, &format!("/api/scenarios/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stored, serde_json::from_str::<Value>(&text).unwrap());
+
+    let response = router
+        .clone()
+        .oneshot(
+            Request::get(format!("/s/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        format!("/?scenario={id}").as_str()
+    );
+
+    let (status, body) = get(&router, "/s/0000000000000000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_of(&body).contains("no scenario"), "{body}");
+    let (status, body) = get(&router, "/api/scenarios/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    for bad in ["", "{}", r#"{"version":1,"name":"x","typo":1}"#, "[1]"] {
+        let request = Request::post("/api/scenarios")
+            .body(Body::from(bad))
+            .unwrap();
+        let (status, body) = send(&router, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(
+            error_of(&body).starts_with("invalid scenario"),
+            "{bad}: {body}"
+        );
+    }
+}
