@@ -11,7 +11,7 @@
 //! - `relay_messages_in_total`, `relay_messages_out_total`: websocket messages received and
 //!   queued for sending;
 //! - `relay_refused_messages_total{reason}`: client messages refused (`malformed`, `oversize`,
-//!   `rate-limited`, `forbidden`, `order`);
+//!   `rate-limited`, `forbidden`, `order`, `unreachable`);
 //! - `relay_evictions_total`: members dropped because their outbound queue was full;
 //! - `relay_hash_checks_total`: client state hashes compared with the referee's;
 //! - `relay_desyncs_total`: client state hashes that differed from the referee's.

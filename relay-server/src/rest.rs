@@ -17,6 +17,7 @@
 //! one per CPU at a time (more requests wait their turn).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -33,7 +34,7 @@ use sim_core::missile::catalog::catalog;
 use sim_core::radar::RadarKind;
 use sim_core::targeting::{self, Profile, TargetingError, TargetingRequest};
 use sim_core::{Command, MissileKind};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -263,7 +264,9 @@ async fn launch(
         to,
         profile,
     };
-    let solution = solve(&state, request).await?;
+    let solution = solve(state.solver_permits(), request)
+        .await?
+        .map_err(targeting_error)?;
     launch.guidance = Some(solution.guidance);
     let command = Command::Launch(launch);
 
@@ -311,13 +314,13 @@ async fn launch(
     }
 }
 
-/// Solves on the blocking pool, one solve per CPU at a time.
-async fn solve(
-    state: &AppState,
+/// Solves on the blocking pool, one solve per permit (CPU) at a time. The outer error is the
+/// relay's (shutting down, task failure), the inner one the solver's answer.
+pub(crate) async fn solve(
+    permits: &Arc<Semaphore>,
     request: TargetingRequest,
-) -> Result<targeting::Solution, ApiError> {
-    let permit = state
-        .solver_permits()
+) -> Result<Result<targeting::Solution, TargetingError>, ApiError> {
+    let permit = permits
         .clone()
         .acquire_owned()
         .await
@@ -328,7 +331,7 @@ async fn solve(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("targeting task failed: {e}")))?;
-    solved.map_err(targeting_error)
+    Ok(solved)
 }
 
 /// 400 for bad coordinates, 422 with the figures for a target the missile cannot reach.

@@ -186,6 +186,18 @@ fn launch() -> Command {
     })
 }
 
+/// The launch inside a command (the engine gains other commands; these tests send launches).
+#[allow(
+    unreachable_patterns,
+    reason = "Command gains variants as the engine grows"
+)]
+fn launch_of(command: &Command) -> &LaunchCommand {
+    match command {
+        Command::Launch(l) => l,
+        other => panic!("not a launch: {other:?}"),
+    }
+}
+
 /// Steps `sim` up to `tick` (its next tick), applying each command at its stamped tick.
 fn catch_up(sim: &mut Simulation, commands: &[StampedCommand], tick: u64) {
     while sim.tick() < tick {
@@ -228,7 +240,15 @@ async fn two_players_receive_the_same_stamped_command_and_agree_with_the_referee
     let seen_by_b = b.next_command().await;
     assert_eq!(seen_by_a, seen_by_b);
     assert_eq!(seen_by_a.by, wa.you);
-    assert_eq!(seen_by_a.command, launch());
+    // The relay solved the launch once and ordered it with the guidance, so nobody else
+    // solves it.
+    let ordered = launch_of(&seen_by_a.command);
+    let sent = launch_of(&launch()).clone();
+    assert!(ordered.guidance.is_some());
+    assert_eq!(
+        (ordered.missile, ordered.from, ordered.to, &ordered.label),
+        (sent.missile, sent.from, sent.to, &sent.label)
+    );
     assert!(seen_by_a.tick > wa.tick);
 
     // Each client replays from its own welcome; both hashes match the referee's at a tick
@@ -341,6 +361,22 @@ async fn only_token_holders_who_are_not_observers_may_command() {
         .send(&ClientMessage::Command { command: launch() })
         .await;
     assert!(tokenless.next_error().await.contains("room token"));
+    // A launch out of reach is refused to its sender and ordered nowhere.
+    let mut too_far = launch();
+    let Command::Launch(l) = &mut too_far;
+    l.to = GeoPoint::new(-35.0, 45.0);
+    player
+        .send(&ClientMessage::Command { command: too_far })
+        .await;
+    let refused = player.next_error().await;
+    assert!(
+        refused.starts_with("launch refused: target is"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("beyond the SCUD-B maximum range"),
+        "{refused}"
+    );
     // Nobody received a command: the next thing the player sees after its own is its own.
     player
         .send(&ClientMessage::Command { command: launch() })

@@ -7,6 +7,9 @@
 //!   may send commands, otherwise it only watches; a wrong token closes the connection;
 //! - decodes every text message with [`sim_core::protocol::decode`] and answers a refused one
 //!   with an `error` message (never a crash, never a close for a single bad message);
+//! - solves a launch command that carries no guidance (on the blocking pool, like REST
+//!   launches) and orders it with the solved guidance, so the referee and every client fly it
+//!   without solving; a target out of reach is answered with an error and ordered nowhere;
 //! - takes one token per message from a [`TokenBucket`]; messages over the budget are dropped
 //!   with an error;
 //! - pings every heartbeat interval and closes a connection silent for three intervals;
@@ -22,10 +25,12 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
+use sim_core::Command;
 use sim_core::protocol::{
     self, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Member, ProtocolError, Role, ServerMessage,
 };
-use tokio::sync::{mpsc, oneshot};
+use sim_core::targeting::TargetingRequest;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::rate::TokenBucket;
@@ -57,12 +62,13 @@ pub async fn upgrade(
     let room = rooms.get(&id)?;
     let settings = rooms.settings().clone();
     let metrics = rooms.metrics().clone();
+    let solver = state.solver_permits().clone();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             metrics.connections.inc();
-            Connection::new(socket, room, settings, metrics.clone())
+            Connection::new(socket, room, settings, metrics.clone(), solver)
                 .run()
                 .await;
             metrics.connections.dec();
@@ -96,6 +102,7 @@ struct Connection {
     room: Arc<RoomHandle>,
     settings: RoomSettings,
     metrics: RoomMetrics,
+    solver: Arc<Semaphore>,
     member: Option<Member>,
     /// Held until hello, then handed to the room.
     outbound_tx: Option<mpsc::Sender<Utf8Bytes>>,
@@ -118,6 +125,7 @@ impl Connection {
         room: Arc<RoomHandle>,
         settings: RoomSettings,
         metrics: RoomMetrics,
+        solver: Arc<Semaphore>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.queue);
         let now = Instant::now();
@@ -127,6 +135,7 @@ impl Connection {
             bucket: TokenBucket::new(settings.rate_per_s, settings.burst, now.into_std()),
             settings,
             metrics,
+            solver,
             member: None,
             outbound_tx: Some(tx),
             outbound: rx,
@@ -276,6 +285,10 @@ impl Connection {
                     };
                     return self.refuse("forbidden", why.into()).await;
                 }
+                let command = match presolve(self.solver.clone(), command).await {
+                    Ok(command) => command,
+                    Err(message) => return self.refuse("unreachable", message).await,
+                };
                 self.forward(RoomRequest::Command {
                     member: member.id,
                     command,
@@ -343,6 +356,33 @@ impl Connection {
             Err(_) => Flow::Close(close_code::AWAY, "the room closed"),
         }
     }
+}
+
+/// A launch without guidance gets the solved guidance; other commands pass unchanged. The
+/// error is one sentence for the client.
+async fn presolve(solver: Arc<Semaphore>, command: Command) -> Result<Command, String> {
+    #[allow(
+        unreachable_patterns,
+        reason = "Command gains variants as the engine grows; they pass unchanged"
+    )]
+    let mut launch = match command {
+        Command::Launch(launch) => launch,
+        other => return Ok(other),
+    };
+    if launch.guidance.is_none() {
+        let request = TargetingRequest {
+            kind: launch.missile,
+            from: launch.from,
+            to: launch.to,
+            profile: launch.profile,
+        };
+        let solution = crate::rest::solve(&solver, request)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("launch refused: {e}"))?;
+        launch.guidance = Some(solution.guidance);
+    }
+    Ok(Command::Launch(launch))
 }
 
 #[cfg(test)]
