@@ -328,6 +328,16 @@ async fn a_late_joiner_catches_up_and_a_wrong_hash_gets_a_resync() {
         other => panic!("expected a resync, got {other:?}"),
     }
     assert_eq!(relay.desyncs(), 1);
+
+    // Asking again gives a fresh welcome at a later tick, for the same member.
+    late.send(&ClientMessage::Sync {}).await;
+    match late.next_not_presence().await {
+        ServerMessage::Welcome { you, tick, .. } => {
+            assert_eq!(you, welcome.you);
+            assert!(tick > welcome.tick);
+        }
+        other => panic!("expected a welcome, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

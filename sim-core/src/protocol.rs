@@ -72,6 +72,9 @@ pub enum ClientMessage {
         #[serde(with = "hex_u64")]
         hash: u64,
     },
+    /// Asks for the room's state again (after falling behind, or on receiving a command for a
+    /// tick already run); answered by a fresh [`ServerMessage::Welcome`].
+    Sync {},
     /// Keep-alive and clock probe; answered by [`ServerMessage::Pong`].
     Ping {
         /// Echoed back in the pong, to match answers with requests.
@@ -111,7 +114,7 @@ pub struct StampedCommand {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerMessage {
-    /// Answer to `hello`: the room's state to start from. Restore `snapshot` (whose own `tick`
+    /// Answer to `hello` (and to `sync`): the room's state to start from. Restore `snapshot` (whose own `tick`
     /// is the referee's next tick), then apply `commands` at their ticks.
     Welcome {
         /// Room id.
@@ -385,7 +388,9 @@ impl ClientMessage {
             ClientMessage::Command { command } => {
                 validate_command(command).map_err(ProtocolError::Invalid)
             }
-            ClientMessage::Hash { .. } | ClientMessage::Ping { .. } => Ok(()),
+            ClientMessage::Hash { .. } | ClientMessage::Sync {} | ClientMessage::Ping { .. } => {
+                Ok(())
+            }
         }
     }
 }
@@ -512,6 +517,7 @@ mod tests {
                 tick: 42,
                 hash: 0xfedc_ba98_7654_3210,
             },
+            ClientMessage::Sync {},
             ClientMessage::Ping { nonce: Some(7) },
         ]
     }

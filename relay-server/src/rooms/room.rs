@@ -90,6 +90,11 @@ pub enum RoomRequest {
         /// The command.
         command: Command,
     },
+    /// A member asked for the room's state again: it gets a fresh welcome.
+    Sync {
+        /// Its id.
+        member: u32,
+    },
     /// A member's state hash at a tick.
     Hash {
         /// Its id.
@@ -225,6 +230,12 @@ impl Room {
                 }
             }
             RoomRequest::Hash { member, tick, hash } => self.check_hash(member, tick, hash),
+            RoomRequest::Sync { member } => {
+                if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
+                    let welcome = self.welcome(self.members[i].member.clone());
+                    self.send_or_evict(vec![i], &welcome.to_json().into());
+                }
+            }
             RoomRequest::Launch {
                 command,
                 stamped,
@@ -268,13 +279,7 @@ impl Room {
             can_command,
         };
         self.next_member += 1;
-        let welcome = ServerMessage::Welcome {
-            room: self.id.clone(),
-            you: member.clone(),
-            tick: self.sim.tick(),
-            snapshot: Box::new(self.sim.snapshot()),
-            commands: self.pending.iter().cloned().collect(),
-        };
+        let welcome = self.welcome(member.clone());
         // The queue is fresh, so the welcome fits unless the queue has no room at all.
         if outbound.try_send(welcome.to_json().into()).is_err() {
             let _ = reply.send(Err("cannot queue the welcome message".into()));
@@ -289,6 +294,17 @@ impl Room {
         self.empty_since = None;
         let _ = reply.send(Ok(member));
         self.broadcast_presence();
+    }
+
+    /// The room's current state for `member`: the referee's snapshot and pending commands.
+    fn welcome(&self, member: Member) -> ServerMessage {
+        ServerMessage::Welcome {
+            room: self.id.clone(),
+            you: member,
+            tick: self.sim.tick(),
+            snapshot: Box::new(self.sim.snapshot()),
+            commands: self.pending.iter().cloned().collect(),
+        }
     }
 
     /// Removes a member; `true` if it was there.

@@ -303,6 +303,9 @@ impl Connection {
                 })
                 .await
             }
+            (ClientMessage::Sync {}, Some(member)) => {
+                self.forward(RoomRequest::Sync { member: member.id }).await
+            }
             (ClientMessage::Ping { nonce }, Some(_)) => {
                 let tick = self.room.tick();
                 self.reply(ServerMessage::Pong { nonce, tick }).await
