@@ -21,12 +21,14 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "relay-server",
     version,
-    about = "Relay server of the missile defense simulator: serves the built web app, \
-             health checks and Prometheus metrics.",
+    about = "Relay server of the missile defense simulator: serves the built web app, the \
+             REST API, multiplayer rooms, health checks and Prometheus metrics.",
     long_about = "Relay server of the missile defense simulator.\n\n\
                   Serves the web app built by Trunk (single-page fallback, gzip and brotli, \
-                  long-lived caching of hashed assets), liveness and readiness checks on \
-                  /healthz and /readyz, and Prometheus metrics on /metrics.\n\n\
+                  long-lived caching of hashed assets), POST /launch and the catalogs under \
+                  /api, rooms (POST /api/rooms, websockets on /ws/rooms/ID) with a referee \
+                  simulation each, liveness and readiness checks on /healthz and /readyz, and \
+                  Prometheus metrics on /metrics.\n\n\
                   Every flag can also be set through the environment variable shown with it; \
                   a flag wins over its variable.",
     after_help = "Once listening it prints `listening on http://ADDR:PORT` on stdout (logs go \
