@@ -1,7 +1,7 @@
 //! The REST API: `POST /launch` (the old system's call, kept compatible) and the catalogs.
 //!
 //! - `POST /launch?lat=&lon=&targetLat=&targetLon=&missileType=[&profile=][&room=&token=][&label=]`,
-//!   or the same fields in a JSON object body: validates every field, solves the flight with
+//!   or the same fields in a JSON object body (the token also as `Authorization: Bearer`): validates every field, solves the flight with
 //!   [`sim_core::targeting::solve`], orders a launch with the solved guidance in the room (the
 //!   public room by default) and answers, once the referee has applied it, with
 //!   `{missile_id, status: "launched", room, tick, ..., flight: {range_m, apogee_alt_m,
@@ -23,6 +23,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -200,8 +201,16 @@ fn short(s: &str) -> String {
     out
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 async fn launch(
     State(state): State<AppState>,
+    headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     body: Bytes,
 ) -> Result<Json<LaunchResponse>, ApiError> {
@@ -237,7 +246,12 @@ async fn launch(
     };
     let label = fields.text("label")?;
     let room_id = fields.text("room")?.unwrap_or_else(|| PUBLIC_ROOM.into());
-    let token = fields.text("token")?;
+    // The token may also come as `Authorization: Bearer <token>`, which stays out of access
+    // logs (query strings do not).
+    let token = match fields.text("token")? {
+        Some(token) => Some(token),
+        None => bearer_token(&headers),
+    };
     let room = state.rooms().get(&room_id)?;
     if !room.token_grants_commands(token.as_deref()) {
         return Err(ApiError::Forbidden(format!(
@@ -270,12 +284,10 @@ async fn launch(
     launch.guidance = Some(solution.guidance);
     let command = Command::Launch(launch);
 
-    let (stamped, _) = oneshot::channel();
     let (outcome_tx, outcome_rx) = oneshot::channel();
     let sent = room
         .send(RoomRequest::Launch {
             command,
-            stamped,
             outcome: outcome_tx,
         })
         .await;

@@ -243,6 +243,14 @@ async fn rooms_are_created_and_private_ones_need_their_token() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["room"], room.as_str());
     assert_eq!(body["missile_id"], "M1");
+    // The token as a bearer header, out of the URL (and so out of access logs).
+    let request = Request::post(format!("{launch}&room={room}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = send(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["missile_id"], "M2");
     let (status, body) = post(&router, &format!("{launch}&room=0123456789abcdef")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }

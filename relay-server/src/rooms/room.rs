@@ -108,8 +108,6 @@ pub enum RoomRequest {
     Launch {
         /// The launch command (with solved guidance).
         command: Command,
-        /// The stamped tick, at once.
-        stamped: oneshot::Sender<u64>,
         /// The outcome, after the tick ran.
         outcome: oneshot::Sender<LaunchOutcome>,
     },
@@ -236,11 +234,7 @@ impl Room {
                     self.send_or_evict(vec![i], &welcome.to_json().into());
                 }
             }
-            RoomRequest::Launch {
-                command,
-                stamped,
-                outcome,
-            } => {
+            RoomRequest::Launch { command, outcome } => {
                 let tick = self.order(rest_member(), command);
                 let launch_index = self
                     .pending
@@ -253,7 +247,6 @@ impl Room {
                     launch_index,
                     reply: outcome,
                 });
-                let _ = stamped.send(tick);
             }
         }
     }
@@ -651,9 +644,7 @@ mod tests {
     #[test]
     fn rest_launches_learn_their_missile_id() {
         let mut room = room();
-        let (stamped_a, _) = oneshot::channel();
         let (out_a, mut res_a) = oneshot::channel();
-        let (stamped_b, _) = oneshot::channel();
         let (out_b, mut res_b) = oneshot::channel();
         let bad = Command::Launch(LaunchCommand {
             missile: sim_core::MissileKind::ScudB,
@@ -665,12 +656,10 @@ mod tests {
         });
         room.handle(RoomRequest::Launch {
             command: bad,
-            stamped: stamped_a,
             outcome: out_a,
         });
         room.handle(RoomRequest::Launch {
             command: launch(),
-            stamped: stamped_b,
             outcome: out_b,
         });
         for _ in 0..=LEAD_TICKS {

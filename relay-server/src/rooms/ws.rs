@@ -218,16 +218,8 @@ impl Connection {
 
     async fn on_message(&mut self, message: Message) -> Flow {
         let text = match message {
-            Message::Text(text) => text,
-            Message::Binary(_) => {
-                self.metrics.messages_in.inc();
-                return self
-                    .refuse(
-                        "malformed",
-                        "binary messages are not part of the protocol; send JSON text".into(),
-                    )
-                    .await;
-            }
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
             Message::Close(_) => return Flow::Close(close_code::NORMAL, "bye"),
             Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
         };
@@ -249,6 +241,14 @@ impl Connection {
             return Flow::Continue;
         }
         self.limited = false;
+        let Some(text) = text else {
+            return self
+                .refuse(
+                    "malformed",
+                    "binary messages are not part of the protocol; send JSON text".into(),
+                )
+                .await;
+        };
         let decoded = match protocol::decode(text.as_str()) {
             Ok(m) => m,
             Err(err) => {
