@@ -62,6 +62,8 @@ struct Inner {
     rooms: Rooms,
     scenarios: scenarios::ScenarioStore,
     solver_permits: Arc<Semaphore>,
+    /// Flips to `true` once shutdown begins; websocket connections watch it.
+    shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
                 metrics,
                 rooms,
                 scenarios: scenarios::ScenarioStore::default(),
+                shutting_down: tokio::sync::watch::Sender::new(false),
                 solver_permits: Arc::new(Semaphore::new(cpus)),
             }),
         }
@@ -103,6 +106,18 @@ impl AppState {
     /// The short-link store of posted scenarios.
     pub fn scenarios(&self) -> &scenarios::ScenarioStore {
         &self.inner.scenarios
+    }
+
+    /// Tells long-lived connections (websockets) to close: HTTP requests finish on their
+    /// own, but an upgraded connection would otherwise keep the relay up until the shutdown
+    /// timeout.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutting_down.send_replace(true);
+    }
+
+    /// A receiver that sees `true` once [`AppState::begin_shutdown`] was called.
+    pub fn shutdown_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shutting_down.subscribe()
     }
 
     /// Permits for concurrent targeting solves (one per CPU).

@@ -648,3 +648,41 @@ async fn a_silent_connection_is_closed_after_three_heartbeats() {
     assert!(ended.is_ok());
     reader.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_room_websockets_at_once() {
+    let dist = dist_fixture();
+    let state = AppState::new(Config::with_dist_dir(dist.path()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = state.clone();
+    let server = tokio::spawn(async move {
+        server::serve(listener, serving, async move {
+            let _ = stop_rx.await;
+            "test"
+        })
+        .await
+    });
+    let url = format!("ws://{addr}/ws/rooms/public");
+    let (mut client, _) = Client::join(&url, "Ada", Role::Observer, None).await;
+    let _ = stop_tx.send(());
+    let reason = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match client.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed within 3 s");
+    assert_eq!(reason.as_deref(), Some("the relay is shutting down"));
+    // The server stops well before the 10 s shutdown timeout.
+    tokio::time::timeout(Duration::from_secs(3), server)
+        .await
+        .expect("server stopped within 3 s")
+        .unwrap()
+        .unwrap();
+}

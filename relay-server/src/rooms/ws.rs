@@ -63,13 +63,14 @@ pub async fn upgrade(
     let settings = rooms.settings().clone();
     let metrics = rooms.metrics().clone();
     let solver = state.solver_permits().clone();
+    let shutdown = state.shutdown_watch();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             metrics.connections.inc();
             Connection::new(socket, room, settings, metrics.clone(), solver)
-                .run()
+                .run(shutdown)
                 .await;
             metrics.connections.dec();
         }))
@@ -148,9 +149,11 @@ impl Connection {
         self.settings.heartbeat * 3
     }
 
-    async fn run(mut self) {
+    async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut heartbeat = tokio::time::interval(self.settings.heartbeat);
         heartbeat.reset();
+        // A shutdown that began before this connection did is seen at once.
+        shutdown.mark_changed();
         let close = loop {
             tokio::select! {
                 incoming = self.socket.recv() => {
@@ -170,6 +173,12 @@ impl Connection {
                     // Only the room held the sender: it evicted this member.
                     None => break Some((close_code::AGAIN, "evicted: too slow to keep up with the room")),
                 },
+                // A closed channel (state dropped) also means the relay is going away.
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow_and_update() {
+                        break Some((close_code::AWAY, "the relay is shutting down"));
+                    }
+                }
                 _ = heartbeat.tick() => {
                     if self.last_heard.elapsed() > self.timeout() {
                         break Some((close_code::AWAY, "no heartbeat"));
