@@ -21,12 +21,14 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "relay-server",
     version,
-    about = "Relay server of the missile defense simulator: serves the built web app, \
-             health checks and Prometheus metrics.",
+    about = "Relay server of the missile defense simulator: serves the built web app, the \
+             REST API, multiplayer rooms, health checks and Prometheus metrics.",
     long_about = "Relay server of the missile defense simulator.\n\n\
                   Serves the web app built by Trunk (single-page fallback, gzip and brotli, \
-                  long-lived caching of hashed assets), liveness and readiness checks on \
-                  /healthz and /readyz, and Prometheus metrics on /metrics.\n\n\
+                  long-lived caching of hashed assets), POST /launch and the catalogs under \
+                  /api, rooms (POST /api/rooms, websockets on /ws/rooms/ID) with a referee \
+                  simulation each, liveness and readiness checks on /healthz and /readyz, and \
+                  Prometheus metrics on /metrics.\n\n\
                   Every flag can also be set through the environment variable shown with it; \
                   a flag wins over its variable.",
     after_help = "Once listening it prints `listening on http://ADDR:PORT` on stdout (logs go \
@@ -62,6 +64,41 @@ pub struct Config {
     /// Seconds to wait for open connections to finish after Ctrl-C or SIGTERM before exiting.
     #[arg(long, env = "MDSIM_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+
+    /// Another origin (scheme://host[:port]) whose pages may open room websockets; repeat the
+    /// flag or separate with commas. Pages served by the relay itself are always allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "MDSIM_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds a room with no members is kept before it is dropped.
+    #[arg(long, env = "MDSIM_ROOM_GRACE", default_value_t = 60)]
+    pub room_grace: u64,
+
+    /// Most rooms open at once; creating one more answers 503.
+    #[arg(long, env = "MDSIM_MAX_ROOMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rooms: u32,
+
+    /// Seconds between websocket pings; a connection silent for three intervals is closed.
+    #[arg(long, env = "MDSIM_WS_HEARTBEAT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_heartbeat: u64,
+
+    /// Messages per second a websocket connection may send on average (token bucket).
+    #[arg(long, env = "MDSIM_WS_RATE", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_rate: u32,
+
+    /// Messages a websocket connection may send in one burst (token bucket size).
+    #[arg(long, env = "MDSIM_WS_BURST", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_burst: u32,
+
+    /// Messages waiting to be sent to one client; a client that lets this many pile up is
+    /// evicted rather than waited for.
+    #[arg(long, env = "MDSIM_WS_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_queue: u32,
 }
 
 /// How log lines are written to stderr.
@@ -95,6 +132,25 @@ impl Config {
     pub fn index_html(&self) -> PathBuf {
         self.dist_dir.join("index.html")
     }
+}
+
+/// Accepts `http(s)://host[:port]` (no path), lower-cased, as browsers send it in `Origin`.
+fn parse_origin(value: &str) -> Result<String, String> {
+    let origin = value.trim().trim_end_matches('/').to_ascii_lowercase();
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or_else(|| format!("origin {value:?} must start with http:// or https://"))?;
+    let valid = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !valid {
+        return Err(format!(
+            "origin {value:?} must be scheme://host[:port] with no path"
+        ));
+    }
+    Ok(origin)
 }
 
 /// Accepts the value only if `tracing_subscriber` can build a filter from it.
@@ -154,12 +210,35 @@ mod tests {
     }
 
     #[test]
+    fn allowed_origins_are_normalised_and_repeatable() {
+        let config = Config::try_parse_from([
+            "relay-server",
+            "--allowed-origin",
+            "HTTPS://App.Example/",
+            "--allowed-origin",
+            "http://localhost:3000,http://[::1]:8080",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            [
+                "https://app.example",
+                "http://localhost:3000",
+                "http://[::1]:8080"
+            ]
+        );
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for args in [
             ["relay-server", "--port", "70000"],
             ["relay-server", "--bind", "localhost:1"],
             ["relay-server", "--log-format", "xml"],
             ["relay-server", "--log-level", "tower_http=loud"],
+            ["relay-server", "--allowed-origin", "example.com"],
+            ["relay-server", "--allowed-origin", "https://a.example/path"],
+            ["relay-server", "--ws-rate", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
             assert!(

@@ -92,6 +92,33 @@ impl StartupError {
 /// An error a handler answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request is malformed or a value is missing or out of bounds. `details` (a JSON
+    /// object) adds fields to the body, such as the list of valid values.
+    #[error("{message}")]
+    BadRequest {
+        /// One sentence.
+        message: String,
+        /// Extra fields of the body.
+        details: Option<serde_json::Value>,
+    },
+
+    /// 403: not allowed (wrong or missing room token, foreign origin).
+    #[error("{0}")]
+    Forbidden(String),
+
+    /// 404: the thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// 422: well-formed but impossible, such as a target beyond the missile's range.
+    #[error("{message}")]
+    Unprocessable {
+        /// One sentence.
+        message: String,
+        /// Extra fields of the body.
+        details: Option<serde_json::Value>,
+    },
+
     /// 503: the relay runs but cannot do its job yet; the reason is safe to show.
     #[error("{0}")]
     NotReady(String),
@@ -102,9 +129,21 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 400 with only a message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            message: message.into(),
+            details: None,
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,14 +153,26 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = match self {
-            Self::NotReady(reason) => reason,
+        let (message, details) = match self {
+            Self::BadRequest { message, details } | Self::Unprocessable { message, details } => {
+                (message, details)
+            }
+            Self::Forbidden(message) | Self::NotFound(message) | Self::NotReady(message) => {
+                (message, None)
+            }
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                "internal error".to_owned()
+                ("internal error".to_owned(), None)
             }
         };
-        (status, Json(serde_json::json!({ "error": message }))).into_response()
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), message.into());
+        if let Some(serde_json::Value::Object(extra)) = details {
+            for (key, value) in extra {
+                body.entry(key).or_insert(value);
+            }
+        }
+        (status, Json(serde_json::Value::Object(body))).into_response()
     }
 }
 

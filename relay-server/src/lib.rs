@@ -9,6 +9,9 @@
 //! - [`static_files`]: the built web app, single-page fallback and cache headers;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: the Prometheus registry, the request-metrics middleware and `/metrics`;
+//! - [`rest`]: `POST /launch` and the catalogs (`/api/missile-types`, `/api/radar-types`);
+//! - [`rooms`]: rooms with their referee simulations, `POST /api/rooms`, the room websocket;
+//! - [`scenarios`]: short links to posted scenarios (`POST /api/scenarios`, `GET /s/{id}`);
 //! - [`error`]: startup errors (one sentence each) and handler errors (status + JSON);
 //! - [`server`]: logging, binding, serving and graceful shutdown.
 //!
@@ -20,6 +23,9 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod rest;
+pub mod rooms;
+pub mod scenarios;
 pub mod server;
 pub mod static_files;
 
@@ -28,6 +34,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
+use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -36,8 +43,10 @@ use tracing::Level;
 pub use config::Config;
 pub use error::{ApiError, StartupError};
 pub use metrics::Metrics;
+pub use rooms::Rooms;
 
-/// State shared by every handler: the configuration and the metrics registry.
+/// State shared by every handler: the configuration, the metrics registry, the rooms and the
+/// solver's concurrency limit.
 ///
 /// Cloning it clones one `Arc`; later subsystems (rooms, message bus, storage) become fields
 /// of the inner struct.
@@ -50,15 +59,31 @@ pub struct AppState {
 struct Inner {
     config: Config,
     metrics: Metrics,
+    rooms: Rooms,
+    scenarios: scenarios::ScenarioStore,
+    solver_permits: Arc<Semaphore>,
+    /// Flips to `true` once shutdown begins; websocket connections watch it.
+    shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
-    /// State for `config`, with a fresh metrics registry.
+    /// State for `config`, with a fresh metrics registry and no room yet (rooms start on
+    /// first use, inside the Tokio runtime).
     pub fn new(config: Config) -> Self {
+        let metrics = Metrics::new();
+        let rooms = Rooms::new(
+            rooms::RoomSettings::from_config(&config),
+            metrics.rooms().clone(),
+        );
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             inner: Arc::new(Inner {
                 config,
-                metrics: Metrics::new(),
+                metrics,
+                rooms,
+                scenarios: scenarios::ScenarioStore::default(),
+                shutting_down: tokio::sync::watch::Sender::new(false),
+                solver_permits: Arc::new(Semaphore::new(cpus)),
             }),
         }
     }
@@ -72,6 +97,33 @@ impl AppState {
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
+
+    /// The open rooms.
+    pub fn rooms(&self) -> &Rooms {
+        &self.inner.rooms
+    }
+
+    /// The short-link store of posted scenarios.
+    pub fn scenarios(&self) -> &scenarios::ScenarioStore {
+        &self.inner.scenarios
+    }
+
+    /// Tells long-lived connections (websockets) to close: HTTP requests finish on their
+    /// own, but an upgraded connection would otherwise keep the relay up until the shutdown
+    /// timeout.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutting_down.send_replace(true);
+    }
+
+    /// A receiver that sees `true` once [`AppState::begin_shutdown`] was called.
+    pub fn shutdown_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.shutting_down.subscribe()
+    }
+
+    /// Permits for concurrent targeting solves (one per CPU).
+    pub fn solver_permits(&self) -> &Arc<Semaphore> {
+        &self.inner.solver_permits
+    }
 }
 
 /// The relay's complete HTTP application: every module's routes, the static web app as the
@@ -80,6 +132,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(metrics::router())
+        .merge(rest::router())
+        .merge(rooms::router())
+        .merge(scenarios::router())
         .fallback(static_files::serve)
         // Layers run outside-in in the reverse order of these calls: tracing sees the whole
         // exchange, compression wraps what the metrics middleware let through, and the metrics

@@ -4,7 +4,17 @@
 //! - `http_requests_total{method,route,status}`: requests answered, counted when the response
 //!   head is ready;
 //! - `http_request_duration_seconds{method,route}`: histogram of the time to the response head;
-//! - `relay_build_info{version}`: always 1, carries the relay's version.
+//! - `relay_build_info{version}`: always 1, carries the relay's version;
+//! - `missile_launches_total`: launches carried out by the rooms' referees (the old system's
+//!   name; every room, REST and websocket alike);
+//! - `relay_rooms`, `relay_connections`: open rooms and websocket connections (gauges);
+//! - `relay_messages_in_total`, `relay_messages_out_total`: websocket messages received and
+//!   queued for sending;
+//! - `relay_refused_messages_total{reason}`: client messages refused (`malformed`, `oversize`,
+//!   `rate-limited`, `forbidden`, `order`, `unreachable`);
+//! - `relay_evictions_total`: members dropped because their outbound queue was full;
+//! - `relay_hash_checks_total`: client state hashes compared with the referee's;
+//! - `relay_desyncs_total`: client state hashes that differed from the referee's.
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static
@@ -71,6 +81,45 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<RequestLabels, Counter>,
     http_request_duration: Family<RouteLabels, Histogram>,
+    rooms: RoomMetrics,
+}
+
+/// Labels of `relay_refused_messages_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// One of a fixed set of reasons.
+    pub reason: &'static str,
+}
+
+/// Handles to the metrics the rooms and websocket connections feed; cheap to clone (each
+/// handle is an `Arc`), so room tasks own a copy.
+#[derive(Debug, Clone, Default)]
+pub struct RoomMetrics {
+    /// `missile_launches_total`.
+    pub launches: Counter,
+    /// `relay_rooms`.
+    pub rooms: Gauge,
+    /// `relay_connections`.
+    pub connections: Gauge,
+    /// `relay_messages_in_total`.
+    pub messages_in: Counter,
+    /// `relay_messages_out_total`.
+    pub messages_out: Counter,
+    /// `relay_refused_messages_total{reason}`.
+    pub refused: Family<RefusedLabels, Counter>,
+    /// `relay_evictions_total`.
+    pub evictions: Counter,
+    /// `relay_hash_checks_total`.
+    pub hash_checks: Counter,
+    /// `relay_desyncs_total`.
+    pub desyncs: Counter,
+}
+
+impl RoomMetrics {
+    /// Counts one refused client message.
+    pub fn refuse(&self, reason: &'static str) {
+        self.refused.get_or_create(&RefusedLabels { reason }).inc();
+    }
 }
 
 impl Metrics {
@@ -106,11 +155,60 @@ impl Metrics {
             build_info,
         );
 
+        let rooms = RoomMetrics::default();
+        registry.register(
+            "missile_launches",
+            "Missiles launched by the rooms' referee simulations",
+            rooms.launches.clone(),
+        );
+        registry.register("relay_rooms", "Open rooms", rooms.rooms.clone());
+        registry.register(
+            "relay_connections",
+            "Open websocket connections",
+            rooms.connections.clone(),
+        );
+        registry.register(
+            "relay_messages_in",
+            "Websocket messages received from clients",
+            rooms.messages_in.clone(),
+        );
+        registry.register(
+            "relay_messages_out",
+            "Websocket messages queued for clients",
+            rooms.messages_out.clone(),
+        );
+        registry.register(
+            "relay_refused_messages",
+            "Client messages refused, by reason",
+            rooms.refused.clone(),
+        );
+        registry.register(
+            "relay_evictions",
+            "Room members dropped because they could not keep up with the room",
+            rooms.evictions.clone(),
+        );
+        registry.register(
+            "relay_hash_checks",
+            "Client state hashes compared with the referee's",
+            rooms.hash_checks.clone(),
+        );
+        registry.register(
+            "relay_desyncs",
+            "Client state hashes that differed from the referee's",
+            rooms.desyncs.clone(),
+        );
+
         Self {
             registry,
             http_requests,
             http_request_duration,
+            rooms,
         }
+    }
+
+    /// The handles fed by rooms and websocket connections.
+    pub fn rooms(&self) -> &RoomMetrics {
+        &self.rooms
     }
 
     /// Records one answered request.

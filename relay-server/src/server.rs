@@ -90,9 +90,11 @@ pub async fn serve(
 ) -> Result<(), StartupError> {
     let grace = state.config().shutdown_timeout();
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let closing = state.clone();
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         let signal = shutdown.await;
         tracing::info!("received {signal}; finishing open requests, then stopping");
+        closing.begin_shutdown();
         let _ = signalled_tx.send(());
     });
     let deadline = async move {

@@ -20,6 +20,7 @@
 //! - [`stats`]: binomial proportions with Wilson score intervals for Monte Carlo runs.
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
+//! - [`protocol`]: the room messages exchanged by the web app and the relay.
 #![warn(missing_docs)]
 
 pub mod atmosphere;
@@ -31,6 +32,7 @@ pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
+pub mod protocol;
 pub mod radar;
 pub mod scoring;
 pub mod stats;

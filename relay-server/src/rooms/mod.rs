@@ -1,0 +1,342 @@
+//! Rooms: shared engagements, each with a headless referee simulation, joined over websockets.
+//!
+//! - [`Rooms`] is the registry: it creates rooms (unguessable ids, write tokens), finds them,
+//!   and keeps the always-available public room ([`PUBLIC_ROOM`]) that REST launches go to.
+//! - [`room`]: the task that owns one room: members, the referee `Simulation` stepped at 10 Hz
+//!   of wall time, command stamping, hash checks, eviction of slow members.
+//! - [`ws`]: one websocket connection: origin check, hello, rate limit, heartbeats, and the
+//!   bounded outbound queue the room writes into.
+//! - [`rate`]: the token bucket.
+//!
+//! Invariants: room ids and tokens come from the operating system's random generator (128
+//! bits each) and are only ever compared in constant time; nothing in a room waits for a
+//! client (the room only `try_send`s into bounded queues); a room task owns its state alone,
+//! so there is no lock around a simulation.
+
+pub mod rate;
+pub mod room;
+pub mod ws;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::RoomMetrics;
+
+pub use room::{LaunchOutcome, RoomRequest};
+
+/// Id of the public room: always available, open to everyone (no token), and where REST
+/// launches go when they name no room.
+pub const PUBLIC_ROOM: &str = "public";
+/// Ticks between the referee's current tick and the tick a new command is stamped for: time
+/// for the command to reach every client before it applies (300 ms at 10 Hz).
+pub const LEAD_TICKS: u64 = 3;
+/// Most members in one room.
+pub const MAX_MEMBERS: usize = 64;
+
+/// Tunables of rooms and connections, taken from the [`Config`].
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    /// How long a room without members lives on.
+    pub grace: Duration,
+    /// Most rooms at once.
+    pub max_rooms: usize,
+    /// Interval of websocket pings; three silent intervals close a connection.
+    pub heartbeat: Duration,
+    /// Average messages per second per connection.
+    pub rate_per_s: f64,
+    /// Burst size per connection.
+    pub burst: f64,
+    /// Outbound queue length per member.
+    pub queue: usize,
+    /// Origins allowed besides the relay's own.
+    pub allowed_origins: Vec<String>,
+}
+
+impl RoomSettings {
+    /// The settings of `config`.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            grace: Duration::from_secs(config.room_grace),
+            max_rooms: config.max_rooms as usize,
+            heartbeat: Duration::from_secs(config.ws_heartbeat),
+            rate_per_s: f64::from(config.ws_rate),
+            burst: f64::from(config.ws_burst),
+            queue: config.ws_queue as usize,
+            allowed_origins: config.allowed_origins.clone(),
+        }
+    }
+}
+
+/// A handle to a running room: how to reach its task and what it checks joiners against.
+#[derive(Debug)]
+pub struct RoomHandle {
+    id: String,
+    /// `None` for the public room, where everyone may send commands.
+    token: Option<String>,
+    requests: mpsc::Sender<RoomRequest>,
+    tick: Arc<AtomicU64>,
+}
+
+impl RoomHandle {
+    /// The room's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The referee's current tick (updated by the room task after every step).
+    pub fn tick(&self) -> u64 {
+        self.tick.load(Ordering::Relaxed)
+    }
+
+    /// Whether `token` grants the right to send commands: anything does in the public room;
+    /// elsewhere only the room's token, compared in constant time.
+    pub fn token_grants_commands(&self, token: Option<&str>) -> bool {
+        match (&self.token, token) {
+            (None, _) => true,
+            (Some(expected), Some(given)) => {
+                constant_time_eq(expected.as_bytes(), given.as_bytes())
+            }
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Whether the room has a write token (every room but the public one).
+    pub fn is_private(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Sends a request to the room task; `false` when the task has ended.
+    pub async fn send(&self, request: RoomRequest) -> bool {
+        self.requests.send(request).await.is_ok()
+    }
+}
+
+/// Why a room could not be created or found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// No room has this id (never existed, or dropped after its grace period).
+    #[error("no room {0:?}: it does not exist or was closed after everyone left")]
+    NotFound(String),
+    /// The room limit is reached.
+    #[error("the relay already runs {0} rooms, its limit; try again later")]
+    Full(usize),
+    /// The operating system's random generator failed.
+    #[error("cannot draw a random room id: {0}")]
+    Random(String),
+}
+
+impl From<RoomError> for ApiError {
+    fn from(err: RoomError) -> Self {
+        match err {
+            RoomError::NotFound(_) => ApiError::NotFound(err.to_string()),
+            RoomError::Full(_) => ApiError::NotReady(err.to_string()),
+            RoomError::Random(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+type RoomMap = Arc<Mutex<HashMap<String, Arc<RoomHandle>>>>;
+
+/// The registry of open rooms.
+#[derive(Debug, Clone)]
+pub struct Rooms {
+    map: RoomMap,
+    settings: RoomSettings,
+    metrics: RoomMetrics,
+}
+
+impl Rooms {
+    /// An empty registry; rooms (the public one included) start on first use, inside the
+    /// Tokio runtime.
+    pub fn new(settings: RoomSettings, metrics: RoomMetrics) -> Self {
+        Self {
+            map: Arc::default(),
+            settings,
+            metrics,
+        }
+    }
+
+    /// The settings rooms and connections run with.
+    pub fn settings(&self) -> &RoomSettings {
+        &self.settings
+    }
+
+    /// The metrics rooms and connections feed.
+    pub fn metrics(&self) -> &RoomMetrics {
+        &self.metrics
+    }
+
+    /// Number of open rooms.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no room is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Creates a private room; returns its handle and its write token.
+    pub fn create(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
+        let id = random_hex().map_err(RoomError::Random)?;
+        let token = random_hex().map_err(RoomError::Random)?;
+        let mut map = self.lock();
+        if map.len() >= self.settings.max_rooms {
+            return Err(RoomError::Full(self.settings.max_rooms));
+        }
+        let handle = self.spawn(id.clone(), Some(token.clone()));
+        map.insert(id, handle.clone());
+        Ok((handle, token))
+    }
+
+    /// The room with this id; `public` starts the public room if it is not running.
+    pub fn get(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
+        let mut map = self.lock();
+        if let Some(handle) = map.get(id)
+            && !handle.requests.is_closed()
+        {
+            return Ok(handle.clone());
+        }
+        if id == PUBLIC_ROOM {
+            // The public room does not count against the limit: REST launches need it.
+            let handle = self.spawn(PUBLIC_ROOM.to_string(), None);
+            map.insert(PUBLIC_ROOM.to_string(), handle.clone());
+            return Ok(handle);
+        }
+        Err(RoomError::NotFound(truncate_id(id)))
+    }
+
+    fn spawn(&self, id: String, token: Option<String>) -> Arc<RoomHandle> {
+        let (tx, rx) = mpsc::channel(256);
+        let tick = Arc::new(AtomicU64::new(0));
+        let handle = Arc::new(RoomHandle {
+            id: id.clone(),
+            token,
+            requests: tx,
+            tick: tick.clone(),
+        });
+        let task = room::Room::new(
+            id,
+            handle.is_private(),
+            tick,
+            self.settings.clone(),
+            self.metrics.clone(),
+        );
+        let map = self.map.clone();
+        let me = handle.clone();
+        self.metrics.rooms.inc();
+        let metrics = self.metrics.clone();
+        tokio::spawn(async move {
+            task.run(rx).await;
+            let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
+            if map
+                .get(me.id())
+                .is_some_and(|h| h.requests.same_channel(&me.requests))
+            {
+                map.remove(me.id());
+            }
+            metrics.rooms.dec();
+        });
+        handle
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<RoomHandle>>> {
+        // A panic while holding the lock cannot leave the map half-updated (single inserts and
+        // removes), so a poisoned lock is still usable.
+        self.map.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// 128 bits from the operating system's generator, as 32 lowercase hex digits.
+fn random_hex() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Compares without an early exit, so the time taken does not reveal how many leading bytes
+/// of a guessed token were right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Ids echoed in errors are cut short, so a client cannot make the relay echo megabytes.
+fn truncate_id(id: &str) -> String {
+    id.chars().take(64).collect()
+}
+
+/// Body of `POST /api/rooms`.
+#[derive(Debug, Serialize)]
+pub struct CreatedRoom {
+    /// The room's id.
+    pub room: String,
+    /// The write token: whoever has it may send commands.
+    pub token: String,
+    /// Path of the room's websocket.
+    pub websocket: String,
+    /// Link for players: the app with the room and the token (in the fragment, which browsers
+    /// never send to servers).
+    pub join_link: String,
+    /// Read-only link for observers: the app with the room, no token.
+    pub watch_link: String,
+}
+
+/// `POST /api/rooms`, `GET /ws/rooms/{id}`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/rooms", post(create_room))
+        .route("/ws/rooms/{id}", get(ws::upgrade))
+}
+
+async fn create_room(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let (handle, token) = state.rooms().create()?;
+    let id = handle.id().to_string();
+    tracing::info!(room = %id, "room created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRoom {
+            websocket: format!("/ws/rooms/{id}"),
+            join_link: format!("/?room={id}#token={token}"),
+            watch_link: format!("/?room={id}"),
+            room: id,
+            token,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_ids_are_128_bit_hex_and_differ() {
+        let a = random_hex().unwrap();
+        let b = random_hex().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
