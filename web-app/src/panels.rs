@@ -660,7 +660,17 @@ pub fn EventLog(
         ctx.read(|p| {
             let all = p.lines();
             let c = Counters::of(all);
-            let newest: Vec<LogLine> = all.iter().rev().take(LOG_LINES_SHOWN).cloned().collect();
+            // Keyed by their place in the whole log (and the history's generation, since a new
+            // command rewrites the log after it): a refresh then adds only the new rows.
+            let generation = p.generation();
+            let newest: Vec<((u64, usize), LogLine)> = all
+                .iter()
+                .cloned()
+                .enumerate()
+                .rev()
+                .take(LOG_LINES_SHOWN)
+                .map(|(i, l)| ((generation, i), l))
+                .collect();
             (c, newest)
         })
     };
@@ -701,54 +711,50 @@ pub fn EventLog(
                 }
             }}
             <ol class="log-lines" class:hidden=move || !open.get()>
-                {move || {
-                    data.with(|d| {
-                        d.1
-                            .iter()
-                            .map(|l| {
-                                let place = l.place;
-                                let (lat, lon) = place
-                                    .map(|p| (format!("{:.6}", p.lat_deg), format!("{:.6}", p.lon_deg)))
-                                    .unwrap_or_default();
-                                let text = format!("T+{:.1} s  {}", l.time_s, l.text);
-                                view! {
-                                    <li
-                                        class="log-line"
-                                        data-kind=l.kind.clone()
-                                        data-tick=l.tick.to_string()
-                                        data-lat=lat
-                                        data-lon=lon
-                                        data-missile=l.missile.map(|m| m.0.to_string()).unwrap_or_default()
-                                    >
-                                        <button
-                                            type="button"
-                                            class=format!("log-entry kind-{}", l.kind)
-                                            disabled=place.is_none()
-                                            title="Show on the map"
-                                            on:click=move |_| {
-                                                if let Some(p) = place {
-                                                    view.update(|v| {
-                                                        *v = v.centered_on(
-                                                            GeoPoint {
-                                                                lat_deg: p.lat_deg,
-                                                                lon_deg: p.lon_deg,
-                                                            },
-                                                            6.0,
-                                                        )
-                                                    });
-                                                }
-                                            }
-                                        >
-                                            {text}
-                                        </button>
-                                    </li>
-                                }
-                            })
-                            .collect_view()
-                    })
-                }}
+                <For
+                    each=move || data.with(|d| d.1.clone())
+                    key=|(i, _)| *i
+                    children=move |(_, l)| log_row(l, view)
+                />
             </ol>
         </section>
+    }
+}
+
+/// One row of the event log.
+fn log_row(l: LogLine, view: RwSignal<Viewport>) -> impl IntoView {
+    let place = l.place;
+    let (lat, lon) = place
+        .map(|p| (format!("{:.6}", p.lat_deg), format!("{:.6}", p.lon_deg)))
+        .unwrap_or_default();
+    let text = format!("T+{:.1} s  {}", l.time_s, l.text);
+    view! {
+        <li
+            class="log-line"
+            data-kind=l.kind.clone()
+            data-tick=l.tick.to_string()
+            data-lat=lat
+            data-lon=lon
+            data-missile=l.missile.map(|m| m.0.to_string()).unwrap_or_default()
+        >
+            <button
+                type="button"
+                class=format!("log-entry kind-{}", l.kind)
+                disabled=place.is_none()
+                title="Show on the map"
+                on:click=move |_| {
+                    if let Some(p) = place {
+                        let at = GeoPoint {
+                            lat_deg: p.lat_deg,
+                            lon_deg: p.lon_deg,
+                        };
+                        view.update(|v| *v = v.centered_on(at, 6.0));
+                    }
+                }
+            >
+                {text}
+            </button>
+        </li>
     }
 }
 

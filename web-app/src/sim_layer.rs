@@ -37,10 +37,13 @@ pub mod palette {
     pub const HIGHLIGHT: &str = "#ffffff";
 }
 
+/// One track's path and how much of the track it holds.
 struct CachedTrack {
     missile: MissileId,
     path: Path2d,
     points: usize,
+    /// Longitude span of the points (deg, unwrapped), to skip world copies out of sight.
+    lon_span: (f64, f64),
 }
 
 /// The simulation canvas with its cached track paths.
@@ -87,6 +90,7 @@ impl SimLayer {
                     missile: trail.missile,
                     path: Path2d::new()?,
                     points: 0,
+                    lon_span: (f64::INFINITY, f64::NEG_INFINITY),
                 });
             }
             let cached = &mut self.tracks[i];
@@ -97,6 +101,8 @@ impl SimLayer {
                     cached.path.line_to(p.lon_deg, p.lat_deg);
                 }
                 cached.points += 1;
+                cached.lon_span.0 = cached.lon_span.0.min(p.lon_deg);
+                cached.lon_span.1 = cached.lon_span.1.max(p.lon_deg);
             }
         }
         Ok(())
@@ -139,21 +145,30 @@ impl SimLayer {
                 live.line_to(lon, v.lat_deg);
             }
         }
-        // Tracks in degrees under each world copy's transform (widths divided by the scale).
-        let ks: Vec<i32> = {
-            let r = view.world_copies();
-            (r.start() - 1..=r.end() + 1).collect()
-        };
+        // Tracks in degrees under each world copy's transform (widths divided by the scale),
+        // only where that copy of a track is in sight (tracks are unwrapped, so they may reach
+        // past +-180 degrees; the live ends are within a degree of their tracks).
+        let (left, right) = (
+            view.raw_lon_at(0.0) - 1.0,
+            view.raw_lon_at(view.width_px) + 1.0,
+        );
+        let r = view.world_copies();
         ctx.set_line_join("round");
         ctx.set_stroke_style_str(palette::TRACK);
-        for &k in &ks {
+        for k in r.start() - 1..=r.end() + 1 {
+            let shift = 360.0 * f64::from(k);
+            let in_sight = |span: (f64, f64)| span.0 + shift <= right && span.1 + shift >= left;
             let [a, d, e, f] = view.copy_transform(k);
             ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
             ctx.set_line_width(1.5 / a);
-            for t in &self.tracks {
+            let mut any = false;
+            for t in self.tracks.iter().filter(|t| in_sight(t.lon_span)) {
                 ctx.stroke_with_path(&t.path);
+                any = true;
             }
-            ctx.stroke_with_path(&live);
+            if any {
+                ctx.stroke_with_path(&live);
+            }
         }
         ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
 
