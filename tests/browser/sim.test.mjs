@@ -36,7 +36,7 @@ async function status(page) {
     const d = document.querySelector('#sim-time').dataset;
     return {
       tick: Number(d.tick), horizon: Number(d.horizon), missiles: Number(d.missiles),
-      playing: d.playing === 'true', hash: d.hash,
+      playing: d.playing === 'true', hash: d.hash, stepMs: Number(d.stepMs), drawMs: Number(d.drawMs),
     };
   });
 }
@@ -271,6 +271,8 @@ test('frame time with 500 missiles in flight (measured, recorded)', async () => 
     frame_p95_ms: Number(q(0.95).toFixed(1)),
     frame_max_ms: Number(sorted[sorted.length - 1].toFixed(1)),
     sim_speed_achieved: Number((((s1.tick - s0.tick) * 0.1) / wall).toFixed(1)),
+    app_step_ms_avg: s1.stepMs,
+    app_draw_ms_avg: s1.drawMs,
     salvo_launch_wall_s: Number(launchWall.toFixed(1)),
   };
   recordResults({ raid_500_at_64x: result });

@@ -49,6 +49,10 @@ pub struct Status {
     pub missiles: usize,
     /// The state hash, computed while paused (`None` while playing).
     pub hash: Option<u64>,
+    /// Wall-clock time per frame spent stepping the simulation (ms, moving average).
+    pub step_ms: f64,
+    /// Wall-clock time per frame spent drawing the simulation layer (ms, moving average).
+    pub draw_ms: f64,
 }
 
 /// The launch tool's state.
@@ -267,6 +271,9 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
     let mut last_drawn: Option<DrawKey> = None;
     let mut last_log: (usize, u64) = (0, u64::MAX);
     let mut last_log_at = 0.0;
+    // Moving averages of the frame's work (weight of the newest frame).
+    const AVG: f64 = 0.1;
+    let (mut step_avg, mut draw_avg) = (0.0_f64, 0.0_f64);
     let perf = window().performance();
     let now = move || perf.as_ref().map_or(0.0, web_sys::Performance::now);
     *slot.borrow_mut() = Some(Closure::new(move |ts: f64| {
@@ -274,6 +281,7 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
         last_ts = Some(ts);
         let playing = ctx.playing.get_untracked();
         let mut stop = false;
+        let mut step_ms = 0.0;
         if playing {
             let start = now();
             let mut n = 0;
@@ -298,7 +306,9 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
             if out_of_time {
                 ctx.clock.update_value(Clock::drop_debt);
             }
+            step_ms = now() - start;
         }
+        step_avg += AVG * (step_ms - step_avg);
         if stop {
             ctx.playing.set(false);
         }
@@ -312,13 +322,17 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
         let selected = ctx.selected.get_untracked();
         let (status, log_now) = ctx.read(|player| {
             let key = (player.tick(), player.generation(), v, hover, selected);
+            let mut draw_ms = 0.0;
             if redraw || last_drawn != Some(key) {
                 let dpr = window().device_pixel_ratio().clamp(1.0, 4.0);
+                let start = now();
                 if let Err(e) = layer.draw(&v, dpr, player, hover, selected) {
                     leptos::logging::error!("simulation drawing failed: {e:?}");
                 }
+                draw_ms = now() - start;
                 last_drawn = Some(key);
             }
+            draw_avg += AVG * (draw_ms - draw_avg);
             let status = Status {
                 tick: player.tick(),
                 horizon: player.horizon(),
@@ -330,6 +344,9 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                 } else {
                     Some(player.sim().state_hash())
                 },
+                // Rounded, so that an idle page does not publish a new status every frame.
+                step_ms: (step_avg * 10.0).round() / 10.0,
+                draw_ms: (draw_avg * 10.0).round() / 10.0,
             };
             (status, (player.lines().len(), player.generation()))
         });
@@ -633,6 +650,8 @@ pub fn PlaybackBar(
                 data-missiles=move || status.get().missiles.to_string()
                 data-playing=move || playing.get().to_string()
                 data-hash=move || status.get().hash.map(|h| format!("{h:016x}")).unwrap_or_default()
+                data-step-ms=move || format!("{:.1}", status.get().step_ms)
+                data-draw-ms=move || format!("{:.1}", status.get().draw_ms)
             >
                 {time}
             </span>
