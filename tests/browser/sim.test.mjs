@@ -226,6 +226,20 @@ test('pausing and scrubbing back and forth gives back the same state', async () 
   assert.ok(again.tick >= first.tick);
 });
 
+test('a preset plays its launches and logs the refused one', async () => {
+  const { page } = session;
+  await page.selectOption('#preset', 'socal-salvo');
+  await page.selectOption('#speed', '64');
+  const refused = page.locator('.log-line[data-kind="launch-rejected"]');
+  await refused.waitFor({ timeout: 60_000 });
+  assert.match(await refused.textContent(), /SCUD-C launch refused: target is \d+ km away, beyond the SCUD-C maximum range of 527 km/);
+  const c = await counters(page);
+  assert.equal(c.launches, 3);
+  assert.equal(c.rejected, 1);
+  // The refused launch is placed at its launch point (Los Angeles).
+  assert.ok(Math.abs(Number(await refused.getAttribute('data-lat')) - LA.lat) < 1e-6);
+});
+
 test('frame time with 500 missiles in flight (measured, recorded)', async () => {
   const { page } = session;
   await page.selectOption('#preset', 'empty');
