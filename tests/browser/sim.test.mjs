@@ -240,6 +240,36 @@ test('a preset plays its launches and logs the refused one', async () => {
   assert.ok(Math.abs(Number(await refused.getAttribute('data-lat')) - LA.lat) < 1e-6);
 });
 
+test('hovering a missile shows its label and clicking selects it', async () => {
+  const { page } = session;
+  await page.selectOption('#preset', 'socal-scud-c');
+  await page.selectOption('#speed', '64');
+  const apogee = page.locator('.log-line[data-kind="apogee"]');
+  await apogee.waitFor({ timeout: 60_000 });
+  if ((await status(page)).playing) await page.click('#play');
+  // Just after the apogee tick the missile is within one tick's flight of the logged apogee.
+  const tick = Number(await apogee.getAttribute('data-tick'));
+  await scrub(page, tick + 1);
+  await page.keyboard.press('0');
+  await page.waitForTimeout(100);
+  const view = await viewOf(page);
+  const at = project(view, Number(await apogee.getAttribute('data-lat')), Number(await apogee.getAttribute('data-lon')));
+  await page.mouse.move(at.x + 2, at.y + 2);
+  const label = page.locator('#hover-label');
+  await label.waitFor();
+  assert.match(await label.textContent(), /#1 SCUD-C/);
+  await page.mouse.click(at.x + 2, at.y + 2);
+  const sel = page.locator('#selection');
+  await sel.waitFor();
+  assert.equal(await sel.getAttribute('data-missile'), '1');
+  assert.equal(await sel.getAttribute('data-phase'), 'coast');
+  assert.ok(Number(await sel.getAttribute('data-alt')) > 100_000, 'the selected missile is near its apogee');
+  // A click on a missile selects it; it does not place the marker.
+  assert.equal(await page.locator('#marker-readout').count(), 0);
+  await sel.locator('button').click();
+  assert.equal(await page.locator('#selection').count(), 0);
+});
+
 test('frame time with 500 missiles in flight (measured, recorded)', async () => {
   const { page } = session;
   await page.selectOption('#preset', 'empty');
