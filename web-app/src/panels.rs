@@ -377,18 +377,16 @@ pub fn install_sim_keys(ctx: SimCtx) {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
-        if let Some(el) = ev
+        let tag = ev
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            && matches!(
-                el.tag_name().as_str(),
-                "INPUT" | "TEXTAREA" | "SELECT" | "BUTTON"
-            )
-        {
+            .map(|el| el.tag_name());
+        if matches!(tag.as_deref(), Some("INPUT" | "TEXTAREA" | "SELECT")) {
             return;
         }
         match ev.key().as_str() {
-            " " => {
+            // A focused button takes the space bar itself.
+            " " if tag.as_deref() != Some("BUTTON") => {
                 ev.prevent_default();
                 ctx.playing.update(|p| *p = !*p);
                 ctx.clock.update_value(Clock::drop_debt);
