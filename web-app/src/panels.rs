@@ -596,13 +596,14 @@ pub fn PlaybackBar(
                     ctx.clock.update_value(Clock::drop_debt);
                 }
             >
-                {move || if playing.get() { "❚❚" } else { "▶" }}
+                // Plain words: headless and minimal systems lack the media-control glyphs.
+                {move || if playing.get() { "Pause" } else { "Play" }}
             </button>
             <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" on:click=move |_| ctx.step_once()>
-                "⏭"
+                "Step"
             </button>
             <button id="restart" type="button" aria-label="Restart" title="Back to the start" on:click=move |_| ctx.restart()>
-                "⏮"
+                "Restart"
             </button>
             <label class="speed">
                 <span class="visually-hidden">"Speed"</span>
