@@ -157,7 +157,8 @@ pub fn salvo(
 /// lat1, cos d - sin lat1 sin lat2)`, with `d` the angular radius and `b` the bearing).
 /// `n` bearings from north, clockwise, closed (the first point is repeated at the end).
 /// Longitudes are unwrapped along the ring, so it draws without a seam; a ring that encloses
-/// a pole spans 360 degrees of longitude.
+/// a pole spans 360 degrees of longitude, and two points on that pole are appended so that
+/// the ring, filled, covers the polar cap (on the map, the band up to the pole's edge).
 pub fn range_ring(
     centre: &GeoPoint,
     radius_m: f64,
@@ -186,6 +187,18 @@ pub fn range_ring(
             None => raw,
         };
         out.push(GeoPoint::new(lat2.to_degrees(), lon));
+    }
+    if let (Some(first), Some(last)) = (out.first().copied(), out.last().copied())
+        && (last.lon_deg - first.lon_deg).abs() > 180.0
+    {
+        // The pole inside the circle: the one nearer the centre than the radius.
+        let pole = if (90.0 - centre.lat_deg).to_radians() < d {
+            90.0
+        } else {
+            -90.0
+        };
+        out.push(GeoPoint::new(pole, last.lon_deg));
+        out.push(GeoPoint::new(pole, first.lon_deg));
     }
     out
 }
@@ -276,13 +289,21 @@ mod tests {
     #[test]
     fn a_ring_around_the_pole_unwraps_through_360_degrees() {
         let ring = range_ring(&LAUNCH, 12_496_600.0, sim_core::earth::MEAN_RADIUS_M, 360);
-        let span = ring.last().unwrap().lon_deg - ring[0].lon_deg;
+        assert_eq!(ring.len(), 361 + 2);
+        let circle = &ring[..361];
+        let span = circle[360].lon_deg - circle[0].lon_deg;
         assert!((span.abs() - 360.0).abs() < 1e-6, "{span}");
         // Consecutive points never jump across the map.
         assert!(
-            ring.windows(2)
+            circle
+                .windows(2)
                 .all(|w| (w[1].lon_deg - w[0].lon_deg).abs() < 30.0)
         );
+        // Closed over the north pole, which lies inside (36.5N: 53.5 deg from the pole).
+        assert_eq!(ring[361], GeoPoint::new(90.0, circle[360].lon_deg));
+        assert_eq!(ring[362], GeoPoint::new(90.0, circle[0].lon_deg));
+        // A ring that holds no pole is only the circle.
+        assert_eq!(range_ring(&LAUNCH, 527_000.0, 6_371_000.0, 360).len(), 361);
         assert!(range_ring(&LAUNCH, f64::NAN, 1.0, 10).is_empty());
     }
 

@@ -35,6 +35,8 @@ pub const STEP_BUDGET_MS: f64 = 8.0;
 pub const LOG_LINES_SHOWN: usize = 200;
 /// Shortest interval between two refreshes of the event log while playing (ms).
 const LOG_REFRESH_MS: f64 = 150.0;
+/// Segments of the maximum-range ring.
+const RING_SEGMENTS: usize = 180;
 /// Pointer distance (px) within which a missile is hovered or picked.
 const PICK_RADIUS_PX: f64 = 10.0;
 
@@ -884,7 +886,11 @@ pub fn LaunchOverlay(
             (true, LaunchStage::PickTarget { site }) => {
                 let radius = ctx.read(|p| p.sim().physics().earth.range_radius_m());
                 let max = t.settings.kind.params().max_range_m;
-                Some((site, max, launch::range_ring(&site, max, radius, 180)))
+                Some((
+                    site,
+                    max,
+                    launch::range_ring(&site, max, radius, RING_SEGMENTS),
+                ))
             }
             _ => None,
         }
@@ -899,10 +905,13 @@ pub fn LaunchOverlay(
                 });
                 view! {
                     <g class="launch-overlay">
+                        // Filled with the points closing it over a pole (when it holds one),
+                        // stroked along the circle only.
+                        <path class="range-ring-fill" d=launch::svg_path(&v, pts)></path>
                         <path
                             id="range-ring"
                             class="range-ring"
-                            d=launch::svg_path(&v, pts)
+                            d=launch::svg_path(&v, &pts[..pts.len().min(RING_SEGMENTS + 1)])
                             data-range-km=format!("{:.0}", max / 1000.0)
                         ></path>
                         <circle
