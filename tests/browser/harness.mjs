@@ -90,3 +90,40 @@ export function recordResults(figures) {
 }
 
 export { DIST_DIR };
+
+/** The map's viewport as the app reports it: centre and scale in pixels per degree. */
+export async function viewOf(page) {
+  const raw = await page.getAttribute('#map', 'data-view');
+  const [lon, lat, scale] = raw.split(',').map(Number);
+  const box = await page.locator('#map').boundingBox();
+  return { lon, lat, scale, box };
+}
+
+/** Page coordinates of a geographic point (equirectangular, nearest world copy). */
+export function project(view, lat, lon) {
+  let dlon = lon - view.lon;
+  dlon = ((dlon + 180) % 360 + 360) % 360 - 180;
+  return {
+    x: view.box.x + view.box.width / 2 + dlon * view.scale,
+    y: view.box.y + view.box.height / 2 - (lat - view.lat) * view.scale,
+  };
+}
+
+/** Geographic point under page coordinates. */
+export function unproject(view, x, y) {
+  const lon = view.lon + (x - view.box.x - view.box.width / 2) / view.scale;
+  return {
+    lat: view.lat - (y - view.box.y - view.box.height / 2) / view.scale,
+    lon: ((lon + 180) % 360 + 360) % 360 - 180,
+  };
+}
+
+/** Great-circle distance (m) on the mean Earth sphere (haversine). */
+export function distanceM(a, b) {
+  const r = 6_371_008.8;
+  const rad = Math.PI / 180;
+  const dlat = (b.lat - a.lat) * rad;
+  const dlon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dlat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dlon / 2) ** 2;
+  return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
+}

@@ -1,6 +1,7 @@
-//! The application's components: the map (a canvas for the base map, an SVG overlay for the
-//! marker), the status bar with the coordinates under the cursor and the scale bar, the marker
-//! panel and the zoom controls.
+//! The application's components: the map (a canvas for the base map, a canvas for the
+//! simulation, an SVG overlay for the marker and the launch tool), the status bar with the
+//! coordinates under the cursor and the scale bar, the marker panel and the zoom controls. The
+//! simulation's panels and frame loop are in [`crate::panels`].
 //!
 //! Reactive choices: the [`Viewport`] is one `RwSignal` that every gesture writes; the canvas is
 //! redrawn outside the reactive graph, at most once per animation frame, by an effect that only
@@ -18,7 +19,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AddEventListenerOptions, CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
 
 use crate::atlas::Atlas;
+use crate::panels::{
+    CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
+    SimCtx, install_sim_keys, start_loop,
+};
 use crate::render::{MapLayers, draw_base_map};
+use crate::sim_layer::SimLayer;
 use crate::view::{
     GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
     format_distance, format_geo, wheel_zoom_factor,
@@ -57,17 +63,26 @@ pub fn App() -> impl IntoView {
     let marker = RwSignal::new(None::<Place>);
     let home = RwSignal::new(view.get_untracked());
 
+    let sim = SimCtx::new();
+
     install_keyboard(view, home, marker);
+    install_sim_keys(sim);
 
     view! {
         <main class="app">
-            <MapView atlas view cursor marker home />
+            <MapView atlas view cursor marker home sim />
             <header class="title-bar">
                 <h1>"Missile Defense Simulator"</h1>
-                <p class="hint">"Drag to pan · wheel or pinch to zoom · click to place a marker"</p>
+                <p class="hint">
+                    "Drag to pan · wheel or pinch to zoom · Launch tool: click a site, then a target"
+                </p>
             </header>
             <ZoomControls view home />
             <MarkerPanel marker view />
+            <LaunchPanel ctx=sim />
+            <EventLog ctx=sim view />
+            <SelectionPanel ctx=sim />
+            <PlaybackBar ctx=sim />
             <StatusBar cursor view />
         </main>
     }
@@ -86,9 +101,12 @@ fn MapView(
     marker: RwSignal<Option<Place>>,
     /// The initial whole-world view, for the reset button.
     home: RwSignal<Viewport>,
+    /// The simulation: its layer is drawn here and map clicks may launch or select.
+    sim: SimCtx,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
+    let sim_canvas = NodeRef::<html::Canvas>::new();
     let painter: Rc<RefCell<Option<Painter>>> = Rc::default();
     let frame_pending = Rc::new(Cell::new(false));
     let gestures = Rc::new(RefCell::new(Gestures::default()));
@@ -113,6 +131,14 @@ fn MapView(
             Err(e) => leptos::logging::error!("cannot draw the map: {e:?}"),
         }
     });
+
+    // The simulation layer and its frame loop start once its canvas exists.
+    sim_canvas.on_load(
+        move |element: HtmlCanvasElement| match SimLayer::new(element) {
+            Ok(layer) => start_loop(sim, view, layer),
+            Err(e) => leptos::logging::error!("cannot draw the simulation: {e:?}"),
+        },
+    );
 
     // Redraw when the view changes, coalesced to one draw per animation frame.
     Effect::new({
@@ -180,6 +206,7 @@ fn MapView(
             {
                 view.set(v);
             }
+            sim.pointer_moved(&view.get_untracked(), Some(at));
             let place = view
                 .get_untracked()
                 .unproject(at)
@@ -192,10 +219,17 @@ fn MapView(
         let atlas = atlas.clone();
         move |ev: ev::PointerEvent| {
             let at = local_point(ev.client_x(), ev.client_y());
-            if let GestureOutcome::Click(s) = gestures.borrow_mut().up(ev.pointer_id(), at)
+            let outcome = gestures.borrow_mut().up(ev.pointer_id(), at);
+            if let GestureOutcome::Click(s) = outcome
                 && let Some(g) = view.get_untracked().unproject(s)
             {
-                marker.set(Some(Place::locate(&atlas, g)));
+                // The launch tool takes clicks while it is on; otherwise a click selects the
+                // missile under it or places the marker.
+                if sim.tool.get_untracked().active {
+                    sim.launch_click(g, s);
+                } else if !sim.pick(&view.get_untracked(), s) {
+                    marker.set(Some(Place::locate(&atlas, g)));
+                }
             }
         }
     };
@@ -203,9 +237,12 @@ fn MapView(
         let gestures = gestures.clone();
         move |ev: ev::PointerEvent| gestures.borrow_mut().cancel(ev.pointer_id())
     };
-    let on_leave = move |_: ev::PointerEvent| {
-        if !gestures.borrow().is_active() {
-            cursor.set(None);
+    let on_leave = {
+        move |_: ev::PointerEvent| {
+            if !gestures.borrow().is_active() {
+                cursor.set(None);
+                sim.pointer_moved(&view.get_untracked(), None);
+            }
         }
     };
 
@@ -231,7 +268,9 @@ fn MapView(
             on:pointerleave=on_leave
         >
             <canvas node_ref=canvas aria-label="World map" role="img"></canvas>
+            <canvas node_ref=sim_canvas class="sim-layer" aria-label="Missiles" role="img"></canvas>
             <svg class="overlay" aria-hidden="true">
+                <LaunchOverlay ctx=sim view />
                 {move || {
                     marker_at()
                         .map(|s| {
@@ -244,6 +283,8 @@ fn MapView(
                         })
                 }}
             </svg>
+            <HoverLabel ctx=sim />
+            <CursorHint ctx=sim view />
         </div>
     }
 }

@@ -167,6 +167,26 @@ impl Viewport {
         .clamped()
     }
 
+    /// The same view centred on `p`, zoomed in to at least `min_px_per_deg` (to show a place
+    /// picked from a list).
+    pub fn centered_on(&self, p: GeoPoint, min_px_per_deg: f64) -> Viewport {
+        if !(p.lat_deg.is_finite() && p.lon_deg.is_finite()) {
+            return *self;
+        }
+        let scale = if min_px_per_deg.is_finite() {
+            self.px_per_deg.max(min_px_per_deg)
+        } else {
+            self.px_per_deg
+        };
+        Viewport {
+            center_lon_deg: p.lon_deg,
+            center_lat_deg: p.lat_deg,
+            px_per_deg: scale,
+            ..*self
+        }
+        .clamped()
+    }
+
     /// The same view on a map of a new size (the centre and zoom are kept).
     pub fn resized(&self, width_px: f64, height_px: f64) -> Viewport {
         Viewport {
@@ -552,6 +572,26 @@ mod tests {
         let s2 = v.project(fiji_west);
         let [a, _, e1, _] = v.copy_transform(1);
         assert!(close(a * fiji_west.lon_deg + e1, s2.x, 1e-9));
+    }
+
+    #[test]
+    fn centring_on_a_place_puts_it_in_the_middle() {
+        let v = view();
+        let c = v.centered_on(GeoPoint::LOS_ANGELES, 8.0);
+        let s = c.project(GeoPoint::LOS_ANGELES);
+        assert!(close(s.x, v.width_px / 2.0, 1e-9) && close(s.y, v.height_px / 2.0, 1e-9));
+        assert!(c.px_per_deg >= 8.0);
+        // Already closer than asked: the zoom is kept.
+        let z = v.zoomed_at(100.0, ScreenPoint { x: 0.0, y: 0.0 });
+        assert_eq!(
+            z.centered_on(GeoPoint::LOS_ANGELES, 8.0).px_per_deg,
+            z.px_per_deg
+        );
+        let nonsense = GeoPoint {
+            lat_deg: f64::NAN,
+            lon_deg: 0.0,
+        };
+        assert_eq!(v.centered_on(nonsense, 8.0), v);
     }
 
     #[test]

@@ -1,0 +1,319 @@
+//! The event log: one readable line per simulation event, with the place it happened (so a
+//! click can centre the map on it), and the counters shown above the log.
+//!
+//! `sim_core::EventKind` grows while this app is written (radar detections, tracks, ...): the
+//! kinds known here get a tailored sentence, any other kind is shown generically from its serde
+//! JSON (`type` and fields), and its place is looked for under the usual field names. So a new
+//! event kind never breaks the build or the display.
+
+use serde_json::Value;
+use sim_core::earth::GeoPoint;
+use sim_core::engine::{Event, EventKind};
+use sim_core::{MissileId, Simulation};
+
+/// Longest generic description kept (characters).
+const MAX_GENERIC_CHARS: usize = 160;
+
+/// One line of the event log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// Tick during which the event happened.
+    pub tick: u64,
+    /// Simulation time of the event (s).
+    pub time_s: f64,
+    /// The event's serde `type` (`launch`, `impact`, ...).
+    pub kind: String,
+    /// One readable sentence.
+    pub text: String,
+    /// Where it happened, when it has a place.
+    pub place: Option<GeoPoint>,
+    /// The missile concerned, if any.
+    pub missile: Option<MissileId>,
+}
+
+impl LogLine {
+    /// Describes `event`; `sim` is the state right after the event's tick, used to place
+    /// events that carry no position of their own (a stage burnout: where its missile is).
+    #[allow(
+        unreachable_patterns,
+        reason = "EventKind gains variants in other branches"
+    )]
+    pub fn from_event(event: &Event, sim: &Simulation) -> LogLine {
+        let json = serde_json::to_value(&event.kind).unwrap_or(Value::Null);
+        let kind = json
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("event")
+            .to_string();
+        let where_is = |id: MissileId| {
+            sim.missile_view(id)
+                .map(|v| GeoPoint::new(v.lat_deg, v.lon_deg))
+        };
+        let line = |text: String, place: Option<GeoPoint>, missile: Option<MissileId>| LogLine {
+            tick: event.tick,
+            time_s: event.time_s,
+            kind: kind.clone(),
+            text,
+            place,
+            missile,
+        };
+        // The engine's event kinds grow in parallel with this app (radar detections, tracks):
+        // the wildcard arm keeps this compiling when they do, and shows them generically.
+        match &event.kind {
+            EventKind::Launch {
+                missile,
+                missile_type,
+                label,
+                from,
+                to,
+                profile,
+                predicted,
+                ..
+            } => line(
+                format!(
+                    "{missile_type} #{} launched{} ({}): {} km to the target, apogee {} km, flight {:.0} s",
+                    missile.0,
+                    label
+                        .as_ref()
+                        .map(|l| format!(" \u{201c}{l}\u{201d}"))
+                        .unwrap_or_default(),
+                    profile.name(),
+                    km(sim_core::earth::frames::great_circle_distance_m(
+                        from,
+                        to,
+                        sim.physics().earth.range_radius_m()
+                    )),
+                    km(predicted.apogee_alt_m),
+                    predicted.flight_time_s,
+                ),
+                Some(*from),
+                Some(*missile),
+            ),
+            EventKind::LaunchRejected {
+                missile_type,
+                from,
+                reason,
+                ..
+            } => line(
+                format!("{missile_type} launch refused: {reason}"),
+                Some(*from),
+                None,
+            ),
+            EventKind::StageBurnout {
+                missile,
+                stage,
+                alt_m,
+                speed_m_s,
+            } => line(
+                format!(
+                    "#{} stage {} burnout at {} km, {speed_m_s:.0} m/s",
+                    missile.0,
+                    stage + 1,
+                    km(*alt_m)
+                ),
+                where_is(*missile),
+                Some(*missile),
+            ),
+            EventKind::Burnout {
+                missile,
+                alt_m,
+                speed_m_s,
+                flight_path_angle_deg,
+                at,
+            } => line(
+                format!(
+                    "#{} burnout at {} km, {speed_m_s:.0} m/s, {flight_path_angle_deg:.1}\u{b0} above the horizon",
+                    missile.0,
+                    km(*alt_m)
+                ),
+                Some(*at),
+                Some(*missile),
+            ),
+            EventKind::Apogee { missile, alt_m, at } => line(
+                format!("#{} apogee {} km", missile.0, km(*alt_m)),
+                Some(*at),
+                Some(*missile),
+            ),
+            EventKind::Impact {
+                missile,
+                at,
+                miss_m,
+                flight_time_s,
+                speed_m_s,
+            } => line(
+                format!(
+                    "#{} impact {miss_m:.0} m from the aim point after {flight_time_s:.0} s, {speed_m_s:.0} m/s",
+                    missile.0
+                ),
+                Some(*at),
+                Some(*missile),
+            ),
+            _ => {
+                let missile = json
+                    .get("missile")
+                    .and_then(Value::as_u64)
+                    .and_then(|m| u32::try_from(m).ok())
+                    .map(MissileId);
+                let place = place_in_json(&json).or_else(|| missile.and_then(where_is));
+                line(generic_text(&json), place, missile)
+            }
+        }
+    }
+}
+
+/// Kilometres with one decimal below 100 km, none above.
+fn km(m: f64) -> String {
+    let k = m / 1000.0;
+    if k.abs() < 100.0 {
+        format!("{k:.1}")
+    } else {
+        format!("{k:.0}")
+    }
+}
+
+/// `type: key=value, ...` from an event's JSON, bounded in length.
+fn generic_text(json: &Value) -> String {
+    let kind = json.get("type").and_then(Value::as_str).unwrap_or("event");
+    let mut text = kind.replace('-', " ");
+    if let Some(map) = json.as_object() {
+        let fields: Vec<String> = map
+            .iter()
+            .filter(|(k, _)| k.as_str() != "type")
+            .map(|(k, v)| match v {
+                Value::Number(n) => match n.as_f64() {
+                    Some(x) if x.fract() != 0.0 => format!("{k}={x:.2}"),
+                    _ => format!("{k}={n}"),
+                },
+                Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect();
+        if !fields.is_empty() {
+            text.push_str(": ");
+            text.push_str(&fields.join(", "));
+        }
+    }
+    if text.chars().count() > MAX_GENERIC_CHARS {
+        text = text.chars().take(MAX_GENERIC_CHARS - 1).collect();
+        text.push('\u{2026}');
+    }
+    text
+}
+
+/// A place in an event of unknown kind: an `at`, `point`, `from` or `position` object with
+/// `lat_deg`/`lon_deg`, or top-level `lat_deg`/`lon_deg` or `lat`/`lon` numbers.
+pub fn place_in_json(json: &Value) -> Option<GeoPoint> {
+    let pair = |v: &Value, lat: &str, lon: &str| {
+        let p = GeoPoint::new(v.get(lat)?.as_f64()?, v.get(lon)?.as_f64()?);
+        p.validate().ok().map(|()| p)
+    };
+    ["at", "point", "position", "from"]
+        .iter()
+        .filter_map(|k| json.get(*k))
+        .find_map(|v| pair(v, "lat_deg", "lon_deg"))
+        .or_else(|| pair(json, "lat_deg", "lon_deg"))
+        .or_else(|| pair(json, "lat", "lon"))
+}
+
+/// The counters shown above the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Missiles launched.
+    pub launches: usize,
+    /// Launch commands refused.
+    pub rejected: usize,
+    /// Missiles on the ground.
+    pub impacts: usize,
+    /// Events of kinds this app does not know yet.
+    pub other: usize,
+}
+
+impl Counters {
+    /// Counts the lines of a log.
+    pub fn of(lines: &[LogLine]) -> Counters {
+        let mut c = Counters::default();
+        for l in lines {
+            match l.kind.as_str() {
+                "launch" => c.launches += 1,
+                "launch-rejected" => c.rejected += 1,
+                "impact" => c.impacts += 1,
+                "stage-burnout" | "burnout" | "apogee" => {}
+                _ => c.other += 1,
+            }
+        }
+        c
+    }
+
+    /// Missiles still flying.
+    pub fn in_flight(&self) -> usize {
+        self.launches.saturating_sub(self.impacts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sim_core::engine::Scenario;
+
+    #[test]
+    fn places_of_unknown_events_are_found_under_usual_names() {
+        let p = |v: Value| place_in_json(&v).map(|g| (g.lat_deg, g.lon_deg));
+        assert_eq!(
+            p(json!({"type": "detection", "at": {"lat_deg": 34.0, "lon_deg": -120.0}})),
+            Some((34.0, -120.0))
+        );
+        assert_eq!(
+            p(json!({"type": "detection", "radar_id": "RAD_VBG", "lat": 34.7, "lon": -120.6})),
+            Some((34.7, -120.6))
+        );
+        assert_eq!(p(json!({"type": "x", "lat": 95.0, "lon": 0.0})), None);
+        assert_eq!(p(json!({"type": "x", "snr": 12.0})), None);
+    }
+
+    #[test]
+    fn generic_text_names_the_type_and_fields_and_is_bounded() {
+        let t = generic_text(&json!({"type": "track-confirmed", "track": 4, "snr": 13.25}));
+        assert_eq!(t, "track confirmed: snr=13.25, track=4");
+        let long = generic_text(&json!({"type": "x", "blob": "y".repeat(1000)}));
+        assert_eq!(long.chars().count(), MAX_GENERIC_CHARS);
+    }
+
+    #[test]
+    fn a_flight_logs_launch_burnout_apogee_impact_with_places() {
+        let salvo = include_str!("../../scenarios/socal-salvo.json");
+        let mut sim = Simulation::from_scenario(&Scenario::from_json(salvo).expect("preset"));
+        let mut lines = Vec::new();
+        while lines.len() < 200 && sim.tick() < 10_000 && !sim.is_idle() {
+            for e in sim.step(&[]) {
+                lines.push(LogLine::from_event(&e, &sim));
+            }
+        }
+        let kinds: Vec<&str> = lines.iter().map(|l| l.kind.as_str()).collect();
+        for k in [
+            "launch",
+            "stage-burnout",
+            "burnout",
+            "apogee",
+            "impact",
+            "launch-rejected",
+        ] {
+            assert!(kinds.contains(&k), "no {k} in {kinds:?}");
+        }
+        assert!(lines.iter().all(|l| l.place.is_some()), "{lines:#?}");
+        let refused = lines
+            .iter()
+            .find(|l| l.kind == "launch-rejected")
+            .expect("refused");
+        assert!(
+            refused
+                .text
+                .contains("beyond the SCUD-C maximum range of 527 km"),
+            "{}",
+            refused.text
+        );
+        let c = Counters::of(&lines);
+        assert_eq!((c.launches, c.rejected, c.impacts, c.other), (3, 1, 3, 0));
+        assert_eq!(c.in_flight(), 0);
+    }
+}
