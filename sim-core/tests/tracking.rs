@@ -591,6 +591,24 @@ fn salvo_one_pure_track_per_missile() {
         assert!(confirmed < burnout[m]);
         assert!(n * 100 >= total * 99, "{n} of {total}: {pairs:?}");
     }
+    // After the last impact the tracks go, as impacted.
+    let end = tick as f64 * TICK_S;
+    tracker.maintain(&physics, end + 2.0, &mut events);
+    assert!(tracker.tracks().is_empty(), "{:?}", tracker.tracks());
+    let impacted = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TrackEvent::Deleted {
+                    reason: DeletionReason::Impacted,
+                    was_confirmed: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(impacted, 4);
     // Purity: no track took plots of two missiles.
     let mut owner: BTreeMap<TrackId, usize> = BTreeMap::new();
     for &(m, id) in pairs.keys() {
