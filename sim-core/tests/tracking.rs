@@ -496,3 +496,126 @@ fn one_track_holds_a_missile_through_boost() {
         assert!(stray <= 3, "{stray} plots went to other tracks: {tracks:?}");
     }
 }
+
+/// A salvo: four SCUD-Cs launched 5 s apart from points 2.2 km apart, all east, three radars.
+/// Every missile gets its own confirmed track before burnout and every track takes the plots
+/// of one missile only (purity), through boost, coast and re-entry.
+#[test]
+fn salvo_one_pure_track_per_missile() {
+    let physics = PhysicsParams::default();
+    let kind = MissileKind::ScudC;
+    let mut flights: Vec<(f64, Flight)> = (0..4)
+        .map(|k| {
+            let from = GeoPoint::new(33.0 + 0.02 * f64::from(k), 36.0);
+            let g = sim_core::flight::Guidance::toward_azimuth(
+                &physics,
+                &from,
+                90.0,
+                kind.params().max_range_pitch_deg,
+                1e9,
+            );
+            (5.0 * f64::from(k), Flight::launch(kind, from, g, &physics))
+        })
+        .collect();
+    let sites = sites(3);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut tracker = Tracker::new(TrackerParams::default());
+    let mut events = Vec::new();
+    let mut flight_events = Vec::new();
+    // (missile, track) -> plots
+    let mut pairs: BTreeMap<(usize, TrackId), u32> = BTreeMap::new();
+    let mut first_plot = [f64::INFINITY; 4];
+    let mut tick = 0u64;
+    while flights.iter().any(|(_, f)| f.impact.is_none()) {
+        tick += 1;
+        let t = tick as f64 * TICK_S;
+        for (start, f) in &mut flights {
+            if t > *start + 1e-9 && f.impact.is_none() {
+                f.advance(TICK_S, &physics, &mut flight_events);
+            }
+        }
+        for (i, site) in sites.iter().enumerate() {
+            if !(tick + i as u64).is_multiple_of(10) {
+                continue;
+            }
+            let mut plots = Vec::new();
+            let mut truth = Vec::new();
+            for (m, (_, f)) in flights.iter().enumerate() {
+                if f.impact.is_some() {
+                    continue;
+                }
+                if let Observation::Detected(d) = observe(
+                    site,
+                    site.params(),
+                    &physics.earth,
+                    &f.position_ecef(&physics),
+                    1.0,
+                    Swerling::Swerling1,
+                    &mut rng,
+                ) {
+                    plots.push(d);
+                    truth.push(m);
+                    first_plot[m] = first_plot[m].min(t);
+                }
+            }
+            let ids = tracker.process_scan(&physics, site, t, &plots, &mut events);
+            for (m, id) in truth.iter().zip(ids) {
+                if let Some(id) = id {
+                    *pairs.entry((*m, id)).or_default() += 1;
+                }
+            }
+        }
+    }
+    let burnout: Vec<f64> = flights
+        .iter()
+        .map(|(s, f)| s + f.burnout.expect("burnt out").time_s)
+        .collect();
+    for m in 0..4 {
+        // The missile's main track: the one with most of its plots.
+        let (&(_, main), &n) = pairs
+            .iter()
+            .filter(|((mm, _), _)| *mm == m)
+            .max_by_key(|(_, n)| **n)
+            .expect("tracked");
+        let confirmed = tracker_confirm_time(&events, main).expect("confirmed");
+        let total: u32 = pairs
+            .iter()
+            .filter(|((mm, _), _)| *mm == m)
+            .map(|(_, n)| n)
+            .sum();
+        println!(
+            "missile {m}: first plot {:.1} s, track {main} confirmed {confirmed:.1} s \
+             (burnout {:.1} s), {n} of its {total} plots",
+            first_plot[m], burnout[m]
+        );
+        assert!(confirmed < burnout[m]);
+        assert!(n * 100 >= total * 99, "{n} of {total}: {pairs:?}");
+    }
+    // After the last impact the tracks go, as impacted.
+    let end = tick as f64 * TICK_S;
+    tracker.maintain(&physics, end + 2.0, &mut events);
+    assert!(tracker.tracks().is_empty(), "{:?}", tracker.tracks());
+    let impacted = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TrackEvent::Deleted {
+                    reason: DeletionReason::Impacted,
+                    was_confirmed: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(impacted, 4);
+    // Purity: no track took plots of two missiles.
+    let mut owner: BTreeMap<TrackId, usize> = BTreeMap::new();
+    for &(m, id) in pairs.keys() {
+        assert_eq!(
+            *owner.entry(id).or_insert(m),
+            m,
+            "{id} mixes missiles: {pairs:?}"
+        );
+    }
+}

@@ -1,8 +1,8 @@
 //! The predicted impact point of a track and its ground uncertainty ellipse.
 //!
 //! The mean state is flown with the tracker's own ballistic model ([`super::motion`], RK4,
-//! steps of [`step_s`]: up to 20 s in vacuum, 0.5 s in the air) until the ellipsoidal height crosses zero; the crossing is located by
-//! the Illinois method on the last step's length. The covariance rides along,
+//! steps of [`step_s`]: up to 20 s in vacuum, 0.5 s in the air) until the ellipsoidal height
+//! crosses zero; the crossing is located by the Illinois method on the last step's length. The covariance rides along,
 //! P(t) = Phi P0 Phi^T + Q(t - t0) (the filter's prediction to the impact time). A position
 //! error dr at that fixed time moves the impact point along the velocity v to the surface
 //! plane (normal u, the geodetic up): dr_imp = (I - v u^T / (u . v)) dr, the first-order

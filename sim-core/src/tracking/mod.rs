@@ -196,10 +196,11 @@ impl TrackerParams {
             || self.maneuver_noise_scale < 1.0
             || self.ballistic_noise_rel_per_sqrt_s < 0.0
         {
-            return Err(
-                "tracker times, sigmas and the ballistic coefficient must be positive, noises non-negative, the manoeuvre scale at least 1"
-                    .into(),
-            );
+            return Err(concat!(
+                "tracker times, sigmas and the ballistic coefficient must be positive, noises ",
+                "non-negative, the manoeuvre scale at least 1"
+            )
+            .into());
         }
         if self.max_tracks == 0 || self.max_tracks > MAX_TRACKS_LIMIT {
             return Err(format!(
