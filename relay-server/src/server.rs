@@ -70,7 +70,8 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     let url = format!("http://{local}");
     tracing::info!(%url, dist_dir = %config.dist_dir.display(), version = env!("CARGO_PKG_VERSION"), "listening on {url}");
     announce(&url);
-    serve(listener, AppState::new(config), shutdown_signal()).await
+    let state = AppState::start(config).await?;
+    serve(listener, state, shutdown_signal()).await
 }
 
 /// Prints the one stdout line scripts wait for.

@@ -19,6 +19,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_relay-server");
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The SQLite directory of the relays these tests start (kept out of the source tree).
+fn data_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("relay-server-test-data-{}", std::process::id()))
+}
+
 /// A running relay; killed on drop unless it already exited.
 struct Relay {
     child: Child,
@@ -34,6 +39,9 @@ impl Relay {
             .env_remove("MDSIM_PORT")
             .env_remove("MDSIM_BIND")
             .env_remove("MDSIM_DIST_DIR")
+            .env_remove("MDSIM_DATABASE_URL")
+            .env_remove("MDSIM_NATS_URL")
+            .env("MDSIM_DATA_DIR", data_dir())
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -127,6 +135,9 @@ fn run_to_exit(args: &[&str]) -> Output {
         .env_remove("MDSIM_PORT")
         .env_remove("MDSIM_BIND")
         .env_remove("MDSIM_DIST_DIR")
+        .env_remove("MDSIM_DATABASE_URL")
+        .env_remove("MDSIM_NATS_URL")
+        .env("MDSIM_DATA_DIR", data_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

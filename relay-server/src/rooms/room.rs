@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{LEAD_TICKS, MAX_MEMBERS, RoomSettings};
+use crate::bus::EventBus;
 use crate::metrics::RoomMetrics;
 
 /// Ticks of referee hashes kept for comparison with late client hashes (one minute).
@@ -141,6 +142,9 @@ pub struct Room {
     empty_since: Option<Instant>,
     settings: RoomSettings,
     metrics: RoomMetrics,
+    bus: EventBus,
+    /// This run of the room: part of every event id (see [`crate::bus`]).
+    run: String,
 }
 
 impl Room {
@@ -151,6 +155,7 @@ impl Room {
         tick: Arc<AtomicU64>,
         settings: RoomSettings,
         metrics: RoomMetrics,
+        bus: EventBus,
     ) -> Self {
         let sim = Simulation::new(PhysicsParams::default(), ROOM_SEED);
         let hashes = VecDeque::from([(sim.tick(), sim.state_hash())]);
@@ -168,6 +173,8 @@ impl Room {
             empty_since: Some(Instant::now()),
             settings,
             metrics,
+            bus,
+            run: crate::bus::random_run(),
         }
     }
 
@@ -345,6 +352,7 @@ impl Room {
         let events = self.sim.step(&commands);
         self.tick.store(self.sim.tick(), Ordering::Relaxed);
         self.record(tick, scheduled_launches, &events);
+        self.bus.publish_tick(&self.id, &self.run, &events);
         let hash = self.sim.state_hash();
         self.hashes.push_back((self.sim.tick(), hash));
         if self.hashes.len() > HASH_HISTORY {
@@ -509,6 +517,7 @@ mod tests {
             Arc::default(),
             settings(),
             RoomMetrics::default(),
+            EventBus::new(Default::default()),
         )
     }
 
