@@ -28,7 +28,9 @@ use tracing_subscriber::EnvFilter;
                   long-lived caching of hashed assets), POST /launch and the catalogs under \
                   /api, rooms (POST /api/rooms, websockets on /ws/rooms/ID) with a referee \
                   simulation each, liveness and readiness checks on /healthz and /readyz, and \
-                  Prometheus metrics on /metrics.\n\n\
+                  Prometheus metrics on /metrics. The referees' events go to NATS with \
+                  --nats-url and to a database: a SQLite file under --data-dir by default, \
+                  PostgreSQL with PostGIS with --database-url.\n\n\
                   Every flag can also be set through the environment variable shown with it; \
                   a flag wins over its variable.",
     after_help = "Once listening it prints `listening on http://ADDR:PORT` on stdout (logs go \
@@ -278,6 +280,25 @@ mod tests {
     }
 
     #[test]
+    fn the_database_defaults_to_sqlite_under_the_data_dir() {
+        let config =
+            Config::try_parse_from(["relay-server", "--data-dir", "/var/lib/mdsim"]).unwrap();
+        assert_eq!(
+            config.database_url().as_deref(),
+            Some("sqlite:///var/lib/mdsim/relay.sqlite?mode=rwc")
+        );
+        let pg = "postgres://mdsim@127.0.0.1:5432/mdsim";
+        let config = Config::try_parse_from(["relay-server", "--database-url", pg]).unwrap();
+        assert_eq!(config.database_url().as_deref(), Some(pg));
+        let config = Config::try_parse_from(["relay-server", "--no-database"]).unwrap();
+        assert_eq!(config.database_url(), None);
+        assert!(
+            Config::try_parse_from(["relay-server", "--no-database", "--database-url", pg])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for args in [
             ["relay-server", "--port", "70000"],
@@ -287,6 +308,8 @@ mod tests {
             ["relay-server", "--allowed-origin", "example.com"],
             ["relay-server", "--allowed-origin", "https://a.example/path"],
             ["relay-server", "--ws-rate", "0"],
+            ["relay-server", "--database-url", "mysql://db"],
+            ["relay-server", "--buffer-events", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
             assert!(
