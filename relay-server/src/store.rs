@@ -6,8 +6,9 @@
 //! `battery_type`, `radar_type`, `battery`, `radar_site`, `missile_flight` with launch and
 //! target points as `geography(Point, 4326)` in PostgreSQL, `lat`/`lon` columns in SQLite)
 //! and extends them: `room`, `event` (keyed by event id, JSON payload, a point where the event
-//! has a place) and `scenario` (the short links, so they survive restarts). The missile and
-//! radar catalogs are written into the type tables at start.
+//! has a place) and `scenario` (the short links, so they survive restarts). The missile,
+//! radar and interceptor catalogs are written into the type tables at start, with the old
+//! seed data, the Southern California preset (RAD_VBG, BAT_LA, BAT_SD), in the site tables.
 //!
 //! Invariants: every write is idempotent (`INSERT ... ON CONFLICT DO NOTHING` keyed by event
 //! id, room id or scenario id), so a batch retried after a failure stores nothing twice; the
@@ -35,6 +36,15 @@ const BATCH: usize = 512;
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 /// How long to wait for a connection before an operation counts as failed.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The old system's seed, the Southern California preset (`scenarios/socal-scud-c.json`):
+/// the AN/TPY-2 `RAD_VBG` at Vandenberg.
+const SOCAL_RADARS: [(&str, &str, LatLon); 1] = [("RAD_VBG", "AN/TPY-2", (34.73, -120.57))];
+/// The preset's SM-6 batteries: `BAT_LA` (32 rounds) and `BAT_SD` (16 rounds).
+const SOCAL_BATTERIES: [(&str, &str, LatLon, i32); 2] = [
+    ("BAT_LA", "SM-6", (34.05, -118.25), 32),
+    ("BAT_SD", "SM-6", (32.71, -117.15), 16),
+];
 
 const SQLITE_INIT: &str = include_str!("../migrations/sqlite/0001_init.sql");
 const POSTGRES_INIT: &str = include_str!("../migrations/postgres/0001_init.sql");
@@ -177,9 +187,15 @@ impl Store {
     async fn write_catalogs(&self) -> Result<(), sqlx::Error> {
         let missiles = sim_core::missile::catalog::catalog();
         let radars = sim_core::radar::RadarKind::ALL;
+        let interceptors = sim_core::interceptor::catalog::catalog();
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
+                for i in interceptors {
+                    sqlx::query("INSERT INTO battery_type (name, max_range_m, max_speed_mps, blast_m) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
+                        .bind(i.kind.name()).bind(i.max_range_m).bind(i.burnout_speed_m_s).bind(i.lethal_radius_m)
+                        .execute(&mut *tx).await?;
+                }
                 for m in missiles {
                     sqlx::query("INSERT INTO missile_type (name, max_range_m, min_range_m, description) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING")
                         .bind(m.kind.name()).bind(m.max_range_m).bind(m.min_range_m).bind(m.description)
@@ -190,10 +206,25 @@ impl Store {
                         .bind(r.name()).bind(r.params().max_instrumented_range_m).bind(r.coverage().revisit_s)
                         .execute(&mut *tx).await?;
                 }
+                for (call_sign, kind, (lat, lon)) in SOCAL_RADARS {
+                    sqlx::query("INSERT INTO radar_site (type, lat, lon, call_sign) VALUES (?, ?, ?, ?) ON CONFLICT (call_sign) DO NOTHING")
+                        .bind(kind).bind(lat).bind(lon).bind(call_sign)
+                        .execute(&mut *tx).await?;
+                }
+                for (call_sign, kind, (lat, lon), ammo) in SOCAL_BATTERIES {
+                    sqlx::query("INSERT INTO battery (type, lat, lon, ammo_count, call_sign) VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_sign) DO NOTHING")
+                        .bind(kind).bind(lat).bind(lon).bind(ammo).bind(call_sign)
+                        .execute(&mut *tx).await?;
+                }
                 tx.commit().await
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                for i in interceptors {
+                    sqlx::query("INSERT INTO battery_type (name, max_range_m, max_speed_mps, blast_m) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+                        .bind(i.kind.name()).bind(i.max_range_m).bind(i.burnout_speed_m_s).bind(i.lethal_radius_m)
+                        .execute(&mut *tx).await?;
+                }
                 for m in missiles {
                     sqlx::query("INSERT INTO missile_type (name, max_range_m, min_range_m, description) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
                         .bind(m.kind.name()).bind(m.max_range_m).bind(m.min_range_m).bind(m.description)
@@ -202,6 +233,16 @@ impl Store {
                 for r in radars {
                     sqlx::query("INSERT INTO radar_type (name, max_range_m, revisit_s) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
                         .bind(r.name()).bind(r.params().max_instrumented_range_m).bind(r.coverage().revisit_s)
+                        .execute(&mut *tx).await?;
+                }
+                for (call_sign, kind, (lat, lon)) in SOCAL_RADARS {
+                    sqlx::query("INSERT INTO radar_site (type, geom, call_sign) VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4) ON CONFLICT (call_sign) DO NOTHING")
+                        .bind(kind).bind(lon).bind(lat).bind(call_sign)
+                        .execute(&mut *tx).await?;
+                }
+                for (call_sign, kind, (lat, lon), ammo) in SOCAL_BATTERIES {
+                    sqlx::query("INSERT INTO battery (type, geom, ammo_count, call_sign) VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4, $5) ON CONFLICT (call_sign) DO NOTHING")
+                        .bind(kind).bind(lon).bind(lat).bind(ammo).bind(call_sign)
                         .execute(&mut *tx).await?;
                 }
                 tx.commit().await

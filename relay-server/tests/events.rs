@@ -144,6 +144,19 @@ async fn sqlite_keeps_events_flights_and_short_links_across_restarts() {
         .await
         .unwrap();
     assert!(types >= 3, "{types} missile types");
+    let sites: Vec<(String, String, f64, f64, i64)> = sqlx::query_as(
+        "SELECT call_sign, type, lat, lon, ammo_count FROM battery ORDER BY call_sign",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        sites,
+        [
+            ("BAT_LA".into(), "SM-6".into(), 34.05, -118.25, 32),
+            ("BAT_SD".into(), "SM-6".into(), 32.71, -117.15, 16)
+        ]
+    );
 
     // Writes are idempotent by event id.
     let event = std::sync::Arc::new(relay_server::bus::BusEvent::from_payload(
@@ -241,6 +254,15 @@ async fn postgis_stores_geography_and_loses_nothing_while_down() {
     // Vandenberg to Los Angeles on the WGS 84 spheroid: about 229 km.
     let km: f64 = sqlx::query_scalar(
         "SELECT ST_Distance(launch_geom, target_geom) / 1000 FROM missile_flight",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!((200.0..260.0).contains(&km), "{km} km");
+    // The preset's sites as geography: Vandenberg's radar to the Los Angeles battery.
+    let km: f64 = sqlx::query_scalar(
+        "SELECT ST_Distance(r.geom, b.geom) / 1000 FROM radar_site r, battery b \
+         WHERE r.call_sign = 'RAD_VBG' AND b.call_sign = 'BAT_LA'",
     )
     .fetch_one(&pool)
     .await
