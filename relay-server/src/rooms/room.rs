@@ -650,6 +650,76 @@ mod tests {
         assert_eq!(room.metrics.desyncs.get(), 2);
     }
 
+    /// The old system's setup (scenarios/socal-scud-c.json): the real referee's plots reach
+    /// the bus with the old `radar.detection` fields, ids and the room, and feed the metrics.
+    #[test]
+    fn radar_plots_reach_the_bus_with_the_old_fields() {
+        let metrics = crate::metrics::Metrics::new();
+        let bus = EventBus::new(metrics.events().clone());
+        let mut events = bus.subscribe();
+        let mut room = Room::new(
+            "socal".into(),
+            true,
+            Arc::default(),
+            settings(),
+            RoomMetrics::default(),
+            bus,
+        );
+        let radar: Command = serde_json::from_value(serde_json::json!({
+            "type": "place-radar", "call_sign": "RAD_VBG", "kind": "AN/TPY-2",
+            "position": {"lat_deg": 34.73, "lon_deg": -120.57}, "height_m": 100.0,
+            "boresight_az_deg": 315.0
+        }))
+        .unwrap();
+        let scud = Command::Launch(LaunchCommand {
+            missile: sim_core::MissileKind::ScudC,
+            from: GeoPoint::new(36.5, -123.1),
+            to: GeoPoint::new(34.05, -118.25),
+            profile: Default::default(),
+            label: None,
+            guidance: None,
+        });
+        let member = rest_member();
+        room.order(member.clone(), radar);
+        room.order(member, scud);
+        let mut plot = None;
+        for _ in 0..3000 {
+            room.step();
+            while let Ok(e) = events.try_recv() {
+                // A true echo (false alarms may start tentative tracks anywhere).
+                if e.kind == "detection"
+                    && e.payload["missile_id"].is_number()
+                    && e.payload["truth"].is_number()
+                {
+                    plot.get_or_insert(e);
+                }
+            }
+            if plot.is_some() {
+                break;
+            }
+        }
+        let plot = plot.expect("RAD_VBG tracks the SCUD-C within 300 s");
+        assert_eq!(plot.room, "socal");
+        assert_eq!(
+            plot.event_id,
+            format!("socal:{}:{}:{}", room.run, plot.tick, plot.index)
+        );
+        let (_, flat) = crate::nats::messages(&plot).pop().unwrap();
+        let flat: serde_json::Value = serde_json::from_slice(&flat).unwrap();
+        assert_eq!(flat["radar_id"], "RAD_VBG");
+        for key in ["missile_id", "ts", "snr", "lat", "lon"] {
+            assert!(flat[key].is_number(), "{key} in {flat}");
+        }
+        let lat = flat["lat"].as_f64().unwrap();
+        assert!((33.0..37.5).contains(&lat), "{lat}");
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains(r#"radar_detections_total{radar="RAD_VBG"}"#),
+            "{text}"
+        );
+        assert!(!text.contains("track_updates_total 0"), "{text}");
+    }
+
     #[test]
     fn rest_launches_learn_their_missile_id() {
         let mut room = room();
