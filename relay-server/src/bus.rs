@@ -213,6 +213,28 @@ impl EventBus {
         self.tx.subscribe()
     }
 
+    /// Events waiting in all outboxes.
+    pub fn pending(&self) -> usize {
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|o| o.len())
+            .sum()
+    }
+
+    /// Waits until every outbox is empty, or `timeout` passed; returns what still waits.
+    pub async fn drain(&self, timeout: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = self.pending();
+            if pending == 0 || tokio::time::Instant::now() >= deadline {
+                return pending;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Publishes the events of one referee tick of `room` (run `run`).
     pub fn publish_tick(&self, room: &str, run: &str, events: &[Event]) {
         for (index, event) in events.iter().enumerate() {
@@ -273,6 +295,23 @@ mod tests {
         assert_eq!(e.kind, "impact");
         assert_eq!(e.place(), Some((1.0, 2.0)));
         assert_eq!(*event(3), *e);
+    }
+
+    #[tokio::test]
+    async fn drain_waits_for_the_outboxes_and_reports_what_is_left() {
+        let bus = EventBus::new(EventMetrics::default());
+        let outbox = Arc::new(Outbox::new(10, Gauge::default(), Counter::default()));
+        bus.add_outbox(outbox.clone());
+        bus.publish((*event(0)).clone());
+        bus.publish((*event(1)).clone());
+        assert_eq!(bus.pending(), 2);
+        assert_eq!(bus.drain(std::time::Duration::from_millis(50)).await, 2);
+        let writer = outbox.clone();
+        tokio::spawn(async move {
+            let (last, _) = writer.peek(10).await;
+            writer.ack(last);
+        });
+        assert_eq!(bus.drain(std::time::Duration::from_secs(5)).await, 0);
     }
 
     #[tokio::test]

@@ -13,7 +13,8 @@
 //!
 //! Inbound, a JSON object of the `POST /launch` fields published on [`INBOUND_LAUNCH`]
 //! launches into its room (the public one by default) after exactly the REST validation; a
-//! request (with a reply subject) is answered with the REST body, or `{"error": ...}`.
+//! request (with a reply subject) is answered with the REST body, or `{"error": ...}`; at
+//! most 64 are handled at once, more are refused as busy.
 //!
 //! Invariants: delivery is at least once (a batch whose flush fails or times out is published
 //! again; consumers deduplicate by `event_id`); the client reconnects forever with a backoff
@@ -39,6 +40,8 @@ pub const INBOUND_LAUNCH: &str = "command.launch";
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
 /// Events published per flush.
 const BATCH: usize = 256;
+/// Inbound launches handled at once; more are answered "busy" at once.
+const MAX_INBOUND_IN_FLIGHT: usize = 64;
 /// How long a flush may take before the batch is considered undelivered.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -213,12 +216,25 @@ async fn inbound_loop(
     state: AppState,
     metrics: ServiceMetrics,
 ) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_INBOUND_IN_FLIGHT));
     while let Some(message) = subscriber.next().await {
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            metrics
+                .inbound
+                .get_or_create(&OpLabels { op: "busy" })
+                .inc();
+            if let Some(reply) = message.reply {
+                let body = json!({ "error": "the relay is busy with other launches; try again" });
+                let _ = client.publish(reply, Bytes::from(body.to_string())).await;
+            }
+            continue;
+        };
         let state = state.clone();
         let client = client.clone();
         let metrics = metrics.clone();
         // Each launch waits for its referee tick; handle them concurrently.
         tokio::spawn(async move {
+            let _permit = permit;
             let answer = if message.payload.len() > crate::rest::MAX_LAUNCH_BODY_BYTES {
                 Err(crate::ApiError::bad_request(format!(
                     "the message is larger than {} bytes",
