@@ -60,6 +60,8 @@ enum Pool {
 pub struct Store {
     pool: Pool,
     migrated: Arc<AtomicBool>,
+    /// Serialises the first migration (the writer and a short link may both try).
+    migrating: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn migrator(sql: &'static str) -> Migrator {
@@ -154,6 +156,7 @@ impl Store {
         let store = Self {
             pool,
             migrated: Arc::default(),
+            migrating: Arc::default(),
         };
         // Ready at once when the database is up; otherwise the writer keeps trying.
         if let Err(err) = store.ensure_ready().await {
@@ -169,6 +172,10 @@ impl Store {
 
     /// Applies the migrations and writes the catalogs, once.
     pub async fn ensure_ready(&self) -> Result<(), String> {
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _guard = self.migrating.lock().await;
         if self.migrated.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -337,6 +344,30 @@ impl Store {
                 }
             }
         });
+    }
+
+    /// Records a room when it is created (idempotent).
+    pub async fn save_room(&self, id: &str, private: bool) -> Result<(), String> {
+        self.ensure_ready().await?;
+        let result = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(
+                "INSERT INTO room (id, private) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET private = excluded.private",
+            )
+            .bind(id)
+            .bind(private)
+            .execute(pool)
+            .await
+            .map(drop),
+            Pool::Postgres(pool) => sqlx::query(
+                "INSERT INTO room (id, private) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET private = excluded.private",
+            )
+            .bind(id)
+            .bind(private)
+            .execute(pool)
+            .await
+            .map(drop),
+        };
+        result.map_err(|e| format!("storing the room failed: {e}"))
     }
 
     /// Stores a scenario under its short-link id (idempotent).

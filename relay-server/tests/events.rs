@@ -189,6 +189,20 @@ async fn sqlite_keeps_events_flights_and_short_links_across_restarts() {
         .unwrap();
     assert_eq!((lat, lon), (33.0, -118.0));
 
+    // Rooms are recorded when created, private.
+    let (status, room) = send(
+        &router,
+        Request::post("/api/rooms").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{room}");
+    let private: bool = sqlx::query_scalar("SELECT private FROM room WHERE id = ?")
+        .bind(room["room"].as_str().unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(private);
+
     // A short link survives a restart of the relay.
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/socal-scud-c.json"),

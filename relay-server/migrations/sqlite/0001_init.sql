@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS radar_site (
 );
 CREATE TABLE IF NOT EXISTS room (
     id TEXT PRIMARY KEY,
+    -- Whether commands need the room's token; NULL when the room was first seen in an event.
+    private INTEGER,
     first_seen TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE TABLE IF NOT EXISTS event (

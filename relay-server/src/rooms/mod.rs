@@ -312,6 +312,13 @@ async fn create_room(State(state): State<AppState>) -> Result<impl IntoResponse,
     let (handle, token) = state.rooms().create()?;
     let id = handle.id().to_string();
     tracing::info!(room = %id, "room created");
+    if let Some(store) = state.store()
+        && let Err(err) = store.save_room(&id, true).await
+    {
+        // The room works without its row; events record it later.
+        state.metrics().db().error("room");
+        tracing::warn!(room = %id, "{err}");
+    }
     Ok((
         StatusCode::CREATED,
         Json(CreatedRoom {
