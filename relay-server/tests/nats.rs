@@ -187,3 +187,36 @@ async fn nats_down_and_back_loses_no_launch() {
     // Still serving.
     launch(&router).await;
 }
+
+/// A launch is visible on NATS (above) and in a real Prometheus scraping the relay's /metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_is_counted_by_a_real_prometheus() {
+    let dist = dist_fixture();
+    let state = AppState::new(Config::with_dist_dir(dist.path()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(relay_server::server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    let Some(prometheus) = common::services::Prometheus::start(&addr.to_string()) else {
+        return;
+    };
+    let router = app(state);
+    launch(&router).await;
+    launch(&router).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = &prometheus;
+        let value = tokio::task::block_in_place(|| p.query("missile_launches_total"));
+        if value == Some(2.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never saw 2 launches (last: {value:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -16,6 +16,8 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 pub const WASM_PACK_VERSION: &str = "0.15.1";
 /// Where Debian's `nats-server` package puts the server (not on a non-root `PATH`).
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
+/// Prometheus, from Debian's `prometheus` (the relay's scrape test starts one).
+const PROMETHEUS: &str = "/usr/bin/prometheus";
 /// PostgreSQL 15's `initdb`, from `postgresql-15`.
 const POSTGRES_INITDB: &str = "/usr/lib/postgresql/15/bin/initdb";
 /// PostGIS's extension file, from `postgresql-15-postgis-3`.
@@ -181,8 +183,8 @@ impl Toolchain {
         ])
     }
 
-    /// Chromium, ChromeDriver, Node.js, nats-server and PostgreSQL 15 with PostGIS from
-    /// Debian, when missing and when we may install.
+    /// Chromium, ChromeDriver, Node.js, nats-server, PostgreSQL 15 with PostGIS and
+    /// Prometheus from Debian, when missing and when we may install.
     fn ensure_debian_packages(&self) -> Result {
         let mut missing = Vec::new();
         if !Path::new("/usr/bin/chromium").exists() {
@@ -198,6 +200,9 @@ impl Toolchain {
         }
         if !Path::new(POSTGRES_INITDB).is_file() || !Path::new(POSTGIS_CONTROL).is_file() {
             missing.push("postgresql-15-postgis-3");
+        }
+        if which("prometheus", &self.path).is_none() && !Path::new(PROMETHEUS).is_file() {
+            missing.push("prometheus");
         }
         if missing.is_empty() {
             return Ok(());

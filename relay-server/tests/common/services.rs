@@ -235,3 +235,84 @@ impl Drop for Postgres {
             .status();
     }
 }
+
+/// A Prometheus server scraping one target every second, with its storage in a temp dir.
+pub struct Prometheus {
+    /// Its port on 127.0.0.1 (web UI and HTTP API).
+    pub port: u16,
+    child: Child,
+    _dir: TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping `target` (`host:port`), or `None` when it is not installed.
+    pub fn start(target: &str) -> Option<Self> {
+        let Some(bin) = find("prometheus", &["/usr/bin/prometheus"]) else {
+            eprintln!(
+                "SKIPPED: prometheus is not installed (`cargo xtask setup` installs it: apt-get install prometheus)"
+            );
+            return None;
+        };
+        let dir = TempDir::new("prometheus");
+        dir.write(
+            "prometheus.yml",
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: relay\n    static_configs:\n      - targets: [\"{target}\"]\n"
+            ),
+        );
+        let port = free_port();
+        let child = Command::new(bin)
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        wait_for_port(port, true);
+        Some(Self {
+            port,
+            child,
+            _dir: dir,
+        })
+    }
+
+    /// The value of an instant query's first sample, if any (HTTP API `/api/v1/query`).
+    pub fn query(&self, promql: &str) -> Option<f64> {
+        use std::io::{Read, Write};
+        let encoded: String = promql
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'_' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        write!(
+            stream,
+            "GET /api/v1/query?query={encoded} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .ok()?;
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).ok()?;
+        let body = &raw[raw.find("\r\n\r\n")? + 4..];
+        let json: serde_json::Value = serde_json::from_str(body).ok()?;
+        json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
