@@ -6,7 +6,9 @@
 //! `battery_type`, `radar_type`, `battery`, `radar_site`, `missile_flight` with launch and
 //! target points as `geography(Point, 4326)` in PostgreSQL, `lat`/`lon` columns in SQLite)
 //! and extends them: `room`, `event` (keyed by event id, JSON payload, a point where the event
-//! has a place) and `scenario` (the short links, so they survive restarts). The missile,
+//! has a place), the flown path of each missile (`missile_flight.trajectory`, a line string
+//! written from the relay's `trajectory` event at impact) and `scenario` (the short links, so
+//! they survive restarts). The missile,
 //! radar and interceptor catalogs are written into the type tables at start, with the old
 //! seed data, the Southern California preset (RAD_VBG, BAT_LA, BAT_SD), in the site tables.
 //!
@@ -104,6 +106,44 @@ fn flight(event: &BusEvent) -> Option<(String, String, LatLon, LatLon)> {
         p.get("missile_type")?.as_str()?.to_string(),
         point(p.get("from"))?,
         point(p.get("to"))?,
+    ))
+}
+
+/// `{room}:{run}:`, the start of every event id of one run of a room; missile ids repeat
+/// across runs, so updates of a flight match it.
+fn run_prefix(event_id: &str) -> String {
+    let mut parts = event_id.splitn(3, ':');
+    format!(
+        "{}:{}:",
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default()
+    )
+}
+
+/// A `trajectory` event's missile and path as WKT `LINESTRING(lon lat, ...)` (at least two
+/// valid points).
+fn trajectory(event: &BusEvent) -> Option<(String, String)> {
+    if event.kind != "trajectory" {
+        return None;
+    }
+    let points: Vec<String> = event
+        .payload
+        .get("points")?
+        .as_array()?
+        .iter()
+        .filter_map(|p| {
+            let lat = p.get(0)?.as_f64()?;
+            let lon = p.get(1)?.as_f64()?;
+            ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon))
+                .then(|| format!("{lon} {lat}"))
+        })
+        .collect();
+    if points.len() < 2 {
+        return None;
+    }
+    Some((
+        missile_text(event.payload.get("missile"))?,
+        format!("LINESTRING({})", points.join(", ")),
     ))
 }
 
@@ -286,8 +326,12 @@ impl Store {
                             .execute(&mut *tx).await?;
                     }
                     if let Some(missile) = killed(e) {
-                        sqlx::query("UPDATE missile_flight SET destroyed = 1 WHERE room = ? AND missile_id = ?")
-                            .bind(&e.room).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET destroyed = 1 WHERE event_id LIKE ? || '%' AND missile_id = ?")
+                            .bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                    }
+                    if let Some((missile, wkt)) = trajectory(e) {
+                        sqlx::query("UPDATE missile_flight SET trajectory = ? WHERE event_id LIKE ? || '%' AND missile_id = ?")
+                            .bind(wkt).bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await
@@ -311,8 +355,12 @@ impl Store {
                             .execute(&mut *tx).await?;
                     }
                     if let Some(missile) = killed(e) {
-                        sqlx::query("UPDATE missile_flight SET destroyed = true WHERE room = $1 AND missile_id = $2")
-                            .bind(&e.room).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET destroyed = true WHERE event_id LIKE $1 || '%' AND missile_id = $2")
+                            .bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                    }
+                    if let Some((missile, wkt)) = trajectory(e) {
+                        sqlx::query("UPDATE missile_flight SET trajectory = ST_GeogFromText('SRID=4326;' || $1) WHERE event_id LIKE $2 || '%' AND missile_id = $3")
+                            .bind(wkt).bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await

@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS missile_flight (
     launch_time_s DOUBLE PRECISION NOT NULL,
     launch_geom geography(Point, 4326) NOT NULL,
     target_geom geography(Point, 4326) NOT NULL,
+    trajectory geography(LineString, 4326),
     destroyed BOOLEAN NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS missile_flight_room ON missile_flight (room, missile_id);

@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS missile_flight (
     launch_lon REAL NOT NULL,
     target_lat REAL NOT NULL,
     target_lon REAL NOT NULL,
+    -- The flown path as WKT: LINESTRING(lon lat, ...).
+    trajectory TEXT,
     destroyed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS missile_flight_room ON missile_flight (room, missile_id);
