@@ -28,7 +28,9 @@ use tracing_subscriber::EnvFilter;
                   long-lived caching of hashed assets), POST /launch and the catalogs under \
                   /api, rooms (POST /api/rooms, websockets on /ws/rooms/ID) with a referee \
                   simulation each, liveness and readiness checks on /healthz and /readyz, and \
-                  Prometheus metrics on /metrics.\n\n\
+                  Prometheus metrics on /metrics. The referees' events go to NATS with \
+                  --nats-url and to a database: a SQLite file under --data-dir by default, \
+                  PostgreSQL with PostGIS with --database-url.\n\n\
                   Every flag can also be set through the environment variable shown with it; \
                   a flag wins over its variable.",
     after_help = "Once listening it prints `listening on http://ADDR:PORT` on stdout (logs go \
@@ -99,6 +101,40 @@ pub struct Config {
     /// evicted rather than waited for.
     #[arg(long, env = "MDSIM_WS_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub ws_queue: u32,
+
+    /// NATS server URL (nats://host:port); when given, referee events are published there
+    /// and launches are accepted on `command.launch`. Without it, events stay in process.
+    #[arg(long, env = "MDSIM_NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// PostgreSQL URL (postgres://user@host:port/db) of a database with PostGIS; when given,
+    /// it is used instead of the SQLite file under --data-dir.
+    #[arg(long, env = "MDSIM_DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: Option<String>,
+
+    /// Directory of the default SQLite database (relay.sqlite), created if missing.
+    #[arg(long, env = "MDSIM_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+
+    /// Keep nothing on disk: no SQLite file, no database (short links then live in memory).
+    #[arg(long, env = "MDSIM_NO_DATABASE", conflicts_with = "database_url")]
+    pub no_database: bool,
+
+    /// Most events waiting for NATS, and for the database, while they are unreachable; beyond
+    /// it the oldest are dropped (and counted).
+    #[arg(long, env = "MDSIM_BUFFER_EVENTS", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub buffer_events: u32,
+}
+
+fn parse_database_url(url: &str) -> Result<String, String> {
+    if url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+        || url.starts_with("sqlite:")
+    {
+        Ok(url.to_string())
+    } else {
+        Err("expected a postgres://, postgresql:// or sqlite: URL".into())
+    }
 }
 
 /// How log lines are written to stderr.
@@ -116,6 +152,20 @@ impl Config {
         let mut config = Self::parse_from(["relay-server"]);
         config.dist_dir = dist_dir.into();
         config
+    }
+
+    /// The database URL to use: `--database-url`, or the SQLite file under `--data-dir`;
+    /// `None` with `--no-database`.
+    pub fn database_url(&self) -> Option<String> {
+        if self.no_database {
+            return None;
+        }
+        self.database_url.clone().or_else(|| {
+            Some(format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("relay.sqlite").display()
+            ))
+        })
     }
 
     /// The socket address to listen on.
@@ -230,6 +280,25 @@ mod tests {
     }
 
     #[test]
+    fn the_database_defaults_to_sqlite_under_the_data_dir() {
+        let config =
+            Config::try_parse_from(["relay-server", "--data-dir", "/var/lib/mdsim"]).unwrap();
+        assert_eq!(
+            config.database_url().as_deref(),
+            Some("sqlite:///var/lib/mdsim/relay.sqlite?mode=rwc")
+        );
+        let pg = "postgres://mdsim@127.0.0.1:5432/mdsim";
+        let config = Config::try_parse_from(["relay-server", "--database-url", pg]).unwrap();
+        assert_eq!(config.database_url().as_deref(), Some(pg));
+        let config = Config::try_parse_from(["relay-server", "--no-database"]).unwrap();
+        assert_eq!(config.database_url(), None);
+        assert!(
+            Config::try_parse_from(["relay-server", "--no-database", "--database-url", pg])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn bad_values_are_usage_errors() {
         for args in [
             ["relay-server", "--port", "70000"],
@@ -239,6 +308,8 @@ mod tests {
             ["relay-server", "--allowed-origin", "example.com"],
             ["relay-server", "--allowed-origin", "https://a.example/path"],
             ["relay-server", "--ws-rate", "0"],
+            ["relay-server", "--database-url", "mysql://db"],
+            ["relay-server", "--buffer-events", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
             assert!(

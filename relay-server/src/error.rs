@@ -28,6 +28,10 @@ pub enum StartupError {
         dir: PathBuf,
     },
 
+    /// NATS or the database could not be set up (bad URL, failed migration).
+    #[error("{0}")]
+    Service(String),
+
     /// Another process already listens on the address.
     #[error("port {port} on {bind} is already in use; stop the other process or pass --port N")]
     PortInUse {

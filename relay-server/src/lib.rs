@@ -11,6 +11,10 @@
 //! - [`metrics`]: the Prometheus registry, the request-metrics middleware and `/metrics`;
 //! - [`rest`]: `POST /launch` and the catalogs (`/api/missile-types`, `/api/radar-types`);
 //! - [`rooms`]: rooms with their referee simulations, `POST /api/rooms`, the room websocket;
+//! - [`bus`]: the event bus: referee events with ids, metrics, outboxes for external writers;
+//! - [`nats`]: the NATS bridge (`--nats-url`): events out on old and new subjects, launches in;
+//! - [`store`]: persistence (SQLite under `--data-dir`, or PostgreSQL + PostGIS with
+//!   `--database-url`): migrations, catalogs, rooms, events, flights, short links;
 //! - [`scenarios`]: short links to posted scenarios (`POST /api/scenarios`, `GET /s/{id}`);
 //! - [`error`]: startup errors (one sentence each) and handler errors (status + JSON);
 //! - [`server`]: logging, binding, serving and graceful shutdown.
@@ -19,15 +23,18 @@
 //! behaviour (tracing spans, compression, metrics, common headers) is a layer, not per-handler code; the
 //! shared state is cheap to clone (one `Arc`).
 
+pub mod bus;
 pub mod config;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod nats;
 pub mod rest;
 pub mod rooms;
 pub mod scenarios;
 pub mod server;
 pub mod static_files;
+pub mod store;
 
 use std::sync::Arc;
 
@@ -60,7 +67,10 @@ struct Inner {
     config: Config,
     metrics: Metrics,
     rooms: Rooms,
+    bus: bus::EventBus,
     scenarios: scenarios::ScenarioStore,
+    store: std::sync::OnceLock<store::Store>,
+    nats: std::sync::OnceLock<async_nats::Client>,
     solver_permits: Arc<Semaphore>,
     /// Flips to `true` once shutdown begins; websocket connections watch it.
     shutting_down: tokio::sync::watch::Sender<bool>,
@@ -71,9 +81,11 @@ impl AppState {
     /// first use, inside the Tokio runtime).
     pub fn new(config: Config) -> Self {
         let metrics = Metrics::new();
+        let bus = bus::EventBus::new(metrics.events().clone());
         let rooms = Rooms::new(
             rooms::RoomSettings::from_config(&config),
             metrics.rooms().clone(),
+            bus.clone(),
         );
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
@@ -81,11 +93,65 @@ impl AppState {
                 config,
                 metrics,
                 rooms,
+                bus,
                 scenarios: scenarios::ScenarioStore::default(),
+                store: std::sync::OnceLock::new(),
+                nats: std::sync::OnceLock::new(),
                 shutting_down: tokio::sync::watch::Sender::new(false),
                 solver_permits: Arc::new(Semaphore::new(cpus)),
             }),
         }
+    }
+
+    /// [`AppState::new`], then the external services the configuration names: the NATS
+    /// bridge with `--nats-url`, the database (`--database-url`, or SQLite under
+    /// `--data-dir` unless `--no-database`). Must run inside the Tokio runtime.
+    pub async fn start(config: Config) -> Result<Self, StartupError> {
+        let state = Self::new(config);
+        let capacity = state.config().buffer_events as usize;
+        if let Some(url) = state.config().database_url() {
+            let m = state.metrics().db();
+            let outbox = Arc::new(bus::Outbox::new(
+                capacity,
+                m.buffer.clone(),
+                m.dropped.clone(),
+            ));
+            let store = store::Store::connect(&url)
+                .await
+                .map_err(StartupError::Service)?;
+            store.spawn_writer(outbox.clone(), m.clone());
+            state.inner.bus.add_outbox(outbox);
+            let _ = state.inner.store.set(store);
+        }
+        if let Some(url) = state.config().nats_url.clone() {
+            let m = state.metrics().nats();
+            let outbox = Arc::new(bus::Outbox::new(
+                capacity,
+                m.buffer.clone(),
+                m.dropped.clone(),
+            ));
+            state.inner.bus.add_outbox(outbox.clone());
+            let client = nats::start(&url, &state, outbox)
+                .await
+                .map_err(StartupError::Service)?;
+            let _ = state.inner.nats.set(client);
+        }
+        Ok(state)
+    }
+
+    /// The event bus the rooms' referees publish on.
+    pub fn bus(&self) -> &bus::EventBus {
+        &self.inner.bus
+    }
+
+    /// The database, when one is configured and [`AppState::start`] opened it.
+    pub fn store(&self) -> Option<&store::Store> {
+        self.inner.store.get()
+    }
+
+    /// The NATS client, when `--nats-url` was given.
+    pub fn nats(&self) -> Option<&async_nats::Client> {
+        self.inner.nats.get()
     }
 
     /// The configuration the relay started with.

@@ -14,7 +14,18 @@
 //!   `rate-limited`, `forbidden`, `order`, `unreachable`);
 //! - `relay_evictions_total`: members dropped because their outbound queue was full;
 //! - `relay_hash_checks_total`: client state hashes compared with the referee's;
-//! - `relay_desyncs_total`: client state hashes that differed from the referee's.
+//! - `relay_desyncs_total`: client state hashes that differed from the referee's;
+//! - the old system's names, fed by the referee events on the bus ([`EventMetrics`]):
+//!   `radar_detections_total{radar}` (every plot, by radar call sign), `track_updates_total`
+//!   (plots the tracker used), `correlation_latency_seconds` (histogram of the first plot to
+//!   track confirmation), `intercepts_ordered_total` (`engagement-ordered` events),
+//!   `battery_fires_total{battery}` (`interceptor-launched`), `intercepts_success_total`
+//!   (`intercept` events with `kill: true`);
+//! - `nats_published_total`, `nats_errors_total{op}`, `nats_publish_seconds` (histogram of a
+//!   batch's publish + flush), `nats_buffer_events` (events waiting for NATS),
+//!   `nats_buffer_dropped_total`, `nats_inbound_total{result}`;
+//! - `db_written_total`, `db_errors_total`, `db_write_seconds`, `db_buffer_events`,
+//!   `db_buffer_dropped_total`.
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static
@@ -82,6 +93,176 @@ pub struct Metrics {
     http_requests: Family<RequestLabels, Counter>,
     http_request_duration: Family<RouteLabels, Histogram>,
     rooms: RoomMetrics,
+    events: EventMetrics,
+    nats: ServiceMetrics,
+    db: ServiceMetrics,
+}
+
+/// Most distinct `radar` / `battery` label values; later names share the label `other`, so
+/// user-chosen call signs cannot grow the series without bound.
+pub const MAX_NAME_LABELS: usize = 256;
+
+/// Labels `radar` or `battery`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RadarLabels {
+    /// Radar call sign.
+    pub radar: String,
+}
+
+/// Labels of `battery_fires_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct BatteryLabels {
+    /// Battery call sign.
+    pub battery: String,
+}
+
+/// Labels `op` / `result` of the service counters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OpLabels {
+    /// One of a fixed set of operations or outcomes.
+    pub op: &'static str,
+}
+
+/// Upper bounds, in seconds, of `correlation_latency_seconds`: 0.1 s to 2 min.
+const CORRELATION_BUCKETS: [f64; 12] = [
+    0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+];
+
+/// The old system's metrics, fed by referee events on the bus; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EventMetrics {
+    /// `radar_detections_total{radar}`.
+    pub detections: Family<RadarLabels, Counter>,
+    /// `track_updates_total`.
+    pub track_updates: Counter,
+    /// `correlation_latency_seconds`.
+    pub correlation_latency: Histogram,
+    /// `intercepts_ordered_total`.
+    pub intercepts_ordered: Counter,
+    /// `battery_fires_total{battery}`.
+    pub battery_fires: Family<BatteryLabels, Counter>,
+    /// `intercepts_success_total`.
+    pub intercepts_success: Counter,
+    names: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl Default for EventMetrics {
+    fn default() -> Self {
+        Self {
+            detections: Family::default(),
+            track_updates: Counter::default(),
+            correlation_latency: Histogram::new(CORRELATION_BUCKETS),
+            intercepts_ordered: Counter::default(),
+            battery_fires: Family::default(),
+            intercepts_success: Counter::default(),
+            names: std::sync::Arc::default(),
+        }
+    }
+}
+
+impl EventMetrics {
+    /// A label value from the bounded set: the name itself while fewer than
+    /// [`MAX_NAME_LABELS`] names were seen, `other` after.
+    fn label(&self, name: &str) -> String {
+        let name: String = name.chars().take(64).collect();
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(&name) {
+            return name;
+        }
+        if names.len() < MAX_NAME_LABELS {
+            names.insert(name.clone());
+            return name;
+        }
+        "other".into()
+    }
+
+    /// Counts one referee event. Engagement events are matched by their serde `type`
+    /// (`engagement-ordered`, `interceptor-launched`, `intercept`), so they count as soon as
+    /// the engine emits them; unknown types are ignored.
+    pub fn observe(&self, event: &crate::bus::BusEvent) {
+        let p = &event.payload;
+        let text = |key: &str| -> Option<String> {
+            match p.get(key)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        match event.kind.as_str() {
+            "detection" => {
+                let radar = text("radar_id")
+                    .or_else(|| text("radar"))
+                    .unwrap_or_else(|| "unknown".into());
+                let radar = self.label(&radar);
+                self.detections.get_or_create(&RadarLabels { radar }).inc();
+                if p.get("missile_id").is_some_and(|v| !v.is_null()) {
+                    self.track_updates.inc();
+                }
+            }
+            "track-confirmed" => {
+                if let Some(latency) = p.get("latency_s").and_then(serde_json::Value::as_f64)
+                    && latency.is_finite()
+                    && latency >= 0.0
+                {
+                    self.correlation_latency.observe(latency);
+                }
+            }
+            "engagement-ordered" => {
+                self.intercepts_ordered.inc();
+            }
+            "interceptor-launched" => {
+                let battery = text("battery_call_sign")
+                    .or_else(|| text("call_sign"))
+                    .or_else(|| text("battery"))
+                    .unwrap_or_else(|| "unknown".into());
+                let battery = self.label(&battery);
+                self.battery_fires
+                    .get_or_create(&BatteryLabels { battery })
+                    .inc();
+            }
+            "intercept" if p.get("kill").and_then(serde_json::Value::as_bool) == Some(true) => {
+                self.intercepts_success.inc();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Metrics of one external service the relay writes to (NATS, the database).
+#[derive(Debug, Clone)]
+pub struct ServiceMetrics {
+    /// Events delivered.
+    pub delivered: Counter,
+    /// Failures, by operation.
+    pub errors: Family<OpLabels, Counter>,
+    /// Histogram of one batch's delivery time (s).
+    pub latency: Histogram,
+    /// Events waiting in the outbox.
+    pub buffer: Gauge,
+    /// Events dropped because the outbox was full.
+    pub dropped: Counter,
+    /// Inbound messages, by result (NATS only).
+    pub inbound: Family<OpLabels, Counter>,
+}
+
+impl Default for ServiceMetrics {
+    fn default() -> Self {
+        Self {
+            delivered: Counter::default(),
+            errors: Family::default(),
+            latency: Histogram::new(LATENCY_BUCKETS),
+            buffer: Gauge::default(),
+            dropped: Counter::default(),
+            inbound: Family::default(),
+        }
+    }
+}
+
+impl ServiceMetrics {
+    /// Counts one failure of `op`.
+    pub fn error(&self, op: &'static str) {
+        self.errors.get_or_create(&OpLabels { op }).inc();
+    }
 }
 
 /// Labels of `relay_refused_messages_total`.
@@ -198,17 +379,110 @@ impl Metrics {
             rooms.desyncs.clone(),
         );
 
+        let events = EventMetrics::default();
+        registry.register(
+            "radar_detections",
+            "Radar plots reported by the referees, by radar call sign",
+            events.detections.clone(),
+        );
+        registry.register(
+            "track_updates",
+            "Radar plots the referees' trackers used to start or update a track",
+            events.track_updates.clone(),
+        );
+        registry.register(
+            "correlation_latency_seconds",
+            "Time from a track's first plot to its confirmation, in seconds",
+            events.correlation_latency.clone(),
+        );
+        registry.register(
+            "intercepts_ordered",
+            "Engagements ordered by the referees' command centers",
+            events.intercepts_ordered.clone(),
+        );
+        registry.register(
+            "battery_fires",
+            "Interceptors launched, by battery call sign",
+            events.battery_fires.clone(),
+        );
+        registry.register(
+            "intercepts_success",
+            "Intercepts that killed their target",
+            events.intercepts_success.clone(),
+        );
+
+        let nats = ServiceMetrics::default();
+        let db = ServiceMetrics::default();
+        for (prefix, service, what) in [("nats", &nats, "NATS"), ("db", &db, "the database")] {
+            let verb = if prefix == "nats" {
+                "published"
+            } else {
+                "written"
+            };
+            registry.register(
+                format!("{prefix}_{verb}"),
+                format!("Events delivered to {what}"),
+                service.delivered.clone(),
+            );
+            registry.register(
+                format!("{prefix}_errors"),
+                format!("Failed operations on {what}, by operation"),
+                service.errors.clone(),
+            );
+            registry.register(
+                format!(
+                    "{prefix}_{}_seconds",
+                    if prefix == "nats" { "publish" } else { "write" }
+                ),
+                format!("Time to deliver one batch of events to {what}, in seconds"),
+                service.latency.clone(),
+            );
+            registry.register(
+                format!("{prefix}_buffer_events"),
+                format!("Events waiting to be delivered to {what}"),
+                service.buffer.clone(),
+            );
+            registry.register(
+                format!("{prefix}_buffer_dropped"),
+                format!("Events dropped because the buffer for {what} was full"),
+                service.dropped.clone(),
+            );
+        }
+        registry.register(
+            "nats_inbound",
+            "Messages received on the inbound NATS subjects, by result",
+            nats.inbound.clone(),
+        );
+
         Self {
             registry,
             http_requests,
             http_request_duration,
             rooms,
+            events,
+            nats,
+            db,
         }
     }
 
     /// The handles fed by rooms and websocket connections.
     pub fn rooms(&self) -> &RoomMetrics {
         &self.rooms
+    }
+
+    /// The old-name metrics fed by referee events.
+    pub fn events(&self) -> &EventMetrics {
+        &self.events
+    }
+
+    /// The NATS bridge's metrics.
+    pub fn nats(&self) -> &ServiceMetrics {
+        &self.nats
+    }
+
+    /// The database writer's metrics.
+    pub fn db(&self) -> &ServiceMetrics {
+        &self.db
     }
 
     /// Records one answered request.
@@ -347,6 +621,53 @@ mod tests {
             env!("CARGO_PKG_VERSION")
         );
         assert!(text.contains(&build), "{text}");
+    }
+
+    #[test]
+    fn old_names_are_fed_by_event_types_and_tolerate_missing_fields() {
+        use crate::bus::BusEvent;
+        use serde_json::json;
+        let metrics = Metrics::new();
+        let feed = |payload: serde_json::Value| {
+            metrics
+                .events()
+                .observe(&BusEvent::from_payload("r", "0", 1, 0, payload));
+        };
+        feed(json!({"type": "detection", "radar_id": "RAD_VBG", "missile_id": 3}));
+        feed(json!({"type": "detection", "radar_id": "RAD_VBG", "missile_id": null}));
+        feed(json!({"type": "track-confirmed", "latency_s": 2.5}));
+        feed(json!({"type": "track-confirmed"}));
+        feed(json!({"type": "engagement-ordered"}));
+        feed(json!({"type": "interceptor-launched", "battery_call_sign": "BAT_LA"}));
+        feed(json!({"type": "interceptor-launched"}));
+        feed(json!({"type": "intercept", "kill": true}));
+        feed(json!({"type": "intercept", "kill": false}));
+        feed(json!({"type": "something-new", "kill": true}));
+        let text = metrics.encode().unwrap();
+        for line in [
+            r#"radar_detections_total{radar="RAD_VBG"} 2"#,
+            "track_updates_total 1",
+            "correlation_latency_seconds_count 1",
+            "correlation_latency_seconds_sum 2.5",
+            "intercepts_ordered_total 1",
+            r#"battery_fires_total{battery="BAT_LA"} 1"#,
+            r#"battery_fires_total{battery="unknown"} 1"#,
+            "intercepts_success_total 1",
+            "nats_buffer_events 0",
+            "db_buffer_events 0",
+        ] {
+            assert!(text.contains(line), "missing {line}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn name_labels_are_bounded() {
+        let events = EventMetrics::default();
+        for i in 0..MAX_NAME_LABELS + 10 {
+            events.label(&format!("R{i}"));
+        }
+        assert_eq!(events.label("R0"), "R0");
+        assert_eq!(events.label("new"), "other");
     }
 
     #[test]

@@ -215,6 +215,29 @@ async fn launch(
     body: Bytes,
 ) -> Result<Json<LaunchResponse>, ApiError> {
     let fields = Fields::parse(query, &body)?;
+    launch_fields(&state, &fields, bearer_token(&headers))
+        .await
+        .map(Json)
+}
+
+/// A launch from a JSON object of the `POST /launch` fields (`lat`, `lon`, `targetLat`,
+/// `targetLon`, `missileType`, `profile`, `label`, `room`, `token`), validated exactly as the
+/// REST call: the inbound NATS subject uses it.
+pub async fn launch_json(state: &AppState, body: &[u8]) -> Result<LaunchResponse, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "the message must be a JSON object of launch fields",
+        ));
+    }
+    let fields = Fields::parse(Ok(Query(Vec::new())), &Bytes::copy_from_slice(body))?;
+    launch_fields(state, &fields, None).await
+}
+
+async fn launch_fields(
+    state: &AppState,
+    fields: &Fields,
+    header_token: Option<String>,
+) -> Result<LaunchResponse, ApiError> {
     let from = GeoPoint::new(
         fields.degrees("lat", "launch latitude", 90.0)?,
         fields.degrees("lon", "launch longitude", 180.0)?,
@@ -250,7 +273,7 @@ async fn launch(
     // logs (query strings do not).
     let token = match fields.text("token")? {
         Some(token) => Some(token),
-        None => bearer_token(&headers),
+        None => header_token,
     };
     let room = state.rooms().get(&room_id)?;
     if !room.token_grants_commands(token.as_deref()) {
@@ -302,7 +325,7 @@ async fn launch(
     match outcome {
         LaunchOutcome::Launched { missile, tick } => {
             tracing::info!(room = %room.id(), %missile, %kind, tick, "REST launch");
-            Ok(Json(LaunchResponse {
+            Ok(LaunchResponse {
                 missile_id: missile.to_string(),
                 status: "launched",
                 room: room.id().to_string(),
@@ -317,7 +340,7 @@ async fn launch(
                     miss_m: solution.miss_m,
                     azimuth_deg: solution.azimuth_deg,
                 },
-            }))
+            })
         }
         LaunchOutcome::Rejected(reason) => Err(ApiError::Unprocessable {
             message: reason,

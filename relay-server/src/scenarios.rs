@@ -1,4 +1,5 @@
-//! Short links to scenarios, kept in memory.
+//! Short links to scenarios, kept in memory and, when the relay has a database, stored there
+//! too (so links survive restarts).
 //!
 //! - `POST /api/scenarios` with a scenario file as the body: validated by
 //!   [`Scenario::from_json`]; answers 201 `{id, link: "/s/{id}", scenario: "/api/scenarios/{id}"}`.
@@ -8,8 +9,9 @@
 //!
 //! Invariants: only valid scenarios are stored; ids are 64 random bits from the operating
 //! system (16 hex digits), so links cannot be enumerated; the store is bounded in count and
-//! bytes, dropping the oldest links first. Links do not survive a restart (persistence is a
-//! later database's job).
+//! bytes, dropping the oldest links first; with a database every link is also written there
+//! (before the answer) and a link missing from memory is looked up there, so links survive a
+//! restart. Without a database (`--no-database`, or tests) links live until the relay stops.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -99,6 +101,13 @@ async fn create(State(state): State<AppState>, body: String) -> Result<Response,
         .scenarios()
         .insert(&body)
         .map_err(ApiError::Internal)?;
+    if let Some(store) = state.store()
+        && let Err(err) = store.save_scenario(&id, &body).await
+    {
+        // The link still works until the relay restarts.
+        state.metrics().db().error("scenario");
+        tracing::warn!("{err}; the short link {id} lives in memory only");
+    }
     Ok((
         StatusCode::CREATED,
         Json(Created {
@@ -112,16 +121,38 @@ async fn create(State(state): State<AppState>, body: String) -> Result<Response,
 
 fn not_found(id: &str) -> ApiError {
     let id: String = id.chars().take(40).collect();
-    ApiError::NotFound(format!(
-        "no scenario {id:?}: the link is wrong or expired (links live until the relay restarts)"
-    ))
+    ApiError::NotFound(format!("no scenario {id:?}: the link is wrong or expired"))
+}
+
+/// The scenario text of `id`, from memory or the database.
+async fn lookup(state: &AppState, id: &str) -> Result<Arc<str>, ApiError> {
+    if let Some(text) = state.scenarios().get(id) {
+        return Ok(text);
+    }
+    // Ids are 16 hex digits; anything else cannot be stored.
+    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found(id));
+    }
+    let Some(store) = state.store() else {
+        return Err(not_found(id));
+    };
+    match store.load_scenario(id).await {
+        Ok(Some(text)) => Ok(Arc::from(text)),
+        Ok(None) => Err(not_found(id)),
+        Err(err) => {
+            state.metrics().db().error("scenario");
+            Err(ApiError::NotReady(format!(
+                "the scenario store is unreachable ({err}); try again"
+            )))
+        }
+    }
 }
 
 async fn fetch(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let text = state.scenarios().get(&id).ok_or_else(|| not_found(&id))?;
+    let text = lookup(&state, &id).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
         text.to_string(),
@@ -130,7 +161,7 @@ async fn fetch(
 }
 
 async fn open(State(state): State<AppState>, Path(id): Path<String>) -> Result<Redirect, ApiError> {
-    state.scenarios().get(&id).ok_or_else(|| not_found(&id))?;
+    lookup(&state, &id).await?;
     Ok(Redirect::to(&format!("/?scenario={id}")))
 }
 

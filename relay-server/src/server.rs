@@ -4,7 +4,8 @@
 //! Invariants: logs go to stderr; stdout carries exactly one line, `listening on
 //! http://ADDR:PORT`, printed once the socket accepts connections, so scripts can wait for it
 //! and read the real port when `--port 0` was given. Ctrl-C and SIGTERM stop accepting
-//! connections at once and let open ones finish for at most `--shutdown-timeout` seconds.
+//! connections at once and let open ones finish for at most `--shutdown-timeout` seconds;
+//! then events still waiting for NATS or the database get up to 5 more seconds.
 
 use std::future::{Future, IntoFuture};
 use std::io::{IsTerminal, Write};
@@ -15,6 +16,10 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{Config, LogFormat};
 use crate::error::StartupError;
 use crate::{AppState, app};
+
+/// Longest wait, after the last connection closed, for events still on their way to NATS or
+/// the database.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Installs the global `tracing` subscriber writing to stderr in the configured format.
 pub fn init_logging(config: &Config) -> Result<(), StartupError> {
@@ -70,7 +75,8 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     let url = format!("http://{local}");
     tracing::info!(%url, dist_dir = %config.dist_dir.display(), version = env!("CARGO_PKG_VERSION"), "listening on {url}");
     announce(&url);
-    serve(listener, AppState::new(config), shutdown_signal()).await
+    let state = AppState::start(config).await?;
+    serve(listener, state, shutdown_signal()).await
 }
 
 /// Prints the one stdout line scripts wait for.
@@ -91,6 +97,7 @@ pub async fn serve(
     let grace = state.config().shutdown_timeout();
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let closing = state.clone();
+    let drain_state = state.clone();
     let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         let signal = shutdown.await;
         tracing::info!("received {signal}; finishing open requests, then stopping");
@@ -110,6 +117,10 @@ pub async fn serve(
             "connections still open after {}s; stopping anyway",
             grace.as_secs()
         ),
+    }
+    let left = drain_state.bus().drain(grace.min(DRAIN_TIMEOUT)).await;
+    if left > 0 {
+        tracing::warn!("{left} events were not delivered to NATS or the database before exit");
     }
     tracing::info!("stopped");
     Ok(())

@@ -23,17 +23,23 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 struct Relay {
     child: Child,
     addr: SocketAddr,
+    /// Its SQLite directory, kept out of the source tree and removed after the relay.
+    _data: TempDir,
 }
 
 impl Relay {
     /// Starts the binary with `args` and `envs`, and waits for its `listening on` line.
     fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let data = TempDir::new("data");
         let mut command = Command::new(BIN);
         command
             .args(args)
             .env_remove("MDSIM_PORT")
             .env_remove("MDSIM_BIND")
             .env_remove("MDSIM_DIST_DIR")
+            .env_remove("MDSIM_DATABASE_URL")
+            .env_remove("MDSIM_NATS_URL")
+            .env("MDSIM_DATA_DIR", data.path())
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -60,7 +66,11 @@ impl Relay {
             .strip_prefix("listening on http://")
             .unwrap_or_else(|| panic!("unexpected first stdout line: {line:?}"));
         let addr = url.parse().expect("socket address in the URL");
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            _data: data,
+        }
     }
 
     /// Sends a signal to the relay with the `kill` command.
@@ -122,11 +132,15 @@ fn http_get(addr: SocketAddr, path: &str) -> (String, String, Vec<u8>) {
 
 /// Runs the binary to completion (it must exit by itself) and returns its output.
 fn run_to_exit(args: &[&str]) -> Output {
+    let data = TempDir::new("data");
     let mut child = Command::new(BIN)
         .args(args)
         .env_remove("MDSIM_PORT")
         .env_remove("MDSIM_BIND")
         .env_remove("MDSIM_DIST_DIR")
+        .env_remove("MDSIM_DATABASE_URL")
+        .env_remove("MDSIM_NATS_URL")
+        .env("MDSIM_DATA_DIR", data.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

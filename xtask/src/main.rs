@@ -31,7 +31,7 @@ Commands:
                                    (default 127.0.0.1:8080; MDSIM_PORT also sets the port)
   test                             run every check and test of the project
   build                            build the web app in release mode into dist/
-  setup [--browser]                install the tools (and Chromium for the browser tests)
+  setup [--browser]                install the tools (and, for the tests: Chromium, nats-server, PostgreSQL + PostGIS, Prometheus)
   help                             show this message
 ";
 

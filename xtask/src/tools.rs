@@ -14,6 +14,14 @@ use crate::{Result, root};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The wasm-pack release verified here (`--mode no-install` runs offline).
 pub const WASM_PACK_VERSION: &str = "0.15.1";
+/// Where Debian's `nats-server` package puts the server (not on a non-root `PATH`).
+const NATS_SERVER: &str = "/usr/sbin/nats-server";
+/// Prometheus, from Debian's `prometheus` (the relay's scrape test starts one).
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// PostgreSQL 15's `initdb`, from `postgresql-15`.
+const POSTGRES_INITDB: &str = "/usr/lib/postgresql/15/bin/initdb";
+/// PostGIS's extension file, from `postgresql-15-postgis-3`.
+const POSTGIS_CONTROL: &str = "/usr/share/postgresql/15/extension/postgis.control";
 
 /// Paths of the tools, once found or installed.
 pub struct Toolchain {
@@ -175,7 +183,8 @@ impl Toolchain {
         ])
     }
 
-    /// Chromium, ChromeDriver and Node.js from Debian, when missing and when we may install.
+    /// Chromium, ChromeDriver, Node.js, nats-server, PostgreSQL 15 with PostGIS and
+    /// Prometheus from Debian, when missing and when we may install.
     fn ensure_debian_packages(&self) -> Result {
         let mut missing = Vec::new();
         if !Path::new("/usr/bin/chromium").exists() {
@@ -184,12 +193,23 @@ impl Toolchain {
         if which("node", &self.path).is_none() || which("npm", &self.path).is_none() {
             missing.extend(["nodejs", "npm"]);
         }
+        // The relay's tests against real services (tests/nats.rs, tests/events.rs) start
+        // these on loopback; Debian installs them without starting anything.
+        if which("nats-server", &self.path).is_none() && !Path::new(NATS_SERVER).is_file() {
+            missing.push("nats-server");
+        }
+        if !Path::new(POSTGRES_INITDB).is_file() || !Path::new(POSTGIS_CONTROL).is_file() {
+            missing.push("postgresql-15-postgis-3");
+        }
+        if which("prometheus", &self.path).is_none() && !Path::new(PROMETHEUS).is_file() {
+            missing.push("prometheus");
+        }
         if missing.is_empty() {
             return Ok(());
         }
         if !is_root() {
             return Err(format!(
-                "the browser tests need {}: install them with `sudo apt-get install -y {}` and run again",
+                "the tests need {}: install them with `sudo apt-get install -y {}` and run again",
                 missing.join(", "),
                 missing.join(" ")
             ));

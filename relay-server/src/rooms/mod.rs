@@ -31,6 +31,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::AppState;
+use crate::bus::EventBus;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::RoomMetrics;
@@ -156,16 +157,18 @@ pub struct Rooms {
     map: RoomMap,
     settings: RoomSettings,
     metrics: RoomMetrics,
+    bus: EventBus,
 }
 
 impl Rooms {
     /// An empty registry; rooms (the public one included) start on first use, inside the
     /// Tokio runtime.
-    pub fn new(settings: RoomSettings, metrics: RoomMetrics) -> Self {
+    pub fn new(settings: RoomSettings, metrics: RoomMetrics, bus: EventBus) -> Self {
         Self {
             map: Arc::default(),
             settings,
             metrics,
+            bus,
         }
     }
 
@@ -234,6 +237,7 @@ impl Rooms {
             tick,
             self.settings.clone(),
             self.metrics.clone(),
+            self.bus.clone(),
         );
         let map = self.map.clone();
         let me = handle.clone();
@@ -308,6 +312,13 @@ async fn create_room(State(state): State<AppState>) -> Result<impl IntoResponse,
     let (handle, token) = state.rooms().create()?;
     let id = handle.id().to_string();
     tracing::info!(room = %id, "room created");
+    if let Some(store) = state.store()
+        && let Err(err) = store.save_room(&id, true).await
+    {
+        // The room works without its row; events record it later.
+        state.metrics().db().error("room");
+        tracing::warn!(room = %id, "{err}");
+    }
     Ok((
         StatusCode::CREATED,
         Json(CreatedRoom {

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{LEAD_TICKS, MAX_MEMBERS, RoomSettings};
+use crate::bus::EventBus;
 use crate::metrics::RoomMetrics;
 
 /// Ticks of referee hashes kept for comparison with late client hashes (one minute).
@@ -141,7 +142,19 @@ pub struct Room {
     empty_since: Option<Instant>,
     settings: RoomSettings,
     metrics: RoomMetrics,
+    bus: EventBus,
+    /// This run of the room: part of every event id (see [`crate::bus`]).
+    run: String,
+    /// Flown paths of the missiles in flight: `[lat, lon, alt_m]` once per second.
+    trails: BTreeMap<MissileId, Vec<[f64; 3]>>,
 }
+
+/// Ticks between two trail points (one second).
+const TRAIL_EVERY: u64 = 10;
+/// Most points kept per trail (an ICBM's half hour at one per second, with margin).
+const MAX_TRAIL_POINTS: usize = 2_400;
+/// Most trails kept per room; the oldest missile's is dropped beyond.
+const MAX_TRAILS: usize = 1_000;
 
 impl Room {
     /// A room at tick 0 with an empty referee.
@@ -151,6 +164,7 @@ impl Room {
         tick: Arc<AtomicU64>,
         settings: RoomSettings,
         metrics: RoomMetrics,
+        bus: EventBus,
     ) -> Self {
         let sim = Simulation::new(PhysicsParams::default(), ROOM_SEED);
         let hashes = VecDeque::from([(sim.tick(), sim.state_hash())]);
@@ -168,6 +182,9 @@ impl Room {
             empty_since: Some(Instant::now()),
             settings,
             metrics,
+            bus,
+            run: crate::bus::random_run(),
+            trails: BTreeMap::new(),
         }
     }
 
@@ -345,6 +362,8 @@ impl Room {
         let events = self.sim.step(&commands);
         self.tick.store(self.sim.tick(), Ordering::Relaxed);
         self.record(tick, scheduled_launches, &events);
+        self.bus.publish_tick(&self.id, &self.run, &events);
+        self.record_trails(&events);
         let hash = self.sim.state_hash();
         self.hashes.push_back((self.sim.tick(), hash));
         if self.hashes.len() > HASH_HISTORY {
@@ -392,6 +411,47 @@ impl Room {
                 }
             };
             let _ = w.reply.send(outcome);
+        }
+    }
+
+    /// Samples the missiles in flight once per second and, when one impacts, publishes its
+    /// flown path as a relay-derived `trajectory` event (`{missile, points: [[lat, lon,
+    /// alt_m], ...]}`), numbered after the tick's referee events so its id stays
+    /// deterministic.
+    fn record_trails(&mut self, events: &[Event]) {
+        if self.sim.tick().is_multiple_of(TRAIL_EVERY) {
+            for view in self.sim.missile_views() {
+                if matches!(view.phase, sim_core::flight::Phase::Impacted) {
+                    continue;
+                }
+                let trail = self.trails.entry(view.id).or_default();
+                if trail.len() < MAX_TRAIL_POINTS {
+                    trail.push([view.lat_deg, view.lon_deg, view.alt_m]);
+                }
+            }
+            while self.trails.len() > MAX_TRAILS {
+                self.trails.pop_first();
+            }
+        }
+        let mut index = events.len();
+        for event in events {
+            let EventKind::Impact { missile, at, .. } = &event.kind else {
+                continue;
+            };
+            let mut points = self.trails.remove(missile).unwrap_or_default();
+            points.push([at.lat_deg, at.lon_deg, 0.0]);
+            let payload = serde_json::json!({
+                "type": "trajectory",
+                "tick": event.tick,
+                "time_s": event.time_s,
+                "missile": missile,
+                "points": points,
+            });
+            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
+            self.bus.publish(crate::bus::BusEvent::from_payload(
+                &self.id, &self.run, event.tick, index_u32, payload,
+            ));
+            index += 1;
         }
     }
 
@@ -509,6 +569,7 @@ mod tests {
             Arc::default(),
             settings(),
             RoomMetrics::default(),
+            EventBus::new(Default::default()),
         )
     }
 
@@ -639,6 +700,135 @@ mod tests {
         assert_eq!(room.metrics.desyncs.get(), 1);
         room.step();
         assert_eq!(room.metrics.desyncs.get(), 2);
+    }
+
+    /// The old system's setup (scenarios/socal-scud-c.json): the real referee's plots reach
+    /// the bus with the old `radar.detection` fields, ids and the room, and feed the metrics.
+    #[test]
+    fn radar_plots_reach_the_bus_with_the_old_fields() {
+        let metrics = crate::metrics::Metrics::new();
+        let bus = EventBus::new(metrics.events().clone());
+        let mut events = bus.subscribe();
+        let mut room = Room::new(
+            "socal".into(),
+            true,
+            Arc::default(),
+            settings(),
+            RoomMetrics::default(),
+            bus,
+        );
+        let radar: Command = serde_json::from_value(serde_json::json!({
+            "type": "place-radar", "call_sign": "RAD_VBG", "kind": "AN/TPY-2",
+            "position": {"lat_deg": 34.73, "lon_deg": -120.57}, "height_m": 100.0,
+            "boresight_az_deg": 315.0
+        }))
+        .unwrap();
+        let scud = Command::Launch(LaunchCommand {
+            missile: sim_core::MissileKind::ScudC,
+            from: GeoPoint::new(36.5, -123.1),
+            to: GeoPoint::new(34.05, -118.25),
+            profile: Default::default(),
+            label: None,
+            guidance: None,
+        });
+        let member = rest_member();
+        room.order(member.clone(), radar);
+        room.order(member, scud);
+        let mut plot = None;
+        for _ in 0..3000 {
+            room.step();
+            while let Ok(e) = events.try_recv() {
+                // A true echo (false alarms may start tentative tracks anywhere).
+                if e.kind == "detection"
+                    && e.payload["missile_id"].is_number()
+                    && e.payload["truth"].is_number()
+                {
+                    plot.get_or_insert(e);
+                }
+            }
+            if plot.is_some() {
+                break;
+            }
+        }
+        let plot = plot.expect("RAD_VBG tracks the SCUD-C within 300 s");
+        assert_eq!(plot.room, "socal");
+        assert_eq!(
+            plot.event_id,
+            format!("socal:{}:{}:{}", room.run, plot.tick, plot.index)
+        );
+        let (_, flat) = crate::nats::messages(&plot).pop().unwrap();
+        let flat: serde_json::Value = serde_json::from_slice(&flat).unwrap();
+        assert_eq!(flat["radar_id"], "RAD_VBG");
+        for key in ["missile_id", "ts", "snr", "lat", "lon"] {
+            assert!(flat[key].is_number(), "{key} in {flat}");
+        }
+        let lat = flat["lat"].as_f64().unwrap();
+        assert!((33.0..37.5).contains(&lat), "{lat}");
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains(r#"radar_detections_total{radar="RAD_VBG"}"#),
+            "{text}"
+        );
+        assert!(!text.contains("track_updates_total 0"), "{text}");
+    }
+
+    #[test]
+    fn an_impact_publishes_the_flown_trajectory() {
+        let bus = EventBus::new(Default::default());
+        let mut events = bus.subscribe();
+        let mut room = Room::new(
+            "t".into(),
+            true,
+            Arc::default(),
+            settings(),
+            RoomMetrics::default(),
+            bus,
+        );
+        room.order(rest_member(), launch());
+        let mut impact = None;
+        let mut path = None;
+        for _ in 0..6000 {
+            room.step();
+            while let Ok(e) = events.try_recv() {
+                match e.kind.as_str() {
+                    "impact" => impact = Some(e),
+                    "trajectory" => path = Some(e),
+                    _ => {}
+                }
+            }
+            if path.is_some() {
+                break;
+            }
+        }
+        let (impact, path) = (impact.unwrap(), path.expect("a trajectory at impact"));
+        assert_eq!(path.tick, impact.tick);
+        assert!(path.index > impact.index);
+        assert_eq!(path.payload["missile"], impact.payload["missile"]);
+        let points = path.payload["points"].as_array().unwrap();
+        let flight_s = impact.payload["flight_time_s"].as_f64().unwrap();
+        // One point per second of flight, plus the impact point.
+        assert!(
+            (points.len() as f64 - flight_s).abs() <= 2.0,
+            "{} points for {flight_s} s",
+            points.len()
+        );
+        let first = points[0].as_array().unwrap();
+        assert!(
+            (first[0].as_f64().unwrap() - 35.0).abs() < 0.05,
+            "{first:?}"
+        );
+        assert!(
+            (first[1].as_f64().unwrap() - 45.0).abs() < 0.05,
+            "{first:?}"
+        );
+        let apogee = points
+            .iter()
+            .map(|p| p[2].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!(apogee > 40_000.0, "{apogee}");
+        let last = points.last().unwrap();
+        assert_eq!(last[0], impact.payload["at"]["lat_deg"]);
+        assert!(room.trails.is_empty());
     }
 
     #[test]

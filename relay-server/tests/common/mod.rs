@@ -6,6 +6,8 @@
     reason = "each test binary uses a different subset of the fixtures"
 )]
 
+pub mod services;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
