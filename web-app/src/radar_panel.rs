@@ -24,7 +24,9 @@ use crate::radar_view::{DEFAULT_COVERAGE_ALT_M, Footprint, MAX_COVERAGE_ALT_M, f
 use crate::view::{GeoPoint, ScreenPoint, Viewport};
 
 /// Pointer distance (px) within which a radar is picked or dragged.
-const PICK_RADIUS_PX: f64 = 12.0;
+const PICK_RADIUS_PX: f64 = 10.0;
+/// A missile this close to the pointer (px) takes the press instead of a radar.
+const MISSILE_PICK_RADIUS_PX: f64 = 10.0;
 /// Pointer travel (px) that makes a press on a radar a drag rather than a click.
 const DRAG_THRESHOLD_PX: f64 = 3.0;
 
@@ -138,9 +140,13 @@ impl SimCtx {
         self.radar.selected.set(id);
     }
 
-    /// A press on the map: starts dragging the radar under it, if any.
+    /// A press on the map: starts dragging the radar under it, if any (a missile under the
+    /// pointer wins: the press is then a click that selects it).
     pub fn radar_down(&self, view: &Viewport, at: ScreenPoint) -> bool {
         let hit = self.read(|p| {
+            if p.missile_near(view, at, MISSILE_PICK_RADIUS_PX).is_some() {
+                return None;
+            }
             let id = p.radar_near(view, at, PICK_RADIUS_PX)?;
             let r = p.sim().radars().iter().find(|r| r.site.id == id)?;
             Some((id, r.site.position))
