@@ -12,6 +12,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, Path2d};
 
 use sim_core::MissileId;
+use sim_core::engine::MissileView;
 use sim_core::flight::Phase;
 use sim_core::tracking::{TrackId, TrackStatus};
 
@@ -76,6 +77,8 @@ pub struct SimLayer {
     track_history: Vec<(TrackId, Vec<HistoryPoint>)>,
     /// Tick and generation of the last history sample.
     history_at: (u64, u64),
+    /// The missiles' views of the frame being drawn (kept to reuse the allocation).
+    views: Vec<MissileView>,
 }
 
 impl SimLayer {
@@ -93,6 +96,7 @@ impl SimLayer {
             generation: u64::MAX,
             track_history: Vec::new(),
             history_at: (0, u64::MAX),
+            views: Vec::new(),
         })
     }
 
@@ -158,7 +162,10 @@ impl SimLayer {
         // The live end of each track: from its last recorded point to the missile now.
         let live = Path2d::new()?;
         let trails = player.trails();
-        for v in sim.missile_views() {
+        // Each view costs a geodetic conversion: made once per frame, used twice.
+        self.views.clear();
+        self.views.extend(sim.missile_views());
+        for v in &self.views {
             if v.phase == Phase::Impacted {
                 continue;
             }
@@ -216,7 +223,7 @@ impl SimLayer {
             path.move_to(x + r, y - r);
             path.line_to(x - r, y + r);
         };
-        for (m, v) in sim.missiles().iter().zip(sim.missile_views()) {
+        for (m, v) in sim.missiles().iter().zip(&self.views) {
             let s = view.project(GeoPoint {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
