@@ -320,7 +320,7 @@ pub struct Counters {
     pub confirmed: usize,
     /// Sum of the confirmation latencies (s), for their mean.
     pub latency_sum_s: f64,
-    /// Tracks dropped.
+    /// Tracks dropped (the log holds only confirmed ones' deletions).
     pub deleted: usize,
     /// Events of kinds this app does not know yet.
     pub other: usize,

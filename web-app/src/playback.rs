@@ -477,8 +477,17 @@ impl Player {
     fn record(&mut self, events: Vec<Event>) {
         // Plots are far too many to log one by one (thousands a second in a raid): they are
         // counted, and only the first of each radar on each missile gets a line.
+        // Likewise the tentative tracks that false alarms start and drop every few seconds:
+        // only confirmed tracks' deletions are logged.
         let mut plots = 0_u64;
         for e in &events {
+            if let EventKind::TrackDeleted {
+                was_confirmed: false,
+                ..
+            } = &e.kind
+            {
+                continue;
+            }
             if let EventKind::Detection { radar, truth, .. } = &e.kind {
                 plots += 1;
                 let Some(m) = truth else { continue };
@@ -575,6 +584,12 @@ mod tests {
         assert!(c.detections > 100, "{c:?}");
         assert!((4..=3 * 4).contains(&firsts), "{firsts}");
         assert!(c.confirmed >= 4, "{c:?}");
+        // Tentative tracks dropped (false alarms) are not logged.
+        assert!(
+            !p.lines()
+                .iter()
+                .any(|l| l.kind == "track-deleted" && l.text.starts_with("tentative"))
+        );
         let latency = c.mean_latency_s().expect("tracks confirmed");
         assert!(latency > 0.0 && latency < 30.0, "{latency}");
         assert!(!p.plots().is_empty());
