@@ -23,6 +23,7 @@ use crate::panels::{
     CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
     SimCtx, install_sim_keys, start_loop,
 };
+use crate::radar_panel::{RadarOverlay, RadarPanel};
 use crate::render::{MapLayers, draw_base_map};
 use crate::sim_layer::SimLayer;
 use crate::view::{
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
             <ZoomControls view home />
             <MarkerPanel marker view />
             <LaunchPanel ctx=sim />
+            <RadarPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />
@@ -190,6 +192,14 @@ fn MapView(
             {
                 let _ = el.set_pointer_capture(ev.pointer_id());
             }
+            // A press on a radar (no tool on) drags it instead of the map.
+            let at = local_point(ev.client_x(), ev.client_y());
+            if !sim.tool.get_untracked().active
+                && !sim.radar.tool.get_untracked()
+                && sim.radar_down(&view.get_untracked(), at)
+            {
+                return;
+            }
             gestures
                 .borrow_mut()
                 .down(ev.pointer_id(), local_point(ev.client_x(), ev.client_y()));
@@ -201,7 +211,9 @@ fn MapView(
         move |ev: ev::PointerEvent| {
             let at = local_point(ev.client_x(), ev.client_y());
             let current = view.get_untracked();
-            if let GestureOutcome::View(v) =
+            if sim.radar_dragging() {
+                sim.radar_drag_to(at, current.unproject(at));
+            } else if let GestureOutcome::View(v) =
                 gestures.borrow_mut().moved(ev.pointer_id(), at, &current)
             {
                 view.set(v);
@@ -219,6 +231,10 @@ fn MapView(
         let atlas = atlas.clone();
         move |ev: ev::PointerEvent| {
             let at = local_point(ev.client_x(), ev.client_y());
+            if sim.radar_dragging() {
+                sim.radar_up();
+                return;
+            }
             let outcome = gestures.borrow_mut().up(ev.pointer_id(), at);
             if let GestureOutcome::Click(s) = outcome
                 && let Some(g) = view.get_untracked().unproject(s)
@@ -227,6 +243,8 @@ fn MapView(
                 // missile under it or places the marker.
                 if sim.tool.get_untracked().active {
                     sim.launch_click(g, s);
+                } else if sim.radar.tool.get_untracked() {
+                    sim.place_radar(g);
                 } else if !sim.pick(&view.get_untracked(), s) {
                     marker.set(Some(Place::locate(&atlas, g)));
                 }
@@ -235,7 +253,10 @@ fn MapView(
     };
     let on_cancel = {
         let gestures = gestures.clone();
-        move |ev: ev::PointerEvent| gestures.borrow_mut().cancel(ev.pointer_id())
+        move |ev: ev::PointerEvent| {
+            sim.radar.drag.set(None);
+            gestures.borrow_mut().cancel(ev.pointer_id())
+        }
     };
     let on_leave = {
         move |_: ev::PointerEvent| {
@@ -270,6 +291,7 @@ fn MapView(
             <canvas node_ref=canvas aria-label="World map" role="img"></canvas>
             <canvas node_ref=sim_canvas class="sim-layer" aria-label="Missiles" role="img"></canvas>
             <svg class="overlay" aria-hidden="true">
+                <RadarOverlay ctx=sim view />
                 <LaunchOverlay ctx=sim view />
                 {move || {
                     marker_at()

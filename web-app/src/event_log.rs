@@ -29,6 +29,8 @@ pub struct LogLine {
     pub place: Option<GeoPoint>,
     /// The missile concerned, if any.
     pub missile: Option<MissileId>,
+    /// A figure the counters add up: the correlation latency of a confirmed track (s).
+    pub value: Option<f64>,
 }
 
 impl LogLine {
@@ -56,6 +58,7 @@ impl LogLine {
             text,
             place,
             missile,
+            value: None,
         };
         // The engine's event kinds grow in parallel with this app (radar detections, tracks):
         // the wildcard arm keeps this compiling when they do, and shows them generically.
@@ -148,6 +151,93 @@ impl LogLine {
                 Some(*at),
                 Some(*missile),
             ),
+            EventKind::Detection {
+                radar_id,
+                truth,
+                missile_id,
+                snr,
+                lat,
+                lon,
+                alt_m,
+                ..
+            } => line(
+                format!(
+                    "{radar_id} first detection of {}: SNR {snr:.1} dB, {} km high{}",
+                    truth.map_or_else(|| "a false alarm".to_string(), |m| format!("#{}", m.0)),
+                    km(*alt_m),
+                    missile_id
+                        .map(|t| format!(", track {t}"))
+                        .unwrap_or_default(),
+                ),
+                Some(GeoPoint::new(*lat, *lon)),
+                *truth,
+            ),
+            EventKind::TrackConfirmed {
+                track,
+                latency_s,
+                radars,
+                at,
+                alt_m,
+                ..
+            } => {
+                let mut l = line(
+                    format!(
+                        "track {track} confirmed {latency_s:.1} s after its first plot ({} radar{}){}",
+                        radars.len(),
+                        if radars.len() == 1 { "" } else { "s" },
+                        alt_m
+                            .map(|a| format!(", {} km high", km(a)))
+                            .unwrap_or_default(),
+                    ),
+                    *at,
+                    None,
+                );
+                l.value = latency_s.is_finite().then_some(*latency_s);
+                l
+            }
+            EventKind::TrackDeleted {
+                track,
+                reason,
+                was_confirmed,
+                lifetime_s,
+            } => line(
+                format!(
+                    "{} track {track} dropped ({}) after {lifetime_s:.0} s",
+                    if *was_confirmed {
+                        "confirmed"
+                    } else {
+                        "tentative"
+                    },
+                    json.get("reason")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("{reason:?}"), |r| r.replace('-', " ")),
+                ),
+                None,
+                None,
+            ),
+            EventKind::RadarPlaced {
+                radar,
+                call_sign,
+                kind,
+                position,
+            } => line(
+                format!("radar {call_sign} ({}, {radar}) placed", kind.name()),
+                Some(*position),
+                None,
+            ),
+            EventKind::RadarMoved {
+                radar,
+                position,
+                boresight_az_deg,
+            } => line(
+                format!("radar {radar} moved, boresight {boresight_az_deg:.0}\u{b0}"),
+                Some(*position),
+                None,
+            ),
+            EventKind::RadarRemoved { radar } => line(format!("radar {radar} removed"), None, None),
+            EventKind::Rejected { command, reason } => {
+                line(format!("{command} refused: {reason}"), None, None)
+            }
             _ => {
                 let missile = json
                     .get("missile")
@@ -216,7 +306,7 @@ pub fn place_in_json(json: &Value) -> Option<GeoPoint> {
 }
 
 /// The counters shown above the log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Counters {
     /// Missiles launched.
     pub launches: usize,
@@ -224,24 +314,47 @@ pub struct Counters {
     pub rejected: usize,
     /// Missiles on the ground.
     pub impacts: usize,
+    /// Radar plots (every one, not only the first per radar and missile logged).
+    pub detections: u64,
+    /// Tracks confirmed.
+    pub confirmed: usize,
+    /// Sum of the confirmation latencies (s), for their mean.
+    pub latency_sum_s: f64,
+    /// Tracks dropped (the log holds only confirmed ones' deletions).
+    pub deleted: usize,
     /// Events of kinds this app does not know yet.
     pub other: usize,
 }
 
 impl Counters {
-    /// Counts the lines of a log.
-    pub fn of(lines: &[LogLine]) -> Counters {
-        let mut c = Counters::default();
+    /// Counts the lines of a log; `detections` is the number of radar plots over the same
+    /// time (the log holds only the first per radar and missile).
+    pub fn of(lines: &[LogLine], detections: u64) -> Counters {
+        let mut c = Counters {
+            detections,
+            ..Counters::default()
+        };
         for l in lines {
             match l.kind.as_str() {
                 "launch" => c.launches += 1,
                 "launch-rejected" => c.rejected += 1,
                 "impact" => c.impacts += 1,
-                "stage-burnout" | "burnout" | "apogee" => {}
+                "track-confirmed" => {
+                    c.confirmed += 1;
+                    c.latency_sum_s += l.value.unwrap_or(0.0);
+                }
+                "track-deleted" => c.deleted += 1,
+                "stage-burnout" | "burnout" | "apogee" | "detection" | "radar-placed"
+                | "radar-moved" | "radar-removed" | "rejected" => {}
                 _ => c.other += 1,
             }
         }
         c
+    }
+
+    /// Mean correlation latency (first plot to confirmation) over the confirmed tracks (s).
+    pub fn mean_latency_s(&self) -> Option<f64> {
+        (self.confirmed > 0).then(|| self.latency_sum_s / self.confirmed as f64)
     }
 
     /// Missiles still flying.
@@ -312,7 +425,7 @@ mod tests {
             "{}",
             refused.text
         );
-        let c = Counters::of(&lines);
+        let c = Counters::of(&lines, 0);
         assert_eq!((c.launches, c.rejected, c.impacts, c.other), (3, 1, 3, 0));
         assert_eq!(c.in_flight(), 0);
     }

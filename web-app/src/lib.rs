@@ -1,9 +1,10 @@
 //! `web-app`: the browser front end of the missile defense simulator.
 //!
 //! The map maths ([`view`]), the embedded world atlas ([`atlas`]), the playback of the
-//! simulation ([`playback`]), the launch tool ([`launch`]) and the event log ([`event_log`]) are
+//! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]) and the
+//! event log ([`event_log`]) are
 //! plain Rust over `sim-core`, built and unit-tested natively; `render` and `sim_layer` draw on
-//! canvases and `app` and `panels` hold the Leptos components, and those exist only when
+//! canvases and `app`, `panels` and `radar_panel` hold the Leptos components, and those exist only when
 //! compiling for `wasm32` (the browser). Nothing in this crate needs a
 //! network: the atlas is compiled into the wasm binary.
 
@@ -15,6 +16,9 @@ pub mod launch;
 #[cfg(target_arch = "wasm32")]
 pub mod panels;
 pub mod playback;
+#[cfg(target_arch = "wasm32")]
+pub mod radar_panel;
+pub mod radar_view;
 #[cfg(target_arch = "wasm32")]
 pub mod render;
 #[cfg(target_arch = "wasm32")]

@@ -55,6 +55,12 @@ pub struct Status {
     pub step_ms: f64,
     /// Wall-clock time per frame spent drawing the simulation layer (ms, moving average).
     pub draw_ms: f64,
+    /// Radars on the map.
+    pub radars: usize,
+    /// Confirmed tracks.
+    pub tracks_confirmed: usize,
+    /// Tentative tracks.
+    pub tracks_tentative: usize,
 }
 
 /// The launch tool's state.
@@ -106,6 +112,8 @@ pub struct SimCtx {
     pub preset: RwSignal<&'static str>,
     /// Set to force a redraw of the simulation layer on the next frame.
     pub redraw: StoredValue<bool, LocalStorage>,
+    /// The radar tool and the radar selection (see [`crate::radar_panel`]).
+    pub radar: crate::radar_panel::RadarUi,
 }
 
 impl SimCtx {
@@ -132,6 +140,7 @@ impl SimCtx {
             refusal: RwSignal::new(None),
             preset: RwSignal::new(PRESETS[0].id),
             redraw: StoredValue::new_local(true),
+            radar: crate::radar_panel::RadarUi::new(),
         }
     }
 
@@ -145,7 +154,7 @@ impl SimCtx {
         self.player.update_value(f);
     }
 
-    fn changed(&self) {
+    pub(crate) fn changed(&self) {
         self.redraw.set_value(true);
         self.clock.update_value(Clock::drop_debt);
     }
@@ -164,6 +173,7 @@ impl SimCtx {
                 self.preset.set(preset.id);
                 self.selected.set(None);
                 self.hover.set(None);
+                self.radar.selected.set(None);
                 self.playing.set(has_launches);
                 self.log_rev.update(|r| *r += 1);
                 self.changed();
@@ -271,7 +281,7 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
     let again = slot.clone();
     let mut last_ts: Option<f64> = None;
     let mut last_drawn: Option<DrawKey> = None;
-    let mut last_log: (usize, u64) = (0, u64::MAX);
+    let mut last_log: (usize, u64, u64) = (0, u64::MAX, 0);
     let mut last_log_at = 0.0;
     // Moving averages of the frame's work (weight of the newest frame).
     const AVG: f64 = 0.1;
@@ -349,8 +359,30 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                 // Rounded, so that an idle page does not publish a new status every frame.
                 step_ms: (step_avg * 10.0).round() / 10.0,
                 draw_ms: (draw_avg * 10.0).round() / 10.0,
+                radars: player.sim().radars().len(),
+                tracks_confirmed: player
+                    .sim()
+                    .tracker()
+                    .tracks()
+                    .iter()
+                    .filter(|t| t.status == sim_core::tracking::TrackStatus::Confirmed)
+                    .count(),
+                tracks_tentative: player
+                    .sim()
+                    .tracker()
+                    .tracks()
+                    .iter()
+                    .filter(|t| t.status == sim_core::tracking::TrackStatus::Tentative)
+                    .count(),
             };
-            (status, (player.lines().len(), player.generation()))
+            (
+                status,
+                (
+                    player.lines().len(),
+                    player.generation(),
+                    player.detections(),
+                ),
+            )
         });
         let t = now();
         let log_due = log_now != last_log && (!playing || t - last_log_at > LOG_REFRESH_MS);
@@ -395,6 +427,7 @@ pub fn install_sim_keys(ctx: SimCtx) {
             }
             "Escape" => {
                 ctx.refusal.set(None);
+                ctx.radar.tool.set(false);
                 ctx.tool.update(|t| match t.stage {
                     LaunchStage::PickTarget { .. } => t.stage = LaunchStage::PickSite,
                     LaunchStage::PickSite => t.active = false,
@@ -482,7 +515,10 @@ pub fn LaunchPanel(
                         tool.update(|t| {
                             t.active = !t.active;
                             t.stage = LaunchStage::PickSite;
-                        })
+                        });
+                        if tool.get_untracked().active {
+                            ctx.radar.tool.set(false);
+                        }
                     }
                 >
                     {move || if tool.get().active { "Launch tool: on" } else { "Launch tool: off" }}
@@ -653,6 +689,9 @@ pub fn PlaybackBar(
                 data-hash=move || status.get().hash.map(|h| format!("{h:016x}")).unwrap_or_default()
                 data-step-ms=move || format!("{:.1}", status.get().step_ms)
                 data-draw-ms=move || format!("{:.1}", status.get().draw_ms)
+                data-radars=move || status.get().radars.to_string()
+                data-tracks-confirmed=move || status.get().tracks_confirmed.to_string()
+                data-tracks-tentative=move || status.get().tracks_tentative.to_string()
             >
                 {time}
             </span>
@@ -679,7 +718,7 @@ pub fn EventLog(
         ctx.log_rev.track();
         ctx.read(|p| {
             let all = p.lines();
-            let c = Counters::of(all);
+            let c = Counters::of(all, p.detections());
             // Keyed by their place in the whole log (and the history's generation, since a new
             // command rewrites the log after it): a refresh then adds only the new rows.
             let generation = p.generation();
@@ -719,6 +758,10 @@ pub fn EventLog(
                         data-impacts=c.impacts.to_string()
                         data-rejected=c.rejected.to_string()
                         data-in-flight=c.in_flight().to_string()
+                        data-detections=c.detections.to_string()
+                        data-confirmed=c.confirmed.to_string()
+                        data-deleted=c.deleted.to_string()
+                        data-latency=c.mean_latency_s().map(|l| format!("{l:.2}")).unwrap_or_default()
                     >
                         {format!(
                             "Launches {} · in flight {} · impacts {} · refused {}",
@@ -726,6 +769,14 @@ pub fn EventLog(
                             c.in_flight(),
                             c.impacts,
                             c.rejected,
+                        )}
+                        <br />
+                        {format!(
+                            "Detections {} · tracks confirmed {} · dropped {} · correlation latency {}",
+                            c.detections,
+                            c.confirmed,
+                            c.deleted,
+                            c.mean_latency_s().map_or_else(|| "—".to_string(), |l| format!("{l:.1} s")),
                         )}
                     </p>
                 }

@@ -15,7 +15,10 @@
 //! a tick cannot change them (determinism), and a new command truncates them at its tick,
 //! where the timeline forks.
 
+use std::collections::BTreeMap;
+
 use sim_core::engine::{Command, Event, EventKind, TICK_HZ};
+use sim_core::radar::RadarId;
 use sim_core::{MissileId, Simulation};
 
 use crate::event_log::LogLine;
@@ -37,6 +40,24 @@ pub const SNAPSHOT_EVERY_TICKS: u64 = 10 * TICK_HZ as u64;
 /// A ground-track point is recorded every this many ticks (2 s of simulation time).
 pub const TRAIL_EVERY_TICKS: u64 = 2 * TICK_HZ as u64;
 
+/// How long a radar plot stays on the map (ticks: 3 s of simulation time).
+pub const PLOT_FADE_TICKS: u64 = 3 * TICK_HZ as u64;
+/// Most radar plots kept for drawing (the newest).
+pub const MAX_PLOTS: usize = 20_000;
+
+/// A radar plot, kept a few seconds for drawing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plot {
+    /// Tick of the scan.
+    pub tick: u64,
+    /// Measured latitude (deg).
+    pub lat_deg: f64,
+    /// Measured longitude (deg).
+    pub lon_deg: f64,
+    /// Whether it is a false alarm (no missile behind it).
+    pub false_alarm: bool,
+}
+
 /// A built-in scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Preset {
@@ -49,7 +70,7 @@ pub struct Preset {
 }
 
 /// The built-in scenarios, the empty map first.
-pub const PRESETS: [Preset; 4] = [
+pub const PRESETS: [Preset; 6] = [
     Preset {
         id: "empty",
         name: "Empty map",
@@ -64,6 +85,16 @@ pub const PRESETS: [Preset; 4] = [
         id: "socal-salvo",
         name: "Southern California salvo",
         json: Some(include_str!("../../scenarios/socal-salvo.json")),
+    },
+    Preset {
+        id: "socal-three-radars",
+        name: "Southern California, three radars",
+        json: Some(include_str!("../../scenarios/socal-three-radars.json")),
+    },
+    Preset {
+        id: "horizon-masking",
+        name: "Horizon masking",
+        json: Some(include_str!("../../scenarios/horizon-masking.json")),
     },
     Preset {
         id: "catalog-tour",
@@ -199,6 +230,12 @@ pub struct Player {
     horizon: u64,
     lines: Vec<LogLine>,
     trails: Vec<Trail>,
+    /// Radar plots counted up to the end of each tick that had some: (tick, cumulative count).
+    detections: Vec<(u64, u64)>,
+    /// The tick of the first plot of each (radar, missile) pair: only that one is logged.
+    first_seen: BTreeMap<(RadarId, MissileId), u64>,
+    /// Plots of the last few seconds before the current tick (for drawing).
+    plots: Vec<Plot>,
     /// Bumped whenever history is rewritten (seek back, new command): lets a renderer know
     /// that cached drawings of the tracks are stale.
     generation: u64,
@@ -216,6 +253,9 @@ impl Player {
             horizon: tick,
             lines: Vec::new(),
             trails: Vec::new(),
+            detections: Vec::new(),
+            first_seen: BTreeMap::new(),
+            plots: Vec::new(),
             generation: 0,
         }
     }
@@ -244,6 +284,40 @@ impl Player {
     pub fn lines(&self) -> &[LogLine] {
         let tick = self.sim.tick();
         &self.lines[..self.lines.partition_point(|l| l.tick < tick)]
+    }
+
+    /// Radar plots made before the current tick (every plot, false alarms included).
+    pub fn detections(&self) -> u64 {
+        let tick = self.sim.tick();
+        let i = self.detections.partition_point(|d| d.0 < tick);
+        i.checked_sub(1).map_or(0, |i| self.detections[i].1)
+    }
+
+    /// Radar plots of the last [`PLOT_FADE_TICKS`] before the current tick, oldest first
+    /// (after a seek, only those replayed since the snapshot it started from).
+    pub fn plots(&self) -> &[Plot] {
+        &self.plots
+    }
+
+    /// The radar drawn nearest to screen point `at`, within `radius_px`.
+    pub fn radar_near(
+        &self,
+        view: &crate::view::Viewport,
+        at: crate::view::ScreenPoint,
+        radius_px: f64,
+    ) -> Option<RadarId> {
+        let mut best: Option<(f64, RadarId)> = None;
+        for r in self.sim.radars() {
+            let s = view.project(crate::view::GeoPoint {
+                lat_deg: r.site.position.lat_deg,
+                lon_deg: r.site.position.lon_deg,
+            });
+            let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
+            if d2 <= radius_px * radius_px && best.is_none_or(|(b, _)| d2 < b) {
+                best = Some((d2, r.site.id));
+            }
+        }
+        best.map(|(_, id)| id)
     }
 
     /// The ground tracks of the whole recorded timeline, by missile id (see [`Trail::upto`]
@@ -301,6 +375,9 @@ impl Player {
         self.snapshots.retain(|s| s.tick() <= tick);
         self.lines
             .truncate(self.lines.partition_point(|l| l.tick < tick));
+        self.detections
+            .truncate(self.detections.partition_point(|d| d.0 < tick));
+        self.first_seen.retain(|_, t| *t < tick);
         for trail in &mut self.trails {
             trail.points.retain(|p| p.tick <= tick);
         }
@@ -320,6 +397,7 @@ impl Player {
             .collect();
         let events = self.sim.step(&commands);
         let n = events.len();
+        self.keep_plots(tick, &events);
         // Ticks before the horizon were recorded when first simulated, with the same result.
         if tick >= self.horizon {
             self.record(events);
@@ -371,11 +449,58 @@ impl Player {
 
     fn rewind_to(&mut self, snap: Simulation) {
         self.sim = snap;
+        self.plots.clear();
+    }
+
+    /// Adds the plots of tick `tick` and forgets those older than [`PLOT_FADE_TICKS`].
+    fn keep_plots(&mut self, tick: u64, events: &[Event]) {
+        // Kept while `plot.tick + PLOT_FADE_TICKS > now`, now = tick + 1 after this step.
+        let oldest = (tick + 2).saturating_sub(PLOT_FADE_TICKS);
+        let stale = self.plots.partition_point(|p| p.tick < oldest);
+        let excess = (self.plots.len() - stale).saturating_sub(MAX_PLOTS);
+        self.plots.drain(..stale + excess);
+        for e in events {
+            if let EventKind::Detection {
+                lat, lon, truth, ..
+            } = &e.kind
+            {
+                self.plots.push(Plot {
+                    tick,
+                    lat_deg: *lat,
+                    lon_deg: *lon,
+                    false_alarm: truth.is_none(),
+                });
+            }
+        }
     }
 
     fn record(&mut self, events: Vec<Event>) {
+        // Plots are far too many to log one by one (thousands a second in a raid): they are
+        // counted, and only the first of each radar on each missile gets a line.
+        // Likewise the tentative tracks that false alarms start and drop every few seconds:
+        // only confirmed tracks' deletions are logged.
+        let mut plots = 0_u64;
         for e in &events {
+            if let EventKind::TrackDeleted {
+                was_confirmed: false,
+                ..
+            } = &e.kind
+            {
+                continue;
+            }
+            if let EventKind::Detection { radar, truth, .. } = &e.kind {
+                plots += 1;
+                let Some(m) = truth else { continue };
+                if self.first_seen.contains_key(&(*radar, *m)) {
+                    continue;
+                }
+                self.first_seen.insert((*radar, *m), e.tick);
+            }
             self.lines.push(LogLine::from_event(e, &self.sim));
+        }
+        if plots > 0 {
+            let before = self.detections.last().map_or(0, |d| d.1);
+            self.detections.push((self.sim.tick() - 1, before + plots));
         }
         let now = self.sim.tick();
         let sample_all = now.is_multiple_of(TRAIL_EVERY_TICKS);
@@ -442,6 +567,57 @@ mod tests {
             .expect("preset")
             .player()
             .expect("valid preset")
+    }
+
+    #[test]
+    fn radar_plots_are_counted_and_logged_once_per_radar_and_missile() {
+        let mut p = Preset::by_id("socal-three-radars")
+            .expect("preset")
+            .player()
+            .expect("valid preset");
+        assert_eq!(p.sim().radars().len(), 3);
+        for _ in 0..1500 {
+            p.step();
+        }
+        let c = crate::event_log::Counters::of(p.lines(), p.detections());
+        let firsts = p.lines().iter().filter(|l| l.kind == "detection").count();
+        assert!(c.detections > 100, "{c:?}");
+        assert!((4..=3 * 4).contains(&firsts), "{firsts}");
+        assert!(c.confirmed >= 4, "{c:?}");
+        // Tentative tracks dropped (false alarms) are not logged.
+        assert!(
+            !p.lines()
+                .iter()
+                .any(|l| l.kind == "track-deleted" && l.text.starts_with("tentative"))
+        );
+        let latency = c.mean_latency_s().expect("tracks confirmed");
+        assert!(latency > 0.0 && latency < 30.0, "{latency}");
+        assert!(!p.plots().is_empty());
+        assert!(
+            p.plots()
+                .iter()
+                .all(|pl| pl.tick + PLOT_FADE_TICKS > p.tick())
+        );
+        // Seeking back and forth gives the same counts, log and state.
+        let (hash, lines, dets) = (p.sim().state_hash(), p.lines().to_vec(), p.detections());
+        p.seek(700);
+        assert!(p.detections() < dets);
+        p.seek(1500);
+        assert_eq!(p.sim().state_hash(), hash);
+        assert_eq!(p.lines(), &lines[..]);
+        assert_eq!(p.detections(), dets);
+        // A radar command forks the timeline: later counts are dropped, then re-recorded.
+        p.seek(600);
+        p.schedule(
+            600,
+            Command::RemoveRadar {
+                radar: p.sim().radars()[0].site.id,
+            },
+        );
+        assert_eq!(p.horizon(), 600);
+        p.step();
+        assert_eq!(p.sim().radars().len(), 2);
+        assert!(p.lines().iter().any(|l| l.kind == "radar-removed"));
     }
 
     #[test]

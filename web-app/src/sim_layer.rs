@@ -12,7 +12,9 @@ use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, Path2d};
 
 use sim_core::MissileId;
+use sim_core::engine::MissileView;
 use sim_core::flight::Phase;
+use sim_core::tracking::{TrackId, TrackStatus};
 
 use crate::playback::Player;
 use crate::view::{GeoPoint, Viewport};
@@ -35,7 +37,26 @@ pub mod palette {
     pub const PREDICTED: &str = "rgba(120, 220, 255, 0.9)";
     /// Hover and selection rings.
     pub const HIGHLIGHT: &str = "#ffffff";
+    /// Radar plots of missiles.
+    pub const PLOT: &str = "rgba(200, 247, 225, 0.85)";
+    /// False alarms.
+    pub const FALSE_ALARM: &str = "rgba(200, 247, 225, 0.35)";
+    /// Confirmed tracks, their history and impact ellipses.
+    pub const TRACK_CONFIRMED: &str = "#59d8ff";
+    /// Tentative tracks.
+    pub const TRACK_TENTATIVE: &str = "rgba(89, 216, 255, 0.35)";
+    /// Predicted impact ellipses of tracks.
+    pub const TRACK_IMPACT: &str = "rgba(89, 216, 255, 0.8)";
 }
+
+/// A confirmed track's recent estimated positions are kept this long (ticks: 30 s).
+const TRACK_HISTORY_TICKS: u64 = 300;
+/// One history point per this many ticks (1 s).
+const TRACK_HISTORY_EVERY: u64 = 10;
+/// A past estimate of a track: (tick, latitude deg, longitude deg).
+type HistoryPoint = (u64, f64, f64);
+/// Points of a drawn impact ellipse.
+const ELLIPSE_POINTS: usize = 48;
 
 /// One track's path and how much of the track it holds.
 struct CachedTrack {
@@ -52,6 +73,12 @@ pub struct SimLayer {
     ctx: CanvasRenderingContext2d,
     tracks: Vec<CachedTrack>,
     generation: u64,
+    /// Recent estimated positions of each track (tick, lat, lon), by track id.
+    track_history: Vec<(TrackId, Vec<HistoryPoint>)>,
+    /// Tick and generation of the last history sample.
+    history_at: (u64, u64),
+    /// The missiles' views of the frame being drawn (kept to reuse the allocation).
+    views: Vec<MissileView>,
 }
 
 impl SimLayer {
@@ -67,6 +94,9 @@ impl SimLayer {
             ctx,
             tracks: Vec::new(),
             generation: u64::MAX,
+            track_history: Vec::new(),
+            history_at: (0, u64::MAX),
+            views: Vec::new(),
         })
     }
 
@@ -132,7 +162,10 @@ impl SimLayer {
         // The live end of each track: from its last recorded point to the missile now.
         let live = Path2d::new()?;
         let trails = player.trails();
-        for v in sim.missile_views() {
+        // Each view costs a geodetic conversion: made once per frame, used twice.
+        self.views.clear();
+        self.views.extend(sim.missile_views());
+        for v in &self.views {
             if v.phase == Phase::Impacted {
                 continue;
             }
@@ -190,7 +223,7 @@ impl SimLayer {
             path.move_to(x + r, y - r);
             path.line_to(x - r, y + r);
         };
-        for (m, v) in sim.missiles().iter().zip(sim.missile_views()) {
+        for (m, v) in sim.missiles().iter().zip(&self.views) {
             let s = view.project(GeoPoint {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
@@ -237,6 +270,137 @@ impl SimLayer {
         }
         ctx.set_stroke_style_str(palette::HIGHLIGHT);
         ctx.stroke_with_path(&highlight);
+        self.draw_sensing(view, player)
+    }
+
+    /// Keeps a short history of each track's estimated position, sampled every
+    /// [`TRACK_HISTORY_EVERY`] ticks; forgotten when time goes back or history is rewritten.
+    fn update_track_history(&mut self, player: &Player, positions: &[(TrackId, f64, f64)]) {
+        let tick = player.tick();
+        let (last, generation) = self.history_at;
+        if generation != player.generation() || tick < last {
+            self.track_history.clear();
+        } else if tick < last + TRACK_HISTORY_EVERY {
+            return;
+        }
+        self.history_at = (tick, player.generation());
+        let oldest = tick.saturating_sub(TRACK_HISTORY_TICKS);
+        self.track_history
+            .retain(|(id, _)| positions.binary_search_by_key(id, |p| p.0).is_ok());
+        for &(id, lat, lon) in positions {
+            let i = match self.track_history.binary_search_by_key(&id, |h| h.0) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.track_history.insert(i, (id, Vec::new()));
+                    i
+                }
+            };
+            let h = &mut self.track_history[i].1;
+            h.retain(|p| p.0 >= oldest);
+            h.push((tick, lat, lon));
+        }
+    }
+
+    /// Radar plots of the last seconds, tracks (confirmed bright with their recent history and
+    /// predicted impact with its 95% ellipse, tentative faint).
+    fn draw_sensing(&mut self, view: &Viewport, player: &Player) -> Result<(), JsValue> {
+        let sim = player.sim();
+        let tracks = sim.tracker().tracks();
+        if tracks.is_empty() && player.plots().is_empty() && self.track_history.is_empty() {
+            return Ok(());
+        }
+        let earth = sim.physics().earth;
+        let ellipsoid = earth.ellipsoid();
+        let radius = earth.range_radius_m();
+        let project = |lat_deg: f64, lon_deg: f64| view.project(GeoPoint { lat_deg, lon_deg });
+
+        let plots = Path2d::new()?;
+        let false_alarms = Path2d::new()?;
+        for p in player.plots() {
+            let s = project(p.lat_deg, p.lon_deg);
+            let path = if p.false_alarm { &false_alarms } else { &plots };
+            path.rect(s.x - 1.5, s.y - 1.5, 3.0, 3.0);
+        }
+        let ctx = &self.ctx;
+        ctx.set_fill_style_str(palette::PLOT);
+        ctx.fill_with_path_2d(&plots);
+        ctx.set_fill_style_str(palette::FALSE_ALARM);
+        ctx.fill_with_path_2d(&false_alarms);
+
+        // Confirmed track positions, sorted by id (the tracker keeps them in id order).
+        let mut confirmed: Vec<(TrackId, f64, f64)> = Vec::new();
+        let tentative = Path2d::new()?;
+        let confirmed_marks = Path2d::new()?;
+        let impacts = Path2d::new()?;
+        for t in tracks {
+            let g = ellipsoid.ecef_to_geodetic(&t.position_m);
+            let (lat, lon) = (g.lat_rad.to_degrees(), g.lon_rad.to_degrees());
+            let s = project(lat, lon);
+            if t.status == TrackStatus::Tentative {
+                tentative.move_to(s.x + 4.0, s.y);
+                tentative.arc(s.x, s.y, 4.0, 0.0, std::f64::consts::TAU)?;
+                continue;
+            }
+            confirmed.push((t.id, lat, lon));
+            confirmed_marks.rect(s.x - 5.0, s.y - 5.0, 10.0, 10.0);
+            if let Some(i) = &t.impact {
+                let c = project(i.at.lat_deg, i.at.lon_deg);
+                impacts.move_to(c.x - 4.0, c.y);
+                impacts.line_to(c.x + 4.0, c.y);
+                impacts.move_to(c.x, c.y - 4.0);
+                impacts.line_to(c.x, c.y + 4.0);
+                let pts = crate::radar_view::ellipse(
+                    &i.at,
+                    i.semi_major_m,
+                    i.semi_minor_m,
+                    i.orientation_deg,
+                    radius,
+                    ELLIPSE_POINTS,
+                );
+                for (k, p) in pts.iter().enumerate() {
+                    // Longitudes are unwrapped around the centre: placed from the centre's
+                    // screen point, the ellipse never splits at the antimeridian.
+                    let s = project(p.lat_deg, i.at.lon_deg);
+                    let x = c.x + (p.lon_deg - i.at.lon_deg) * view.px_per_deg;
+                    if k == 0 {
+                        impacts.move_to(x, s.y);
+                    } else {
+                        impacts.line_to(x, s.y);
+                    }
+                }
+            }
+        }
+        confirmed.sort_by_key(|c| c.0);
+        self.update_track_history(player, &confirmed);
+        let history = Path2d::new()?;
+        for (id, points) in &self.track_history {
+            let Ok(i) = confirmed.binary_search_by_key(id, |c| c.0) else {
+                continue;
+            };
+            let now = confirmed[i];
+            let mut first = true;
+            for &(_, lat, lon) in points.iter().chain(std::iter::once(&(0, now.1, now.2))) {
+                let s = project(lat, lon);
+                if first {
+                    history.move_to(s.x, s.y);
+                    first = false;
+                } else {
+                    history.line_to(s.x, s.y);
+                }
+            }
+        }
+        let ctx = &self.ctx;
+        ctx.set_line_width(1.0);
+        ctx.set_stroke_style_str(palette::TRACK_TENTATIVE);
+        ctx.stroke_with_path(&tentative);
+        ctx.set_line_width(1.5);
+        ctx.set_stroke_style_str(palette::TRACK_CONFIRMED);
+        ctx.stroke_with_path(&history);
+        ctx.set_line_width(2.0);
+        ctx.stroke_with_path(&confirmed_marks);
+        ctx.set_line_width(1.5);
+        ctx.set_stroke_style_str(palette::TRACK_IMPACT);
+        ctx.stroke_with_path(&impacts);
         Ok(())
     }
 }
