@@ -151,9 +151,25 @@ test('a radar placed by clicking shows its coverage, moves by dragging and is de
   await page.mouse.move(at.x, at.y + 50, { steps: 3 });
   await page.mouse.up();
   await page.locator('.log-line[data-kind="radar-moved"]').waitFor();
+  await page.waitForFunction((l) => Number(document.querySelector('#radar-layer g.radar').dataset.lat) !== l, lat);
   view = await viewOf(page);
   const moved = Number(await radar.getAttribute('data-lat'));
   assert.ok(Math.abs((lat - moved) - 50 / view.scale) < 2 / view.scale, `moved from ${lat} to ${moved}`);
+
+  // Shift-drag turns it towards the pointer: due east is a boresight of about 90 degrees.
+  const here = project(view, moved, Number(await radar.getAttribute('data-lon')));
+  await page.keyboard.down('Shift');
+  await page.mouse.move(here.x, here.y);
+  await page.mouse.down();
+  await page.mouse.move(here.x + 40, here.y, { steps: 3 });
+  await page.mouse.move(here.x + 80, here.y, { steps: 3 });
+  await page.mouse.up();
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => document.querySelectorAll('.log-line[data-kind="radar-moved"]').length === 2);
+  await page.waitForFunction(() => document.querySelector('#radar-layer g.radar').dataset.boresight !== '270.0');
+  const boresight = Number(await radar.getAttribute('data-boresight'));
+  assert.ok(Math.abs(boresight - 90) < 2, `boresight ${boresight}`);
+  assert.equal(Number(await radar.getAttribute('data-lat')), moved, 'turning does not move it');
 
   // The editor shows it; deleting removes it.
   await page.locator('#radar-editor').waitFor();

@@ -196,7 +196,7 @@ fn MapView(
             let at = local_point(ev.client_x(), ev.client_y());
             if !sim.tool.get_untracked().active
                 && !sim.radar.tool.get_untracked()
-                && sim.radar_down(&view.get_untracked(), at)
+                && sim.radar_down(&view.get_untracked(), at, ev.shift_key())
             {
                 return;
             }

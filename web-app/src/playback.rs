@@ -621,6 +621,46 @@ mod tests {
     }
 
     #[test]
+    fn horizon_masking_first_detection_is_inside_the_drawn_footprint() {
+        let mut p = Preset::by_id("horizon-masking")
+            .expect("preset")
+            .player()
+            .expect("valid preset");
+        let site = p.sim().radars()[0].site.clone();
+        let earth = p.sim().physics().earth;
+        // The first plot of the missile (false alarms are counted, not logged).
+        while !p.lines().iter().any(|l| l.kind == "detection") && p.tick() < 3000 {
+            p.step();
+        }
+        let first = p
+            .lines()
+            .iter()
+            .find(|l| l.kind == "detection")
+            .expect("the radar detects the missile");
+        assert!(
+            first.text.starts_with("RAD_SNI first detection of #"),
+            "{}",
+            first.text
+        );
+        let v = p.sim().missile_views().next().expect("one missile");
+        let at = GeoPoint::new(v.lat_deg, v.lon_deg);
+        let d = sim_core::earth::frames::great_circle_distance_m(
+            &site.position,
+            &at,
+            earth.range_radius_m(),
+        );
+        // Hidden by the curvature until well above 10 km, as the scenario describes.
+        assert!(v.alt_m > 10_000.0, "first seen at {} m", v.alt_m);
+        let f = crate::radar_view::footprint(&site, &earth, v.alt_m);
+        assert!(d <= f.outer_m + 2_000.0, "{d} m beyond {f:?}");
+        // 2 km lower (a few seconds of climb earlier) it would still have been outside: the
+        // missile is seen as it enters the drawn coverage (14.0 km high, 484 km away, edge
+        // at 488 km; 451 km at 12 km).
+        let lower = crate::radar_view::footprint(&site, &earth, v.alt_m - 2_000.0);
+        assert!(d > lower.outer_m, "{d} m, {} m", lower.outer_m);
+    }
+
+    #[test]
     fn every_preset_loads() {
         for p in PRESETS {
             let player = p.player().unwrap_or_else(|e| panic!("{}: {e}", p.id));

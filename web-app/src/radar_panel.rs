@@ -1,5 +1,6 @@
 //! Radars on the map: the radar tool (class, call sign, boresight; a click places one), the
-//! selection and its editor (class, sector, boresight, delete), dragging a radar to move it,
+//! selection and its editor (class, sector, boresight, delete), dragging a radar to move it
+//! (shift-drag turns its boresight towards the pointer),
 //! and the SVG overlay with each radar's coverage footprint and sector edges.
 //!
 //! Every change goes through the engine's commands (`place-radar`, `move-radar`,
@@ -41,6 +42,10 @@ pub struct Drag {
     pub from_px: ScreenPoint,
     /// Whether the pointer has moved beyond the click threshold.
     pub moved: bool,
+    /// Shift-drag: turn the radar towards the pointer instead of moving it.
+    pub rotate: bool,
+    /// The boresight the radar would get (deg clockwise from north).
+    pub boresight_deg: f64,
 }
 
 /// The radar tool's state and the radar selection (all `Copy` handles).
@@ -142,16 +147,16 @@ impl SimCtx {
 
     /// A press on the map: starts dragging the radar under it, if any (a missile under the
     /// pointer wins: the press is then a click that selects it).
-    pub fn radar_down(&self, view: &Viewport, at: ScreenPoint) -> bool {
+    pub fn radar_down(&self, view: &Viewport, at: ScreenPoint, rotate: bool) -> bool {
         let hit = self.read(|p| {
             if p.missile_near(view, at, MISSILE_PICK_RADIUS_PX).is_some() {
                 return None;
             }
             let id = p.radar_near(view, at, PICK_RADIUS_PX)?;
             let r = p.sim().radars().iter().find(|r| r.site.id == id)?;
-            Some((id, r.site.position))
+            Some((id, r.site.position, r.site.boresight_az_deg))
         });
-        let Some((radar, to)) = hit else {
+        let Some((radar, to, boresight_deg)) = hit else {
             return false;
         };
         self.radar.selected.set(Some(radar));
@@ -160,6 +165,8 @@ impl SimCtx {
             to,
             from_px: at,
             moved: false,
+            rotate,
+            boresight_deg,
         }));
         true
     }
@@ -176,14 +183,20 @@ impl SimCtx {
                 if (at.x - d.from_px.x).hypot(at.y - d.from_px.y) > DRAG_THRESHOLD_PX {
                     d.moved = true;
                 }
-                if d.moved {
-                    d.to = SimPoint::new(g.lat_deg, g.lon_deg);
+                let pointer = SimPoint::new(g.lat_deg, g.lon_deg);
+                if d.moved && d.rotate {
+                    d.boresight_deg = sim_core::earth::frames::initial_bearing_rad(&d.to, &pointer)
+                        .to_degrees()
+                        .rem_euclid(360.0);
+                } else if d.moved {
+                    d.to = pointer;
                 }
             }
         });
     }
 
-    /// The press ends: a drag moves the radar (a `move-radar` command), a click only selects.
+    /// The press ends: a drag moves the radar, a shift-drag turns it (a `move-radar`
+    /// command either way), a click only selects.
     pub fn radar_up(&self) {
         if let Some(d) = self.radar.drag.get_untracked() {
             self.radar.drag.set(None);
@@ -191,7 +204,7 @@ impl SimCtx {
                 self.radar_commands(vec![Command::MoveRadar {
                     radar: d.radar,
                     position: d.to,
-                    boresight_az_deg: None,
+                    boresight_az_deg: d.rotate.then_some(d.boresight_deg),
                 }]);
             }
         }
@@ -431,7 +444,7 @@ pub fn RadarPanel(
                         if ui.tool.get() {
                             "Click the map to place a radar."
                         } else {
-                            "Drag a radar to move it; click one to edit it."
+                            "Drag a radar to move it, shift-drag to turn it; click one to edit it."
                         }
                     }}
                 </p>
@@ -469,6 +482,7 @@ pub fn RadarOverlay(
                     let mut s = s.clone();
                     if let Some(d) = drag.filter(|d| d.radar == s.id && d.moved) {
                         s.position = d.to;
+                        s.boresight_az_deg = d.boresight_deg;
                     }
                     let f = footprint(&s, &earth, alt_m);
                     (s, f)
@@ -497,6 +511,7 @@ pub fn RadarOverlay(
                             data-call-sign=s.call_sign.clone()
                             data-range-km=format!("{:.0}", f.outer_m / 1000.0)
                             data-limit=f.limit.name()
+                            data-boresight=format!("{:.1}", s.boresight_az_deg)
                             data-lat=format!("{:.6}", s.position.lat_deg)
                             data-lon=format!("{:.6}", s.position.lon_deg)
                         >
