@@ -73,9 +73,12 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
         .local_addr()
         .map_err(|err| StartupError::from_bind(config.socket_addr(), err))?;
     let url = format!("http://{local}");
-    tracing::info!(%url, dist_dir = %config.dist_dir.display(), version = env!("CARGO_PKG_VERSION"), "listening on {url}");
-    announce(&url);
+    // NATS and the database are set up first (at most a few seconds when they are down), so
+    // the announced URL is ready to serve.
+    let dist_dir = config.dist_dir.display().to_string();
     let state = AppState::start(config).await?;
+    tracing::info!(%url, %dist_dir, version = env!("CARGO_PKG_VERSION"), "listening on {url}");
+    announce(&url);
     serve(listener, state, shutdown_signal()).await
 }
 
