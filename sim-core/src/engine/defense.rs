@@ -2,7 +2,7 @@
 //! command and control loop that closes the kill chain.
 //!
 //! Command and control runs at the end of every [`C2_PERIOD_TICKS`]-th tick, after sensing (a
-//! weapon-target assignment costs about a millisecond for a large raid; twice a second is
+//! pass re-predicts every threat and costs about a millisecond per threat; once a second is
 //! well inside the tracker's own update rate):
 //! 1. Threat evaluation, from CONFIRMED tracks only: the track's impact prediction
 //!    ([`crate::tracking::ImpactPrediction`]) gives the impact point and time; the threatened
@@ -46,11 +46,13 @@ use crate::interceptor::guidance::PnLaw;
 use crate::tracking::motion::{self, BallisticModel};
 use crate::tracking::{ImpactPrediction, TrackId, TrackStatus};
 
-/// Command and control runs at the end of every this many ticks (0.5 s at 10 Hz).
-pub const C2_PERIOD_TICKS: u64 = 5;
+/// Command and control runs at the end of every this many ticks (1 s at 10 Hz).
+pub const C2_PERIOD_TICKS: u64 = 10;
 /// Longest planned fly-out, as a fraction of the type's maximum flight time: a battery waits
 /// until the earliest feasible intercept is at most this far away in time.
 pub const PLANNED_FLYOUT_FRACTION: f64 = 0.5;
+/// Lowest launch elevation (deg), see `launch_dir`.
+pub const MIN_LAUNCH_ELEVATION_DEG: f64 = 30.0;
 /// Most batteries in one simulation.
 pub const MAX_BATTERIES: usize = 256;
 /// Most defended assets in one simulation.
@@ -921,11 +923,13 @@ pub(crate) fn command_and_control(
     }
 }
 
-/// The launch direction, raised to at least 10 degrees above the local horizontal (the
-/// flight refuses less than 5).
+/// The launch direction, raised to at least 30 degrees above the local horizontal: a slow
+/// booster (GBI, thrust-to-weight 2.8) launched flatter sinks below the pad during the first
+/// second, before guidance acts (1 s at 2.8 g along 30 degrees climbs 6.9 m against a 4.9 m
+/// gravity drop).
 fn launch_dir(site: &Vector3<f64>, dir: &Vector3<f64>) -> Vector3<f64> {
     let up = site / libm::sqrt(site.norm_squared());
-    let min = libm::sin(10f64.to_radians());
+    let min = libm::sin(MIN_LAUNCH_ELEVATION_DEG.to_radians());
     if dir.dot(&up) >= min {
         return *dir;
     }
@@ -934,7 +938,7 @@ fn launch_dir(site: &Vector3<f64>, dir: &Vector3<f64>) -> Vector3<f64> {
     if hn <= 0.0 {
         return up;
     }
-    horiz / hn * libm::cos(10f64.to_radians()) + up * min
+    horiz / hn * libm::cos(MIN_LAUNCH_ELEVATION_DEG.to_radians()) + up * min
 }
 
 #[cfg(test)]
