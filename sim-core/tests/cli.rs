@@ -301,3 +301,34 @@ fn every_example_scenario_runs() {
     }
     assert!(n >= 3);
 }
+
+#[test]
+fn montecarlo_report_does_not_depend_on_the_thread_count() {
+    let path = scenario_path("socal-scud-c.json");
+    let report = |threads: &str| {
+        let out = mdsim(&[
+            "montecarlo",
+            &path,
+            "--runs",
+            "2",
+            "--threads",
+            threads,
+            "--seed",
+            "5",
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["report"].clone()
+    };
+    let one = report("1");
+    assert_eq!(one["runs"], 2);
+    assert!(one["leak"]["trials"].as_u64().unwrap() == 2, "{one}");
+    assert_eq!(one, report("2"));
+    let bad = mdsim(&["montecarlo", &path, "--runs", "0"]);
+    assert!(!bad.status.success());
+}
