@@ -32,6 +32,7 @@ pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod missile;
+pub mod montecarlo;
 pub mod protocol;
 pub mod radar;
 pub mod scoring;

@@ -33,7 +33,7 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x56c3_167e_d9f0_e9f1;
+const GOLDEN_STATE_HASH: u64 = 0xb4ff_a0cf_f3c8_2433;
 /// FNV-1a of the canonical encoding of every event of the run.
 const GOLDEN_EVENTS_HASH: u64 = 0x6130_1d61_68cf_ec37;
 
@@ -83,7 +83,7 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x75af_f1cb_9087_3bcc;
+const SENSING_STATE_HASH: u64 = 0x33a6_e4b4_be2b_13d3;
 /// FNV-1a of every event of the sensing run.
 const SENSING_EVENTS_HASH: u64 = 0x1444_a2de_0428_e7ca;
 

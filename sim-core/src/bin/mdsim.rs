@@ -55,6 +55,24 @@ enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "20000")]
         max_time_s: f64,
     },
+    /// Run a scenario over many seeds in parallel and print leak probability, interceptors
+    /// spent, kills per interceptor, asset hits and intercept altitudes.
+    Montecarlo {
+        /// Scenario file (JSON, see docs/scenario.md).
+        scenario: std::path::PathBuf,
+        /// Number of runs (seeds base, base + 1, ...).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        runs: u32,
+        /// Worker threads (default: available parallelism); the report does not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+        threads: Option<u32>,
+        /// Base seed (default: the scenario's seed).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +225,13 @@ fn main() -> ExitCode {
             events,
             max_time_s,
         } => run(&scenario, json, events, max_time_s),
+        Command::Montecarlo {
+            scenario,
+            runs,
+            threads,
+            seed,
+            json,
+        } => montecarlo(&scenario, runs, threads, seed, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -584,12 +609,7 @@ fn print_sensing(score: &ScoreReport) {
     );
 }
 
-fn run(
-    path: &std::path::Path,
-    json_out: bool,
-    events_out: bool,
-    max_time_s: f64,
-) -> Result<(), Failure> {
+fn load_scenario(path: &std::path::Path) -> Result<Scenario, Failure> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?;
     if meta.len() > sim_core::engine::MAX_SCENARIO_BYTES as u64 {
@@ -600,8 +620,106 @@ fn run(
     }
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?;
-    let scenario =
-        Scenario::from_json(&text).map_err(|e| Failure(2, format!("{}: {e}", path.display())))?;
+    Scenario::from_json(&text).map_err(|e| Failure(2, format!("{}: {e}", path.display())))
+}
+
+/// Runs `runs` seeds on `threads` std threads: each thread takes every k-th seed, the outcomes
+/// are put back in seed order before aggregation, so the report is the same for any thread
+/// count.
+fn montecarlo(
+    path: &std::path::Path,
+    runs: u32,
+    threads: Option<u32>,
+    seed: Option<u64>,
+    json_out: bool,
+) -> Result<(), Failure> {
+    use sim_core::montecarlo;
+    let scenario = load_scenario(path)?;
+    let base = seed.unwrap_or(scenario.seed);
+    let k = threads
+        .map(|t| t as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, runs as usize);
+    let started = std::time::Instant::now();
+    let mut outcomes: Vec<montecarlo::RunOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..k)
+            .map(|w| {
+                let scenario = &scenario;
+                s.spawn(move || {
+                    (w..runs as usize)
+                        .step_by(k)
+                        .map(|i| montecarlo::run_one(scenario, base.wrapping_add(i as u64)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a Monte Carlo worker panicked"))
+            .collect()
+    });
+    let wall_s = started.elapsed().as_secs_f64();
+    let index = |o: &montecarlo::RunOutcome| o.seed.wrapping_sub(base);
+    outcomes.sort_by_key(index);
+    let report = montecarlo::aggregate(&outcomes).map_err(|e| Failure(2, e))?;
+    if json_out {
+        print_json(&json!({
+            "scenario": scenario.name, "base_seed": base, "threads": k,
+            "wall_s": wall_s, "runs_per_s": f64::from(runs) / wall_s, "report": report,
+        }));
+        return Ok(());
+    }
+    println!(
+        "scenario '{}': {} runs (seeds {}..{}), {} threads, {:.1} s, {:.1} runs/s",
+        scenario.name,
+        runs,
+        base,
+        base.wrapping_add(u64::from(runs) - 1),
+        k,
+        wall_s,
+        f64::from(runs) / wall_s
+    );
+    match &report.leak {
+        Some(l) => println!(
+            "leak probability {:.3} (95% CI {:.3}-{:.3}): {} of {} threatening missiles",
+            l.estimate, l.low, l.high, l.successes, l.trials
+        ),
+        None => println!("no missile threatened a defended asset"),
+    }
+    println!(
+        "interceptors per run {:.2} (95% CI {:.2}-{:.2}), kills per interceptor {:.3}, open-country impacts {}",
+        report.interceptors_mean,
+        report.interceptors_ci95.0,
+        report.interceptors_ci95.1,
+        report.kills_per_interceptor,
+        report.open_country
+    );
+    for a in &report.asset_hits {
+        println!(
+            "asset '{}': {} hits ({:.3} per run)",
+            a.name, a.hits, a.per_run
+        );
+    }
+    if let Some(a) = &report.intercept_altitude_m {
+        println!(
+            "intercept altitude: mean {:.1} km, 5% {:.1}, median {:.1}, 95% {:.1} km ({} kills)",
+            a.mean / 1000.0,
+            a.p05 / 1000.0,
+            a.median / 1000.0,
+            a.p95 / 1000.0,
+            a.count
+        );
+    }
+    Ok(())
+}
+
+fn run(
+    path: &std::path::Path,
+    json_out: bool,
+    events_out: bool,
+    max_time_s: f64,
+) -> Result<(), Failure> {
+    let scenario = load_scenario(path)?;
     let mut sim = Simulation::from_scenario(&scenario);
     let max_ticks = (max_time_s * f64::from(TICK_HZ)).ceil() as u64;
     let mut all = Vec::new();
@@ -626,6 +744,7 @@ fn run(
     }
     let mut missiles = Vec::new();
     let mut rejected = Vec::new();
+    let mut engagements = Vec::new();
     for e in &all {
         match &e.kind {
             EventKind::Launch {
@@ -661,6 +780,41 @@ fn run(
                     m["apogee_alt_m"] = json!(alt_m);
                 }
             }
+            EventKind::Intercept {
+                kill: true,
+                target: Some(target),
+                alt_m,
+                battery_call_sign,
+                ..
+            } => {
+                if let Some(m) = missiles.iter_mut().find(|m| m["id"] == json!(target)) {
+                    m["fate"] = json!("intercepted");
+                    m["intercept"] = json!({
+                        "time_s": e.time_s, "alt_m": alt_m, "battery": battery_call_sign,
+                    });
+                }
+            }
+            EventKind::AssetHit { missile, name, .. } => {
+                if let Some(m) = missiles.iter_mut().find(|m| m["id"] == json!(missile)) {
+                    m["fate"] = json!("leaked");
+                    m["asset_hit"] = json!(name);
+                }
+            }
+            EventKind::EngagementOrdered {
+                missile_id,
+                battery_call_sign,
+                rounds,
+                mode,
+                pk_engagement,
+                intercept_s,
+                asset,
+                alternatives,
+                ..
+            } => engagements.push(json!({
+                "time_s": e.time_s, "track": missile_id, "battery": battery_call_sign,
+                "rounds": rounds, "mode": mode, "pk_engagement": pk_engagement,
+                "intercept_s": intercept_s, "asset": asset, "alternatives": alternatives,
+            })),
             EventKind::Impact {
                 missile,
                 at,
@@ -669,7 +823,7 @@ fn run(
                 speed_m_s,
             } => {
                 if let Some(m) = missiles.iter_mut().find(|m| m["id"] == json!(missile)) {
-                    m["fate"] = json!("impact");
+                    m["fate"] = json!("impact-open-country");
                     m["impact"] = json!({
                         "time_s": e.time_s, "at": at, "miss_m": miss_m,
                         "flight_time_s": flight_time_s, "speed_m_s": speed_m_s,
@@ -679,6 +833,17 @@ fn run(
             _ => {}
         }
     }
+    let batteries: Vec<serde_json::Value> = sim
+        .defense()
+        .batteries
+        .iter()
+        .map(|u| {
+            json!({
+                "call_sign": u.battery.call_sign, "kind": u.battery.kind,
+                "rounds_fired": u.rounds_fired, "rounds_left": u.battery.rounds,
+            })
+        })
+        .collect();
     let out = json!({
         "scenario": scenario.name,
         "ticks": sim.tick(),
@@ -686,6 +851,8 @@ fn run(
         "state_hash": format!("{:016x}", sim.state_hash()),
         "missiles": missiles,
         "rejected": rejected,
+        "batteries": batteries,
+        "engagements": engagements,
         "radars": score.radars,
         "tracking": {
             "missiles": score.missiles,
@@ -731,6 +898,28 @@ fn run(
                     m["apogee_alt_m"].as_f64().unwrap_or(0.0) / 1000.0
                 )
             }
+        );
+    }
+    for b in &batteries {
+        println!(
+            "battery {:<10} {:<6} fired {:>4}, left {:>4}",
+            b["call_sign"].as_str().unwrap_or(""),
+            b["kind"].as_str().unwrap_or(""),
+            b["rounds_fired"],
+            b["rounds_left"]
+        );
+    }
+    for g in &engagements {
+        println!(
+            "engagement at {:.1} s: track {} by {} ({} round(s), {}, Pk {:.2}, intercept at {:.1} s, defending {})",
+            g["time_s"].as_f64().unwrap_or(0.0),
+            g["track"],
+            g["battery"].as_str().unwrap_or(""),
+            g["rounds"],
+            g["mode"].as_str().unwrap_or(""),
+            g["pk_engagement"].as_f64().unwrap_or(0.0),
+            g["intercept_s"].as_f64().unwrap_or(0.0),
+            g["asset"].as_str().unwrap_or("-"),
         );
     }
     for r in &rejected {

@@ -40,9 +40,9 @@ pub enum FireMode {
     ShootLookShoot,
 }
 
-/// Fire doctrine.
+/// Fire doctrine. In JSON every field is optional and defaults to [`Doctrine::default`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Doctrine {
     /// Rounds per salvo (1-8).
     pub salvo_size: u32,

@@ -5,6 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engagement::DefendedAsset;
+use crate::engagement::wta::Doctrine;
+use crate::engine::defense::{AssetId, BatteryId, BatteryPlacement};
 use crate::engine::sensing::RadarPlacement;
 use crate::missile::MissileKind;
 use crate::radar::RadarId;
@@ -33,6 +36,22 @@ pub enum Command {
         /// Which radar.
         radar: RadarId,
     },
+    /// Put an interceptor battery on the map; the engine allocates its id.
+    PlaceBattery(BatteryPlacement),
+    /// Take a battery off the map (its interceptors in flight fly on).
+    RemoveBattery {
+        /// Which battery.
+        battery: BatteryId,
+    },
+    /// Add a defended asset; the engine allocates its id.
+    PlaceAsset(DefendedAsset),
+    /// Remove a defended asset.
+    RemoveAsset {
+        /// Which asset.
+        asset: AssetId,
+    },
+    /// Replace the fire doctrine.
+    SetDoctrine(Doctrine),
 }
 
 /// Launch one missile from a point at a target.

@@ -5,8 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engagement::wta::{AlternativeStatus, Doctrine, FireMode};
 use crate::engine::MissileId;
+use crate::engine::defense::{AssetId, BatteryId, InterceptOutcome, InterceptorId};
 use crate::flight::FlightSummary;
+use crate::interceptor::InterceptorKind;
 use crate::missile::MissileKind;
 use crate::radar::{RadarId, RadarKind};
 use crate::targeting::{Profile, TargetingError};
@@ -194,4 +197,150 @@ pub enum EventKind {
         /// From its first plot to now (s).
         lifetime_s: f64,
     },
+    /// A battery was placed.
+    BatteryPlaced {
+        /// Its new id.
+        battery: BatteryId,
+        /// Its call sign.
+        call_sign: String,
+        /// Interceptor type.
+        kind: InterceptorKind,
+        /// Position.
+        position: GeoPoint,
+        /// Rounds.
+        rounds: u32,
+    },
+    /// A battery was removed (its interceptors in flight fly on).
+    BatteryRemoved {
+        /// Which battery.
+        battery: BatteryId,
+    },
+    /// A defended asset was placed.
+    AssetPlaced {
+        /// Its new id.
+        asset: AssetId,
+        /// Its name.
+        name: String,
+        /// Centre.
+        position: GeoPoint,
+        /// Value.
+        value: f64,
+        /// Radius (m).
+        radius_m: f64,
+    },
+    /// A defended asset was removed.
+    AssetRemoved {
+        /// Which asset.
+        asset: AssetId,
+    },
+    /// The fire doctrine changed.
+    DoctrineSet {
+        /// The new doctrine.
+        doctrine: Doctrine,
+    },
+    /// Command and control ordered an engagement: the decision and its explanation. Carries
+    /// the old `command.intercept` fields (`missile_id`, `battery_call_sign`, `fire_ts`,
+    /// `blast_radius`).
+    EngagementOrdered {
+        /// The track engaged (the old `missile_id`: the command center's id for the object).
+        missile_id: TrackId,
+        /// The chosen battery.
+        battery: BatteryId,
+        /// Its call sign.
+        battery_call_sign: String,
+        /// Launch time (s).
+        fire_ts: f64,
+        /// Lethal radius of the interceptor (m).
+        blast_radius: f64,
+        /// Rounds ordered.
+        rounds: u32,
+        /// Salvo, or the first shot of shoot-look-shoot.
+        mode: FireMode,
+        /// Estimated single-shot Pk.
+        pk: f64,
+        /// Estimated kill probability of the engagement.
+        pk_engagement: f64,
+        /// Planned intercept time (s).
+        intercept_s: f64,
+        /// Predicted impact time of the threat (s).
+        impact_s: f64,
+        /// Predicted impact point of the threat.
+        impact_at: GeoPoint,
+        /// The asset threatened, by name.
+        asset: Option<String>,
+        /// Every battery considered, with intercept time, Pk and why it was not chosen.
+        alternatives: Vec<AlternativeView>,
+    },
+    /// An interceptor left its launcher; the battery's round is spent now.
+    InterceptorLaunched {
+        /// The interceptor.
+        interceptor: InterceptorId,
+        /// Its battery.
+        battery: BatteryId,
+        /// The battery's call sign.
+        battery_call_sign: String,
+        /// Interceptor type.
+        kind: InterceptorKind,
+        /// The track it is fired at.
+        missile_id: TrackId,
+        /// Rounds left in the battery after this launch.
+        rounds_left: u32,
+    },
+    /// An interceptor's flight ended: kill or miss. Carries the old `interceptor.detonation`
+    /// fields (`missile_id`, `blast_ts`, `blast_radius`).
+    Intercept {
+        /// The interceptor.
+        interceptor: InterceptorId,
+        /// Its battery.
+        battery: BatteryId,
+        /// The battery's call sign.
+        battery_call_sign: String,
+        /// The track it was fired at (the old `missile_id`).
+        missile_id: TrackId,
+        /// The missile its seeker locked on to (truth, for scoring and display).
+        target: Option<MissileId>,
+        /// Whether the target was killed.
+        kill: bool,
+        /// How the flight ended.
+        outcome: InterceptOutcome,
+        /// Miss distance (m): closest approach to the target, or to any missile when there
+        /// was no end game.
+        miss_m: f64,
+        /// Kill probability the draw was compared with (0 without an end game).
+        pk: f64,
+        /// Altitude of the interceptor at the end (m).
+        alt_m: f64,
+        /// Position of the interceptor at the end.
+        at: GeoPoint,
+        /// Time of detonation or closest approach (s).
+        blast_ts: f64,
+        /// Lethal radius (m).
+        blast_radius: f64,
+    },
+    /// A leaker hit a defended asset (follows its `impact` event).
+    AssetHit {
+        /// The missile.
+        missile: MissileId,
+        /// The asset.
+        asset: AssetId,
+        /// Its name.
+        name: String,
+        /// Distance from the asset's centre (m).
+        distance_m: f64,
+    },
+}
+
+/// One alternative of an engagement decision, as shown to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlternativeView {
+    /// Battery.
+    pub battery: BatteryId,
+    /// Its call sign.
+    pub battery_call_sign: String,
+    /// Earliest intercept time (s).
+    pub intercept_s: f64,
+    /// Single-shot Pk.
+    pub pk: f64,
+    /// Chosen, or why not.
+    pub status: AlternativeStatus,
 }

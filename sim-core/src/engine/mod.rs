@@ -17,6 +17,7 @@
 //! generator for sensor noise and kill draws is already in the state.
 
 mod command;
+pub mod defense;
 mod event;
 mod ids;
 mod scenario;
@@ -25,7 +26,7 @@ mod simulation;
 pub mod state_hash;
 
 pub use command::{Command, LaunchCommand};
-pub use event::{Event, EventKind};
+pub use event::{AlternativeView, Event, EventKind};
 pub use ids::MissileId;
 pub use scenario::{MAX_SCENARIO_BYTES, SCENARIO_VERSION, Scenario, ScenarioError, ScenarioLaunch};
 pub use simulation::{Missile, MissileView, SensingParams, SimState, Simulation, Snapshot};

@@ -7,7 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engagement::DefendedAsset;
+use crate::engagement::wta::Doctrine;
 use crate::engine::SensingParams;
+use crate::engine::defense::{self, BatteryId, BatteryPlacement, MAX_ASSETS, MAX_BATTERIES};
 use crate::engine::sensing::{MAX_RADARS, RadarPlacement};
 use crate::flight::PhysicsParams;
 use crate::missile::MissileKind;
@@ -53,6 +56,15 @@ pub struct Scenario {
     /// Scheduled launches.
     #[serde(default)]
     pub launches: Vec<ScenarioLaunch>,
+    /// Defended assets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<DefendedAsset>,
+    /// Interceptor batteries placed at the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batteries: Vec<BatteryPlacement>,
+    /// Fire doctrine; every field optional ([`Doctrine::default`]).
+    #[serde(default)]
+    pub doctrine: Doctrine,
 }
 
 /// A launch at a given time.
@@ -139,6 +151,26 @@ impl Scenario {
                 return bad(format!("radars[{i}]: {m}"));
             }
         }
+        if self.batteries.len() > MAX_BATTERIES || self.assets.len() > MAX_ASSETS {
+            return bad(format!(
+                "at most {MAX_BATTERIES} batteries and {MAX_ASSETS} assets, got {} and {}",
+                self.batteries.len(),
+                self.assets.len()
+            ));
+        }
+        for (i, b) in self.batteries.iter().enumerate() {
+            if let Err(m) = b.to_battery(BatteryId(i as u32 + 1)) {
+                return bad(format!("batteries[{i}]: {m}"));
+            }
+        }
+        for (i, a) in self.assets.iter().enumerate() {
+            if let Err(m) = a.validate() {
+                return bad(format!("assets[{i}]: {m}"));
+            }
+        }
+        if let Err(m) = defense::validate_doctrine(&self.doctrine) {
+            return bad(format!("doctrine: {m}"));
+        }
         for (i, l) in self.launches.iter().enumerate() {
             if !(l.time_s.is_finite() && (0.0..=MAX_LAUNCH_TIME_S).contains(&l.time_s)) {
                 return bad(format!(
@@ -177,6 +209,9 @@ impl Scenario {
                 profile: Profile::MinEnergy,
                 label: None,
             }],
+            assets: Vec::new(),
+            batteries: Vec::new(),
+            doctrine: Doctrine::default(),
         }
     }
 }

@@ -136,7 +136,7 @@ pub fn radar_targets<'a>(
     physics: &PhysicsParams,
 ) -> Vec<RadarTarget> {
     missiles
-        .filter(|m| m.flight.phase != Phase::Impacted)
+        .filter(|m| m.flight.phase != Phase::Impacted && m.killed_at.is_none())
         .map(|m| RadarTarget {
             id: m.id,
             ecef_m: m.flight.position_ecef(physics),

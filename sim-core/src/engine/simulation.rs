@@ -8,6 +8,8 @@ use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::engagement::wta::Doctrine;
+use crate::engine::defense::{self, C2_PERIOD_TICKS, DefenseState};
 use crate::engine::sensing::{self, MAX_RADARS, Radar, RadarPlacement};
 use crate::engine::state_hash::hash_of;
 use crate::engine::{Command, Event, EventKind, LaunchCommand, MissileId, Scenario, TICK_S};
@@ -37,6 +39,10 @@ pub struct Missile {
     pub predicted: FlightSummary,
     /// The flight itself.
     pub flight: Flight,
+    /// Simulation time at which an interceptor killed it (s); a killed missile no longer
+    /// moves, is no longer seen by radars and never impacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed_at: Option<f64>,
 }
 
 /// What a display needs of one missile, read cheaply every frame.
@@ -58,6 +64,8 @@ pub struct MissileView {
     pub phase: Phase,
     /// Time since launch (s).
     pub flight_time_s: f64,
+    /// Whether an interceptor killed it.
+    pub killed: bool,
 }
 
 /// A command scheduled for a future tick (from a scenario).
@@ -96,6 +104,10 @@ pub struct SimState {
     pub radars: Vec<Radar>,
     /// The command center's tracker, fed by every radar.
     pub tracker: Tracker,
+    /// Batteries, assets, doctrine, interceptors in flight; left out of the encoding (and the
+    /// state hash) while empty.
+    #[serde(default, skip_serializing_if = "DefenseState::is_empty")]
+    pub defense: DefenseState,
 }
 
 /// Switches of the sensing chain, set by the scenario.
@@ -143,6 +155,7 @@ impl Simulation {
                 next_radar_id: 1,
                 radars: Vec::new(),
                 tracker: Tracker::new(TrackerParams::default()),
+                defense: DefenseState::default(),
             },
         }
     }
@@ -158,6 +171,34 @@ impl Simulation {
             // surface as a `rejected` event rather than a panic.
             let mut ignored = Vec::new();
             sim.place_radar(r, 0, 0.0, &mut ignored);
+        }
+        let mut ignored = Vec::new();
+        if scenario.doctrine != Doctrine::default() {
+            defense::apply(
+                &mut sim.state.defense,
+                &Command::SetDoctrine(scenario.doctrine),
+                0,
+                0.0,
+                &mut ignored,
+            );
+        }
+        for a in &scenario.assets {
+            defense::apply(
+                &mut sim.state.defense,
+                &Command::PlaceAsset(a.clone()),
+                0,
+                0.0,
+                &mut ignored,
+            );
+        }
+        for b in &scenario.batteries {
+            defense::apply(
+                &mut sim.state.defense,
+                &Command::PlaceBattery(b.clone()),
+                0,
+                0.0,
+                &mut ignored,
+            );
         }
         for l in &scenario.launches {
             let tick = libm::round(l.time_s / TICK_S) as u64;
@@ -213,14 +254,21 @@ impl Simulation {
         hash_of(&self.state)
     }
 
-    /// Whether nothing is left to happen: no scheduled command and every missile down.
+    /// Whether nothing is left to happen: no scheduled command, every missile down or
+    /// killed, no interceptor in flight.
     pub fn is_idle(&self) -> bool {
         self.state.scheduled.is_empty()
+            && self.state.defense.interceptors.is_empty()
             && self
                 .state
                 .missiles
                 .iter()
-                .all(|m| m.flight.phase == Phase::Impacted)
+                .all(|m| m.flight.phase == Phase::Impacted || m.killed_at.is_some())
+    }
+
+    /// The defence: batteries, assets, doctrine, interceptors in flight.
+    pub fn defense(&self) -> &DefenseState {
+        &self.state.defense
     }
 
     /// Every missile, in id order.
@@ -254,6 +302,7 @@ impl Simulation {
             speed_m_s: s.speed_m_s,
             phase: s.phase,
             flight_time_s: s.time_s,
+            killed: m.killed_at.is_some(),
         }
     }
 
@@ -274,18 +323,43 @@ impl Simulation {
             self.apply(c, tick, t0, &mut events);
         }
         let physics = self.state.physics;
+        let truth0 = defense::truth_at_tick_start(&self.state);
         let mut flight_events = Vec::new();
         for m in &mut self.state.missiles {
-            if m.flight.phase == Phase::Impacted {
+            if m.flight.phase == Phase::Impacted || m.killed_at.is_some() {
                 continue;
             }
             let launch_time_s = m.launch_tick as f64 * TICK_S;
             m.flight.advance(TICK_S, &physics, &mut flight_events);
             for fe in flight_events.drain(..) {
-                events.push(Self::convert(m, launch_time_s, tick, &physics, fe));
+                let e = Self::convert(m, launch_time_s, tick, &physics, fe);
+                let hit = match &e.kind {
+                    EventKind::Impact { at, .. } => defense::asset_at(
+                        &self.state.defense.assets,
+                        &physics.earth.ellipsoid(),
+                        at,
+                    )
+                    .map(|(a, d)| Event {
+                        tick,
+                        time_s: e.time_s,
+                        kind: EventKind::AssetHit {
+                            missile: m.id,
+                            asset: a.id,
+                            name: a.asset.name.clone(),
+                            distance_m: d,
+                        },
+                    }),
+                    _ => None,
+                };
+                events.push(e);
+                events.extend(hit);
             }
         }
+        defense::fly_interceptors(&mut self.state, tick, t0, &truth0, &mut events);
         self.sense(tick, t0 + TICK_S, &mut events);
+        if (tick + 1).is_multiple_of(C2_PERIOD_TICKS) {
+            defense::command_and_control(&mut self.state, tick, t0 + TICK_S, &mut events);
+        }
         self.state.tick += 1;
         events
     }
@@ -481,6 +555,13 @@ impl Simulation {
             })
         };
         match command {
+            Command::PlaceBattery(_)
+            | Command::RemoveBattery { .. }
+            | Command::PlaceAsset(_)
+            | Command::RemoveAsset { .. }
+            | Command::SetDoctrine(_) => {
+                defense::apply(&mut self.state.defense, command, tick, t0, events)
+            }
             Command::PlaceRadar(p) => self.place_radar(p, tick, t0, events),
             Command::MoveRadar {
                 radar,
@@ -565,6 +646,7 @@ impl Simulation {
                             profile: l.profile,
                             predicted: sol.summary,
                             flight,
+                            killed_at: None,
                         });
                     }
                     Err(e) => events.push(Event {

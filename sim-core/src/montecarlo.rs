@@ -1,0 +1,265 @@
+//! Monte Carlo over seeds: the same scenario run with seeds `s_0, s_1, ...`, and the statistics
+//! a defence planner asks for: leak probability (Wilson 95% interval, [`crate::stats::wilson`]),
+//! interceptors spent (mean with a normal 95% interval, mean +- 1.96 s / sqrt(n)), kills per
+//! interceptor, hits per defended asset, the distribution of intercept altitudes
+//! ([`crate::stats::Summary`]).
+//!
+//! Invariants: pure (no threads, no clock): [`run_one`] is a function of the scenario and the
+//! seed, and [`aggregate`] of the outcomes in seed order, so a caller may compute the outcomes
+//! in parallel, in any order, and get the same report (the CLI does; the browser runs
+//! [`run`] in a worker).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EventKind, MissileId, Scenario, Simulation, TICK_HZ};
+use crate::stats::{self, Proportion, Summary, Z_95};
+
+/// Most runs one report accepts.
+pub const MAX_RUNS: usize = 1_000_000;
+/// Longest simulated time of one run (s).
+pub const MAX_RUN_TIME_S: f64 = 20_000.0;
+
+/// What happened to one missile in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fate {
+    /// Killed by an interceptor.
+    Intercepted,
+    /// Hit a defended asset.
+    Leaked,
+    /// Fell in open country.
+    OpenCountry,
+    /// Still flying when the run stopped.
+    InFlight,
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// The seed.
+    pub seed: u64,
+    /// Fate of every missile, in id order.
+    pub fates: Vec<(MissileId, Fate)>,
+    /// Interceptors launched.
+    pub interceptors: u32,
+    /// Kills.
+    pub kills: u32,
+    /// Altitudes of the kills (m).
+    pub kill_altitudes_m: Vec<f64>,
+    /// Names of the assets hit, one entry per hit.
+    pub asset_hits: Vec<String>,
+}
+
+/// Runs `scenario` with `seed` until idle (or [`MAX_RUN_TIME_S`]).
+pub fn run_one(scenario: &Scenario, seed: u64) -> RunOutcome {
+    let mut s = scenario.clone();
+    s.seed = seed;
+    let mut sim = Simulation::from_scenario(&s);
+    let max_ticks = MAX_RUN_TIME_S as u64 * u64::from(TICK_HZ);
+    let mut out = RunOutcome {
+        seed,
+        fates: Vec::new(),
+        interceptors: 0,
+        kills: 0,
+        kill_altitudes_m: Vec::new(),
+        asset_hits: Vec::new(),
+    };
+    let set = |fates: &mut Vec<(MissileId, Fate)>, id: MissileId, f: Fate| {
+        if let Some(e) = fates.iter_mut().find(|e| e.0 == id) {
+            e.1 = f;
+        }
+    };
+    while !sim.is_idle() && sim.tick() < max_ticks {
+        for e in sim.step(&[]) {
+            match e.kind {
+                EventKind::Launch { missile, .. } => out.fates.push((missile, Fate::InFlight)),
+                EventKind::InterceptorLaunched { .. } => out.interceptors += 1,
+                EventKind::Intercept {
+                    kill: true,
+                    target: Some(m),
+                    alt_m,
+                    ..
+                } => {
+                    out.kills += 1;
+                    out.kill_altitudes_m.push(alt_m);
+                    set(&mut out.fates, m, Fate::Intercepted);
+                }
+                EventKind::Impact { missile, .. } => {
+                    set(&mut out.fates, missile, Fate::OpenCountry)
+                }
+                EventKind::AssetHit { missile, name, .. } => {
+                    set(&mut out.fates, missile, Fate::Leaked);
+                    out.asset_hits.push(name);
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Hits on one asset over all runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetHits {
+    /// Asset name.
+    pub name: String,
+    /// Hits over all runs.
+    pub hits: u64,
+    /// Mean hits per run.
+    pub per_run: f64,
+}
+
+/// The statistics of a set of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Runs.
+    pub runs: usize,
+    /// Missiles over all runs.
+    pub missiles: u64,
+    /// Missiles that hit a defended asset, as a proportion of missiles aimed at assets
+    /// (leaked + intercepted), with its Wilson 95% interval; `None` when no missile threatened
+    /// an asset.
+    pub leak: Option<Proportion>,
+    /// Missiles that fell in open country.
+    pub open_country: u64,
+    /// Interceptors spent per run: mean.
+    pub interceptors_mean: f64,
+    /// Normal 95% interval of that mean (low, high).
+    pub interceptors_ci95: (f64, f64),
+    /// Kills per interceptor launched (0 when none was launched).
+    pub kills_per_interceptor: f64,
+    /// Hits per asset, by name.
+    pub asset_hits: Vec<AssetHits>,
+    /// Intercept (kill) altitudes (m), `None` without kills.
+    pub intercept_altitude_m: Option<Summary>,
+}
+
+/// Aggregates run outcomes (their order does not matter for the statistics; pass them in seed
+/// order for identical floating-point sums).
+pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
+    if outcomes.is_empty() || outcomes.len() > MAX_RUNS {
+        return Err(format!("1 to {MAX_RUNS} runs are needed"));
+    }
+    let n = outcomes.len();
+    let count = |f: Fate| -> u64 {
+        outcomes
+            .iter()
+            .map(|o| o.fates.iter().filter(|x| x.1 == f).count() as u64)
+            .sum()
+    };
+    let (leaked, intercepted, open) = (
+        count(Fate::Leaked),
+        count(Fate::Intercepted),
+        count(Fate::OpenCountry),
+    );
+    let missiles: u64 = outcomes.iter().map(|o| o.fates.len() as u64).sum();
+    let leak = if leaked + intercepted > 0 {
+        Some(stats::wilson(leaked, leaked + intercepted, Z_95)?)
+    } else {
+        None
+    };
+    let spent: Vec<f64> = outcomes.iter().map(|o| f64::from(o.interceptors)).collect();
+    let mean = spent.iter().sum::<f64>() / n as f64;
+    let var = if n > 1 {
+        spent.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64
+    } else {
+        0.0
+    };
+    let half = Z_95 * libm::sqrt(var / n as f64);
+    let launched: u64 = outcomes.iter().map(|o| u64::from(o.interceptors)).sum();
+    let kills: u64 = outcomes.iter().map(|o| u64::from(o.kills)).sum();
+    let mut names: Vec<&String> = outcomes.iter().flat_map(|o| &o.asset_hits).collect();
+    names.sort();
+    names.dedup();
+    let asset_hits = names
+        .into_iter()
+        .map(|name| {
+            let hits = outcomes
+                .iter()
+                .map(|o| o.asset_hits.iter().filter(|h| *h == name).count() as u64)
+                .sum::<u64>();
+            AssetHits {
+                name: name.clone(),
+                hits,
+                per_run: hits as f64 / n as f64,
+            }
+        })
+        .collect();
+    let alts: Vec<f64> = outcomes
+        .iter()
+        .flat_map(|o| o.kill_altitudes_m.iter().copied())
+        .collect();
+    Ok(Report {
+        runs: n,
+        missiles,
+        leak,
+        open_country: open,
+        interceptors_mean: mean,
+        interceptors_ci95: (mean - half, mean + half),
+        kills_per_interceptor: if launched > 0 {
+            kills as f64 / launched as f64
+        } else {
+            0.0
+        },
+        asset_hits,
+        intercept_altitude_m: if alts.is_empty() {
+            None
+        } else {
+            Some(Summary::of(&alts)?)
+        },
+    })
+}
+
+/// Runs the scenario once per seed, in order, and aggregates.
+pub fn run(scenario: &Scenario, seeds: &[u64]) -> Result<Report, String> {
+    if seeds.is_empty() || seeds.len() > MAX_RUNS {
+        return Err(format!("1 to {MAX_RUNS} seeds are needed"));
+    }
+    let outcomes: Vec<RunOutcome> = seeds.iter().map(|&s| run_one(scenario, s)).collect();
+    aggregate(&outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(seed: u64, fates: &[Fate], interceptors: u32, alts: &[f64]) -> RunOutcome {
+        RunOutcome {
+            seed,
+            fates: fates
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (MissileId(i as u32 + 1), *f))
+                .collect(),
+            interceptors,
+            kills: alts.len() as u32,
+            kill_altitudes_m: alts.to_vec(),
+            asset_hits: fates
+                .iter()
+                .filter(|f| **f == Fate::Leaked)
+                .map(|_| "LA".to_string())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn aggregate_counts_leaks_rounds_and_altitudes() {
+        let o = [
+            outcome(1, &[Fate::Intercepted], 1, &[20_000.0]),
+            outcome(2, &[Fate::Leaked], 2, &[]),
+            outcome(3, &[Fate::Intercepted, Fate::OpenCountry], 3, &[30_000.0]),
+        ];
+        let r = aggregate(&o).unwrap();
+        assert_eq!((r.runs, r.missiles, r.open_country), (3, 4, 1));
+        let leak = r.leak.unwrap();
+        assert_eq!((leak.successes, leak.trials), (1, 3));
+        assert!((r.interceptors_mean - 2.0).abs() < 1e-12);
+        // s = 1, half width 1.96 / sqrt(3).
+        assert!((r.interceptors_ci95.1 - (2.0 + Z_95 / libm::sqrt(3.0))).abs() < 1e-12);
+        assert!((r.kills_per_interceptor - 2.0 / 6.0).abs() < 1e-12);
+        assert_eq!(r.asset_hits.len(), 1);
+        assert_eq!(r.asset_hits[0].hits, 1);
+        assert_eq!(r.intercept_altitude_m.unwrap().median, 25_000.0);
+        assert!(aggregate(&[]).is_err());
+    }
+}
