@@ -747,7 +747,13 @@ mod tests {
 
     #[test]
     fn the_socal_flight_launches_and_impacts_near_los_angeles() {
-        let mut p = socal();
+        // The preset defends Los Angeles; without its batteries the SCUD-C must land there.
+        let mut scenario = sim_core::engine::Scenario::from_json(include_str!(
+            "../../scenarios/socal-scud-c.json"
+        ))
+        .expect("valid preset");
+        scenario.batteries.clear();
+        let mut p = Player::new(Simulation::from_scenario(&scenario));
         while p.tick() < 6000 && !p.lines().iter().any(|l| l.kind == "impact") {
             p.step();
         }
