@@ -52,7 +52,7 @@ fn run(scenario: &Scenario) -> Run {
     }
     Run {
         score: scorer.report(sim.time_s()),
-        plot_rms_m: (sq / n as f64).sqrt(),
+        plot_rms_m: libm::sqrt(sq / n as f64),
         apogee_s,
     }
 }

@@ -172,33 +172,21 @@ impl Simulation {
             let mut ignored = Vec::new();
             sim.place_radar(r, 0, 0.0, &mut ignored);
         }
+        // The defence is set up by the same commands a user would give, in file order.
         let mut ignored = Vec::new();
-        if scenario.doctrine != Doctrine::default() {
-            defense::apply(
-                &mut sim.state.defense,
-                &Command::SetDoctrine(scenario.doctrine),
-                0,
-                0.0,
-                &mut ignored,
+        let setup = (scenario.doctrine != Doctrine::default())
+            .then_some(Command::SetDoctrine(scenario.doctrine))
+            .into_iter()
+            .chain(scenario.assets.iter().cloned().map(Command::PlaceAsset))
+            .chain(
+                scenario
+                    .batteries
+                    .iter()
+                    .cloned()
+                    .map(Command::PlaceBattery),
             );
-        }
-        for a in &scenario.assets {
-            defense::apply(
-                &mut sim.state.defense,
-                &Command::PlaceAsset(a.clone()),
-                0,
-                0.0,
-                &mut ignored,
-            );
-        }
-        for b in &scenario.batteries {
-            defense::apply(
-                &mut sim.state.defense,
-                &Command::PlaceBattery(b.clone()),
-                0,
-                0.0,
-                &mut ignored,
-            );
+        for command in setup {
+            defense::apply(&mut sim.state.defense, &command, 0, 0.0, &mut ignored);
         }
         for l in &scenario.launches {
             let tick = libm::round(l.time_s / TICK_S) as u64;
