@@ -29,7 +29,8 @@ pub struct LogLine {
     pub place: Option<GeoPoint>,
     /// The missile concerned, if any.
     pub missile: Option<MissileId>,
-    /// A figure the counters add up: the correlation latency of a confirmed track (s).
+    /// A figure the counters add up: the correlation latency of a confirmed track (s); for an
+    /// intercept, 1 for a kill and 0 for a miss.
     pub value: Option<f64>,
 }
 
@@ -238,6 +239,118 @@ impl LogLine {
             EventKind::Rejected { command, reason } => {
                 line(format!("{command} refused: {reason}"), None, None)
             }
+            EventKind::BatteryPlaced {
+                battery,
+                call_sign,
+                kind,
+                position,
+                rounds,
+            } => line(
+                format!("battery {call_sign} ({kind}, {battery}) placed with {rounds} rounds"),
+                Some(*position),
+                None,
+            ),
+            EventKind::BatteryRemoved { battery } => {
+                line(format!("battery {battery} removed"), None, None)
+            }
+            EventKind::AssetPlaced {
+                asset,
+                name,
+                position,
+                value,
+                radius_m,
+            } => line(
+                format!(
+                    "defended asset {name} ({asset}) placed: value {value}, radius {} km",
+                    km(*radius_m)
+                ),
+                Some(*position),
+                None,
+            ),
+            EventKind::AssetRemoved { asset } => {
+                line(format!("defended asset {asset} removed"), None, None)
+            }
+            EventKind::DoctrineSet { doctrine } => line(
+                format!(
+                    "doctrine: {} of {}, minimum Pk {:.2}, {} rounds in reserve",
+                    crate::defense_view::mode_name(doctrine.mode),
+                    doctrine.salvo_size,
+                    doctrine.min_pk,
+                    doctrine.reserve_rounds
+                ),
+                None,
+                None,
+            ),
+            kind @ EventKind::EngagementOrdered { impact_at, .. } => line(
+                crate::defense_view::order_text(kind).unwrap_or_default(),
+                Some(*impact_at),
+                None,
+            ),
+            EventKind::InterceptorLaunched {
+                interceptor,
+                battery,
+                battery_call_sign,
+                kind,
+                missile_id,
+                rounds_left,
+            } => line(
+                format!(
+                    "{battery_call_sign} fired {kind} {interceptor} at track {missile_id} ({rounds_left} rounds left)"
+                ),
+                sim.defense().battery(*battery).map(|b| b.battery.position),
+                None,
+            ),
+            EventKind::Intercept {
+                interceptor,
+                battery_call_sign,
+                missile_id,
+                target,
+                kill,
+                miss_m,
+                pk,
+                alt_m,
+                at,
+                ..
+            } => {
+                let whom =
+                    target.map_or_else(|| format!("track {missile_id}"), |m| format!("#{}", m.0));
+                let how = json
+                    .get("outcome")
+                    .and_then(Value::as_str)
+                    .unwrap_or("miss")
+                    .replace('-', " ");
+                let mut l = line(
+                    if *kill {
+                        format!(
+                            "{interceptor} ({battery_call_sign}) killed {whom} at {} km: miss distance {miss_m:.1} m, Pk {pk:.2}",
+                            km(*alt_m)
+                        )
+                    } else {
+                        format!(
+                            "{interceptor} ({battery_call_sign}) missed {whom} at {} km ({how}): miss distance {miss_m:.0} m",
+                            km(*alt_m)
+                        )
+                    },
+                    Some(*at),
+                    *target,
+                );
+                l.value = Some(if *kill { 1.0 } else { 0.0 });
+                l
+            }
+            EventKind::AssetHit {
+                missile,
+                name,
+                distance_m,
+                ..
+            } => line(
+                format!(
+                    "leaker #{} hit {name}, {} km from its centre",
+                    missile.0,
+                    km(*distance_m)
+                ),
+                where_is(*missile),
+                Some(*missile),
+            ),
             _ => {
                 let missile = json
                     .get("missile")
@@ -322,6 +435,16 @@ pub struct Counters {
     pub latency_sum_s: f64,
     /// Tracks dropped (the log holds only confirmed ones' deletions).
     pub deleted: usize,
+    /// Engagements ordered by command and control (the old "intercepts ordered").
+    pub engagements: usize,
+    /// Interceptors launched (the old "battery fires").
+    pub battery_fires: usize,
+    /// Interceptors that killed their target (the old "successful intercepts").
+    pub kills: usize,
+    /// Interceptors that ended without a kill.
+    pub misses: usize,
+    /// Missiles that hit a defended asset.
+    pub leakers: usize,
     /// Events of kinds this app does not know yet.
     pub other: usize,
 }
@@ -344,8 +467,14 @@ impl Counters {
                     c.latency_sum_s += l.value.unwrap_or(0.0);
                 }
                 "track-deleted" => c.deleted += 1,
+                "engagement-ordered" => c.engagements += 1,
+                "interceptor-launched" => c.battery_fires += 1,
+                "intercept" if l.value == Some(1.0) => c.kills += 1,
+                "intercept" => c.misses += 1,
+                "asset-hit" => c.leakers += 1,
                 "stage-burnout" | "burnout" | "apogee" | "detection" | "radar-placed"
-                | "radar-moved" | "radar-removed" | "rejected" => {}
+                | "radar-moved" | "radar-removed" | "rejected" | "battery-placed"
+                | "battery-removed" | "asset-placed" | "asset-removed" | "doctrine-set" => {}
                 _ => c.other += 1,
             }
         }

@@ -239,6 +239,8 @@ pub struct Player {
     /// Bumped whenever history is rewritten (seek back, new command): lets a renderer know
     /// that cached drawings of the tracks are stale.
     generation: u64,
+    /// Interceptor fly-outs and engagement explanations of the whole recorded timeline.
+    defense: crate::defense_view::DefenseRecord,
 }
 
 impl Player {
@@ -257,6 +259,7 @@ impl Player {
             first_seen: BTreeMap::new(),
             plots: Vec::new(),
             generation: 0,
+            defense: Default::default(),
         }
     }
 
@@ -326,6 +329,13 @@ impl Player {
         &self.trails
     }
 
+    /// Interceptor fly-outs and engagement explanations of the whole recorded timeline (see
+    /// [`crate::defense_view::DefenseRecord`]; what is shown is their part before the current
+    /// tick).
+    pub fn defense(&self) -> &crate::defense_view::DefenseRecord {
+        &self.defense
+    }
+
     /// Changes whenever history is rewritten.
     pub fn generation(&self) -> u64 {
         self.generation
@@ -382,6 +392,7 @@ impl Player {
             trail.points.retain(|p| p.tick <= tick);
         }
         self.trails.retain(|t| !t.points.is_empty());
+        self.defense.truncate(tick);
         self.horizon = self.horizon.min(tick);
         self.generation += 1;
     }
@@ -479,6 +490,7 @@ impl Player {
         // counted, and only the first of each radar on each missile gets a line.
         // Likewise the tentative tracks that false alarms start and drop every few seconds:
         // only confirmed tracks' deletions are logged.
+        self.defense.record(&events, &self.sim);
         let mut plots = 0_u64;
         for e in &events {
             if let EventKind::TrackDeleted {
