@@ -19,6 +19,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AddEventListenerOptions, CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
 
 use crate::atlas::Atlas;
+use crate::defense_panel::{DefenseHover, DefenseOverlay, DefensePanel, ExplanationPanel};
 use crate::panels::{
     CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
     SimCtx, install_sim_keys, start_loop,
@@ -82,6 +83,8 @@ pub fn App() -> impl IntoView {
             <MarkerPanel marker view />
             <LaunchPanel ctx=sim />
             <RadarPanel ctx=sim />
+            <DefensePanel ctx=sim />
+            <ExplanationPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />
@@ -192,11 +195,14 @@ fn MapView(
             {
                 let _ = el.set_pointer_capture(ev.pointer_id());
             }
-            // A press on a radar (no tool on) drags it instead of the map.
+            // A press on a radar, a battery or an asset (no tool on) drags it instead of the
+            // map.
             let at = local_point(ev.client_x(), ev.client_y());
             if !sim.tool.get_untracked().active
                 && !sim.radar.tool.get_untracked()
-                && sim.radar_down(&view.get_untracked(), at, ev.shift_key())
+                && !sim.defense_tool_on()
+                && (sim.radar_down(&view.get_untracked(), at, ev.shift_key())
+                    || sim.defense_down(&view.get_untracked(), at))
             {
                 return;
             }
@@ -213,6 +219,8 @@ fn MapView(
             let current = view.get_untracked();
             if sim.radar_dragging() {
                 sim.radar_drag_to(at, current.unproject(at));
+            } else if sim.defense_dragging() {
+                sim.defense_drag_to(at, current.unproject(at));
             } else if let GestureOutcome::View(v) =
                 gestures.borrow_mut().moved(ev.pointer_id(), at, &current)
             {
@@ -235,6 +243,10 @@ fn MapView(
                 sim.radar_up();
                 return;
             }
+            if sim.defense_dragging() {
+                sim.defense_up();
+                return;
+            }
             let outcome = gestures.borrow_mut().up(ev.pointer_id(), at);
             if let GestureOutcome::Click(s) = outcome
                 && let Some(g) = view.get_untracked().unproject(s)
@@ -245,7 +257,11 @@ fn MapView(
                     sim.launch_click(g, s);
                 } else if sim.radar.tool.get_untracked() {
                     sim.place_radar(g);
-                } else if !sim.pick(&view.get_untracked(), s) {
+                } else if sim.defense_tool_on() {
+                    sim.place_defense(g);
+                } else if !sim.pick(&view.get_untracked(), s)
+                    && !sim.pick_defense(&view.get_untracked(), s)
+                {
                     marker.set(Some(Place::locate(&atlas, g)));
                 }
             }
@@ -255,6 +271,7 @@ fn MapView(
         let gestures = gestures.clone();
         move |ev: ev::PointerEvent| {
             sim.radar.drag.set(None);
+            sim.defense.drag.set(None);
             gestures.borrow_mut().cancel(ev.pointer_id())
         }
     };
@@ -292,6 +309,7 @@ fn MapView(
             <canvas node_ref=sim_canvas class="sim-layer" aria-label="Missiles" role="img"></canvas>
             <svg class="overlay" aria-hidden="true">
                 <RadarOverlay ctx=sim view />
+                <DefenseOverlay ctx=sim view />
                 <LaunchOverlay ctx=sim view />
                 {move || {
                     marker_at()
@@ -306,6 +324,7 @@ fn MapView(
                 }}
             </svg>
             <HoverLabel ctx=sim />
+            <DefenseHover ctx=sim view />
             <CursorHint ctx=sim view />
         </div>
     }

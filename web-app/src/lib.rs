@@ -1,16 +1,20 @@
 //! `web-app`: the browser front end of the missile defense simulator.
 //!
 //! The map maths ([`view`]), the embedded world atlas ([`atlas`]), the playback of the
-//! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]) and the
+//! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]), the defence's footprints, fly-outs
+//! and explanations ([`defense_view`]) and the
 //! event log ([`event_log`]) are
 //! plain Rust over `sim-core`, built and unit-tested natively; `render` and `sim_layer` draw on
-//! canvases and `app`, `panels` and `radar_panel` hold the Leptos components, and those exist only when
+//! canvases and `app`, `panels`, `radar_panel` and `defense_panel` hold the Leptos components, and those exist only when
 //! compiling for `wasm32` (the browser). Nothing in this crate needs a
 //! network: the atlas is compiled into the wasm binary.
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 pub mod atlas;
+#[cfg(target_arch = "wasm32")]
+pub mod defense_panel;
+pub mod defense_view;
 pub mod event_log;
 pub mod launch;
 #[cfg(target_arch = "wasm32")]

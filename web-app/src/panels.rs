@@ -114,6 +114,8 @@ pub struct SimCtx {
     pub redraw: StoredValue<bool, LocalStorage>,
     /// The radar tool and the radar selection (see [`crate::radar_panel`]).
     pub radar: crate::radar_panel::RadarUi,
+    /// The defence tools, selection and explanation (see [`crate::defense_panel`]).
+    pub defense: crate::defense_panel::DefenseUi,
 }
 
 impl SimCtx {
@@ -141,6 +143,7 @@ impl SimCtx {
             preset: RwSignal::new(PRESETS[0].id),
             redraw: StoredValue::new_local(true),
             radar: crate::radar_panel::RadarUi::new(),
+            defense: crate::defense_panel::DefenseUi::new(),
         }
     }
 
@@ -174,6 +177,7 @@ impl SimCtx {
                 self.selected.set(None);
                 self.hover.set(None);
                 self.radar.selected.set(None);
+                self.defense.clear();
                 self.playing.set(has_launches);
                 self.log_rev.update(|r| *r += 1);
                 self.changed();
@@ -781,24 +785,27 @@ pub fn EventLog(
                     </p>
                 }
             }}
+            <crate::defense_panel::DefenseCounters ctx />
             <ol class="log-lines" class:hidden=move || !open.get()>
                 <For
                     each=move || data.with(|d| d.1.clone())
                     key=|(i, _)| *i
-                    children=move |(_, l)| log_row(l, view)
+                    children=move |(_, l)| log_row(l, view, ctx)
                 />
             </ol>
         </section>
     }
 }
 
-/// One row of the event log.
-fn log_row(l: LogLine, view: RwSignal<Viewport>) -> impl IntoView {
+/// One row of the event log; an engagement order also opens its explanation.
+fn log_row(l: LogLine, view: RwSignal<Viewport>, ctx: SimCtx) -> impl IntoView {
     let place = l.place;
     let (lat, lon) = place
         .map(|p| (format!("{:.6}", p.lat_deg), format!("{:.6}", p.lon_deg)))
         .unwrap_or_default();
     let text = format!("T+{:.1} s  {}", l.time_s, l.text);
+    let explains = l.kind == "engagement-ordered";
+    let line = l.clone();
     view! {
         <li
             class="log-line"
@@ -811,9 +818,10 @@ fn log_row(l: LogLine, view: RwSignal<Viewport>) -> impl IntoView {
             <button
                 type="button"
                 class=format!("log-entry kind-{}", l.kind)
-                disabled=place.is_none()
-                title="Show on the map"
+                disabled=place.is_none() && !explains
+                title=if explains { "Explain this engagement" } else { "Show on the map" }
                 on:click=move |_| {
+                    ctx.explain_line(&line);
                     if let Some(p) = place {
                         let at = GeoPoint {
                             lat_deg: p.lat_deg,
