@@ -166,7 +166,8 @@ impl SimLayer {
         self.views.clear();
         self.views.extend(sim.missile_views());
         for v in &self.views {
-            if v.phase == Phase::Impacted {
+            // A killed missile stops where it was killed (the defence overlay marks the kill).
+            if v.phase == Phase::Impacted || v.killed {
                 continue;
             }
             let Ok(i) = trails.binary_search_by_key(&v.id, |t| t.missile) else {
@@ -230,6 +231,9 @@ impl SimLayer {
             });
             if v.phase == Phase::Impacted {
                 cross(&impacts, s.x, s.y, 5.0);
+                continue;
+            }
+            if v.killed {
                 continue;
             }
             let aim = view.project(GeoPoint {
