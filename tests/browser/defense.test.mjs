@@ -209,9 +209,19 @@ test('a radar, a battery and an asset placed by clicking engage a SCUD-C, and th
   assert.match(await explanation.locator('.fired li.selected').textContent(), /in flight/);
 
   if (process.env.MDSIM_SCREENSHOTS) {
-    await scrub(page, endTick + 5);
+    // The player stopped just after the kill: the end of the timeline shows it.
+    await scrub(page, Number(await page.getAttribute('#sim-time', 'data-horizon')));
+    // Close on Los Angeles, left of the explanation (reopened from the log, which centres the
+    // map on the predicted impact), the radar panel folded.
+    await setFolded(page, '#radar-panel', true);
+    await explanation.locator('button[aria-label="Close the explanation"]').click();
+    await centreOn(page, LA, 110);
+    await page.locator('.log-line[data-kind="engagement-ordered"] button').first().click();
+    await explanation.waitFor();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
     await page.mouse.move(map.x + map.width / 2, map.y + 20);
-    await page.waitForTimeout(200);
+    await page.waitForTimeout(300);
     await page.screenshot({ path: join(process.env.MDSIM_SCREENSHOTS, 'screenshot-defense.png') });
   }
 
