@@ -1368,9 +1368,10 @@ pub fn DefenseCounters(
     /// Shared simulation handles.
     ctx: SimCtx,
 ) -> impl IntoView {
+    // Only on log changes: a round fired, a command or a seek always logs or bumps the log
+    // revision, and counting the whole log every frame of a raid would be waste.
     let data = Memo::new(move |_| {
         ctx.log_rev.track();
-        ctx.status.track();
         ctx.read(|p| {
             let c = Counters::of(p.lines(), p.detections());
             let rounds: Vec<(String, u32, u32)> = p

@@ -778,6 +778,16 @@ mod tests {
         let la = GeoPoint::new(34.05, -118.25);
         let d = sim_core::earth::frames::great_circle_distance_m(&at, &la, 6_371_008.8);
         assert!(d < 2_000.0, "impact {d:.0} m from Los Angeles");
+        // Undefended, it is a leaker: it hits the preset's asset, logged where it landed.
+        let hit = p
+            .lines()
+            .iter()
+            .find(|l| l.kind == "asset-hit")
+            .expect("Los Angeles is hit");
+        assert!(hit.text.contains("hit Los Angeles"), "{}", hit.text);
+        assert_eq!(hit.place, Some(at));
+        let c = crate::event_log::Counters::of(p.lines(), p.detections());
+        assert_eq!((c.leakers, c.engagements, c.battery_fires), (1, 0, 0));
         // The ground track runs from the launch point to the impact.
         let trail = &p.trails()[0];
         assert!(trail.points.len() > 10);
