@@ -2,8 +2,9 @@
 // clicking, launch a SCUD-C by clicking, play at 64x, and see the kill chain in the log
 // (detection, engagement ordered, interceptor launched, intercept), the interceptor on the map
 // with its fly-out and hover label, the explanation of the engagement (the battery with its Pk)
-// from the log and from the interceptor, and the defence counters. Then the Southern California
-// preset: its two batteries and Los Angeles are on the map and the SCUD-C is engaged. Set
+// from the log, from the interceptor and from its kill marker, and the defence counters. Then
+// the Southern California preset: its two batteries and Los Angeles are on the map, the SCUD-C
+// is killed, a battery is dragged, the doctrine changed and a battery deleted. Set
 // MDSIM_SCREENSHOTS=<dir> to save docs/screenshot-defense.png's picture there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,16 +209,25 @@ test('a radar, a battery and an asset placed by clicking engage a SCUD-C, and th
   assert.ok(await explanation.locator('.fired li.selected').count() === 1);
   assert.match(await explanation.locator('.fired li.selected').textContent(), /in flight/);
 
+  // After the end: the kill marker, hovered and clicked, explains the engagement too.
+  await explanation.locator('button[aria-label="Close the explanation"]').click();
+  await scrub(page, Number(await page.getAttribute('#sim-time', 'data-horizon')));
+  await setFolded(page, '#radar-panel', true);
+  await centreOn(page, LA, 110);
+  const kill = page.locator('#defense-layer path.intercept-kill').first();
+  await kill.waitFor();
+  const kb = await kill.boundingBox();
+  await page.mouse.move(kb.x + kb.width / 2 + 1, kb.y + kb.height / 2 + 1);
+  await hover.waitFor();
+  assert.match(await hover.textContent(), /I\d+ SM-6 from BAT_TEST: kill/);
+  await page.mouse.click(kb.x + kb.width / 2 + 1, kb.y + kb.height / 2 + 1);
+  await explanation.waitFor();
+  assert.match(await explanation.locator('.fired li.selected').textContent(), /killed its target/);
+
   if (process.env.MDSIM_SCREENSHOTS) {
-    // The player stopped just after the kill: the end of the timeline shows it.
-    await scrub(page, Number(await page.getAttribute('#sim-time', 'data-horizon')));
-    // Close on Los Angeles, left of the explanation (reopened from the log, which centres the
-    // map on the predicted impact), the radar panel folded.
-    await setFolded(page, '#radar-panel', true);
-    await explanation.locator('button[aria-label="Close the explanation"]').click();
-    await centreOn(page, LA, 110);
+    // Los Angeles left of the explanation (the log line centres the map on the predicted
+    // impact), the radar panel folded.
     await page.locator('.log-line[data-kind="engagement-ordered"] button').first().click();
-    await explanation.waitFor();
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
     await page.mouse.move(map.x + map.width / 2, map.y + 20);

@@ -28,8 +28,8 @@ use sim_core::interceptor::InterceptorKind;
 
 use crate::defense_view::{
     AssetForm, BatteryForm, EngagementFootprint, OrderKey, asset_near, battery_near,
-    doctrine_from_form, engagement_footprint, interceptor_near, interceptor_views, mode_name,
-    parse_finite, status_text,
+    doctrine_from_form, end_near, engagement_footprint, interceptor_near, interceptor_views,
+    mode_name, parse_finite, status_text,
 };
 use crate::event_log::{Counters, LogLine};
 use crate::launch::{range_ring, svg_path};
@@ -265,10 +265,12 @@ impl SimCtx {
         }
     }
 
-    /// A click with no tool on: selects the interceptor under it and shows why it was fired.
+    /// A click with no tool on: selects the interceptor (in flight, or its kill or miss
+    /// marker) under it and shows why it was fired.
     pub fn pick_defense(&self, view: &Viewport, at: ScreenPoint) -> bool {
         let hit = self.read(|p| {
-            let id = interceptor_near(p.sim(), view, at, PICK_RADIUS_PX)?;
+            let id = interceptor_near(p.sim(), view, at, PICK_RADIUS_PX)
+                .or_else(|| end_near(p.defense(), p.tick(), view, at, PICK_RADIUS_PX))?;
             Some((id, p.defense().fly_out(id).and_then(|f| f.order)))
         });
         let Some((id, order)) = hit else {
@@ -1181,6 +1183,26 @@ pub fn DefenseHover(
                         b.battery.launchers,
                         f.engage_m / 1000.0,
                         f.envelope_m / 1000.0
+                    ),
+                ));
+            }
+            if let Some(id) = end_near(p.defense(), p.tick(), &v, at, PICK_RADIUS_PX) {
+                let f = p.defense().fly_out(id)?;
+                let e = f.ended_before(p.tick())?;
+                return Some((
+                    format!(
+                        "{} {} from {}: {}",
+                        id,
+                        f.kind,
+                        f.battery_call_sign,
+                        if e.kill { "kill" } else { "miss" }
+                    ),
+                    format!(
+                        "at track {} · {:.1} km high · miss distance {:.1} m · Pk {:.2}",
+                        f.track,
+                        e.alt_m / 1000.0,
+                        e.miss_m,
+                        e.pk
                     ),
                 ));
             }

@@ -636,6 +636,22 @@ pub fn interceptor_near(
     nearest(view, at, radius_px, items)
 }
 
+/// The interceptor whose recorded end (kill or miss marker) before `tick` is drawn nearest to
+/// `at`, within `radius_px`.
+pub fn end_near(
+    record: &DefenseRecord,
+    tick: u64,
+    view: &Viewport,
+    at: ScreenPoint,
+    radius_px: f64,
+) -> Option<InterceptorId> {
+    let items = record
+        .fly_outs
+        .iter()
+        .filter_map(|f| Some((f.interceptor, f.ended_before(tick)?.at)));
+    nearest(view, at, radius_px, items)
+}
+
 /// The battery form's fields.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatteryForm {
@@ -961,6 +977,27 @@ mod tests {
         assert!((last.lat_deg - end.at.lat_deg).abs() < 1e-9);
         assert!(killer.points.len() >= 3, "{:?}", killer.points);
         assert!(end.alt_m > 1_000.0 && end.alt_m < 40_000.0, "{end:?}");
+        // Its kill marker is picked under the pointer once the kill is in the past.
+        let view = Viewport::whole_world(1440.0, 720.0).centered_on(
+            GeoPoint {
+                lat_deg: end.at.lat_deg,
+                lon_deg: end.at.lon_deg,
+            },
+            200.0,
+        );
+        let s = view.project(GeoPoint {
+            lat_deg: end.at.lat_deg,
+            lon_deg: end.at.lon_deg,
+        });
+        let near = ScreenPoint {
+            x: s.x + 3.0,
+            y: s.y + 3.0,
+        };
+        assert_eq!(
+            end_near(&rec, end.tick + 1, &view, near, 8.0),
+            Some(killer.interceptor)
+        );
+        assert_eq!(end_near(&rec, end.tick, &view, near, 8.0), None);
         // The order is found from its log line.
         assert_eq!(
             rec.order_of_line(order.key.tick, &order.text)

@@ -351,7 +351,8 @@ impl Player {
         self.snapshot_every
     }
 
-    /// The missile in flight drawn nearest to screen point `at`, within `radius_px`.
+    /// The missile drawn nearest to screen point `at`, within `radius_px` (killed ones are
+    /// not drawn).
     pub fn missile_near(
         &self,
         view: &crate::view::Viewport,
@@ -359,7 +360,8 @@ impl Player {
         radius_px: f64,
     ) -> Option<MissileId> {
         let mut best: Option<(f64, MissileId)> = None;
-        for v in self.sim.missile_views() {
+        // A killed missile is not drawn (the defence marks its kill): it cannot be picked.
+        for v in self.sim.missile_views().filter(|v| !v.killed) {
             let s = view.project(crate::view::GeoPoint {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
