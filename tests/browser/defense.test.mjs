@@ -253,6 +253,12 @@ test('the Southern California preset shows its batteries and Los Angeles, and en
   const c = await defenseCounters(page);
   assert.ok(c.fires >= 1 && c.kills === 1 && c.leakers === 0, JSON.stringify(c));
   assert.equal(await page.locator('.log-line[data-kind="impact"]').count(), 0, 'the SCUD-C was killed');
+  // The explanation: BAT_LA chosen, BAT_SD out of reach and why.
+  await page.locator('.log-line[data-kind="engagement-ordered"] button').first().click();
+  await page.locator('#explanation[data-battery="BAT_LA"]').waitFor();
+  assert.match(await page.locator('#explanation ul.out-of-reach li[data-battery="BAT_SD"]').textContent(),
+    /BAT_SD: no intercept in its envelope in time \(the predicted impact is \d+ km away/);
+  await page.click('#explanation button[aria-label="Close the explanation"]');
 
   // Edit while paused: drag BAT_SD 40 px north (a removal and a placement), change the
   // doctrine, then delete it from its editor.
@@ -277,6 +283,15 @@ test('the Southern California preset shows its batteries and Los Angeles, and en
   assert.match(await page.locator('.log-line[data-kind="doctrine-set"]').textContent(), /salvo of 2/);
   await page.click('#battery-delete');
   await page.waitForFunction(() => document.querySelector('#defense-layer').dataset.batteries === '1');
+
+  // The other defended presets load their batteries (a GBI's footprint spans a continent).
+  await page.selectOption('#preset', 'layered-mrbm');
+  await page.waitForFunction(() => document.querySelector('#defense-layer').dataset.batteries === '2');
+  await page.selectOption('#preset', 'gbi-icbm');
+  await page.waitForFunction(() => document.querySelector('#defense-layer').dataset.batteries === '1');
+  assert.equal(await page.getAttribute('#defense-layer g.battery', 'data-kind'), 'GBI');
+  assert.ok(Number(await page.getAttribute('#defense-layer g.battery', 'data-envelope-km')) > 5000);
+  await page.click('#play'); // pause
   assert.deepEqual(session.errors, []);
   assert.ok(session.requests.every((u) => u.startsWith(relay.url)), session.requests.join('\n'));
 });

@@ -1295,13 +1295,20 @@ pub fn ExplanationPanel(
             })
             .collect_view();
         let out = (!o.out_of_reach.is_empty()).then(|| {
+            let items = o
+                .out_of_reach
+                .iter()
+                .map(|u| {
+                    view! {
+                        <li data-battery=u.call_sign.clone()>
+                            {format!("{}: {}", u.call_sign, u.reason)}
+                        </li>
+                    }
+                })
+                .collect_view();
             view! {
-                <p class="out-of-reach">
-                    {format!(
-                        "No feasible intercept (out of envelope in time, not ready, or no rounds): {}.",
-                        o.out_of_reach.join(", ")
-                    )}
-                </p>
+                <p class="out-of-reach">"Not considered:"</p>
+                <ul class="out-of-reach">{items}</ul>
             }
         });
         let selected = match ui.selected.get() {

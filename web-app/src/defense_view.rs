@@ -312,13 +312,23 @@ pub struct Explanation {
     pub asset: Option<String>,
     /// Every battery with a feasible intercept, chosen or why not.
     pub alternatives: Vec<AlternativeView>,
-    /// Batteries on the map without a feasible intercept (not ready, no rounds, or the
-    /// threat's predicted path never enters their envelope in time), by call sign.
-    pub out_of_reach: Vec<String>,
+    /// Batteries on the map that the command center could not use, with why.
+    pub out_of_reach: Vec<OutOfReach>,
     /// The interceptors launched for it.
     pub interceptors: Vec<InterceptorId>,
     /// The log line's sentence (also what identifies it from the log).
     pub text: String,
+}
+
+/// A battery that had no engagement option for an order, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutOfReach {
+    /// Its call sign.
+    pub call_sign: String,
+    /// Why, one phrase: not ready, no rounds, launchers reloading, or where the threat's
+    /// predicted impact is against the battery's footprint (the envelope test itself is on
+    /// the predicted path, which only the engine sampled).
+    pub reason: String,
 }
 
 impl Explanation {
@@ -376,6 +386,35 @@ pub fn order_text(kind: &EventKind) -> Option<String> {
     ))
 }
 
+/// Why battery `b` offered no engagement of a threat predicted to impact at `impact_at`, at
+/// simulation time `t_s`: the engine's own readiness test first (ready, rounds, a loaded
+/// launcher), then the geometry as a hint.
+fn unusable_reason(
+    b: &sim_core::engine::defense::BatteryUnit,
+    impact_at: &SimPoint,
+    t_s: f64,
+    r_m: f64,
+) -> String {
+    if !b.battery.ready {
+        return "not ready".to_string();
+    }
+    if b.battery.rounds == 0 {
+        return "no rounds left".to_string();
+    }
+    if b.launchers_ready(t_s) == 0 {
+        return "every launcher reloading".to_string();
+    }
+    let f = engagement_footprint(b.battery.kind, &b.battery.position, r_m);
+    let d = sim_core::earth::frames::great_circle_distance_m(&b.battery.position, impact_at, r_m);
+    format!(
+        "no intercept in its envelope in time (the predicted impact is {:.0} km away; it engages within {:.0} km, {:.0} to {:.0} km high)",
+        d / 1000.0,
+        f.engage_m / 1000.0,
+        f.band_m.0 / 1000.0,
+        f.band_m.1 / 1000.0
+    )
+}
+
 /// Fly-outs and explanations over the whole recorded timeline (see the module documentation).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DefenseRecord {
@@ -408,11 +447,15 @@ impl DefenseRecord {
                     alternatives,
                     ..
                 } => {
+                    let r_m = sim.physics().earth.range_radius_m();
                     let out_of_reach = d
                         .batteries
                         .iter()
                         .filter(|b| !alternatives.iter().any(|a| a.battery == b.id()))
-                        .map(|b| b.battery.call_sign.clone())
+                        .map(|b| OutOfReach {
+                            call_sign: b.battery.call_sign.clone(),
+                            reason: unusable_reason(b, impact_at, e.time_s, r_m),
+                        })
                         .collect();
                     self.orders.push(Explanation {
                         key: OrderKey {
@@ -954,8 +997,18 @@ mod tests {
         assert_eq!(chosen.len(), 1);
         assert_eq!(chosen[0].battery_call_sign, order.battery_call_sign);
         assert!((chosen[0].pk - order.pk).abs() < 1e-12);
-        // Every battery is accounted for: considered, or out of reach.
+        // Every battery is accounted for: considered, or out of reach with a reason.
         assert_eq!(order.alternatives.len() + order.out_of_reach.len(), 2);
+        assert!(order.out_of_reach.iter().all(|o| !o.reason.is_empty()));
+        // San Diego is 180 km from the predicted impact, beyond its SM-6s' planned reach.
+        assert_eq!(order.battery_call_sign, "BAT_LA");
+        let sd = &order.out_of_reach[0];
+        assert_eq!(sd.call_sign, "BAT_SD");
+        assert!(
+            sd.reason.contains("impact is 180 km away") && sd.reason.contains("within 132 km"),
+            "{}",
+            sd.reason
+        );
         assert!(!order.interceptors.is_empty());
         let killer = rec
             .fly_outs

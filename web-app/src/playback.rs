@@ -70,7 +70,7 @@ pub struct Preset {
 }
 
 /// The built-in scenarios, the empty map first.
-pub const PRESETS: [Preset; 6] = [
+pub const PRESETS: [Preset; 8] = [
     Preset {
         id: "empty",
         name: "Empty map",
@@ -95,6 +95,16 @@ pub const PRESETS: [Preset; 6] = [
         id: "horizon-masking",
         name: "Horizon masking",
         json: Some(include_str!("../../scenarios/horizon-masking.json")),
+    },
+    Preset {
+        id: "layered-mrbm",
+        name: "Layered defence of Tokyo (THAAD, PAC-3)",
+        json: Some(include_str!("../../scenarios/layered-mrbm.json")),
+    },
+    Preset {
+        id: "gbi-icbm",
+        name: "GBI against an ICBM (Seattle)",
+        json: Some(include_str!("../../scenarios/gbi-icbm.json")),
     },
     Preset {
         id: "catalog-tour",
