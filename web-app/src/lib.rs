@@ -1,8 +1,8 @@
 //! `web-app`: the browser front end of the missile defense simulator.
 //!
 //! The map maths ([`view`]), the embedded world atlas ([`atlas`]), the playback of the
-//! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]) and the
-//! event log ([`event_log`]) are
+//! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]), the
+//! optional tile layer's maths ([`tiles`]) and the event log ([`event_log`]) are
 //! plain Rust over `sim-core`, built and unit-tested natively; `render` and `sim_layer` draw on
 //! canvases and `app`, `panels` and `radar_panel` hold the Leptos components, and those exist only when
 //! compiling for `wasm32` (the browser). Nothing in this crate needs a
@@ -14,6 +14,8 @@ pub mod atlas;
 pub mod event_log;
 pub mod launch;
 #[cfg(target_arch = "wasm32")]
+pub mod map_extras;
+#[cfg(target_arch = "wasm32")]
 pub mod panels;
 pub mod playback;
 #[cfg(target_arch = "wasm32")]
@@ -23,6 +25,7 @@ pub mod radar_view;
 pub mod render;
 #[cfg(target_arch = "wasm32")]
 pub mod sim_layer;
+pub mod tiles;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

@@ -163,7 +163,11 @@ impl Globe {
         }
         let (x, y) = (dot(v, self.e), dot(v, self.n));
         let len = x.hypot(y);
-        let (x, y) = if len > 1e-12 { (x / len, y / len) } else { (1.0, 0.0) };
+        let (x, y) = if len > 1e-12 {
+            (x / len, y / len)
+        } else {
+            (1.0, 0.0)
+        };
         ScreenPoint {
             x: self.cx + self.r * x,
             y: self.cy - self.r * y,
@@ -624,7 +628,8 @@ impl Viewport {
         let r = self.globe_radius_px();
         let x = (target.x - self.width_px / 2.0) / r;
         let y = (self.height_px / 2.0 - target.y) / r;
-        if !(x * x + y * y <= 1.0) {
+        let rho2 = x * x + y * y;
+        if !rho2.is_finite() || rho2 > 1.0 {
             return None;
         }
         let (sphi, cphi) = g.lat_deg.to_radians().sin_cos();
@@ -1066,8 +1071,20 @@ mod tests {
             }
             // Off the disc is not a place; just inside is.
             let r = v.globe_radius_px();
-            assert!(v.unproject(ScreenPoint { x: 400.0 + r + 1.0, y: 300.0 }).is_none());
-            assert!(v.unproject(ScreenPoint { x: 400.0 + r - 1.0, y: 300.0 }).is_some());
+            assert!(
+                v.unproject(ScreenPoint {
+                    x: 400.0 + r + 1.0,
+                    y: 300.0
+                })
+                .is_none()
+            );
+            assert!(
+                v.unproject(ScreenPoint {
+                    x: 400.0 + r - 1.0,
+                    y: 300.0
+                })
+                .is_some()
+            );
         }
     }
 
@@ -1178,8 +1195,16 @@ mod tests {
         ];
         let pieces = v.polyline(&line);
         let s = v.project(line[0]);
-        assert!(pieces.iter().any(|p| close(p[0].x, s.x, 1e-9) && close(p[0].y, s.y, 1e-9)));
-        assert!(pieces.iter().all(|p| close(p[1].x - p[0].x, 20.0 * 4.0, 1e-9)));
+        assert!(
+            pieces
+                .iter()
+                .any(|p| close(p[0].x, s.x, 1e-9) && close(p[0].y, s.y, 1e-9))
+        );
+        assert!(
+            pieces
+                .iter()
+                .all(|p| close(p[1].x - p[0].x, 20.0 * 4.0, 1e-9))
+        );
     }
 
     #[test]
@@ -1194,8 +1219,8 @@ mod tests {
                 .map(|i| {
                     let b = f64::from(i) * 5f64.to_radians();
                     let lat = (p0.sin() * d.cos() + p0.cos() * d.sin() * b.cos()).asin();
-                    let lon = l0
-                        + (b.sin() * d.sin() * p0.cos()).atan2(d.cos() - p0.sin() * lat.sin());
+                    let lon =
+                        l0 + (b.sin() * d.sin() * p0.cos()).atan2(d.cos() - p0.sin() * lat.sin());
                     GeoPoint {
                         lat_deg: lat.to_degrees(),
                         lon_deg: wrap_lon(lon.to_degrees()),
@@ -1205,20 +1230,27 @@ mod tests {
         };
         let mut out = Vec::new();
         // Around the centre of the view: winds once, all on the disc.
-        let w = v.globe_ring(&circle(0.0, 0.0, 20.0), &mut out).expect("seen");
+        let w = v
+            .globe_ring(&circle(0.0, 0.0, 20.0), &mut out)
+            .expect("seen");
         assert_eq!(w.abs(), 1);
         // Wholly on the far side: not drawn.
         assert!(v.globe_ring(&circle(0.0, 180.0, 30.0), &mut out).is_none());
         // Straddling the horizon (centred on it): stays on the disc, does not wind, and its
         // hidden half follows the limb.
-        let w = v.globe_ring(&circle(0.0, 90.0, 30.0), &mut out).expect("half seen");
+        let w = v
+            .globe_ring(&circle(0.0, 90.0, 30.0), &mut out)
+            .expect("half seen");
         assert_eq!(w, 0);
         let on_limb = out
             .iter()
             .filter(|s| close((s.x - 400.0).hypot(s.y - 300.0), r, 1e-6))
             .count();
         assert!(on_limb >= 12, "{on_limb}");
-        assert!(out.iter().all(|s| (s.x - 400.0).hypot(s.y - 300.0) <= r * (1.0 + 1e-9)));
+        assert!(
+            out.iter()
+                .all(|s| (s.x - 400.0).hypot(s.y - 300.0) <= r * (1.0 + 1e-9))
+        );
         // Its limb part spans 60 degrees of the limb (from 30N to 30S at 90E), joined along
         // the circle: no chord cuts inside the disc by more than 0.1% of the radius.
         for pair in out.windows(2) {
@@ -1232,10 +1264,16 @@ mod tests {
         }
         // A ring that contains the point opposite the centre and shows on the near side: it
         // winds once though it does not contain the centre (render.rs adds the whole disc).
-        let w = v.globe_ring(&circle(0.0, 180.0, 120.0), &mut out).expect("seen");
+        let w = v
+            .globe_ring(&circle(0.0, 180.0, 120.0), &mut out)
+            .expect("seen");
         assert_eq!(w.abs(), 1);
         // On the flat map there is no globe ring.
-        assert!(view().globe_ring(&circle(0.0, 0.0, 20.0), &mut out).is_none());
+        assert!(
+            view()
+                .globe_ring(&circle(0.0, 0.0, 20.0), &mut out)
+                .is_none()
+        );
     }
 
     #[test]
@@ -1248,7 +1286,10 @@ mod tests {
         for (dx, dy) in [(40.0, 0.0), (0.0, -25.0), (-60.0, 35.0)] {
             let p = v.panned(dx, dy);
             let s = p.project(centre);
-            assert!(close(s.x, 400.0 + dx, 1e-6) && close(s.y, 300.0 + dy, 1e-6), "{s:?}");
+            assert!(
+                close(s.x, 400.0 + dx, 1e-6) && close(s.y, 300.0 + dy, 1e-6),
+                "{s:?}"
+            );
         }
         // At the pole no rotation without roll can do it: longitude spins instead.
         let pole = globe(90.0, 0.0, 3.0).panned(30.0, 0.0);
@@ -1256,8 +1297,7 @@ mod tests {
         // Through the gesture code, as the app drags.
         let mut g = Gestures::default();
         g.down(1, ScreenPoint { x: 400.0, y: 300.0 });
-        let GestureOutcome::View(moved) = g.moved(1, ScreenPoint { x: 450.0, y: 300.0 }, &v)
-        else {
+        let GestureOutcome::View(moved) = g.moved(1, ScreenPoint { x: 450.0, y: 300.0 }, &v) else {
             panic!("a drag moves the globe");
         };
         assert!(moved.center_lon_deg < 20.0);
@@ -1281,10 +1321,7 @@ mod tests {
         assert!(close(z.px_per_deg, 4.0 * 1.5 * 3.0 * 10.0 * 0.7, 1e-9));
         // Off the globe, the zoom is around the centre.
         let off = v.zoomed_at(2.0, ScreenPoint { x: 1.0, y: 1.0 });
-        assert_eq!(
-            (off.center_lat_deg, off.center_lon_deg),
-            (10.0, 100.0)
-        );
+        assert_eq!((off.center_lat_deg, off.center_lon_deg), (10.0, 100.0));
     }
 
     #[test]
