@@ -478,7 +478,10 @@ fn install_keyboard(
             "ArrowRight" => v.panned(-100.0, 0.0),
             "ArrowUp" => v.panned(0.0, 100.0),
             "ArrowDown" => v.panned(0.0, -100.0),
-            "0" => home.get_untracked().resized(v.width_px, v.height_px),
+            "0" => home
+                .get_untracked()
+                .resized(v.width_px, v.height_px)
+                .with_projection(v.projection),
             "Escape" => {
                 marker.set(None);
                 return;
@@ -522,7 +525,12 @@ fn ZoomControls(
                 aria-label="Show the whole world"
                 title="Whole world (0)"
                 on:click=move |_| {
-                    view.update(|v| *v = home.get_untracked().resized(v.width_px, v.height_px))
+                    view.update(|v| {
+                        *v = home
+                            .get_untracked()
+                            .resized(v.width_px, v.height_px)
+                            .with_projection(v.projection)
+                    })
                 }
             >
                 "⌂"
