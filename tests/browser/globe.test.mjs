@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, distanceM } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, distanceM, recordResults } from './harness.mjs';
 
 // Colours of the base map (web-app/src/render.rs, `palette`).
 const LAND = [0x1f, 0x33, 0x47];
@@ -150,6 +150,33 @@ test('dragging turns the globe and a click reports the point under it', async ()
   assert.ok(distanceM(at, MOSCOW) < 2 * pixelM, `clicked ${JSON.stringify(at)}`);
   assert.match(await marker.textContent(), /Russia/);
   await page.click('#marker-readout button');
+
+  // Frame intervals while the globe turns (each move redraws the 1:110m globe), recorded
+  // for docs/benchmarks.md; the view must change with every step of the drag.
+  const c = { x: v.box.x + v.box.width / 2, y: v.box.y + v.box.height / 2 };
+  await page.evaluate(() => {
+    window.__frames = [];
+    const tick = (t) => { window.__frames.push(t); if (window.__frames.length < 10_000) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  await page.mouse.move(c.x, c.y);
+  await page.mouse.down();
+  const views = new Set();
+  for (let i = 1; i <= 40; i++) {
+    await page.mouse.move(c.x + 3 * i, c.y + Math.sin(i / 6) * 20);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    views.add(await page.getAttribute('#map', 'data-view'));
+  }
+  await page.mouse.up();
+  assert.equal(views.size, 40, 'every step of the drag turns the globe');
+  const intervals = await page.evaluate(() => {
+    const f = window.__frames;
+    window.__frames.length = 10_000; // stop the loop
+    return f.slice(1).map((t, i) => t - f[i]).filter((d) => d > 0).sort((a, b) => a - b);
+  });
+  const q = (p) => intervals[Math.min(intervals.length - 1, Math.floor(p * intervals.length))];
+  recordResults({ globe_drag_frame_p50_ms: q(0.5), globe_drag_frame_p95_ms: q(0.95) });
+  console.log(`globe drag: frame interval p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms`);
 });
 
 test('an ICBM launched by clicking on the globe flies its great circle to the target', async () => {
