@@ -15,7 +15,7 @@ use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlImageElement, Path2d};
 
 use crate::atlas::{ArcKind, Atlas, Polygon};
-use crate::view::{GeoPoint, PenOp, Projection, ScreenPoint, Viewport};
+use crate::view::{GeoPoint, PenOp, Projection, ScreenPoint, SphereCap, Viewport};
 
 /// Colours of the base map (dark theme, chosen for contrast with the bright tracks drawn above).
 pub mod palette {
@@ -42,10 +42,10 @@ pub struct MapLayers {
     borders: Path2d,
     /// Number of countries in the land layer (exposed to tests through a data attribute).
     pub country_count: usize,
-    /// The polygons as geographic rings, for the globe.
-    globe_polygons: Vec<(Polygon, Vec<Vec<GeoPoint>>)>,
-    /// The arcs as geographic polylines with their kind, for the globe.
-    globe_arcs: Vec<(ArcKind, Vec<GeoPoint>)>,
+    /// The polygons as geographic rings with the cap round their outer ring, for the globe.
+    globe_polygons: Vec<(Polygon, Vec<Vec<GeoPoint>>, Option<SphereCap>)>,
+    /// The arcs as geographic polylines with their kind and cap, for the globe.
+    globe_arcs: Vec<(ArcKind, Vec<GeoPoint>, Option<SphereCap>)>,
 }
 
 fn geo_points(points: &[[f32; 2]]) -> Vec<GeoPoint> {
@@ -82,12 +82,20 @@ impl MapLayers {
             .countries()
             .iter()
             .flat_map(|c| &c.polygons)
-            .map(|p| (p.clone(), p.rings.iter().map(|r| geo_points(r)).collect()))
+            .map(|p| {
+                let rings: Vec<Vec<GeoPoint>> = p.rings.iter().map(|r| geo_points(r)).collect();
+                let cap = rings.first().and_then(|r| SphereCap::around(r));
+                (p.clone(), rings, cap)
+            })
             .collect();
         let globe_arcs = atlas
             .arcs()
             .iter()
-            .map(|a| (a.kind, geo_points(&a.points)))
+            .map(|a| {
+                let points = geo_points(&a.points);
+                let cap = SphereCap::around(&points);
+                (a.kind, points, cap)
+            })
             .collect();
         Ok(MapLayers {
             land,
@@ -301,8 +309,16 @@ fn draw_globe(
             path.close_path();
         }
     };
+    // Shapes wholly outside the part of the sphere the map can show are skipped without
+    // projecting a point (at city zoom, nearly all of them).
+    let sight = view.globe_view_cap();
+    let out_of_sight =
+        |cap: &Option<SphereCap>| matches!((sight, cap), (Some(s), Some(c)) if s.disjoint(c));
     ctx.set_fill_style_str(palette::LAND);
-    for (polygon, rings) in &layers.globe_polygons {
+    for (polygon, rings, cap) in &layers.globe_polygons {
+        if out_of_sight(cap) {
+            continue;
+        }
         let Some(winding) = rings
             .first()
             .and_then(|outer| view.globe_ring(outer, &mut buf))
@@ -334,7 +350,10 @@ fn draw_globe(
 
     let borders = Path2d::new()?;
     let coast = Path2d::new()?;
-    for (kind, points) in &layers.globe_arcs {
+    for (kind, points, cap) in &layers.globe_arcs {
+        if out_of_sight(cap) {
+            continue;
+        }
         let target = match kind {
             ArcKind::Coastline => &coast,
             ArcKind::Border => &borders,

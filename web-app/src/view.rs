@@ -483,6 +483,26 @@ impl Viewport {
         Some(winding_number(out, g.cx, g.cy))
     }
 
+    /// On the globe, the spherical cap that holds everything the map can show: its centre is
+    /// the view's centre and its radius (radians) is the angle out to the map's corners,
+    /// `asin(half_diagonal / R)` when zoomed in past the corners, a hemisphere otherwise.
+    /// `None` on the flat map. Used to skip shapes wholly out of sight ([`SphereCap`]).
+    pub fn globe_view_cap(&self) -> Option<SphereCap> {
+        if self.projection != Projection::Globe {
+            return None;
+        }
+        let half_diagonal = (self.width_px / 2.0).hypot(self.height_px / 2.0);
+        let ratio = half_diagonal / self.globe_radius_px();
+        Some(SphereCap {
+            centre: unit(self.center_lat_deg, self.center_lon_deg),
+            radius_rad: if ratio < 1.0 {
+                ratio.asin()
+            } else {
+                std::f64::consts::FRAC_PI_2
+            },
+        })
+    }
+
     /// Longitude (not wrapped) at a screen x: used to know which copies of the world are seen.
     pub fn raw_lon_at(&self, x: f64) -> f64 {
         self.center_lon_deg + (x - self.width_px / 2.0) / self.px_per_deg
@@ -711,6 +731,45 @@ impl Viewport {
             .find(|&m| m <= max_m)
             .unwrap_or(magnitude);
         (nice, nice / metres_per_px)
+    }
+}
+
+/// A spherical cap: every point within `radius_rad` of `centre` (a unit vector).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SphereCap {
+    /// Unit vector of the centre (x towards 0N 0E, z towards the north pole).
+    pub centre: [f64; 3],
+    /// Angular radius, radians.
+    pub radius_rad: f64,
+}
+
+impl SphereCap {
+    /// A cap holding every point of a shape (its centre is the normalised mean of the
+    /// points' unit vectors); `None` for no points or points that cancel out (a shape round
+    /// the whole globe, which is then never skipped).
+    pub fn around(points: &[GeoPoint]) -> Option<SphereCap> {
+        let units: Vec<Vec3> = points.iter().map(|p| unit(p.lat_deg, p.lon_deg)).collect();
+        let mut sum = [0.0; 3];
+        for u in &units {
+            for k in 0..3 {
+                sum[k] += u[k];
+            }
+        }
+        let centre = normalised(sum)?;
+        let radius_rad = units
+            .iter()
+            .map(|u| dot(*u, centre).clamp(-1.0, 1.0).acos())
+            .fold(0.0, f64::max);
+        // Points are joined by great-circle legs, which stay within the cap when the cap is
+        // under a hemisphere; beyond, it cannot be trusted.
+        (radius_rad < std::f64::consts::FRAC_PI_2).then_some(SphereCap { centre, radius_rad })
+    }
+
+    /// Whether two caps share no point (the angle between the centres exceeds the sum of
+    /// the radii), with a margin of 1e-9 rad.
+    pub fn disjoint(&self, other: &SphereCap) -> bool {
+        dot(self.centre, other.centre).clamp(-1.0, 1.0).acos()
+            > self.radius_rad + other.radius_rad + 1e-9
     }
 }
 
@@ -1322,6 +1381,39 @@ mod tests {
         // Off the globe, the zoom is around the centre.
         let off = v.zoomed_at(2.0, ScreenPoint { x: 1.0, y: 1.0 });
         assert_eq!((off.center_lat_deg, off.center_lon_deg), (10.0, 100.0));
+    }
+
+    #[test]
+    fn caps_skip_what_is_out_of_sight() {
+        let p = |lat_deg: f64, lon_deg: f64| GeoPoint { lat_deg, lon_deg };
+        // Whole globe in view: a hemisphere round the centre.
+        let v = globe(0.0, 0.0, 2.0);
+        let cap = v.globe_view_cap().unwrap();
+        assert!(close(cap.radius_rad, std::f64::consts::FRAC_PI_2, 1e-12));
+        assert!(view().globe_view_cap().is_none());
+        // Zoomed in: 800x600 at R = 100 px per degree * 180 / pi (5730 px): the corners are
+        // 500 px from the centre, asin(500 / 5730) = 5.0 degrees.
+        let z = globe(34.0, -118.0, 100.0);
+        let cap = z.globe_view_cap().unwrap();
+        assert!(close(cap.radius_rad.to_degrees(), 5.006, 1e-3), "{cap:?}");
+        // Japan is out of sight from Los Angeles up close; Long Beach is in it.
+        let japan = SphereCap::around(&[p(31.0, 130.0), p(45.5, 141.9), p(35.0, 140.0)]).unwrap();
+        let long_beach = SphereCap::around(&[p(33.75, -118.2), p(33.8, -118.1)]).unwrap();
+        assert!(cap.disjoint(&japan));
+        assert!(!cap.disjoint(&long_beach));
+        // Every point of a shape is inside its own cap.
+        let shape = [p(10.0, 20.0), p(15.0, 40.0), p(-5.0, 30.0)];
+        let c = SphereCap::around(&shape).unwrap();
+        for q in shape {
+            let single = SphereCap {
+                centre: unit(q.lat_deg, q.lon_deg),
+                radius_rad: 0.0,
+            };
+            assert!(!c.disjoint(&single));
+        }
+        // A ring round the whole globe has no useful cap.
+        assert!(SphereCap::around(&[p(0.0, 0.0), p(0.0, 120.0), p(0.0, -120.0)]).is_none());
+        assert!(SphereCap::around(&[]).is_none());
     }
 
     #[test]
