@@ -114,6 +114,37 @@ async function turnTo(page, at) {
   return viewOf(page);
 }
 
+/** Drags the map from its centre in `n` small moves, one per frame; asserts that every move
+ * changes the view; returns the frame intervals' median and 95th percentile (ms). */
+async function dragFrames(page, n) {
+  const v = await viewOf(page);
+  const c = { x: v.box.x + v.box.width / 2, y: v.box.y + v.box.height / 2 };
+  await page.evaluate(() => {
+    window.__frames = [];
+    const tick = (t) => { window.__frames.push(t); if (window.__frames.length < 10_000) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  await page.mouse.move(c.x, c.y);
+  await page.mouse.down();
+  const views = new Set();
+  const t0 = await page.evaluate(() => performance.now());
+  for (let i = 1; i <= n; i++) {
+    await page.mouse.move(c.x + 3 * i, c.y + Math.sin(i / 6) * 20);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+    views.add(await page.getAttribute('#map', 'data-view'));
+  }
+  const perMove = ((await page.evaluate(() => performance.now())) - t0) / n;
+  await page.mouse.up();
+  assert.equal(views.size, n, 'every step of the drag moves the map');
+  const intervals = await page.evaluate(() => {
+    const f = window.__frames;
+    window.__frames.length = 10_000; // stop the loop
+    return f.slice(1).map((t, i) => t - f[i]).filter((d) => d > 0).sort((a, b) => a - b);
+  });
+  const q = (p) => intervals[Math.min(intervals.length - 1, Math.floor(p * intervals.length))];
+  return { p50: q(0.5), p95: q(0.95), perMove };
+}
+
 test('the globe toggle draws the globe: land, ocean, horizon and space around it', async () => {
   const { page } = session;
   assert.equal(await page.getAttribute('#map', 'data-projection'), 'flat');
@@ -152,31 +183,10 @@ test('dragging turns the globe and a click reports the point under it', async ()
   await page.click('#marker-readout button');
 
   // Frame intervals while the globe turns (each move redraws the 1:110m globe), recorded
-  // for docs/benchmarks.md; the view must change with every step of the drag.
-  const c = { x: v.box.x + v.box.width / 2, y: v.box.y + v.box.height / 2 };
-  await page.evaluate(() => {
-    window.__frames = [];
-    const tick = (t) => { window.__frames.push(t); if (window.__frames.length < 10_000) requestAnimationFrame(tick); };
-    requestAnimationFrame(tick);
-  });
-  await page.mouse.move(c.x, c.y);
-  await page.mouse.down();
-  const views = new Set();
-  for (let i = 1; i <= 40; i++) {
-    await page.mouse.move(c.x + 3 * i, c.y + Math.sin(i / 6) * 20);
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-    views.add(await page.getAttribute('#map', 'data-view'));
-  }
-  await page.mouse.up();
-  assert.equal(views.size, 40, 'every step of the drag turns the globe');
-  const intervals = await page.evaluate(() => {
-    const f = window.__frames;
-    window.__frames.length = 10_000; // stop the loop
-    return f.slice(1).map((t, i) => t - f[i]).filter((d) => d > 0).sort((a, b) => a - b);
-  });
-  const q = (p) => intervals[Math.min(intervals.length - 1, Math.floor(p * intervals.length))];
-  recordResults({ globe_drag_frame_p50_ms: q(0.5), globe_drag_frame_p95_ms: q(0.95) });
-  console.log(`globe drag: frame interval p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms`);
+  // for docs/benchmarks.md.
+  const q = await dragFrames(page, 40);
+  recordResults({ globe_drag_frame_p50_ms: q.p50, globe_drag_frame_p95_ms: q.p95, globe_drag_ms_per_move: q.perMove });
+  console.log(`globe drag (1:110m): frame interval p50 ${q.p50.toFixed(1)} ms, p95 ${q.p95.toFixed(1)} ms, ${q.perMove.toFixed(1)} ms per move`);
 });
 
 test('an ICBM launched by clicking on the globe flies its great circle to the target', async () => {
@@ -252,10 +262,19 @@ test('the 1:50m atlas is fetched from the origin only when zoomed in', async () 
   }
   await page.waitForFunction(() => document.querySelector('#map').dataset.detail === '50m', null, { timeout: 20_000 });
   assert.equal(detailRequests().length, 1);
-  // Back to the whole world, flat.
-  await page.keyboard.press('0');
+  // Turning the zoomed-in globe with the 1:50m coastlines (only shapes near the screen are
+  // projected).
+  const q = await dragFrames(page, 30);
+  recordResults({ globe_50m_drag_frame_p50_ms: q.p50, globe_50m_drag_frame_p95_ms: q.p95, globe_50m_drag_ms_per_move: q.perMove });
+  console.log(`globe drag (1:50m, ${(await viewOf(page)).scale.toFixed(1)} px/deg): frame interval p50 ${q.p50.toFixed(1)} ms, p95 ${q.p95.toFixed(1)} ms, ${q.perMove.toFixed(1)} ms per move`);
+  // The same zoom on the flat map (the 1:50m paths are built once, in degrees).
   await page.keyboard.press('g');
   await page.waitForFunction(() => document.querySelector('#map').dataset.projection === 'flat');
+  const f = await dragFrames(page, 30);
+  recordResults({ flat_50m_drag_frame_p50_ms: f.p50, flat_50m_drag_frame_p95_ms: f.p95, flat_50m_drag_ms_per_move: f.perMove });
+  console.log(`flat drag (1:50m): frame interval p50 ${f.p50.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms, ${f.perMove.toFixed(1)} ms per move`);
+  // Back to the whole world.
+  await page.keyboard.press('0');
 });
 
 test('the tile layer is off by default and asks for tiles only once switched on', async () => {
