@@ -20,12 +20,16 @@ use web_sys::{AddEventListenerOptions, CanvasRenderingContext2d, HtmlCanvasEleme
 
 use crate::atlas::Atlas;
 use crate::defense_panel::{DefenseHover, DefenseOverlay, DefensePanel, ExplanationPanel};
+use crate::map_extras::{
+    DETAIL_PX_PER_DEG, DETAIL_URL, Detail, HelpOverlay, MapExtras, MapOptions, fetch_bytes,
+    install_extra_keys,
+};
 use crate::panels::{
     CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
     SimCtx, install_sim_keys, start_loop,
 };
 use crate::radar_panel::{RadarOverlay, RadarPanel};
-use crate::render::{MapLayers, draw_base_map};
+use crate::render::{MapLayers, TileCache, draw_base_map};
 use crate::sim_layer::SimLayer;
 use crate::view::{
     GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
@@ -66,20 +70,23 @@ pub fn App() -> impl IntoView {
     let home = RwSignal::new(view.get_untracked());
 
     let sim = SimCtx::new();
+    let extras = MapExtras::new();
 
     install_keyboard(view, home, marker);
     install_sim_keys(sim);
+    install_extra_keys(view, extras, sim);
 
     view! {
         <main class="app">
-            <MapView atlas view cursor marker home sim />
+            <MapView atlas view cursor marker home sim extras />
             <header class="title-bar">
                 <h1>"Missile Defense Simulator"</h1>
                 <p class="hint">
-                    "Drag to pan · wheel or pinch to zoom · Launch tool: click a site, then a target"
+                    "Drag to pan · wheel or pinch to zoom · Launch tool: click a site, then a target · ? for help"
                 </p>
             </header>
             <ZoomControls view home />
+            <MapOptions view extras />
             <MarkerPanel marker view />
             <LaunchPanel ctx=sim />
             <RadarPanel ctx=sim />
@@ -89,6 +96,7 @@ pub fn App() -> impl IntoView {
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />
             <StatusBar cursor view />
+            <HelpOverlay extras />
         </main>
     }
 }
@@ -108,6 +116,8 @@ fn MapView(
     home: RwSignal<Viewport>,
     /// The simulation: its layer is drawn here and map clicks may launch or select.
     sim: SimCtx,
+    /// Tile layer, detailed atlas and repaint requests.
+    extras: MapExtras,
 ) -> impl IntoView {
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
@@ -121,7 +131,7 @@ fn MapView(
     canvas.on_load({
         let painter = painter.clone();
         let atlas = atlas.clone();
-        move |element: HtmlCanvasElement| match Painter::new(element, &atlas) {
+        move |element: HtmlCanvasElement| match Painter::new(element, &atlas, extras) {
             Ok(p) => {
                 countries_drawn.set(p.layers.country_count);
                 *painter.borrow_mut() = Some(p);
@@ -150,6 +160,9 @@ fn MapView(
         let painter = painter.clone();
         move |_| {
             view.track();
+            extras.tiles.track();
+            extras.detail.track();
+            extras.repaint.track();
             if frame_pending.replace(true) {
                 return;
             }
@@ -157,8 +170,15 @@ fn MapView(
             let frame_pending = frame_pending.clone();
             request_animation_frame(move || {
                 frame_pending.set(false);
+                let v = view.get_untracked();
+                if v.px_per_deg >= DETAIL_PX_PER_DEG
+                    && extras.detail.get_untracked() == Detail::NotLoaded
+                {
+                    load_detail(painter.clone(), extras);
+                }
                 if let Some(p) = painter.borrow_mut().as_mut() {
-                    p.draw(&view.get_untracked());
+                    let tiles = extras.tiles.get_untracked();
+                    p.draw(&v, tiles.as_deref());
                 }
             });
         }
@@ -299,6 +319,10 @@ fn MapView(
                 format!("{:.9},{:.9},{:.9}", v.center_lon_deg, v.center_lat_deg, v.px_per_deg)
             }
             data-countries=move || countries_drawn.get()
+            data-projection=move || {
+                if view.with(|v| v.projection == crate::view::Projection::Globe) { "globe" } else { "flat" }
+            }
+            data-detail=move || extras.detail.get().name()
             on:pointerdown=on_down
             on:pointermove=on_move
             on:pointerup=on_up
@@ -330,30 +354,67 @@ fn MapView(
     }
 }
 
+/// Fetches the 1:50m atlas once, decodes it and hands it to the painter; on any failure the
+/// 1:110m atlas stays (with a console warning, not an error: the map still works).
+fn load_detail(painter: Rc<RefCell<Option<Painter>>>, extras: MapExtras) {
+    extras.detail.set(Detail::Loading);
+    fetch_bytes(DETAIL_URL, move |result| {
+        let layers = result.and_then(|bytes| {
+            let atlas = Atlas::decode(&bytes).map_err(|e| e.to_string())?;
+            MapLayers::build(&atlas).map_err(|e| format!("{e:?}"))
+        });
+        match layers {
+            Ok(layers) => {
+                if let Some(p) = painter.borrow_mut().as_mut() {
+                    p.detail = Some(layers);
+                }
+                extras.detail.set(Detail::Loaded);
+            }
+            Err(e) => {
+                leptos::logging::warn!("the 1:50m atlas is unavailable ({e}); keeping 1:110m");
+                extras.detail.set(Detail::Failed);
+            }
+        }
+    });
+}
+
 /// Owns the canvas, its context and the prebuilt layers.
 struct Painter {
     canvas: HtmlCanvasElement,
     ctx: CanvasRenderingContext2d,
     layers: MapLayers,
+    /// The 1:50m layers once downloaded, drawn from [`DETAIL_PX_PER_DEG`] on.
+    detail: Option<MapLayers>,
+    tiles: TileCache,
     first_draw_done: bool,
 }
 
 impl Painter {
-    fn new(canvas: HtmlCanvasElement, atlas: &Atlas) -> Result<Painter, JsValue> {
+    fn new(
+        canvas: HtmlCanvasElement,
+        atlas: &Atlas,
+        extras: MapExtras,
+    ) -> Result<Painter, JsValue> {
         let ctx = canvas
             .get_context("2d")?
             .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
             .dyn_into::<CanvasRenderingContext2d>()?;
         let layers = MapLayers::build(atlas)?;
+        // A tile image that arrives asks for a redraw (the closure lives as long as the page).
+        let on_tile = Closure::<dyn FnMut()>::new(move || extras.repaint.update(|n| *n += 1));
+        let tiles = TileCache::new(on_tile.as_ref().unchecked_ref::<js_sys::Function>().clone());
+        on_tile.forget();
         Ok(Painter {
             canvas,
             ctx,
             layers,
+            detail: None,
+            tiles,
             first_draw_done: false,
         })
     }
 
-    fn draw(&mut self, view: &Viewport) {
+    fn draw(&mut self, view: &Viewport, tile_template: Option<&str>) {
         let dpr = window().device_pixel_ratio().clamp(1.0, 4.0);
         let w = (view.width_px * dpr).round() as u32;
         let h = (view.height_px * dpr).round() as u32;
@@ -362,7 +423,12 @@ impl Painter {
             self.canvas.set_width(w);
             self.canvas.set_height(h);
         }
-        if let Err(e) = draw_base_map(&self.ctx, &self.layers, view, dpr) {
+        let layers = match &self.detail {
+            Some(detail) if view.px_per_deg >= DETAIL_PX_PER_DEG => detail,
+            _ => &self.layers,
+        };
+        let tiles = tile_template.map(|t| (&mut self.tiles, t));
+        if let Err(e) = draw_base_map(&self.ctx, layers, view, dpr, tiles) {
             leptos::logging::error!("map drawing failed: {e:?}");
             return;
         }
@@ -431,7 +497,10 @@ fn install_keyboard(
             "ArrowRight" => v.panned(-100.0, 0.0),
             "ArrowUp" => v.panned(0.0, 100.0),
             "ArrowDown" => v.panned(0.0, -100.0),
-            "0" => home.get_untracked().resized(v.width_px, v.height_px),
+            "0" => home
+                .get_untracked()
+                .resized(v.width_px, v.height_px)
+                .with_projection(v.projection),
             "Escape" => {
                 marker.set(None);
                 return;
@@ -475,7 +544,12 @@ fn ZoomControls(
                 aria-label="Show the whole world"
                 title="Whole world (0)"
                 on:click=move |_| {
-                    view.update(|v| *v = home.get_untracked().resized(v.width_px, v.height_px))
+                    view.update(|v| {
+                        *v = home
+                            .get_untracked()
+                            .resized(v.width_px, v.height_px)
+                            .with_projection(v.projection)
+                    })
                 }
             >
                 "⌂"

@@ -624,10 +624,12 @@ pub fn nearest<T: Copy>(
 ) -> Option<T> {
     let mut best: Option<(f64, T)> = None;
     for (id, p) in items {
-        let s = view.project(GeoPoint {
+        let Some(s) = view.project_visible(GeoPoint {
             lat_deg: p.lat_deg,
             lon_deg: p.lon_deg,
-        });
+        }) else {
+            continue; // Behind the globe: not pickable.
+        };
         let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
         if d2 <= radius_px * radius_px && best.is_none_or(|(b, _)| d2 < b) {
             best = Some((d2, id));

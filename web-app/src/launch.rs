@@ -203,23 +203,27 @@ pub fn range_ring(
     out
 }
 
-/// An SVG path (`d` attribute) of a polyline in unwrapped longitudes, drawn once per world
-/// copy in sight so that it shows wherever the map is panned.
+/// An SVG path (`d` attribute) of a polyline in unwrapped longitudes: on the flat map drawn
+/// once per world copy in sight so that it shows wherever the map is panned; on the globe
+/// along great circles, clipped at the horizon (see [`crate::view::Viewport::trace`]).
 pub fn svg_path(view: &crate::view::Viewport, points: &[GeoPoint]) -> String {
+    use crate::view::PenOp;
     use std::fmt::Write as _;
     let mut d = String::new();
-    if points.is_empty() {
-        return d;
-    }
-    let r = view.world_copies();
-    for k in r.start() - 1..=r.end() + 1 {
-        let [a, sy, e, f] = view.copy_transform(k);
-        for (i, p) in points.iter().enumerate() {
-            let x = a * p.lon_deg + e;
-            let y = sy * p.lat_deg + f;
-            let _ = write!(d, "{}{x:.1} {y:.1}", if i == 0 { "M" } else { "L" });
-        }
-    }
+    let points: Vec<crate::view::GeoPoint> = points
+        .iter()
+        .map(|p| crate::view::GeoPoint {
+            lat_deg: p.lat_deg,
+            lon_deg: p.lon_deg,
+        })
+        .collect();
+    view.trace(&points, &mut |op| {
+        let (c, s) = match op {
+            PenOp::MoveTo(s) => ('M', s),
+            PenOp::LineTo(s) => ('L', s),
+        };
+        let _ = write!(d, "{c}{:.1} {:.1}", s.x, s.y);
+    });
     d
 }
 

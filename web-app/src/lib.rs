@@ -2,7 +2,7 @@
 //!
 //! The map maths ([`view`]), the embedded world atlas ([`atlas`]), the playback of the
 //! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry ([`radar_view`]), the defence's footprints, fly-outs
-//! and explanations ([`defense_view`]) and the
+//! and explanations ([`defense_view`]), the optional tile layer's maths ([`tiles`]) and the
 //! event log ([`event_log`]) are
 //! plain Rust over `sim-core`, built and unit-tested natively; `render` and `sim_layer` draw on
 //! canvases and `app`, `panels`, `radar_panel` and `defense_panel` hold the Leptos components, and those exist only when
@@ -18,6 +18,8 @@ pub mod defense_view;
 pub mod event_log;
 pub mod launch;
 #[cfg(target_arch = "wasm32")]
+pub mod map_extras;
+#[cfg(target_arch = "wasm32")]
 pub mod panels;
 pub mod playback;
 #[cfg(target_arch = "wasm32")]
@@ -27,6 +29,7 @@ pub mod radar_view;
 pub mod render;
 #[cfg(target_arch = "wasm32")]
 pub mod sim_layer;
+pub mod tiles;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]

@@ -958,10 +958,13 @@ pub fn LaunchOverlay(
         let v = view.get();
         ring.with(|r| {
             r.as_ref().map(|(site, max, pts)| {
-                let s = v.project(GeoPoint {
-                    lat_deg: site.lat_deg,
-                    lon_deg: site.lon_deg,
-                });
+                // Behind the globe the site marker is moved far off screen.
+                let s = v
+                    .project_visible(GeoPoint {
+                        lat_deg: site.lat_deg,
+                        lon_deg: site.lon_deg,
+                    })
+                    .unwrap_or(ScreenPoint { x: -1e4, y: -1e4 });
                 view! {
                     <g class="launch-overlay">
                         // Filled with the points closing it over a pole (when it holds one),

@@ -321,10 +321,12 @@ impl Player {
     ) -> Option<RadarId> {
         let mut best: Option<(f64, RadarId)> = None;
         for r in self.sim.radars() {
-            let s = view.project(crate::view::GeoPoint {
+            let Some(s) = view.project_visible(crate::view::GeoPoint {
                 lat_deg: r.site.position.lat_deg,
                 lon_deg: r.site.position.lon_deg,
-            });
+            }) else {
+                continue; // Behind the globe.
+            };
             let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
             if d2 <= radius_px * radius_px && best.is_none_or(|(b, _)| d2 < b) {
                 best = Some((d2, r.site.id));
@@ -372,10 +374,12 @@ impl Player {
         let mut best: Option<(f64, MissileId)> = None;
         // A killed missile is not drawn (the defence marks its kill): it cannot be picked.
         for v in self.sim.missile_views().filter(|v| !v.killed) {
-            let s = view.project(crate::view::GeoPoint {
+            let Some(s) = view.project_visible(crate::view::GeoPoint {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
-            });
+            }) else {
+                continue; // Behind the globe.
+            };
             let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
             if d2 <= radius_px * radius_px && best.is_none_or(|(b, _)| d2 < b) {
                 best = Some((d2, v.id));

@@ -498,9 +498,14 @@ pub fn RadarOverlay(
             let items = list
                 .iter()
                 .map(|(s, f)| {
-                    let at = v.project(GeoPoint {
+                    let site = GeoPoint {
                         lat_deg: s.position.lat_deg,
                         lon_deg: s.position.lon_deg,
+                    };
+                    // Behind the globe the marker and its label are not drawn (moved far off).
+                    let at = v.project_visible(site).unwrap_or(crate::view::ScreenPoint {
+                        x: -1e4,
+                        y: -1e4,
                     });
                     let edges: String = f.edges.iter().map(|e| svg_path(&v, e)).collect();
                     view! {

@@ -7,6 +7,10 @@
 //! ([`Player::generation`]) or a track would shrink (a seek backwards) the cache is dropped and
 //! rebuilt. A frame then costs a stroke per track per visible world copy plus one batched path
 //! per marker kind.
+//!
+//! On the globe the cached paths are in pixels, followed along great circles and clipped at
+//! the horizon ([`Viewport::trace_leg`]); they are kept while the view stays the same and
+//! rebuilt when it moves. Markers on the far side are not drawn.
 
 use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, Path2d};
@@ -17,7 +21,7 @@ use sim_core::flight::Phase;
 use sim_core::tracking::{TrackId, TrackStatus};
 
 use crate::playback::Player;
-use crate::view::{GeoPoint, Viewport};
+use crate::view::{GeoPoint, PenOp, Projection, Viewport};
 
 /// Colours of the simulation layer.
 pub mod palette {
@@ -65,6 +69,16 @@ struct CachedTrack {
     points: usize,
     /// Longitude span of the points (deg, unwrapped), to skip world copies out of sight.
     lon_span: (f64, f64),
+    /// The last point added (on the globe, the next leg starts there).
+    last: Option<GeoPoint>,
+}
+
+/// Adds a pen operation to a canvas path.
+fn pen(path: &Path2d) -> impl FnMut(PenOp) + '_ {
+    move |op| match op {
+        PenOp::MoveTo(s) => path.move_to(s.x, s.y),
+        PenOp::LineTo(s) => path.line_to(s.x, s.y),
+    }
 }
 
 /// The simulation canvas with its cached track paths.
@@ -79,6 +93,8 @@ pub struct SimLayer {
     history_at: (u64, u64),
     /// The missiles' views of the frame being drawn (kept to reuse the allocation).
     views: Vec<MissileView>,
+    /// The globe view the cached paths were projected for (`None`: in degrees, flat map).
+    cached_for: Option<Viewport>,
 }
 
 impl SimLayer {
@@ -97,13 +113,16 @@ impl SimLayer {
             track_history: Vec::new(),
             history_at: (0, u64::MAX),
             views: Vec::new(),
+            cached_for: None,
         })
     }
 
-    fn update_tracks(&mut self, player: &Player) -> Result<(), JsValue> {
+    fn update_tracks(&mut self, player: &Player, view: &Viewport) -> Result<(), JsValue> {
         let trails = player.trails();
         let tick = player.tick();
+        let globe = (view.projection == Projection::Globe).then_some(*view);
         let stale = self.generation != player.generation()
+            || self.cached_for != globe
             || self.tracks.len() > trails.len()
             || self
                 .tracks
@@ -113,6 +132,7 @@ impl SimLayer {
         if stale {
             self.tracks.clear();
             self.generation = player.generation();
+            self.cached_for = globe;
         }
         for (i, trail) in trails.iter().enumerate() {
             if i == self.tracks.len() {
@@ -121,15 +141,23 @@ impl SimLayer {
                     path: Path2d::new()?,
                     points: 0,
                     lon_span: (f64::INFINITY, f64::NEG_INFINITY),
+                    last: None,
                 });
             }
             let cached = &mut self.tracks[i];
             for p in &trail.upto(tick)[cached.points..] {
-                if cached.points == 0 {
+                let g = GeoPoint {
+                    lat_deg: p.lat_deg,
+                    lon_deg: p.lon_deg,
+                };
+                if globe.is_some() {
+                    view.trace_leg(cached.last, g, &mut pen(&cached.path));
+                } else if cached.points == 0 {
                     cached.path.move_to(p.lon_deg, p.lat_deg);
                 } else {
                     cached.path.line_to(p.lon_deg, p.lat_deg);
                 }
+                cached.last = Some(g);
                 cached.points += 1;
                 cached.lon_span.0 = cached.lon_span.0.min(p.lon_deg);
                 cached.lon_span.1 = cached.lon_span.1.max(p.lon_deg);
@@ -153,7 +181,8 @@ impl SimLayer {
             self.canvas.set_width(w);
             self.canvas.set_height(h);
         }
-        self.update_tracks(player)?;
+        self.update_tracks(player, view)?;
+        let globe = view.projection == Projection::Globe;
         let ctx = &self.ctx;
         ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
         ctx.clear_rect(0.0, 0.0, view.width_px, view.height_px);
@@ -174,6 +203,18 @@ impl SimLayer {
                 continue;
             };
             if let Some(last) = trails[i].upto(player.tick()).last() {
+                if globe {
+                    let from = GeoPoint {
+                        lat_deg: last.lat_deg,
+                        lon_deg: last.lon_deg,
+                    };
+                    let to = GeoPoint {
+                        lat_deg: v.lat_deg,
+                        lon_deg: v.lon_deg,
+                    };
+                    view.trace(&[from, to], &mut pen(&live));
+                    continue;
+                }
                 live.move_to(last.lon_deg, last.lat_deg);
                 let lon = last.lon_deg + crate::view::wrap_lon(v.lon_deg - last.lon_deg);
                 live.line_to(lon, v.lat_deg);
@@ -189,7 +230,14 @@ impl SimLayer {
         let r = view.world_copies();
         ctx.set_line_join("round");
         ctx.set_stroke_style_str(palette::TRACK);
-        for k in r.start() - 1..=r.end() + 1 {
+        if globe {
+            ctx.set_line_width(1.5);
+            for t in &self.tracks {
+                ctx.stroke_with_path(&t.path);
+            }
+            ctx.stroke_with_path(&live);
+        }
+        for k in (r.start() - 1..=r.end() + 1).filter(|_| !globe) {
             let shift = 360.0 * f64::from(k);
             let in_sight = |span: (f64, f64)| span.0 + shift <= right && span.1 + shift >= left;
             let [a, d, e, f] = view.copy_transform(k);
@@ -225,10 +273,23 @@ impl SimLayer {
             path.line_to(x - r, y + r);
         };
         for (m, v) in sim.missiles().iter().zip(&self.views) {
-            let s = view.project(GeoPoint {
+            let aim = view.project_visible(GeoPoint {
+                lat_deg: m.target.lat_deg,
+                lon_deg: m.target.lon_deg,
+            });
+            let p = view.project_visible(GeoPoint {
+                lat_deg: m.predicted.impact.lat_deg,
+                lon_deg: m.predicted.impact.lon_deg,
+            });
+            let Some(s) = view.project_visible(GeoPoint {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
-            });
+            }) else {
+                if let (Some(aim), false) = (aim, v.phase == Phase::Impacted) {
+                    cross(&aims, aim.x, aim.y, 4.0);
+                }
+                continue;
+            };
             if v.phase == Phase::Impacted {
                 cross(&impacts, s.x, s.y, 5.0);
                 continue;
@@ -236,16 +297,12 @@ impl SimLayer {
             if v.killed {
                 continue;
             }
-            let aim = view.project(GeoPoint {
-                lat_deg: m.target.lat_deg,
-                lon_deg: m.target.lon_deg,
-            });
-            cross(&aims, aim.x, aim.y, 4.0);
-            let p = view.project(GeoPoint {
-                lat_deg: m.predicted.impact.lat_deg,
-                lon_deg: m.predicted.impact.lon_deg,
-            });
-            dot(&predicted, p.x, p.y, 3.0)?;
+            if let Some(aim) = aim {
+                cross(&aims, aim.x, aim.y, 4.0);
+            }
+            if let Some(p) = p {
+                dot(&predicted, p.x, p.y, 3.0)?;
+            }
             let path = match v.phase {
                 Phase::Boost => &boost,
                 Phase::Coast => &coast,
@@ -316,11 +373,16 @@ impl SimLayer {
         let earth = sim.physics().earth;
         let ellipsoid = earth.ellipsoid();
         let radius = earth.range_radius_m();
+        let globe = view.projection == Projection::Globe;
         let project = |lat_deg: f64, lon_deg: f64| view.project(GeoPoint { lat_deg, lon_deg });
+        let seen = |lat_deg: f64, lon_deg: f64| view.is_visible(GeoPoint { lat_deg, lon_deg });
 
         let plots = Path2d::new()?;
         let false_alarms = Path2d::new()?;
         for p in player.plots() {
+            if !seen(p.lat_deg, p.lon_deg) {
+                continue;
+            }
             let s = project(p.lat_deg, p.lon_deg);
             let path = if p.false_alarm { &false_alarms } else { &plots };
             path.rect(s.x - 1.5, s.y - 1.5, 3.0, 3.0);
@@ -340,19 +402,27 @@ impl SimLayer {
             let g = ellipsoid.ecef_to_geodetic(&t.position_m);
             let (lat, lon) = (g.lat_rad.to_degrees(), g.lon_rad.to_degrees());
             let s = project(lat, lon);
+            let here = seen(lat, lon);
             if t.status == TrackStatus::Tentative {
+                if !here {
+                    continue;
+                }
                 tentative.move_to(s.x + 4.0, s.y);
                 tentative.arc(s.x, s.y, 4.0, 0.0, std::f64::consts::TAU)?;
                 continue;
             }
             confirmed.push((t.id, lat, lon));
-            confirmed_marks.rect(s.x - 5.0, s.y - 5.0, 10.0, 10.0);
+            if here {
+                confirmed_marks.rect(s.x - 5.0, s.y - 5.0, 10.0, 10.0);
+            }
             if let Some(i) = &t.impact {
                 let c = project(i.at.lat_deg, i.at.lon_deg);
-                impacts.move_to(c.x - 4.0, c.y);
-                impacts.line_to(c.x + 4.0, c.y);
-                impacts.move_to(c.x, c.y - 4.0);
-                impacts.line_to(c.x, c.y + 4.0);
+                if seen(i.at.lat_deg, i.at.lon_deg) {
+                    impacts.move_to(c.x - 4.0, c.y);
+                    impacts.line_to(c.x + 4.0, c.y);
+                    impacts.move_to(c.x, c.y - 4.0);
+                    impacts.line_to(c.x, c.y + 4.0);
+                }
                 let pts = crate::radar_view::ellipse(
                     &i.at,
                     i.semi_major_m,
@@ -361,6 +431,18 @@ impl SimLayer {
                     radius,
                     ELLIPSE_POINTS,
                 );
+                if globe {
+                    let ring: Vec<GeoPoint> = pts
+                        .iter()
+                        .chain(pts.first())
+                        .map(|p| GeoPoint {
+                            lat_deg: p.lat_deg,
+                            lon_deg: p.lon_deg,
+                        })
+                        .collect();
+                    view.trace(&ring, &mut pen(&impacts));
+                    continue;
+                }
                 for (k, p) in pts.iter().enumerate() {
                     // Longitudes are unwrapped around the centre: placed from the centre's
                     // screen point, the ellipse never splits at the antimeridian.
@@ -382,6 +464,18 @@ impl SimLayer {
                 continue;
             };
             let now = confirmed[i];
+            if globe {
+                let line: Vec<GeoPoint> = points
+                    .iter()
+                    .map(|&(_, lat_deg, lon_deg)| GeoPoint { lat_deg, lon_deg })
+                    .chain(std::iter::once(GeoPoint {
+                        lat_deg: now.1,
+                        lon_deg: now.2,
+                    }))
+                    .collect();
+                view.trace(&line, &mut pen(&history));
+                continue;
+            }
             let mut first = true;
             for &(_, lat, lon) in points.iter().chain(std::iter::once(&(0, now.1, now.2))) {
                 let s = project(lat, lon);

@@ -1,10 +1,20 @@
 //! The map's viewport: the pure maths that maps geographic coordinates to screen pixels and
 //! back, and the gestures that change it (drag to pan, wheel and pinch to zoom around a point).
 //!
-//! The projection is equirectangular (plate carrée): `x` grows with longitude and `y` falls with
-//! latitude, both at the same scale in pixels per degree. The world repeats horizontally, so the
-//! map can be panned past the antimeridian without a seam; longitudes reported to the user are
-//! always normalised to `[-180, 180)`.
+//! Two projections sit behind the same [`Viewport`] API ([`Viewport::project`],
+//! [`Viewport::unproject`], [`Viewport::trace`], [`Viewport::panned`], [`Viewport::zoomed_at`]):
+//! - [`Projection::Flat`], equirectangular (plate carrée): `x` grows with longitude and `y`
+//!   falls with latitude, both at the same scale in pixels per degree. The world repeats
+//!   horizontally, so the map can be panned past the antimeridian without a seam.
+//! - [`Projection::Globe`], orthographic: the Earth seen from infinitely far away, centred on
+//!   the viewport's centre, with a radius of `px_per_deg * 180 / pi` pixels so that the scale at
+//!   the centre is the same as the flat map's. Only the near hemisphere is seen: lines are
+//!   clipped at the horizon (the limb), polygons are closed along it.
+//!
+//! Longitudes reported to the user are always normalised to `[-180, 180)`. Overlay code that
+//! draws lines should go through [`Viewport::trace`] (or [`Viewport::polyline`]), which clips
+//! and densifies on the globe and repeats world copies on the flat map; points through
+//! [`Viewport::project_visible`], which hides the far side of the globe.
 //!
 //! Invariants: nothing here touches the DOM or Leptos, so every function is unit-tested natively;
 //! a [`Viewport`] always has a finite centre, a latitude in `[-90, 90]` and a scale inside
@@ -57,6 +67,157 @@ pub struct Viewport {
     pub width_px: f64,
     /// Height of the map in CSS pixels.
     pub height_px: f64,
+    /// Flat map or globe.
+    pub projection: Projection,
+}
+
+/// How the sphere is laid onto the screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Projection {
+    /// Equirectangular, repeating east and west.
+    #[default]
+    Flat,
+    /// Orthographic: a globe showing one hemisphere.
+    Globe,
+}
+
+/// One step of a screen path, as emitted by [`Viewport::trace`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PenOp {
+    /// Lift the pen and start a new piece here.
+    MoveTo(ScreenPoint),
+    /// Draw a straight line to here.
+    LineTo(ScreenPoint),
+}
+
+/// On the globe, lines are split into pieces no longer than this (2 degrees of arc), so that a
+/// long great-circle leg curves on screen as it should and a horizon crossing is found within
+/// a fraction of a pixel at whole-globe zoom.
+pub const GLOBE_STEP_RAD: f64 = 2.0 * std::f64::consts::PI / 180.0;
+/// Along the horizon, polygons closed behind the globe follow the limb in steps of at most this
+/// angle (5 degrees), so the chords stay within 0.1% of the radius of the circle.
+const LIMB_STEP_RAD: f64 = 5.0 * std::f64::consts::PI / 180.0;
+
+type Vec3 = [f64; 3];
+
+fn dot(a: Vec3, b: Vec3) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn unit(lat_deg: f64, lon_deg: f64) -> Vec3 {
+    let (slat, clat) = lat_deg.to_radians().sin_cos();
+    let (slon, clon) = lon_deg.to_radians().sin_cos();
+    [clat * clon, clat * slon, slat]
+}
+
+fn normalised(v: Vec3) -> Option<Vec3> {
+    let n = dot(v, v).sqrt();
+    (n > 1e-12 && n.is_finite()).then(|| [v[0] / n, v[1] / n, v[2] / n])
+}
+
+/// The orthographic camera of a globe view: the unit vectors of the centre (towards the
+/// viewer), east and north at the centre, the radius and the centre on screen.
+///
+/// With `v` the unit vector of a point, `x = R v.e`, `y = R v.n` and the point is on the near
+/// side when `v.c >= 0`. Expanded, these are Snyder's orthographic equations (J. P. Snyder,
+/// *Map Projections: A Working Manual*, USGS Professional Paper 1395, 1987, p. 149, eqs. 20-3,
+/// 20-4 and 5-3): `x = R cos(lat) sin(lon - lon0)`,
+/// `y = R (cos(lat0) sin(lat) - sin(lat0) cos(lat) cos(lon - lon0))`,
+/// `cos c = sin(lat0) sin(lat) + cos(lat0) cos(lat) cos(lon - lon0)`.
+#[derive(Clone, Copy, Debug)]
+struct Globe {
+    c: Vec3,
+    e: Vec3,
+    n: Vec3,
+    r: f64,
+    cx: f64,
+    cy: f64,
+}
+
+impl Globe {
+    fn of(v: &Viewport) -> Globe {
+        let (slat, clat) = v.center_lat_deg.to_radians().sin_cos();
+        let (slon, clon) = v.center_lon_deg.to_radians().sin_cos();
+        Globe {
+            c: [clat * clon, clat * slon, slat],
+            e: [-slon, clon, 0.0],
+            n: [-slat * clon, -slat * slon, clat],
+            r: v.globe_radius_px(),
+            cx: v.width_px / 2.0,
+            cy: v.height_px / 2.0,
+        }
+    }
+
+    /// Screen point of a unit vector, ignoring which side it is on.
+    fn screen(&self, v: Vec3) -> ScreenPoint {
+        ScreenPoint {
+            x: self.cx + self.r * dot(v, self.e),
+            y: self.cy - self.r * dot(v, self.n),
+        }
+    }
+
+    /// Screen point of a unit vector, pushed out onto the limb when it is on the far side.
+    fn screen_or_limb(&self, v: Vec3) -> ScreenPoint {
+        if dot(v, self.c) >= 0.0 {
+            return self.screen(v);
+        }
+        let (x, y) = (dot(v, self.e), dot(v, self.n));
+        let len = x.hypot(y);
+        let (x, y) = if len > 1e-12 {
+            (x / len, y / len)
+        } else {
+            (1.0, 0.0)
+        };
+        ScreenPoint {
+            x: self.cx + self.r * x,
+            y: self.cy - self.r * y,
+        }
+    }
+
+    /// The point where the great-circle arc from `a` (near side) to `b` (far side), or the
+    /// reverse, meets the horizon plane `v.c = 0`.
+    fn crossing(&self, a: Vec3, b: Vec3) -> ScreenPoint {
+        let (da, db) = (dot(a, self.c), dot(b, self.c));
+        let t = if (da - db).abs() > 1e-15 {
+            (da / (da - db)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let m = [
+            a[0] + t * (b[0] - a[0]),
+            a[1] + t * (b[1] - a[1]),
+            a[2] + t * (b[2] - a[2]),
+        ];
+        self.screen_or_limb(normalised(m).unwrap_or(a))
+    }
+
+    /// Calls `f` with the points from `a` (excluded) to `b` (included) along their great
+    /// circle, at most [`GLOBE_STEP_RAD`] apart.
+    fn densify(a: Vec3, b: Vec3, mut f: impl FnMut(Vec3)) {
+        let cos = dot(a, b).clamp(-1.0, 1.0);
+        let angle = cos.acos();
+        let steps = ((angle / GLOBE_STEP_RAD).ceil() as usize).clamp(1, 200);
+        if steps == 1 {
+            f(b);
+            return;
+        }
+        let sin = angle.sin();
+        for i in 1..=steps {
+            let t = i as f64 / steps as f64;
+            let v = if sin > 1e-9 {
+                // Spherical linear interpolation (Shoemake 1985).
+                let (wa, wb) = (((1.0 - t) * angle).sin() / sin, (t * angle).sin() / sin);
+                [
+                    wa * a[0] + wb * b[0],
+                    wa * a[1] + wb * b[1],
+                    wa * a[2] + wb * b[2],
+                ]
+            } else {
+                b
+            };
+            f(v);
+        }
+    }
 }
 
 /// Normalises a longitude to `[-180, 180)`. Non-finite input gives 0.
@@ -85,12 +246,59 @@ impl Viewport {
             px_per_deg,
             width_px,
             height_px,
+            projection: Projection::Flat,
         }
         .clamped()
     }
 
-    /// Screen position of a geographic point, on the copy of the world nearest the centre.
+    /// Radius of the globe on screen (CSS pixels) at this zoom: one degree of arc at the
+    /// centre spans `px_per_deg` pixels, as on the flat map.
+    pub fn globe_radius_px(&self) -> f64 {
+        self.px_per_deg * 180.0 / std::f64::consts::PI
+    }
+
+    /// The same view in another projection. Switching to the globe zooms out, if needed, to
+    /// no further than the whole globe with a margin; the centre is kept.
+    pub fn with_projection(&self, projection: Projection) -> Viewport {
+        let mut v = Viewport {
+            projection,
+            ..*self
+        };
+        if projection == Projection::Globe && self.projection == Projection::Flat {
+            let fit = Viewport::globe_fit_px_per_deg(self.width_px, self.height_px);
+            v.px_per_deg = v.px_per_deg.max(fit);
+        }
+        v.clamped()
+    }
+
+    /// The zoom at which the whole globe fits a map of this size with a 5% margin.
+    pub fn globe_fit_px_per_deg(width_px: f64, height_px: f64) -> f64 {
+        let r = 0.45 * sanitize_size(width_px).min(sanitize_size(height_px));
+        r * std::f64::consts::PI / 180.0
+    }
+
+    /// Whether a point can be seen: on the flat map always (within the poles), on the globe
+    /// when it is on the near hemisphere (the horizon itself counts as seen).
+    pub fn is_visible(&self, p: GeoPoint) -> bool {
+        match self.projection {
+            Projection::Flat => (-90.0..=90.0).contains(&p.lat_deg),
+            Projection::Globe => dot(unit(p.lat_deg, p.lon_deg), Globe::of(self).c) >= -1e-12,
+        }
+    }
+
+    /// Screen position of a point if it can be seen (see [`Viewport::is_visible`]): what
+    /// markers should use, so that nothing on the far side of the globe is drawn.
+    pub fn project_visible(&self, p: GeoPoint) -> Option<ScreenPoint> {
+        self.is_visible(p).then(|| self.project(p))
+    }
+
+    /// Screen position of a geographic point: on the flat map, on the copy of the world
+    /// nearest the centre; on the globe, a point of the far side is pushed out onto the
+    /// horizon circle in its direction (use [`Viewport::project_visible`] to hide it).
     pub fn project(&self, p: GeoPoint) -> ScreenPoint {
+        if self.projection == Projection::Globe {
+            return Globe::of(self).screen_or_limb(unit(p.lat_deg, p.lon_deg));
+        }
         let dlon = wrap_lon(p.lon_deg - self.center_lon_deg);
         ScreenPoint {
             x: self.width_px / 2.0 + dlon * self.px_per_deg,
@@ -101,6 +309,9 @@ impl Viewport {
     /// Geographic point under a screen position, or `None` above the pole or below the
     /// south pole. Longitudes are normalised, so any copy of the world answers the same.
     pub fn unproject(&self, s: ScreenPoint) -> Option<GeoPoint> {
+        if self.projection == Projection::Globe {
+            return self.unproject_globe(s);
+        }
         let lat_deg = self.center_lat_deg - (s.y - self.height_px / 2.0) / self.px_per_deg;
         if !(-90.0..=90.0).contains(&lat_deg) {
             return None;
@@ -109,13 +320,200 @@ impl Viewport {
         Some(GeoPoint { lat_deg, lon_deg })
     }
 
+    /// Inverse orthographic projection (Snyder 1987, eqs. 20-14 and 20-15, here in vector
+    /// form): `None` off the disc of the globe.
+    fn unproject_globe(&self, s: ScreenPoint) -> Option<GeoPoint> {
+        let g = Globe::of(self);
+        let x = (s.x - g.cx) / g.r;
+        let y = (g.cy - s.y) / g.r;
+        let rho2 = x * x + y * y;
+        if !rho2.is_finite() || rho2 > 1.0 {
+            return None;
+        }
+        let z = (1.0 - rho2).sqrt();
+        let v = [
+            x * g.e[0] + y * g.n[0] + z * g.c[0],
+            x * g.e[1] + y * g.n[1] + z * g.c[1],
+            x * g.e[2] + y * g.n[2] + z * g.c[2],
+        ];
+        Some(GeoPoint {
+            lat_deg: v[2].clamp(-1.0, 1.0).asin().to_degrees(),
+            lon_deg: wrap_lon(v[1].atan2(v[0]).to_degrees()),
+        })
+    }
+
+    /// Emits the screen path of a geographic polyline through `emit`. On the flat map the
+    /// points are taken as unwrapped longitudes (consecutive points less than 180 degrees
+    /// apart) and the line is repeated on every world copy in sight. On the globe each leg is
+    /// followed along its great circle in steps of at most [`GLOBE_STEP_RAD`] and clipped at
+    /// the horizon: the far side is not drawn, and a line that goes behind the globe and
+    /// comes back starts a new piece ([`PenOp::MoveTo`]).
+    pub fn trace(&self, points: &[GeoPoint], emit: &mut impl FnMut(PenOp)) {
+        if points.is_empty() {
+            return;
+        }
+        match self.projection {
+            Projection::Flat => {
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for p in points {
+                    lo = lo.min(p.lon_deg);
+                    hi = hi.max(p.lon_deg);
+                }
+                let (left, right) = (self.raw_lon_at(0.0), self.raw_lon_at(self.width_px));
+                let r = self.world_copies();
+                for k in r.start() - 1..=r.end() + 1 {
+                    let shift = 360.0 * f64::from(k);
+                    if lo + shift > right + 1.0 || hi + shift < left - 1.0 {
+                        continue;
+                    }
+                    let [a, d, e, f] = self.copy_transform(k);
+                    for (i, p) in points.iter().enumerate() {
+                        let s = ScreenPoint {
+                            x: a * p.lon_deg + e,
+                            y: d * p.lat_deg + f,
+                        };
+                        emit(if i == 0 {
+                            PenOp::MoveTo(s)
+                        } else {
+                            PenOp::LineTo(s)
+                        });
+                    }
+                }
+            }
+            Projection::Globe => {
+                let g = Globe::of(self);
+                let mut last = None;
+                for p in points {
+                    let v = unit(p.lat_deg, p.lon_deg);
+                    trace_globe_leg(&g, last, v, emit);
+                    last = Some(v);
+                }
+            }
+        }
+    }
+
+    /// The screen pieces of a geographic polyline (see [`Viewport::trace`]).
+    pub fn polyline(&self, points: &[GeoPoint]) -> Vec<Vec<ScreenPoint>> {
+        let mut out: Vec<Vec<ScreenPoint>> = Vec::new();
+        self.trace(points, &mut |op| match op {
+            PenOp::MoveTo(s) => out.push(vec![s]),
+            PenOp::LineTo(s) => {
+                if let Some(piece) = out.last_mut() {
+                    piece.push(s);
+                } else {
+                    out.push(vec![s]);
+                }
+            }
+        });
+        out.retain(|piece| piece.len() >= 2);
+        out
+    }
+
+    /// One leg of a globe path, for callers that extend a path point by point: emits the
+    /// path from `from` (where the previous call left the pen; `None` to start) to `to`.
+    /// On the flat map it emits the nearest-copy points of the leg.
+    pub fn trace_leg(&self, from: Option<GeoPoint>, to: GeoPoint, emit: &mut impl FnMut(PenOp)) {
+        match self.projection {
+            Projection::Flat => {
+                let s = self.project(to);
+                match from {
+                    Some(f) if (self.project(f).x - s.x).abs() < self.width_px.max(1.0) => {
+                        emit(PenOp::LineTo(s))
+                    }
+                    _ => emit(PenOp::MoveTo(s)),
+                }
+            }
+            Projection::Globe => {
+                let g = Globe::of(self);
+                trace_globe_leg(
+                    &g,
+                    from.map(|f| unit(f.lat_deg, f.lon_deg)),
+                    unit(to.lat_deg, to.lon_deg),
+                    emit,
+                );
+            }
+        }
+    }
+
+    /// A closed ring (a polygon's boundary; a repeated closing point does no harm) on the globe, as
+    /// screen points ready to fill: the near side projected, the far side replaced by the
+    /// horizon between the points where the ring leaves and comes back (pushing every far
+    /// point radially onto the limb, which follows the ring's own direction round the globe).
+    /// Returns `None` when no part of the ring is on the near side. Also returns the ring's
+    /// winding number around the centre of the disc: a ring that encloses the centre of the
+    /// view, or the point opposite it, winds once; the caller tells the two apart (only the
+    /// second needs the whole disc added, see `render.rs`). On the flat map, returns `None`.
+    pub fn globe_ring(&self, ring: &[GeoPoint], out: &mut Vec<ScreenPoint>) -> Option<i32> {
+        out.clear();
+        if self.projection != Projection::Globe || ring.len() < 3 {
+            return None;
+        }
+        let g = Globe::of(self);
+        // The ring closed and followed along great circles.
+        let mut dense: Vec<Vec3> = Vec::with_capacity(ring.len() + 8);
+        let first = unit(ring[0].lat_deg, ring[0].lon_deg);
+        dense.push(first);
+        let mut last = first;
+        for v in ring[1..]
+            .iter()
+            .map(|p| unit(p.lat_deg, p.lon_deg))
+            .chain(std::iter::once(first))
+        {
+            Globe::densify(last, v, |q| dense.push(q));
+            last = v;
+        }
+        let mut any_near = false;
+        let mut prev: Option<(Vec3, bool)> = None;
+        for &q in &dense {
+            let q_near = dot(q, g.c) >= 0.0;
+            any_near |= q_near;
+            if let Some((p, p_near)) = prev
+                && p_near != q_near
+            {
+                let (a, b) = if p_near { (p, q) } else { (q, p) };
+                push_limb_aware(&g, out, g.crossing(a, b), true);
+            }
+            push_limb_aware(&g, out, g.screen_or_limb(q), !q_near);
+            prev = Some((q, q_near));
+        }
+        if !any_near {
+            out.clear();
+            return None;
+        }
+        Some(winding_number(out, g.cx, g.cy))
+    }
+
+    /// On the globe, the spherical cap that holds everything the map can show: its centre is
+    /// the view's centre and its radius (radians) is the angle out to the map's corners,
+    /// `asin(half_diagonal / R)` when zoomed in past the corners, a hemisphere otherwise.
+    /// `None` on the flat map. Used to skip shapes wholly out of sight ([`SphereCap`]).
+    pub fn globe_view_cap(&self) -> Option<SphereCap> {
+        if self.projection != Projection::Globe {
+            return None;
+        }
+        let half_diagonal = (self.width_px / 2.0).hypot(self.height_px / 2.0);
+        let ratio = half_diagonal / self.globe_radius_px();
+        Some(SphereCap {
+            centre: unit(self.center_lat_deg, self.center_lon_deg),
+            radius_rad: if ratio < 1.0 {
+                ratio.asin()
+            } else {
+                std::f64::consts::FRAC_PI_2
+            },
+        })
+    }
+
     /// Longitude (not wrapped) at a screen x: used to know which copies of the world are seen.
     pub fn raw_lon_at(&self, x: f64) -> f64 {
         self.center_lon_deg + (x - self.width_px / 2.0) / self.px_per_deg
     }
 
     /// The integer world copies (`k` in `lon + 360 k`) visible in the viewport, left to right.
+    /// On the globe there is one world: `0..=0`.
     pub fn world_copies(&self) -> std::ops::RangeInclusive<i32> {
+        if self.projection == Projection::Globe {
+            return 0..=0;
+        }
         let left = self.raw_lon_at(0.0);
         let right = self.raw_lon_at(self.width_px);
         let first = ((left + 180.0) / 360.0).floor() as i32;
@@ -124,7 +522,8 @@ impl Viewport {
     }
 
     /// The affine transform (canvas `setTransform(a, 0, 0, d, e, f)`) that maps degrees of the
-    /// world copy `k` to CSS pixels: `x = a * lon + e`, `y = d * lat + f`.
+    /// world copy `k` to CSS pixels: `x = a * lon + e`, `y = d * lat + f`. Flat map only: on
+    /// the globe no affine transform exists; use [`Viewport::trace`].
     pub fn copy_transform(&self, k: i32) -> [f64; 4] {
         let a = self.px_per_deg;
         let e = self.width_px / 2.0 + (360.0 * f64::from(k) - self.center_lon_deg) * a;
@@ -133,9 +532,30 @@ impl Viewport {
     }
 
     /// The same view moved by a drag of `(dx, dy)` CSS pixels (content follows the pointer).
+    /// On the globe this rotates it so that the point at the centre moves by the drag (when
+    /// no rotation without roll can do that, as at a pole, longitude and latitude of the centre
+    /// change by the drag over `px_per_deg`, as on the flat map).
     pub fn panned(&self, dx: f64, dy: f64) -> Viewport {
         if !(dx.is_finite() && dy.is_finite()) {
             return *self;
+        }
+        if self.projection == Projection::Globe {
+            let centre = GeoPoint {
+                lat_deg: self.center_lat_deg,
+                lon_deg: self.center_lon_deg,
+            };
+            let target = ScreenPoint {
+                x: self.width_px / 2.0 + dx,
+                y: self.height_px / 2.0 + dy,
+            };
+            if let Some((lat, lon)) = self.globe_centre_for(centre, target) {
+                return Viewport {
+                    center_lat_deg: lat,
+                    center_lon_deg: lon,
+                    ..*self
+                }
+                .clamped();
+            }
         }
         Viewport {
             center_lon_deg: wrap_lon(self.center_lon_deg - dx / self.px_per_deg),
@@ -152,6 +572,24 @@ impl Viewport {
             return *self;
         }
         let new_scale = (self.px_per_deg * factor).clamp(MIN_PX_PER_DEG, MAX_PX_PER_DEG);
+        if self.projection == Projection::Globe {
+            let scaled = Viewport {
+                px_per_deg: new_scale,
+                ..*self
+            };
+            let centre = self
+                .unproject(anchor)
+                .and_then(|g| scaled.globe_centre_for(g, anchor));
+            return match centre {
+                Some((lat, lon)) => Viewport {
+                    center_lat_deg: lat,
+                    center_lon_deg: lon,
+                    ..scaled
+                },
+                None => scaled,
+            }
+            .clamped();
+        }
         // Degrees between the centre and the anchor, before and after: the anchor's
         // geographic point must stay put, so the centre moves by the difference.
         let ax = anchor.x - self.width_px / 2.0;
@@ -195,6 +633,59 @@ impl Viewport {
             ..*self
         }
         .clamped()
+    }
+
+    /// The globe centre (latitude, longitude in degrees) that puts `g` at the screen point
+    /// `target` at this zoom without roll, the one nearest the current centre; `None` when
+    /// `target` is off the disc or no such centre exists.
+    ///
+    /// From the forward equations (see [`Globe`]) with `x`, `y` the target's offsets over `R`:
+    /// `sin(lon - lon0) = x / cos(lat)`, then with `k = cos(lat) cos(lon - lon0)`,
+    /// `y = cos(lat0) sin(lat) - sin(lat0) k = A cos(lat0 + d)` where
+    /// `A = hypot(sin(lat), k)` and `d = atan2(k, sin(lat))`, so `lat0 = +-acos(y / A) - d`.
+    fn globe_centre_for(&self, g: GeoPoint, target: ScreenPoint) -> Option<(f64, f64)> {
+        use std::f64::consts::{FRAC_PI_2, PI, TAU};
+        let r = self.globe_radius_px();
+        let x = (target.x - self.width_px / 2.0) / r;
+        let y = (self.height_px / 2.0 - target.y) / r;
+        let rho2 = x * x + y * y;
+        if !rho2.is_finite() || rho2 > 1.0 {
+            return None;
+        }
+        let (sphi, cphi) = g.lat_deg.to_radians().sin_cos();
+        if cphi < 1e-9 || (x / cphi).abs() > 1.0 {
+            return None;
+        }
+        let here = unit(self.center_lat_deg, self.center_lon_deg);
+        let d1 = (x / cphi).asin();
+        let mut best: Option<(f64, (f64, f64))> = None;
+        for dl in [d1, PI - d1] {
+            let k = cphi * dl.cos();
+            let a = sphi.hypot(k);
+            if a < 1e-12 || (y / a).abs() > 1.0 {
+                continue;
+            }
+            let d = k.atan2(sphi);
+            let base = (y / a).acos();
+            for lat0 in [base - d, -base - d] {
+                let lat0 = (lat0 + PI).rem_euclid(TAU) - PI;
+                if lat0.abs() > FRAC_PI_2 + 1e-12 {
+                    continue;
+                }
+                let lat0 = lat0.clamp(-FRAC_PI_2, FRAC_PI_2);
+                // On the near side: cos c = sin(lat0) sin(lat) + cos(lat0) k >= 0.
+                if lat0.sin() * sphi + lat0.cos() * k < -1e-9 {
+                    continue;
+                }
+                let lon0 = wrap_lon(g.lon_deg - dl.to_degrees());
+                let c = (lat0.to_degrees(), lon0);
+                let dist = 1.0 - dot(here, unit(c.0, c.1));
+                if best.is_none_or(|(b, _)| dist < b) {
+                    best = Some((dist, c));
+                }
+            }
+        }
+        best.map(|(_, c)| c)
     }
 
     /// Enforces the invariants: finite values, latitude of the centre within the poles,
@@ -241,6 +732,109 @@ impl Viewport {
             .unwrap_or(magnitude);
         (nice, nice / metres_per_px)
     }
+}
+
+/// A spherical cap: every point within `radius_rad` of `centre` (a unit vector).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SphereCap {
+    /// Unit vector of the centre (x towards 0N 0E, z towards the north pole).
+    pub centre: [f64; 3],
+    /// Angular radius, radians.
+    pub radius_rad: f64,
+}
+
+impl SphereCap {
+    /// A cap holding every point of a shape (its centre is the normalised mean of the
+    /// points' unit vectors); `None` for no points or points that cancel out (a shape round
+    /// the whole globe, which is then never skipped).
+    pub fn around(points: &[GeoPoint]) -> Option<SphereCap> {
+        let units: Vec<Vec3> = points.iter().map(|p| unit(p.lat_deg, p.lon_deg)).collect();
+        let mut sum = [0.0; 3];
+        for u in &units {
+            for k in 0..3 {
+                sum[k] += u[k];
+            }
+        }
+        let centre = normalised(sum)?;
+        let radius_rad = units
+            .iter()
+            .map(|u| dot(*u, centre).clamp(-1.0, 1.0).acos())
+            .fold(0.0, f64::max);
+        // Points are joined by great-circle legs, which stay within the cap when the cap is
+        // under a hemisphere; beyond, it cannot be trusted.
+        (radius_rad < std::f64::consts::FRAC_PI_2).then_some(SphereCap { centre, radius_rad })
+    }
+
+    /// Whether two caps share no point (the angle between the centres exceeds the sum of
+    /// the radii), with a margin of 1e-9 rad.
+    pub fn disjoint(&self, other: &SphereCap) -> bool {
+        dot(self.centre, other.centre).clamp(-1.0, 1.0).acos()
+            > self.radius_rad + other.radius_rad + 1e-9
+    }
+}
+
+/// Emits one leg of a globe path from `from` (the pen is there if it is on the near side) to
+/// `to`, densified and clipped at the horizon.
+fn trace_globe_leg(g: &Globe, from: Option<Vec3>, to: Vec3, emit: &mut impl FnMut(PenOp)) {
+    let Some(a) = from else {
+        if dot(to, g.c) >= 0.0 {
+            emit(PenOp::MoveTo(g.screen(to)));
+        }
+        return;
+    };
+    let mut p = a;
+    let mut p_near = dot(a, g.c) >= 0.0;
+    Globe::densify(a, to, |q| {
+        let q_near = dot(q, g.c) >= 0.0;
+        match (p_near, q_near) {
+            (true, true) => emit(PenOp::LineTo(g.screen(q))),
+            (true, false) => emit(PenOp::LineTo(g.crossing(p, q))),
+            (false, true) => {
+                emit(PenOp::MoveTo(g.crossing(q, p)));
+                emit(PenOp::LineTo(g.screen(q)));
+            }
+            (false, false) => {}
+        }
+        p = q;
+        p_near = q_near;
+    });
+}
+
+/// Appends a point of a globe ring; a point on the limb that follows another point on the
+/// limb is joined to it along the circle (in steps of [`LIMB_STEP_RAD`], the shorter way),
+/// not by a chord that would cut into the disc.
+fn push_limb_aware(g: &Globe, out: &mut Vec<ScreenPoint>, s: ScreenPoint, on_limb: bool) {
+    use std::f64::consts::{PI, TAU};
+    if on_limb && let Some(&last) = out.last() {
+        let last_on_limb = ((last.x - g.cx).hypot(last.y - g.cy) - g.r).abs() <= 1e-6 * g.r;
+        let a0 = (last.y - g.cy).atan2(last.x - g.cx);
+        let a1 = (s.y - g.cy).atan2(s.x - g.cx);
+        let da = (a1 - a0 + PI).rem_euclid(TAU) - PI;
+        if last_on_limb && da.abs() > LIMB_STEP_RAD {
+            let n = (da.abs() / LIMB_STEP_RAD).ceil() as usize;
+            for i in 1..n {
+                let a = a0 + da * i as f64 / n as f64;
+                out.push(ScreenPoint {
+                    x: g.cx + g.r * a.cos(),
+                    y: g.cy + g.r * a.sin(),
+                });
+            }
+        }
+    }
+    out.push(s);
+}
+
+/// How many times a closed screen ring turns around `(cx, cy)` (sum of the signed angles
+/// between consecutive points, divided by a whole turn).
+fn winding_number(ring: &[ScreenPoint], cx: f64, cy: f64) -> i32 {
+    use std::f64::consts::{PI, TAU};
+    let mut total = 0.0;
+    for pair in ring.windows(2) {
+        let a0 = (pair[0].y - cy).atan2(pair[0].x - cx);
+        let a1 = (pair[1].y - cy).atan2(pair[1].x - cx);
+        total += (a1 - a0 + PI).rem_euclid(TAU) - PI;
+    }
+    (total / TAU).round() as i32
 }
 
 fn sanitize_size(px: f64) -> f64 {
@@ -430,7 +1024,410 @@ mod tests {
             px_per_deg: 4.0,
             width_px: 1440.0,
             height_px: 720.0,
+            projection: Projection::Flat,
         }
+    }
+
+    fn globe(lat: f64, lon: f64, px_per_deg: f64) -> Viewport {
+        Viewport {
+            center_lon_deg: lon,
+            center_lat_deg: lat,
+            px_per_deg,
+            width_px: 800.0,
+            height_px: 600.0,
+            projection: Projection::Globe,
+        }
+    }
+
+    fn angle_deg(a: GeoPoint, b: GeoPoint) -> f64 {
+        dot(unit(a.lat_deg, a.lon_deg), unit(b.lat_deg, b.lon_deg))
+            .clamp(-1.0, 1.0)
+            .acos()
+            .to_degrees()
+    }
+
+    #[test]
+    fn globe_projects_known_points() {
+        let v = globe(0.0, 0.0, 4.0);
+        let r = v.globe_radius_px();
+        assert!(close(r, 4.0 * 180.0 / std::f64::consts::PI, 1e-12));
+        let c = v.project(GeoPoint {
+            lat_deg: 0.0,
+            lon_deg: 0.0,
+        });
+        assert!(close(c.x, 400.0, 1e-9) && close(c.y, 300.0, 1e-9));
+        // 90E on the equator is on the right-hand limb; 45N on the central meridian is
+        // R sin 45 above the centre (Snyder's y = R cos(lat0) sin(lat)).
+        let east = v.project(GeoPoint {
+            lat_deg: 0.0,
+            lon_deg: 90.0,
+        });
+        assert!(close(east.x, 400.0 + r, 1e-9) && close(east.y, 300.0, 1e-9));
+        let north = v.project(GeoPoint {
+            lat_deg: 45.0,
+            lon_deg: 0.0,
+        });
+        assert!(close(north.y, 300.0 - r * 0.5_f64.sqrt(), 1e-9));
+        // Scale at the centre equals the flat map's: one degree is px_per_deg pixels.
+        let one = v.project(GeoPoint {
+            lat_deg: 0.0,
+            lon_deg: 0.001,
+        });
+        assert!(close((one.x - 400.0) / 0.001, 4.0, 1e-6));
+        // Snyder's worked example (p. 311): R = 1, lat0 = 40N, lon0 = 100W, point 30N 110W
+        // gives x = -0.1503837, y = -0.1651911.
+        let s = Viewport {
+            px_per_deg: std::f64::consts::PI / 180.0 * 1e6,
+            ..globe(40.0, -100.0, 1.0)
+        }
+        .project(GeoPoint {
+            lat_deg: 30.0,
+            lon_deg: -110.0,
+        });
+        assert!(close((s.x - 400.0) / 1e6, -0.1503837, 1e-7), "{s:?}");
+        assert!(close((300.0 - s.y) / 1e6, -0.1651911, 1e-7), "{s:?}");
+    }
+
+    #[test]
+    fn globe_round_trips_and_hides_the_far_side() {
+        for &(lat0, lon0) in &[(0.0, 0.0), (34.0, -118.0), (-60.0, 170.0), (89.0, 45.0)] {
+            let v = globe(lat0, lon0, 2.0);
+            let centre = GeoPoint {
+                lat_deg: lat0,
+                lon_deg: lon0,
+            };
+            for lat in (-90..=90).step_by(10) {
+                for lon in (-180..180).step_by(15) {
+                    let p = GeoPoint {
+                        lat_deg: f64::from(lat),
+                        lon_deg: f64::from(lon),
+                    };
+                    if (angle_deg(p, centre) - 90.0).abs() < 1e-6 {
+                        continue; // On the horizon: either answer is right.
+                    }
+                    let seen = angle_deg(p, centre) <= 90.0;
+                    assert_eq!(v.is_visible(p), seen, "{p:?} from {centre:?}");
+                    assert_eq!(v.project_visible(p).is_some(), seen);
+                    let s = v.project(p);
+                    let rho = (s.x - 400.0).hypot(s.y - 300.0);
+                    assert!(rho <= v.globe_radius_px() * (1.0 + 1e-12));
+                    if !seen {
+                        // Pushed onto the limb.
+                        assert!(close(rho, v.globe_radius_px(), 1e-6));
+                        continue;
+                    }
+                    if angle_deg(p, centre) > 80.0 {
+                        continue; // Near the limb the inverse is ill-conditioned.
+                    }
+                    let back = v.unproject(s).expect("on the disc");
+                    assert!(
+                        close(back.lat_deg, p.lat_deg, 1e-9)
+                            && (close(back.lon_deg, wrap_lon(p.lon_deg), 1e-9)
+                                || p.lat_deg.abs() == 90.0),
+                        "{p:?} -> {s:?} -> {back:?}"
+                    );
+                }
+            }
+            // Off the disc is not a place; just inside is.
+            let r = v.globe_radius_px();
+            assert!(
+                v.unproject(ScreenPoint {
+                    x: 400.0 + r + 1.0,
+                    y: 300.0
+                })
+                .is_none()
+            );
+            assert!(
+                v.unproject(ScreenPoint {
+                    x: 400.0 + r - 1.0,
+                    y: 300.0
+                })
+                .is_some()
+            );
+        }
+    }
+
+    #[test]
+    fn globe_lines_follow_great_circles_and_stop_at_the_horizon() {
+        let v = globe(50.0, -30.0, 2.0);
+        let g = Globe::of(&v);
+        let new_york = GeoPoint {
+            lat_deg: 40.71,
+            lon_deg: -74.01,
+        };
+        let moscow = GeoPoint {
+            lat_deg: 55.76,
+            lon_deg: 37.62,
+        };
+        let a = unit(new_york.lat_deg, new_york.lon_deg);
+        let b = unit(moscow.lat_deg, moscow.lon_deg);
+        let normal = [
+            a[1] * b[2] - a[2] * b[1],
+            a[2] * b[0] - a[0] * b[2],
+            a[0] * b[1] - a[1] * b[0],
+        ];
+        let pieces = v.polyline(&[new_york, moscow]);
+        assert_eq!(pieces.len(), 1);
+        // 67 degrees of arc in steps of at most 2 degrees.
+        assert!(pieces[0].len() >= 34, "{}", pieces[0].len());
+        for s in &pieces[0] {
+            let p = v.unproject(*s).expect("on the globe");
+            let u = unit(p.lat_deg, p.lon_deg);
+            assert!(dot(u, normal).abs() < 1e-9, "off the great circle: {p:?}");
+        }
+        // The great circle bows north of the straight screen line (it passes near 60N).
+        let mid = pieces[0][pieces[0].len() / 2];
+        let (s0, s1) = (pieces[0][0], *pieces[0].last().unwrap());
+        let chord_y = s0.y + (s1.y - s0.y) * (mid.x - s0.x) / (s1.x - s0.x);
+        assert!(mid.y < chord_y - 3.0, "{mid:?} vs chord at {chord_y}");
+
+        // From the near side round the back and out again: two pieces, ending and starting
+        // on the horizon, and nothing drawn from the far side.
+        let v = globe(0.0, 0.0, 2.0);
+        let line = [
+            GeoPoint {
+                lat_deg: 0.0,
+                lon_deg: 60.0,
+            },
+            GeoPoint {
+                lat_deg: 0.0,
+                lon_deg: 150.0,
+            },
+            GeoPoint {
+                lat_deg: 0.0,
+                lon_deg: -150.0,
+            },
+            GeoPoint {
+                lat_deg: 0.0,
+                lon_deg: -60.0,
+            },
+        ];
+        let pieces = v.polyline(&line);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        let r = v.globe_radius_px();
+        assert!(close(pieces[0].last().unwrap().x, 400.0 + r, 1e-6));
+        assert!(close(pieces[1][0].x, 400.0 - r, 1e-6));
+        for s in pieces.iter().flatten() {
+            assert!((s.x - g.cx).hypot(s.y - g.cy) <= r * (1.0 + 1e-9));
+        }
+        // Wholly behind: nothing.
+        assert!(
+            v.polyline(&[
+                GeoPoint {
+                    lat_deg: 10.0,
+                    lon_deg: 170.0
+                },
+                GeoPoint {
+                    lat_deg: -10.0,
+                    lon_deg: -170.0
+                }
+            ])
+            .is_empty()
+        );
+        // Leg by leg gives the same path as the whole line.
+        let mut whole = Vec::new();
+        v.trace(&line, &mut |op| whole.push(op));
+        let mut legs = Vec::new();
+        let mut from = None;
+        for p in line {
+            v.trace_leg(from, p, &mut |op| legs.push(op));
+            from = Some(p);
+        }
+        assert_eq!(whole, legs);
+    }
+
+    #[test]
+    fn flat_trace_repeats_world_copies_like_the_transform() {
+        let v = Viewport {
+            center_lon_deg: 170.0,
+            ..view()
+        };
+        let line = [
+            GeoPoint {
+                lat_deg: 0.0,
+                lon_deg: 170.0,
+            },
+            GeoPoint {
+                lat_deg: 10.0,
+                lon_deg: 190.0,
+            },
+        ];
+        let pieces = v.polyline(&line);
+        let s = v.project(line[0]);
+        assert!(
+            pieces
+                .iter()
+                .any(|p| close(p[0].x, s.x, 1e-9) && close(p[0].y, s.y, 1e-9))
+        );
+        assert!(
+            pieces
+                .iter()
+                .all(|p| close(p[1].x - p[0].x, 20.0 * 4.0, 1e-9))
+        );
+    }
+
+    #[test]
+    fn globe_rings_close_along_the_horizon() {
+        let v = globe(0.0, 0.0, 2.0);
+        let r = v.globe_radius_px();
+        let circle = |lat0: f64, lon0: f64, radius_deg: f64| -> Vec<GeoPoint> {
+            // Points at a fixed angular distance from a centre (spherical destination formula).
+            let (p0, l0) = (lat0.to_radians(), lon0.to_radians());
+            let d = radius_deg.to_radians();
+            (0..72)
+                .map(|i| {
+                    let b = f64::from(i) * 5f64.to_radians();
+                    let lat = (p0.sin() * d.cos() + p0.cos() * d.sin() * b.cos()).asin();
+                    let lon =
+                        l0 + (b.sin() * d.sin() * p0.cos()).atan2(d.cos() - p0.sin() * lat.sin());
+                    GeoPoint {
+                        lat_deg: lat.to_degrees(),
+                        lon_deg: wrap_lon(lon.to_degrees()),
+                    }
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        // Around the centre of the view: winds once, all on the disc.
+        let w = v
+            .globe_ring(&circle(0.0, 0.0, 20.0), &mut out)
+            .expect("seen");
+        assert_eq!(w.abs(), 1);
+        // Wholly on the far side: not drawn.
+        assert!(v.globe_ring(&circle(0.0, 180.0, 30.0), &mut out).is_none());
+        // Straddling the horizon (centred on it): stays on the disc, does not wind, and its
+        // hidden half follows the limb.
+        let w = v
+            .globe_ring(&circle(0.0, 90.0, 30.0), &mut out)
+            .expect("half seen");
+        assert_eq!(w, 0);
+        let on_limb = out
+            .iter()
+            .filter(|s| close((s.x - 400.0).hypot(s.y - 300.0), r, 1e-6))
+            .count();
+        assert!(on_limb >= 12, "{on_limb}");
+        assert!(
+            out.iter()
+                .all(|s| (s.x - 400.0).hypot(s.y - 300.0) <= r * (1.0 + 1e-9))
+        );
+        // Its limb part spans 60 degrees of the limb (from 30N to 30S at 90E), joined along
+        // the circle: no chord cuts inside the disc by more than 0.1% of the radius.
+        for pair in out.windows(2) {
+            let m = midpoint(pair[0], pair[1]);
+            let both = [pair[0], pair[1]]
+                .iter()
+                .all(|s| close((s.x - 400.0).hypot(s.y - 300.0), r, 1e-6));
+            if both {
+                assert!((m.x - 400.0).hypot(m.y - 300.0) > r * 0.999);
+            }
+        }
+        // A ring that contains the point opposite the centre and shows on the near side: it
+        // winds once though it does not contain the centre (render.rs adds the whole disc).
+        let w = v
+            .globe_ring(&circle(0.0, 180.0, 120.0), &mut out)
+            .expect("seen");
+        assert_eq!(w.abs(), 1);
+        // On the flat map there is no globe ring.
+        assert!(
+            view()
+                .globe_ring(&circle(0.0, 0.0, 20.0), &mut out)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn globe_drag_moves_the_centre_point_with_the_pointer() {
+        let v = globe(30.0, 20.0, 3.0);
+        let centre = GeoPoint {
+            lat_deg: 30.0,
+            lon_deg: 20.0,
+        };
+        for (dx, dy) in [(40.0, 0.0), (0.0, -25.0), (-60.0, 35.0)] {
+            let p = v.panned(dx, dy);
+            let s = p.project(centre);
+            assert!(
+                close(s.x, 400.0 + dx, 1e-6) && close(s.y, 300.0 + dy, 1e-6),
+                "{s:?}"
+            );
+        }
+        // At the pole no rotation without roll can do it: longitude spins instead.
+        let pole = globe(90.0, 0.0, 3.0).panned(30.0, 0.0);
+        assert!(close(pole.center_lon_deg, -10.0, 1e-9) && pole.center_lat_deg == 90.0);
+        // Through the gesture code, as the app drags.
+        let mut g = Gestures::default();
+        g.down(1, ScreenPoint { x: 400.0, y: 300.0 });
+        let GestureOutcome::View(moved) = g.moved(1, ScreenPoint { x: 450.0, y: 300.0 }, &v) else {
+            panic!("a drag moves the globe");
+        };
+        assert!(moved.center_lon_deg < 20.0);
+        assert_eq!(moved.projection, Projection::Globe);
+    }
+
+    #[test]
+    fn globe_zoom_keeps_the_point_under_the_cursor() {
+        let v = globe(10.0, 100.0, 4.0);
+        let anchor = ScreenPoint { x: 520.0, y: 230.0 };
+        let g0 = v.unproject(anchor).unwrap();
+        let mut z = v;
+        for factor in [1.5, 3.0, 10.0, 0.7] {
+            z = z.zoomed_at(factor, anchor);
+            let g = z.unproject(anchor).unwrap();
+            assert!(
+                close(g.lat_deg, g0.lat_deg, 1e-9) && close(g.lon_deg, g0.lon_deg, 1e-9),
+                "{g:?} vs {g0:?}"
+            );
+        }
+        assert!(close(z.px_per_deg, 4.0 * 1.5 * 3.0 * 10.0 * 0.7, 1e-9));
+        // Off the globe, the zoom is around the centre.
+        let off = v.zoomed_at(2.0, ScreenPoint { x: 1.0, y: 1.0 });
+        assert_eq!((off.center_lat_deg, off.center_lon_deg), (10.0, 100.0));
+    }
+
+    #[test]
+    fn caps_skip_what_is_out_of_sight() {
+        let p = |lat_deg: f64, lon_deg: f64| GeoPoint { lat_deg, lon_deg };
+        // Whole globe in view: a hemisphere round the centre.
+        let v = globe(0.0, 0.0, 2.0);
+        let cap = v.globe_view_cap().unwrap();
+        assert!(close(cap.radius_rad, std::f64::consts::FRAC_PI_2, 1e-12));
+        assert!(view().globe_view_cap().is_none());
+        // Zoomed in: 800x600 at R = 100 px per degree * 180 / pi (5730 px): the corners are
+        // 500 px from the centre, asin(500 / 5730) = 5.0 degrees.
+        let z = globe(34.0, -118.0, 100.0);
+        let cap = z.globe_view_cap().unwrap();
+        assert!(close(cap.radius_rad.to_degrees(), 5.006, 1e-3), "{cap:?}");
+        // Japan is out of sight from Los Angeles up close; Long Beach is in it.
+        let japan = SphereCap::around(&[p(31.0, 130.0), p(45.5, 141.9), p(35.0, 140.0)]).unwrap();
+        let long_beach = SphereCap::around(&[p(33.75, -118.2), p(33.8, -118.1)]).unwrap();
+        assert!(cap.disjoint(&japan));
+        assert!(!cap.disjoint(&long_beach));
+        // Every point of a shape is inside its own cap.
+        let shape = [p(10.0, 20.0), p(15.0, 40.0), p(-5.0, 30.0)];
+        let c = SphereCap::around(&shape).unwrap();
+        for q in shape {
+            let single = SphereCap {
+                centre: unit(q.lat_deg, q.lon_deg),
+                radius_rad: 0.0,
+            };
+            assert!(!c.disjoint(&single));
+        }
+        // A ring round the whole globe has no useful cap.
+        assert!(SphereCap::around(&[p(0.0, 0.0), p(0.0, 120.0), p(0.0, -120.0)]).is_none());
+        assert!(SphereCap::around(&[]).is_none());
+    }
+
+    #[test]
+    fn switching_to_the_globe_fits_it() {
+        let flat = Viewport::whole_world(800.0, 600.0);
+        let g = flat.with_projection(Projection::Globe);
+        assert_eq!(g.projection, Projection::Globe);
+        assert!(close(g.globe_radius_px(), 0.45 * 600.0, 1e-9));
+        assert_eq!(g.world_copies(), 0..=0);
+        // Zoomed in further than the fit: the zoom is kept, and back to flat unchanged.
+        let near = flat.zoomed_at(50.0, ScreenPoint { x: 400.0, y: 300.0 });
+        let g = near.with_projection(Projection::Globe);
+        assert_eq!(g.px_per_deg, near.px_per_deg);
+        assert_eq!(g.with_projection(Projection::Flat), near);
     }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {

@@ -584,3 +584,23 @@ fn random_and_corrupted_input_never_panics() {
         }
     }
 }
+
+/// The 1:50m atlas is served as a static file (`public/countries-50m.bin`, copied into the
+/// site by Trunk and fetched by the app when zoomed in). Trunk cannot copy from `OUT_DIR`,
+/// so the file is committed; this test keeps it identical to what build.rs makes from the
+/// committed TopoJSON (to update it: copy `$OUT_DIR/countries-50m.bin` over it).
+#[test]
+fn the_served_50m_atlas_is_the_one_build_rs_makes() {
+    let served = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../public/countries-50m.bin"
+    ))
+    .expect("public/countries-50m.bin is committed");
+    let (built, _) = atlas_50m();
+    assert!(
+        served == built,
+        "public/countries-50m.bin is stale: copy {BIN_50M_PATH} over it"
+    );
+    let atlas = Atlas::decode(&served).expect("valid");
+    assert!(atlas.countries().len() > 200);
+}
