@@ -25,6 +25,7 @@ use crate::panels::{
 };
 use crate::radar_panel::{RadarOverlay, RadarPanel};
 use crate::render::{MapLayers, draw_base_map};
+use crate::room_panel::RoomPanel;
 use crate::sim_layer::SimLayer;
 use crate::view::{
     GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
             <MarkerPanel marker view />
             <LaunchPanel ctx=sim />
             <RadarPanel ctx=sim />
+            <RoomPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />
