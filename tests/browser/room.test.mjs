@@ -43,14 +43,14 @@ async function connected(page) {
 async function room(page) {
   return page.evaluate(() => {
     const d = document.querySelector('#room-panel').dataset;
-    const hashes = new Map((d.hashes || '').split(' ').filter(Boolean).map((w) => w.split(':')));
+    const hashes = (d.hashes || '').split(' ').filter(Boolean).map((w) => w.split(':'));
     return {
       hashes, resyncs: Number(d.resyncs), welcomes: Number(d.welcomes),
       canCommand: d.canCommand === 'true', members: Number(d.members),
       tick: Number(document.querySelector('#sim-time').dataset.tick),
       missiles: Number(document.querySelector('#sim-time').dataset.missiles),
     };
-  });
+  }).then((r) => ({ ...r, hashes: new Map(r.hashes) }));
 }
 
 /** Zooms (wheel) around a point until the scale reaches `minScale` px/deg. */
@@ -91,6 +91,9 @@ async function clickLaunch(page) {
 test('two pages share a room, a late joiner catches up, an observer cannot launch', async () => {
   // A creates the room.
   const a = await open(relay.url);
+  // The room panel starts folded on a page without a room link.
+  assert.equal(await a.page.getAttribute('#room-panel .fold', 'aria-expanded'), 'false');
+  await a.page.click('#room-panel .fold');
   await a.page.fill('#room-title', 'Drill');
   await a.page.fill('#room-name', 'Ada');
   await a.page.selectOption('#room-role', 'attacker');
@@ -166,6 +169,11 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   const ticks = await Promise.all([a, b, c].map(async (s) => (await room(s.page)).tick));
   assert.ok(Math.max(...ticks) - Math.min(...ticks) <= 10, `ticks apart: ${ticks}`);
 
+  // Nothing was refused so far (a client that floods the relay gets rate-limit errors).
+  for (const s of [a, b, c]) {
+    assert.deepEqual(await s.page.$$eval('.feed-line[data-kind="error"]', (els) => els.map((e) => e.textContent)), []);
+  }
+
   // The observer cannot launch: refused with the reason, nothing launched anywhere.
   await clickLaunch(c.page);
   await c.page.waitForFunction(() => !document.querySelector('#room-error').classList.contains('hidden'));
@@ -177,7 +185,7 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   }
 
   if (process.env.MDSIM_SCREENSHOT_DIR) {
-    await b.page.screenshot({ path: `${process.env.MDSIM_SCREENSHOT_DIR}/screenshot-room.png` });
+    await a.page.screenshot({ path: `${process.env.MDSIM_SCREENSHOT_DIR}/screenshot-room.png` });
   }
 
   // B leaves: A sees it; B's map keeps the room's timeline as its own.

@@ -319,8 +319,10 @@ pub struct Session {
     pub clock: Option<TickClock>,
     /// Commands the UI gave for a later tick (a salvo's later rounds), sent when due.
     delayed: Vec<LoggedCommand>,
-    /// When the last ping was sent (ms) and its nonce.
+    /// When the unanswered ping was sent (ms) and its nonce.
     ping: Option<(f64, u64)>,
+    /// When the last ping was sent (ms).
+    last_ping_ms: Option<f64>,
     next_nonce: u64,
     /// A sync was asked for and not answered yet.
     syncing: bool,
@@ -344,6 +346,7 @@ impl Session {
             clock: None,
             delayed: Vec::new(),
             ping: None,
+            last_ping_ms: None,
             next_nonce: 1,
             syncing: false,
             rev: 0,
@@ -588,13 +591,16 @@ impl Session {
                 .map(|c| ClientMessage::Command { command: c.command }),
         );
 
+        // One ping per interval, answered or not (a lost pong must not stop the probes, and
+        // an answered one must not start the next at once).
         if self
-            .ping
-            .is_none_or(|(sent, _)| now_ms - sent >= PING_EVERY_MS)
+            .last_ping_ms
+            .is_none_or(|sent| now_ms - sent >= PING_EVERY_MS)
         {
             let n = self.next_nonce;
             self.next_nonce += 1;
             self.ping = Some((now_ms, n));
+            self.last_ping_ms = Some(now_ms);
             out.push(ClientMessage::Ping { nonce: Some(n) });
         }
         (out, ran)
@@ -811,6 +817,47 @@ mod tests {
     }
 
     #[test]
+    fn pings_go_out_once_per_interval_and_pongs_set_the_clock() {
+        let referee = Simulation::new(PhysicsParams::default(), 1);
+        let mut s = Session::new("r");
+        let mut p = local();
+        s.on_message(
+            &mut p,
+            welcome(&referee, member(1, "Ada", Role::Attacker, true), vec![]),
+            0.0,
+        );
+        let pings = |out: &[ClientMessage]| {
+            out.iter()
+                .filter_map(|m| match m {
+                    ClientMessage::Ping { nonce } => *nonce,
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut sent = Vec::new();
+        // 10 s of 60 Hz frames, every ping answered 20 ms later with the referee 50 ticks on.
+        for frame in 0..600 {
+            let now = f64::from(frame) * 1000.0 / 60.0;
+            let (out, _) = s.frame(&mut p, now, || true);
+            for n in pings(&out) {
+                sent.push(n);
+                s.on_message(
+                    &mut p,
+                    ServerMessage::Pong {
+                        nonce: Some(n),
+                        tick: 50 + (now / 100.0) as u64,
+                    },
+                    now + 20.0,
+                );
+            }
+        }
+        assert_eq!(sent.len(), 5, "{sent:?}");
+        // The last pong moved the clock 50 ticks ahead of wall time.
+        let c = s.clock.unwrap();
+        assert!((c.estimate(10_000.0) - 150.0).abs() < 1.5, "{c:?}");
+    }
+
+    #[test]
     fn observers_are_refused_locally_with_a_reason() {
         let referee = Simulation::new(PhysicsParams::default(), 1);
         let mut s = Session::new("r");
@@ -859,7 +906,7 @@ mod tests {
         for _ in 0..2 {
             referee.step(&[]);
         }
-        referee.step(&[late.command.clone()]);
+        referee.step(std::slice::from_ref(&late.command));
         referee.step(&[]);
         s.on_message(&mut p, welcome(&referee, ada, vec![]), 2_000.0);
         assert_eq!(p.tick(), 4);

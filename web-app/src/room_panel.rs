@@ -472,7 +472,14 @@ pub fn RoomPanel(
     ctx: SimCtx,
 ) -> impl IntoView {
     let ui = ctx.room;
-    let open = RwSignal::new(true);
+    // Folded until needed (it floats over the middle of the map): open with an invitation,
+    // and whenever a room is joined.
+    let open = RwSignal::new(ui.invite.get_untracked().is_some());
+    Effect::new(move |_| {
+        if ui.active.get() {
+            open.set(true);
+        }
+    });
     let title = RwSignal::new(String::new());
     let name = RwSignal::new("Player".to_string());
     let role = RwSignal::new("attacker".to_string());
