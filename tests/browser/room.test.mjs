@@ -195,6 +195,12 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   assert.equal(await b.page.isDisabled('#timeline'), false);
   assert.equal(new URL(b.page.url()).search, '');
 
+  // A player link with a wrong token is refused by the relay, with its reason, for good.
+  await b.page.goto(playerLink.replace(/#token=.*/, '#token=0badc0ffee'), { waitUntil: 'load' });
+  await b.page.click('#room-join');
+  await b.page.waitForFunction(() => document.querySelector('#room-panel').dataset.state === 'failed');
+  assert.match(await b.page.textContent('#room-conn'), /not connected: relay: wrong room token/);
+
   for (const s of [a, b, c]) {
     assert.deepEqual(s.errors, [], 'page errors');
     const foreign = s.requests.filter((u) => !/^(https?|wss?):\/\/127\.0\.0\.1:\d+\//.test(u));
