@@ -2,7 +2,8 @@
 // link, A launches by clicking on the map and both see the launch and the missile; later page
 // C opens the read-only link, catches up from the relay's snapshot, and all three compute the
 // same state hashes at the same ticks (the relay's referee agrees: no resync); C cannot
-// launch; no page logs an error and nothing leaves 127.0.0.1.
+// launch; B's connection is cut and B reconnects and agrees again; B leaves; a wrong token is
+// refused; no page logs an error and nothing leaves 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRelay, launchBrowser, openPage, viewOf, project } from './harness.mjs';
@@ -107,8 +108,14 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   assert.equal(await a.page.isDisabled('#timeline'), true);
   assert.equal(await a.page.isDisabled('#play'), true);
 
-  // B joins by opening the link.
+  // B joins by opening the link (its room websockets pass through the test, which cuts one
+  // later).
   const b = await open(playerLink);
+  const routes = [];
+  await b.page.routeWebSocket(/\/ws\/rooms\//, (ws) => {
+    ws.connectToServer();
+    routes.push(ws);
+  });
   await b.page.waitForSelector('#room-join');
   assert.match(await b.page.textContent('#room-panel'), /Invited to room Drill/);
   await b.page.fill('#room-name', 'Bo');
@@ -183,6 +190,26 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
     assert.equal((await room(s.page)).missiles, 1);
     assert.equal(await s.page.locator('.feed-line[data-kind="command"]').count(), s === c ? 0 : 1);
   }
+
+  // B's connection drops: B says so, reconnects by itself, catches up and agrees again.
+  assert.equal(routes.length, 1);
+  await routes[0].close({ code: 4000, reason: 'cut by the test' });
+  await b.page.waitForFunction(() => document.querySelector('#room-panel').dataset.state === 'reconnecting');
+  assert.match(await b.page.textContent('#room-feed'),
+    /connection lost \(code 4000: cut by the test\); reconnecting in 1 s/);
+  assert.match(await b.page.textContent('#room-conn'), /reconnecting/);
+  await connected(b.page);
+  assert.equal(routes.length, 2);
+  assert.equal((await room(b.page)).welcomes, 2);
+  let again = [];
+  for (let i = 0; i < 40 && again.length < 2; i++) {
+    await b.page.waitForTimeout(250);
+    const [ra, rb] = await Promise.all([a, b].map((s) => room(s.page)));
+    again = [...rb.hashes.keys()].filter((t) => ra.hashes.has(t));
+    for (const t of again) assert.equal(ra.hashes.get(t), rb.hashes.get(t), `A and B differ at tick ${t}`);
+  }
+  assert.ok(again.length >= 2, 'no common hashes after the reconnection');
+  assert.equal((await room(b.page)).missiles, 1);
 
   if (process.env.MDSIM_SCREENSHOT_DIR) {
     await a.page.screenshot({ path: `${process.env.MDSIM_SCREENSHOT_DIR}/screenshot-room.png` });
