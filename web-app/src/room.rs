@@ -858,6 +858,42 @@ mod tests {
     }
 
     #[test]
+    fn a_salvo_goes_out_round_by_round_and_a_sleeping_tab_asks_for_the_state() {
+        let referee = Simulation::new(PhysicsParams::default(), 1);
+        let mut s = Session::new("r");
+        let mut p = local();
+        s.on_message(
+            &mut p,
+            welcome(&referee, member(1, "Ada", Role::Attacker, true), vec![]),
+            0.0,
+        );
+        // Three rounds 5 ticks apart, given at tick 0.
+        for k in 0..3 {
+            p.schedule(5 * k, launch());
+        }
+        let commands = |out: &[ClientMessage]| {
+            out.iter()
+                .filter(|m| matches!(m, ClientMessage::Command { .. }))
+                .count()
+        };
+        let mut sent = Vec::new();
+        for frame in 0..=20 {
+            let now = f64::from(frame) * 100.0;
+            let (out, _) = s.frame(&mut p, now, || true);
+            for _ in 0..commands(&out) {
+                sent.push(p.tick());
+            }
+        }
+        // Each round leaves when this page reaches its tick (the relay stamps it 3 ticks on).
+        assert_eq!(sent, vec![0, 5, 10]);
+        // A minute without frames (a hidden tab): no replay of the gap, a sync instead, once.
+        let (out, ran) = s.frame(&mut p, 70_000.0, || true);
+        assert_eq!((out.contains(&ClientMessage::Sync {}), ran), (true, 0));
+        let (out, _) = s.frame(&mut p, 70_100.0, || true);
+        assert!(!out.contains(&ClientMessage::Sync {}));
+    }
+
+    #[test]
     fn observers_are_refused_locally_with_a_reason() {
         let referee = Simulation::new(PhysicsParams::default(), 1);
         let mut s = Session::new("r");
