@@ -43,6 +43,8 @@ pub const MAX_LAG_TICKS: u64 = 600;
 pub const MAX_FEED: usize = 200;
 /// State hashes kept for display (the newest).
 pub const HASHES_KEPT: usize = 64;
+/// The relay's always-open room, where no token is needed.
+pub const PUBLIC_ROOM: &str = "public";
 /// Longest room id accepted from a link (the relay's ids are 32 hex digits).
 const MAX_ROOM_CHARS: usize = 64;
 
@@ -104,6 +106,12 @@ impl RoomLink {
             href.push_str(&percent_encode(t));
         }
         href
+    }
+
+    /// Whether joining by this link may give commands: it carries the token, or it is the
+    /// relay's public room, open to everyone.
+    pub fn can_act(&self) -> bool {
+        self.token.is_some() || self.room == PUBLIC_ROOM
     }
 
     /// The read-only link to the same room.
@@ -688,6 +696,12 @@ mod tests {
                 token: Some("cd34".into()),
                 title: None
             })
+        );
+        assert!(!link.watch().can_act());
+        assert!(
+            RoomLink::from_location("?room=public", "")
+                .unwrap()
+                .can_act()
         );
         assert_eq!(RoomLink::from_location("?s=1", ""), None);
         assert_eq!(RoomLink::from_location("?room=../etc", ""), None);

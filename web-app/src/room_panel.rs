@@ -485,10 +485,7 @@ pub fn RoomPanel(
     let role = RwSignal::new("attacker".to_string());
     // An invitation without a token can only watch.
     Effect::new(move |_| {
-        if ui
-            .invite
-            .with(|i| i.as_ref().is_some_and(|l| l.token.is_none()))
-        {
+        if ui.invite.with(|i| i.as_ref().is_some_and(|l| !l.can_act())) {
             role.set("observer".into());
         }
     });
@@ -499,7 +496,7 @@ pub fn RoomPanel(
     };
     let origin = window().location().origin().unwrap_or_default();
     let form = move |joining: bool| {
-        let read_only = ui.invite.get_untracked().is_some_and(|l| l.token.is_none());
+        let read_only = ui.invite.get_untracked().is_some_and(|l| !l.can_act());
         view! {
             <label class="row">
                 "Your name "
