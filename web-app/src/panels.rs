@@ -432,7 +432,8 @@ pub fn install_sim_keys(ctx: SimCtx) {
         }
         match ev.key().as_str() {
             // A focused button takes the space bar itself.
-            " " if tag.as_deref() != Some("BUTTON") => {
+            // In a room the relay's clock runs the simulation: nothing to play or pause.
+            " " if tag.as_deref() != Some("BUTTON") && !ctx.room.active.get_untracked() => {
                 ev.prevent_default();
                 ctx.playing.update(|p| *p = !*p);
                 ctx.clock.update_value(Clock::drop_debt);
