@@ -30,6 +30,7 @@ use crate::panels::{
 };
 use crate::radar_panel::{RadarOverlay, RadarPanel};
 use crate::render::{MapLayers, TileCache, draw_base_map};
+use crate::room_panel::RoomPanel;
 use crate::sim_layer::SimLayer;
 use crate::view::{
     GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
             <RadarPanel ctx=sim />
             <DefensePanel ctx=sim />
             <ExplanationPanel ctx=sim />
+            <RoomPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />

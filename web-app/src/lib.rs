@@ -27,6 +27,9 @@ pub mod radar_panel;
 pub mod radar_view;
 #[cfg(target_arch = "wasm32")]
 pub mod render;
+pub mod room;
+#[cfg(target_arch = "wasm32")]
+pub mod room_panel;
 #[cfg(target_arch = "wasm32")]
 pub mod sim_layer;
 pub mod tiles;

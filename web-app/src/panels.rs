@@ -116,6 +116,8 @@ pub struct SimCtx {
     pub radar: crate::radar_panel::RadarUi,
     /// The defence tools, selection and explanation (see [`crate::defense_panel`]).
     pub defense: crate::defense_panel::DefenseUi,
+    /// The shared room, when in one (see [`crate::room_panel`]).
+    pub room: crate::room_panel::RoomUi,
 }
 
 impl SimCtx {
@@ -144,6 +146,7 @@ impl SimCtx {
             redraw: StoredValue::new_local(true),
             radar: crate::radar_panel::RadarUi::new(),
             defense: crate::defense_panel::DefenseUi::new(),
+            room: crate::room_panel::RoomUi::new(),
         }
     }
 
@@ -167,6 +170,10 @@ impl SimCtx {
         let Some(preset) = Preset::by_id(id) else {
             return;
         };
+        // A room's timeline is the room's: leave it first.
+        if self.room.active.get_untracked() {
+            return;
+        }
         match preset.player() {
             Ok(p) => {
                 let has_launches = preset
@@ -298,7 +305,12 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
         let playing = ctx.playing.get_untracked();
         let mut stop = false;
         let mut step_ms = 0.0;
-        if playing {
+        if ctx.room.active.get_untracked() {
+            // In a room the relay's clock drives the simulation, whatever `playing` says.
+            let start = now();
+            crate::room_panel::frame(ctx);
+            step_ms = now() - start;
+        } else if playing {
             let start = now();
             let mut n = 0;
             ctx.clock
@@ -424,7 +436,8 @@ pub fn install_sim_keys(ctx: SimCtx) {
         }
         match ev.key().as_str() {
             // A focused button takes the space bar itself.
-            " " if tag.as_deref() != Some("BUTTON") => {
+            // In a room the relay's clock runs the simulation: nothing to play or pause.
+            " " if tag.as_deref() != Some("BUTTON") && !ctx.room.active.get_untracked() => {
                 ev.prevent_default();
                 ctx.playing.update(|p| *p = !*p);
                 ctx.clock.update_value(Clock::drop_debt);
@@ -500,6 +513,7 @@ pub fn LaunchPanel(
                     "Scenario "
                     <select
                         id="preset"
+                        disabled=move || ctx.room.active.get()
                         on:change=move |ev| ctx.load_preset(&event_target_value(&ev))
                         prop:value=move || preset.get()
                     >
@@ -633,6 +647,7 @@ pub fn PlaybackBar(
                 type="button"
                 aria-label=move || if playing.get() { "Pause" } else { "Play" }
                 title="Play or pause (space)"
+                disabled=move || ctx.room.active.get()
                 on:click=move |_| {
                     playing.update(|p| *p = !*p);
                     ctx.clock.update_value(Clock::drop_debt);
@@ -641,10 +656,10 @@ pub fn PlaybackBar(
                 // Plain words: headless and minimal systems lack the media-control glyphs.
                 {move || if playing.get() { "Pause" } else { "Play" }}
             </button>
-            <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" on:click=move |_| ctx.step_once()>
+            <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" disabled=move || ctx.room.active.get() on:click=move |_| ctx.step_once()>
                 "Step"
             </button>
-            <button id="restart" type="button" aria-label="Restart" title="Back to the start" on:click=move |_| ctx.restart()>
+            <button id="restart" type="button" aria-label="Restart" title="Back to the start" disabled=move || ctx.room.active.get() on:click=move |_| ctx.restart()>
                 "Restart"
             </button>
             <label class="speed">
@@ -652,6 +667,7 @@ pub fn PlaybackBar(
                 <select
                     id="speed"
                     aria-label="Speed"
+                    disabled=move || ctx.room.active.get()
                     prop:value=move || format!("{}", ctx.speed.get())
                     on:change=move |ev| {
                         let s = event_target_value(&ev).parse::<f64>().unwrap_or(1.0);
@@ -675,6 +691,7 @@ pub fn PlaybackBar(
                 min="0"
                 step="1"
                 aria-label="Timeline"
+                disabled=move || ctx.room.active.get()
                 prop:max=move || status.get().horizon.to_string()
                 prop:value=move || status.get().tick.to_string()
                 on:input=move |ev| {

@@ -251,6 +251,16 @@ pub struct Player {
     generation: u64,
     /// Interceptor fly-outs and engagement explanations of the whole recorded timeline.
     defense: crate::defense_view::DefenseRecord,
+    /// Set while a relay drives this player (a shared room, see [`crate::room`]).
+    relay: Option<Relay>,
+}
+
+/// What a relay-driven player keeps: the commands the UI gave, waiting to be sent to the relay
+/// instead of being applied, and the tick the relay's clock allows stepping to.
+#[derive(Clone, Debug, Default)]
+struct Relay {
+    outbox: Vec<LoggedCommand>,
+    limit: u64,
 }
 
 impl Player {
@@ -270,6 +280,83 @@ impl Player {
             plots: Vec::new(),
             generation: 0,
             defense: Default::default(),
+            relay: None,
+        }
+    }
+
+    /// A player driven by a relay (a shared room), starting from the room's state: commands
+    /// the UI gives go to an outbox ([`Player::take_outbox`]) instead of the log, only the
+    /// relay's stamped commands are applied ([`Player::apply_stamped`]), it never steps past
+    /// [`Player::set_step_limit`], and seeking does nothing.
+    pub fn relayed(start: Simulation) -> Player {
+        let mut p = Player::new(start);
+        p.relay = Some(Relay {
+            outbox: Vec::new(),
+            limit: p.tick(),
+        });
+        p
+    }
+
+    /// Whether a relay drives this player.
+    pub fn is_relayed(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    /// Stops being driven by the relay (leaving the room): the timeline so far stays, commands
+    /// apply locally again, and commands not yet sent are dropped.
+    pub fn leave_relay(&mut self) {
+        self.relay = None;
+    }
+
+    /// The commands the UI gave since the last call, with the tick each was meant for.
+    pub fn take_outbox(&mut self) -> Vec<LoggedCommand> {
+        self.relay
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.outbox))
+            .unwrap_or_default()
+    }
+
+    /// Lets a relay-driven player step up to `limit` (the tick it may reach, not run).
+    pub fn set_step_limit(&mut self, limit: u64) {
+        if let Some(r) = &mut self.relay {
+            r.limit = limit;
+        }
+    }
+
+    /// Logs a command the relay stamped for `tick`; `false` (and nothing logged) when that tick
+    /// has already run here, which means this player must get the room's state again.
+    pub fn apply_stamped(&mut self, tick: u64, command: Command) -> bool {
+        if tick < self.sim.tick() {
+            return false;
+        }
+        self.log_command(tick, command);
+        true
+    }
+
+    /// Starts again from the relay's state `sim` (a resync, or the welcome after a reconnect):
+    /// what was recorded before its tick stays, everything from its tick on is forgotten (the
+    /// relay resends the commands stamped for later ticks).
+    pub fn rebase(&mut self, sim: Simulation) {
+        let tick = sim.tick();
+        self.log.retain(|c| c.tick < tick);
+        self.lines
+            .truncate(self.lines.partition_point(|l| l.tick < tick));
+        self.detections
+            .truncate(self.detections.partition_point(|d| d.0 < tick));
+        self.first_seen.retain(|_, t| *t < tick);
+        for trail in &mut self.trails {
+            trail.points.retain(|p| p.tick <= tick);
+        }
+        self.trails.retain(|t| !t.points.is_empty());
+        self.defense.truncate(tick);
+        self.snapshots = vec![sim.clone()];
+        self.snapshot_every = SNAPSHOT_EVERY_TICKS;
+        self.sim = sim;
+        self.horizon = tick;
+        self.plots.clear();
+        self.generation += 1;
+        if let Some(r) = &mut self.relay {
+            r.limit = tick;
         }
     }
 
@@ -391,8 +478,18 @@ impl Player {
     /// Logs `command` to apply at the start of `tick` (the current tick or later; an earlier
     /// tick is moved to the current one, since the past is not rewritten by a new command).
     /// Commands on the same tick keep the order they were given in.
+    ///
+    /// A relay-driven player puts the command in its outbox instead (see [`Player::relayed`]).
     pub fn schedule(&mut self, tick: u64, command: Command) {
         let tick = tick.max(self.sim.tick());
+        if let Some(r) = &mut self.relay {
+            r.outbox.push(LoggedCommand { tick, command });
+            return;
+        }
+        self.log_command(tick, command);
+    }
+
+    fn log_command(&mut self, tick: u64, command: Command) {
         let at = self.log.partition_point(|c| c.tick <= tick);
         self.log.insert(at, LoggedCommand { tick, command });
         // Snapshots, events and track points after this tick no longer describe the timeline.
@@ -414,8 +511,12 @@ impl Player {
     }
 
     /// Runs one tick with the commands logged for it; returns how many events it produced.
+    /// A relay-driven player does nothing at its step limit.
     pub fn step(&mut self) -> usize {
         let tick = self.sim.tick();
+        if self.relay.as_ref().is_some_and(|r| tick >= r.limit) {
+            return 0;
+        }
         let from = self.log.partition_point(|c| c.tick < tick);
         let to = self.log.partition_point(|c| c.tick <= tick);
         let commands: Vec<Command> = self.log[from..to]
@@ -446,7 +547,11 @@ impl Player {
 
     /// Moves to `target` (clamped to `[0, horizon]`) by replaying from the nearest snapshot
     /// at or before it, or from the current state when that is nearer.
+    /// A relay-driven player does not seek (the room's clock drives it).
     pub fn seek(&mut self, target: u64) {
+        if self.relay.is_some() {
+            return;
+        }
         let target = target.min(self.horizon);
         let current = self.sim.tick();
         if target == current {
@@ -469,6 +574,9 @@ impl Player {
 
     /// Back to the start of the timeline (commands are kept: playing again replays them).
     pub fn restart(&mut self) {
+        if self.relay.is_some() {
+            return;
+        }
         if let Some(start) = self.snapshots.first().cloned() {
             self.rewind_to(start);
         }
@@ -881,6 +989,59 @@ mod tests {
         p.seek(120);
         p.seek(250);
         assert_eq!(p.sim().state_hash(), hash_250);
+    }
+
+    #[test]
+    fn a_relayed_player_sends_commands_out_and_steps_only_to_its_limit() {
+        let mut p = Player::relayed(Simulation::new(Default::default(), 1));
+        let launch = Command::Launch(LaunchCommand {
+            missile: sim_core::MissileKind::ScudB,
+            from: GeoPoint::new(36.0, -121.0),
+            to: GeoPoint::new(34.5, -119.0),
+            profile: Profile::MinEnergy,
+            label: None,
+            guidance: None,
+        });
+        // The UI's command waits in the outbox; nothing is logged or applied.
+        p.schedule(0, launch.clone());
+        assert!(p.commands().is_empty());
+        let out = p.take_outbox();
+        assert_eq!(out.len(), 1);
+        assert!(p.take_outbox().is_empty());
+        // No stepping past the limit, whoever asks; no seeking, no restart.
+        assert_eq!(p.step(), 0);
+        p.set_step_limit(5);
+        for _ in 0..10 {
+            p.step();
+        }
+        assert_eq!(p.tick(), 5);
+        p.seek(0);
+        p.restart();
+        assert_eq!(p.tick(), 5);
+        // A stamped command for a tick already run is refused; a later one is applied there.
+        assert!(!p.apply_stamped(4, launch.clone()));
+        assert!(p.apply_stamped(6, launch.clone()));
+        p.set_step_limit(8);
+        while p.tick() < 8 {
+            p.step();
+        }
+        assert_eq!(p.sim().missiles().len(), 1);
+        assert_eq!(p.lines()[0].tick, 6);
+        // Rebased on an earlier state, the history from its tick on is forgotten.
+        let mut reference = Simulation::new(Default::default(), 1);
+        for _ in 0..6 {
+            reference.step(&[]);
+        }
+        p.rebase(reference.clone());
+        assert_eq!(p.tick(), 6);
+        assert!(p.lines().is_empty() && p.commands().is_empty());
+        assert_eq!(p.sim().state_hash(), reference.state_hash());
+        // Leaving: commands apply locally again.
+        p.leave_relay();
+        p.schedule(6, launch);
+        assert_eq!(p.commands().len(), 1);
+        p.step();
+        assert_eq!(p.sim().missiles().len(), 1);
     }
 
     #[test]
