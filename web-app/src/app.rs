@@ -19,10 +19,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AddEventListenerOptions, CanvasRenderingContext2d, HtmlCanvasElement, WheelEvent};
 
 use crate::atlas::Atlas;
+use crate::mc_panel::MonteCarloPanel;
 use crate::panels::{
     CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
     SimCtx, install_sim_keys, start_loop,
 };
+use crate::plot_panel::PlotPanel;
 use crate::radar_panel::{RadarOverlay, RadarPanel};
 use crate::render::{MapLayers, draw_base_map};
 use crate::sim_layer::SimLayer;
@@ -84,6 +86,8 @@ pub fn App() -> impl IntoView {
             <RadarPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
+            <PlotPanel ctx=sim />
+            <MonteCarloPanel ctx=sim />
             <PlaybackBar ctx=sim />
             <StatusBar cursor view />
         </main>
