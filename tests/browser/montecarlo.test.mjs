@@ -91,6 +91,8 @@ test('20 seeds of the SoCal preset in the worker: progress, responsive page, nat
     }
   }
   const wall = (Date.now() - t0) / 1000;
+  // Leave the event log open, as it was.
+  if ((await page.getAttribute('#event-log .fold', 'aria-expanded')) === 'false') await page.click('#event-log .fold');
   const s = await mcState(page);
   assert.equal(s.phase, 'done', JSON.stringify(s));
   assert.equal(s.done, NATIVE.runs);
@@ -149,7 +151,7 @@ test('the selected missile has altitude, speed and SNR plots that follow the tim
   await page.selectOption('#speed', '64');
   if ((await page.getAttribute('#sim-time', 'data-playing')) !== 'true') await page.click('#play');
   const apogee = page.locator('.log-line[data-kind="apogee"]');
-  await apogee.waitFor({ timeout: 120_000 });
+  await apogee.waitFor({ state: 'attached', timeout: 120_000 });
   if ((await page.getAttribute('#sim-time', 'data-playing')) === 'true') await page.click('#play');
   const tick = Number(await apogee.getAttribute('data-tick')) + 1;
   const scrub = async (t) => {
