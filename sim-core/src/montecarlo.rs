@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{EventKind, MissileId, Scenario, Simulation, TICK_HZ};
+use crate::engine::{Command, EventKind, MissileId, Scenario, Simulation, TICK_HZ};
 use crate::stats::{self, Proportion, Summary, Z_95};
 
 /// Most runs one report accepts.
@@ -52,6 +52,14 @@ pub struct RunOutcome {
 
 /// Runs `scenario` with `seed` until idle (or [`MAX_RUN_TIME_S`]).
 pub fn run_one(scenario: &Scenario, seed: u64) -> RunOutcome {
+    run_one_with(scenario, &[], seed)
+}
+
+/// Like [`run_one`], with `commands` (each with the tick at whose start it applies, sorted by
+/// tick) given to the simulation on the way, as a player that edited the scenario after it
+/// started (the web app's command log) would. The run does not stop idle while a command is
+/// still to come.
+pub fn run_one_with(scenario: &Scenario, commands: &[(u64, Command)], seed: u64) -> RunOutcome {
     let mut s = scenario.clone();
     s.seed = seed;
     let mut sim = Simulation::from_scenario(&s);
@@ -69,8 +77,19 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> RunOutcome {
             e.1 = f;
         }
     };
-    while !sim.is_idle() && sim.tick() < max_ticks {
-        for e in sim.step(&[]) {
+    let mut next = 0;
+    let mut batch: Vec<Command> = Vec::new();
+    while (!sim.is_idle() || next < commands.len()) && sim.tick() < max_ticks {
+        let tick = sim.tick();
+        batch.clear();
+        while let Some((t, c)) = commands.get(next) {
+            if *t > tick {
+                break;
+            }
+            batch.push(c.clone());
+            next += 1;
+        }
+        for e in sim.step(&batch) {
             match e.kind {
                 EventKind::Launch { missile, .. } => out.fates.push((missile, Fate::InFlight)),
                 EventKind::InterceptorLaunched { .. } => out.interceptors += 1,
@@ -240,6 +259,27 @@ mod tests {
                 .map(|_| "LA".to_string())
                 .collect(),
         }
+    }
+
+    #[test]
+    fn commands_given_on_the_way_are_applied_at_their_tick() {
+        use crate::earth::GeoPoint;
+        use crate::engine::LaunchCommand;
+        let scenario = Scenario::from_json(r#"{"version": 1, "name": "empty"}"#).unwrap();
+        // Without commands an empty scenario is idle at once.
+        assert!(run_one(&scenario, 1).fates.is_empty());
+        let launch = Command::Launch(LaunchCommand {
+            missile: crate::MissileKind::ScudB,
+            from: GeoPoint::new(36.0, -121.0),
+            to: GeoPoint::new(35.0, -120.0),
+            profile: Default::default(),
+            label: None,
+            guidance: None,
+        });
+        // A launch logged at tick 30 of an idle run still happens, and the missile lands.
+        let o = run_one_with(&scenario, &[(30, launch)], 1);
+        assert_eq!(o.fates, vec![(MissileId(1), Fate::OpenCountry)]);
+        assert_eq!((o.interceptors, o.kills), (0, 0));
     }
 
     #[test]

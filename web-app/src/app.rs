@@ -24,10 +24,12 @@ use crate::map_extras::{
     DETAIL_PX_PER_DEG, DETAIL_URL, Detail, HelpOverlay, MapExtras, MapOptions, fetch_bytes,
     install_extra_keys,
 };
+use crate::mc_panel::MonteCarloPanel;
 use crate::panels::{
     CursorHint, EventLog, HoverLabel, LaunchOverlay, LaunchPanel, PlaybackBar, SelectionPanel,
     SimCtx, install_sim_keys, start_loop,
 };
+use crate::plot_panel::PlotPanel;
 use crate::radar_panel::{RadarOverlay, RadarPanel};
 use crate::render::{MapLayers, TileCache, draw_base_map};
 use crate::room_panel::RoomPanel;
@@ -96,6 +98,8 @@ pub fn App() -> impl IntoView {
             <RoomPanel ctx=sim />
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
+            <PlotPanel ctx=sim />
+            <MonteCarloPanel ctx=sim />
             <PlaybackBar ctx=sim />
             <StatusBar cursor view />
             <HelpOverlay extras />

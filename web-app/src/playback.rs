@@ -212,6 +212,10 @@ pub struct TrailPoint {
     /// Longitude (deg), unwrapped: continuous along the track, so it may leave `[-180, 180)`
     /// (drawing then needs no seam handling).
     pub lon_deg: f64,
+    /// Height above the ellipsoid (m), for the selection's plots.
+    pub alt_m: f64,
+    /// Earth-relative speed (m/s), for the selection's plots.
+    pub speed_m_s: f64,
 }
 
 /// The ground track of one missile.
@@ -246,6 +250,8 @@ pub struct Player {
     first_seen: BTreeMap<(RadarId, MissileId), u64>,
     /// Plots of the last few seconds before the current tick (for drawing).
     plots: Vec<Plot>,
+    /// The SNR of every radar's looks at every missile (for the selection's plots).
+    snr: crate::plots::SnrHistory,
     /// Bumped whenever history is rewritten (seek back, new command): lets a renderer know
     /// that cached drawings of the tracks are stale.
     generation: u64,
@@ -278,6 +284,7 @@ impl Player {
             detections: Vec::new(),
             first_seen: BTreeMap::new(),
             plots: Vec::new(),
+            snr: Default::default(),
             generation: 0,
             defense: Default::default(),
             relay: None,
@@ -399,6 +406,11 @@ impl Player {
         &self.plots
     }
 
+    /// The SNR history of the whole recorded timeline (see [`crate::plots::SnrHistory`]).
+    pub fn snr(&self) -> &crate::plots::SnrHistory {
+        &self.snr
+    }
+
     /// The radar drawn nearest to screen point `at`, within `radius_px`.
     pub fn radar_near(
         &self,
@@ -501,6 +513,7 @@ impl Player {
         self.detections
             .truncate(self.detections.partition_point(|d| d.0 < tick));
         self.first_seen.retain(|_, t| *t < tick);
+        self.snr.truncate_from(tick);
         for trail in &mut self.trails {
             trail.points.retain(|p| p.tick <= tick);
         }
@@ -616,6 +629,7 @@ impl Player {
         // only confirmed tracks' deletions are logged.
         self.defense.record(&events, &self.sim);
         let mut plots = 0_u64;
+        self.snr.record(&events);
         for e in &events {
             if let EventKind::TrackDeleted {
                 was_confirmed: false,
@@ -686,6 +700,8 @@ impl Player {
                 tick: now,
                 lat_deg: v.lat_deg,
                 lon_deg,
+                alt_m: v.alt_m,
+                speed_m_s: v.speed_m_s,
             });
         }
     }

@@ -1,0 +1,380 @@
+//! Monte Carlo in the browser: the job the page sends to its Web Worker, the messages the
+//! worker answers with, the loop the worker runs, and the histograms the panel draws. Plain
+//! Rust tested natively; `mc_worker` (the worker's side) and `mc_panel` (the page's side) only
+//! move these messages through `postMessage`.
+//!
+//! The runs are [`sim_core::montecarlo::run_one_with`] for seeds `s, s + 1, ...` where `s` is
+//! the scenario's own seed, exactly as `mdsim montecarlo SCENARIO --runs N` runs them, and the
+//! report is [`sim_core::montecarlo::aggregate`] of the outcomes in seed order: the page and
+//! the command line give the same numbers (a native test below and the browser test
+//! `tests/browser/montecarlo.test.mjs` check it against `tests/browser/montecarlo-socal.json`).
+//!
+//! Messages are JSON text. The scenario travels as its original JSON text (re-encoding
+//! floating-point numbers could move one by an ulp and change the runs); commands the user
+//! gave travel as serde JSON, whose shortest round-trip number format brings them back
+//! unchanged (tested below).
+
+use serde::{Deserialize, Serialize};
+
+use sim_core::engine::{Command, Scenario};
+use sim_core::montecarlo::{self, Fate, Report, RunOutcome};
+
+use crate::playback::LoggedCommand;
+use crate::plots::Axis;
+
+/// Most runs one job may ask for.
+pub const MAX_BROWSER_RUNS: u32 = 10_000;
+/// Largest job message accepted (bytes): a scenario plus its command log.
+pub const MAX_JOB_BYTES: usize = 4 << 20;
+/// The scenario the empty map starts from.
+pub const EMPTY_SCENARIO: &str = r#"{"version": 1, "name": "Empty map"}"#;
+
+/// What the page asks the worker to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The starting scenario, as JSON text.
+    pub scenario: String,
+    /// Commands given since the start, each with its tick, sorted by tick.
+    pub commands: Vec<(u64, Command)>,
+    /// Number of runs (seeds: the scenario's seed and the next `runs - 1`).
+    pub runs: u32,
+}
+
+impl Job {
+    /// A job for the scenario `scenario_json` with the player's command log.
+    pub fn new(scenario_json: &str, log: &[LoggedCommand], runs: u32) -> Job {
+        Job {
+            scenario: scenario_json.to_string(),
+            commands: log.iter().map(|c| (c.tick, c.command.clone())).collect(),
+            runs,
+        }
+    }
+
+    /// Checks the job and decodes its scenario.
+    pub fn validate(&self) -> Result<Scenario, String> {
+        if self.runs == 0 || self.runs > MAX_BROWSER_RUNS {
+            return Err(format!("choose 1 to {MAX_BROWSER_RUNS} runs"));
+        }
+        if !self.commands.is_sorted_by_key(|c| c.0) {
+            return Err("the command log is not in tick order".to_string());
+        }
+        Scenario::from_json(&self.scenario).map_err(|e| e.to_string())
+    }
+}
+
+/// What the worker says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromWorker {
+    /// Loaded and listening: the job may be sent.
+    Ready,
+    /// One more run finished (runs finish in seed order).
+    Progress {
+        /// Runs finished so far.
+        done: u32,
+        /// Runs asked for.
+        runs: u32,
+        /// The run's outcome.
+        outcome: RunOutcome,
+    },
+    /// The job was refused (one sentence).
+    Failed {
+        /// Why.
+        message: String,
+    },
+}
+
+impl FromWorker {
+    /// As a message.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("worker messages always serialise")
+    }
+
+    /// From a message.
+    pub fn from_json(text: &str) -> Result<FromWorker, String> {
+        serde_json::from_str(text).map_err(|e| format!("bad message from the worker: {e}"))
+    }
+}
+
+/// The worker's loop: decodes the job, runs every seed in order, emitting one
+/// [`FromWorker::Progress`] per run, or one [`FromWorker::Failed`].
+pub fn run_job(job_json: &str, mut emit: impl FnMut(FromWorker)) {
+    let job = if job_json.len() > MAX_JOB_BYTES {
+        Err(format!("the job is larger than {} MB", MAX_JOB_BYTES >> 20))
+    } else {
+        serde_json::from_str::<Job>(job_json).map_err(|e| format!("bad job: {e}"))
+    };
+    let (job, scenario) = match job.and_then(|j| j.validate().map(|s| (j, s))) {
+        Ok(x) => x,
+        Err(message) => return emit(FromWorker::Failed { message }),
+    };
+    for i in 0..job.runs {
+        let seed = scenario.seed.wrapping_add(u64::from(i));
+        let outcome = montecarlo::run_one_with(&scenario, &job.commands, seed);
+        emit(FromWorker::Progress {
+            done: i + 1,
+            runs: job.runs,
+            outcome,
+        });
+    }
+}
+
+/// Counts of values in equal bins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    /// Low edge of the first bin.
+    pub lo: f64,
+    /// Width of a bin.
+    pub width: f64,
+    /// Values per bin.
+    pub counts: Vec<u64>,
+}
+
+impl Histogram {
+    /// Bins `values` (non-finite ones are skipped) into at most about `max_bins` bins of a
+    /// round width; `None` without a finite value.
+    pub fn of(values: &[f64], max_bins: usize) -> Option<Histogram> {
+        let finite = values.iter().copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite
+            .clone()
+            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        if lo > hi {
+            return None;
+        }
+        let axis = Axis::nice(lo, hi, max_bins.max(1));
+        let n = (((axis.max - axis.min) / axis.step).round() as usize).max(1);
+        let mut counts = vec![0_u64; n];
+        for v in finite {
+            let i = ((v - axis.min) / axis.step).floor() as usize;
+            counts[i.min(n - 1)] += 1;
+        }
+        Some(Histogram {
+            lo: axis.min,
+            width: axis.step,
+            counts,
+        })
+    }
+
+    /// Runs by their number of leakers: `counts[k]` runs had `k` missiles hit an asset.
+    pub fn leakers_per_run(outcomes: &[RunOutcome]) -> Histogram {
+        let per_run: Vec<usize> = outcomes
+            .iter()
+            .map(|o| o.fates.iter().filter(|f| f.1 == Fate::Leaked).count())
+            .collect();
+        let mut counts = vec![0_u64; per_run.iter().max().map_or(1, |m| m + 1)];
+        for k in per_run {
+            counts[k] += 1;
+        }
+        Histogram {
+            lo: -0.5,
+            width: 1.0,
+            counts,
+        }
+    }
+}
+
+/// The intercept altitudes (km) of every kill over all runs.
+pub fn kill_altitudes_km(outcomes: &[RunOutcome]) -> Vec<f64> {
+    outcomes
+        .iter()
+        .flat_map(|o| o.kill_altitudes_m.iter().map(|a| a / 1000.0))
+        .collect()
+}
+
+/// The report of the runs received so far (in seed order, as the worker sends them).
+pub fn report(outcomes: &[RunOutcome]) -> Result<Report, String> {
+    montecarlo::aggregate(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::earth::GeoPoint;
+    use sim_core::engine::LaunchCommand;
+
+    #[test]
+    fn histograms_bin_values_in_round_widths() {
+        let h = Histogram::of(&[1.0, 2.0, 2.5, 9.9, f64::NAN], 5).unwrap();
+        assert_eq!((h.lo, h.width), (0.0, 2.0));
+        assert_eq!(h.counts, vec![1, 2, 0, 0, 1]);
+        assert_eq!(h.counts.iter().sum::<u64>(), 4);
+        assert!(Histogram::of(&[f64::NAN], 5).is_none());
+        let one = Histogram::of(&[30.0], 5).unwrap();
+        assert_eq!(one.counts.iter().sum::<u64>(), 1);
+    }
+
+    fn outcome(seed: u64, fates: &[Fate]) -> RunOutcome {
+        RunOutcome {
+            seed,
+            fates: fates
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (sim_core::MissileId(i as u32 + 1), *f))
+                .collect(),
+            interceptors: 0,
+            kills: 0,
+            kill_altitudes_m: vec![],
+            asset_hits: vec![],
+        }
+    }
+
+    #[test]
+    fn leakers_per_run_counts_runs() {
+        use Fate::*;
+        let o = [
+            outcome(1, &[Leaked, Leaked, Intercepted]),
+            outcome(2, &[Intercepted]),
+            outcome(3, &[Leaked, OpenCountry]),
+        ];
+        assert_eq!(Histogram::leakers_per_run(&o).counts, vec![1, 1, 1]);
+        assert_eq!(Histogram::leakers_per_run(&[]).counts, vec![0]);
+    }
+
+    #[test]
+    fn bad_jobs_are_refused_in_one_message() {
+        let mut got = Vec::new();
+        run_job("{", |m| got.push(m));
+        run_job(
+            &serde_json::to_string(&Job {
+                scenario: EMPTY_SCENARIO.into(),
+                commands: vec![],
+                runs: 0,
+            })
+            .unwrap(),
+            |m| got.push(m),
+        );
+        run_job(
+            &serde_json::to_string(&Job {
+                scenario: "{}".into(),
+                commands: vec![],
+                runs: 3,
+            })
+            .unwrap(),
+            |m| got.push(m),
+        );
+        assert_eq!(got.len(), 3);
+        assert!(
+            got.iter().all(|m| matches!(m, FromWorker::Failed { .. })),
+            "{got:?}"
+        );
+        let FromWorker::Failed { message } = &got[1] else {
+            unreachable!()
+        };
+        assert!(message.contains("1 to 10000 runs"), "{message}");
+    }
+
+    #[test]
+    fn commands_cross_the_worker_boundary_unchanged() {
+        // Coordinates as a click gives them: full-precision doubles.
+        let log: Vec<LoggedCommand> = (0..200_u32)
+            .map(|i| {
+                let x = f64::from(i) * 0.123_456_789_012_345_67 + 1e-13 * f64::from(i * i);
+                LoggedCommand {
+                    tick: u64::from(i),
+                    command: Command::Launch(LaunchCommand {
+                        missile: sim_core::MissileKind::ScudC,
+                        from: GeoPoint::new(36.5 - x / 97.0, -123.1 + x / 13.0),
+                        to: GeoPoint::new(34.05 + x / 1e3, -118.25 - x * std::f64::consts::PI),
+                        profile: Default::default(),
+                        label: Some(format!("#{i}")),
+                        guidance: None,
+                    }),
+                }
+            })
+            .collect();
+        let job = Job::new(EMPTY_SCENARIO, &log, 3);
+        let back: Job = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(back, job);
+        for (a, b) in back.commands.iter().zip(&job.commands) {
+            let (Command::Launch(a), Command::Launch(b)) = (&a.1, &b.1) else {
+                unreachable!()
+            };
+            assert_eq!(a.from.lat_deg.to_bits(), b.from.lat_deg.to_bits());
+            assert_eq!(a.to.lon_deg.to_bits(), b.to.lon_deg.to_bits());
+        }
+    }
+
+    /// The browser test's expected figures: the SoCal preset, 20 runs. Set
+    /// `MDSIM_UPDATE_FIXTURES=1` to rewrite the file after a change to the simulation.
+    const FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/browser/montecarlo-socal.json"
+    );
+
+    #[test]
+    fn the_worker_loop_agrees_with_mdsim_and_the_browser_fixture() {
+        let preset = crate::playback::Preset::by_id("socal-scud-c").unwrap();
+        let text = preset.json.unwrap();
+        let runs = 20;
+        let job = serde_json::to_string(&Job::new(text, &[], runs)).unwrap();
+        let mut outcomes = Vec::new();
+        let mut last_done = 0;
+        run_job(&job, |m| match m {
+            FromWorker::Progress {
+                done,
+                runs: r,
+                outcome,
+            } => {
+                assert_eq!((done, r), (last_done + 1, runs));
+                last_done = done;
+                // Through the message format, as in the browser.
+                let back = FromWorker::from_json(
+                    &FromWorker::Progress {
+                        done,
+                        runs: r,
+                        outcome,
+                    }
+                    .to_json(),
+                )
+                .unwrap();
+                let FromWorker::Progress { outcome, .. } = back else {
+                    unreachable!()
+                };
+                outcomes.push(outcome);
+            }
+            other => panic!("{other:?}"),
+        });
+        // What `mdsim montecarlo scenarios/socal-scud-c.json --runs 20` computes: the same
+        // runs (checked on the first two seeds: each SoCal run costs seconds in a debug
+        // build) aggregated by the same function.
+        let scenario = Scenario::from_json(text).unwrap();
+        for o in &outcomes[..2] {
+            assert_eq!(*o, montecarlo::run_one(&scenario, o.seed));
+        }
+        let seeds: Vec<u64> = outcomes.iter().map(|o| o.seed).collect();
+        assert_eq!(
+            seeds,
+            (scenario.seed..scenario.seed + u64::from(runs)).collect::<Vec<_>>()
+        );
+        let native = montecarlo::aggregate(&outcomes).unwrap();
+        assert_eq!(report(&outcomes).unwrap(), native);
+        let leak = native
+            .leak
+            .expect("the SoCal missile threatens Los Angeles");
+        let interceptors: u32 = outcomes.iter().map(|o| o.interceptors).sum();
+        let kills: u32 = outcomes.iter().map(|o| o.kills).sum();
+        let expected = serde_json::json!({
+            "preset": "socal-scud-c",
+            "runs": runs,
+            "base_seed": scenario.seed,
+            "leaked": leak.successes,
+            "trials": leak.trials,
+            "leak_estimate": format!("{:.3}", leak.estimate),
+            "leak_low": format!("{:.3}", leak.low),
+            "leak_high": format!("{:.3}", leak.high),
+            "interceptors": interceptors,
+            "kills": kills,
+        });
+        if std::env::var_os("MDSIM_UPDATE_FIXTURES").is_some() {
+            let text = serde_json::to_string_pretty(&expected).unwrap() + "\n";
+            std::fs::write(FIXTURE, text).expect("fixture written");
+        }
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(FIXTURE).expect("fixture present"))
+                .expect("fixture is JSON");
+        assert_eq!(
+            fixture, expected,
+            "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {FIXTURE}"
+        );
+    }
+}
