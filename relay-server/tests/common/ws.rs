@@ -80,6 +80,14 @@ impl Client {
             .expect("send");
     }
 
+    /// Sends raw text, valid or not.
+    pub async fn ws_send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text.to_string()))
+            .await
+            .expect("send");
+    }
+
     /// The next protocol message, within 10 s.
     pub async fn next(&mut self) -> ServerMessage {
         loop {
