@@ -317,8 +317,9 @@ async fn run(args: Args, authorities: Vec<String>) -> Result<Value, String> {
                 }
                 label += stride;
             }
-            // Keep the sender's socket open until the readers stop.
-            tokio::time::sleep_until(stop.into()).await;
+            // Keep the sender's socket open until its own reader has stopped, so the close
+            // is not mistaken for a failure.
+            tokio::time::sleep_until((stop + Duration::from_millis(500)).into()).await;
             let _ = sink.close().await;
         }));
     }

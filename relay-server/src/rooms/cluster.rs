@@ -302,6 +302,7 @@ impl Cluster {
                 tick,
                 members: HashMap::new(),
                 grace: settings_grace,
+                empty_since: Some(Instant::now()),
             }
             .run(rx, beats)
             .await;
@@ -367,6 +368,8 @@ struct Proxy {
     /// Member id (given by the owner) -> delivery slot.
     members: HashMap<u32, u64>,
     grace: Duration,
+    /// Since when the proxy has had no member (it ends after the grace period).
+    empty_since: Option<Instant>,
 }
 
 impl Proxy {
@@ -380,7 +383,6 @@ impl Proxy {
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(sim_core::engine::TICK_S));
         let mut alive = tokio::time::interval(ALIVE);
         let mut pending_joins = 0usize;
-        let mut empty_since = Some(Instant::now());
         loop {
             tokio::select! {
                 request = requests.recv() => match request {
@@ -396,7 +398,7 @@ impl Proxy {
                     if slot != 0 {
                         self.members.insert(member, slot);
                     }
-                    empty_since = self.members.is_empty().then(Instant::now);
+                    self.update_empty();
                 }
                 beat = beats.next() => {
                     if let Some(beat) = beat
@@ -414,7 +416,7 @@ impl Proxy {
                         break;
                     }
                     if pending_joins == 0
-                        && empty_since.is_some_and(|since| since.elapsed() >= self.grace)
+                        && self.empty_since.is_some_and(|since| since.elapsed() >= self.grace)
                     {
                         break;
                     }
@@ -430,6 +432,14 @@ impl Proxy {
         let mut slots = self.cluster.slots();
         for slot in self.members.values() {
             slots.remove(slot);
+        }
+    }
+
+    fn update_empty(&mut self) {
+        if !self.members.is_empty() {
+            self.empty_since = None;
+        } else if self.empty_since.is_none() {
+            self.empty_since = Some(Instant::now());
         }
     }
 
@@ -459,7 +469,7 @@ impl Proxy {
                 .request::<JoinAnswer>(&room, &message, REQUEST_TIMEOUT)
                 .await;
             let (result, record) = match answer {
-                Ok(JoinAnswer::Joined(member)) => ((Ok(member.clone())), (member.id, slot)),
+                Ok(JoinAnswer::Joined(member)) => (Ok(member.clone()), (member.id, slot)),
                 Ok(JoinAnswer::Refused(why)) => (Err(why), (0, 0)),
                 Err(err) => (Err(err.to_string()), (0, 0)),
             };
@@ -478,6 +488,7 @@ impl Proxy {
                 if let Some(slot) = self.members.remove(&member) {
                     self.cluster.slots().remove(&slot);
                 }
+                self.update_empty();
                 ToOwner::Leave { member }
             }
             RoomRequest::Command { member, command } => ToOwner::Command { member, command },
