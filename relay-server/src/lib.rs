@@ -134,6 +134,14 @@ impl AppState {
             let client = nats::start(&url, &state, outbox)
                 .await
                 .map_err(StartupError::Service)?;
+            let cluster = rooms::cluster::Cluster::start(
+                client.clone(),
+                state.metrics().rooms().clone(),
+                state.config().ws_queue as usize,
+            )
+            .await
+            .map_err(StartupError::Service)?;
+            state.inner.rooms.set_cluster(cluster);
             let _ = state.inner.nats.set(client);
         }
         Ok(state)

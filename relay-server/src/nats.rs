@@ -36,6 +36,8 @@ use crate::metrics::{OpLabels, ServiceMetrics};
 
 /// The subject outside programs publish launches on.
 pub const INBOUND_LAUNCH: &str = "command.launch";
+/// The queue group of the relays' [`INBOUND_LAUNCH`] subscriptions.
+pub const INBOUND_QUEUE_GROUP: &str = "mdsim-relays";
 /// Longest wait between reconnection attempts.
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
 /// Events published per flush.
@@ -79,8 +81,10 @@ pub async fn start(
         .await
         .map_err(|e| format!("cannot connect to NATS at {url}: {e}"))?;
     tokio::spawn(publish_loop(client.clone(), outbox, metrics.clone()));
+    // A queue group: with several relays on one NATS, each launch is handled by one of them
+    // (which forwards it to the room's owner when another relay owns the room).
     let subscriber = client
-        .subscribe(INBOUND_LAUNCH)
+        .queue_subscribe(INBOUND_LAUNCH, INBOUND_QUEUE_GROUP.into())
         .await
         .map_err(|e| format!("cannot subscribe to {INBOUND_LAUNCH}: {e}"))?;
     tokio::spawn(inbound_loop(

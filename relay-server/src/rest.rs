@@ -275,8 +275,8 @@ async fn launch_fields(
         Some(token) => Some(token),
         None => header_token,
     };
-    let room = state.rooms().get(&room_id)?;
-    if !room.token_grants_commands(token.as_deref()) {
+    let room = state.rooms().find(&room_id).await?;
+    if !room.grants(token.as_deref()).await? {
         return Err(ApiError::Forbidden(format!(
             "launching into room {} needs its token (token=...)",
             short(&room_id)

@@ -7,12 +7,15 @@
 //! - [`ws`]: one websocket connection: origin check, hello, rate limit, heartbeats, and the
 //!   bounded outbound queue the room writes into.
 //! - [`rate`]: the token bucket.
+//! - [`cluster`]: rooms across relays on one NATS: the creating relay owns a room; other
+//!   relays open a proxy to it.
 //!
 //! Invariants: room ids and tokens come from the operating system's random generator (128
 //! bits each) and are only ever compared in constant time; nothing in a room waits for a
 //! client (the room only `try_send`s into bounded queues); a room task owns its state alone,
 //! so there is no lock around a simulation.
 
+pub mod cluster;
 pub mod rate;
 pub mod room;
 pub mod ws;
@@ -89,6 +92,8 @@ pub struct RoomHandle {
     token: Option<String>,
     requests: mpsc::Sender<RoomRequest>,
     tick: Arc<AtomicU64>,
+    /// For a room owned by another relay: the cluster that reaches its owner.
+    remote: Option<Arc<cluster::Cluster>>,
 }
 
 impl RoomHandle {
@@ -116,7 +121,26 @@ impl RoomHandle {
 
     /// Whether the room has a write token (every room but the public one).
     pub fn is_private(&self) -> bool {
-        self.token.is_some()
+        self.token.is_some() || self.remote.is_some()
+    }
+
+    /// Whether another relay owns the room (this handle is a proxy to it).
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Whether the room's task has ended (closed, or its owner relay is gone).
+    pub fn is_closed(&self) -> bool {
+        self.requests.is_closed()
+    }
+
+    /// Whether `token` grants the right to send commands, as [`Self::token_grants_commands`];
+    /// for a room owned by another relay, that relay is asked.
+    pub async fn grants(&self, token: Option<&str>) -> Result<bool, RoomError> {
+        match &self.remote {
+            None => Ok(self.token_grants_commands(token)),
+            Some(cluster) => cluster.authorize(&self.id, token).await,
+        }
     }
 
     /// Sends a request to the room task; `false` when the task has ended.
@@ -137,6 +161,9 @@ pub enum RoomError {
     /// The operating system's random generator failed.
     #[error("cannot draw a random room id: {0}")]
     Random(String),
+    /// Another relay owns the room and does not answer; one sentence.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl From<RoomError> for ApiError {
@@ -145,6 +172,7 @@ impl From<RoomError> for ApiError {
             RoomError::NotFound(_) => ApiError::NotFound(err.to_string()),
             RoomError::Full(_) => ApiError::NotReady(err.to_string()),
             RoomError::Random(detail) => ApiError::Internal(detail),
+            RoomError::Unreachable(message) => ApiError::NotReady(message),
         }
     }
 }
@@ -158,6 +186,8 @@ pub struct Rooms {
     settings: RoomSettings,
     metrics: RoomMetrics,
     bus: EventBus,
+    /// Set once NATS is configured: rooms are then shared with the other relays.
+    cluster: Arc<std::sync::OnceLock<Arc<cluster::Cluster>>>,
 }
 
 impl Rooms {
@@ -169,7 +199,71 @@ impl Rooms {
             settings,
             metrics,
             bus,
+            cluster: Arc::default(),
         }
+    }
+
+    /// Shares this relay's rooms over NATS from now on (called once, at start).
+    pub fn set_cluster(&self, cluster: Arc<cluster::Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    /// The cluster, when NATS is configured.
+    pub fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
+        self.cluster.get()
+    }
+
+    /// [`Rooms::create`], then, with NATS, the announcement that this relay owns the room
+    /// (returns once other relays can find it).
+    pub async fn create_shared(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
+        let (handle, token) = self.create()?;
+        if let Some(cluster) = self.cluster.get()
+            && let Err(err) = cluster.own(handle.clone()).await
+        {
+            // The room still works on this relay.
+            tracing::warn!(room = %handle.id(), "{err}");
+        }
+        Ok((handle, token))
+    }
+
+    /// The room with this id: [`Rooms::get`], and with NATS, a room another relay owns
+    /// (reached through a proxy).
+    pub async fn find(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
+        let not_here = match self.get(id) {
+            Ok(handle) => return Ok(handle),
+            Err(err) => err,
+        };
+        let Some(cluster) = self.cluster.get() else {
+            return Err(not_here);
+        };
+        if id == PUBLIC_ROOM {
+            return Err(not_here);
+        }
+        let tick = cluster.lookup(id).await?;
+        let mut map = self.lock();
+        if let Some(handle) = map.get(id)
+            && !handle.requests.is_closed()
+        {
+            return Ok(handle.clone());
+        }
+        if map.len() >= self.settings.max_rooms {
+            return Err(RoomError::Full(self.settings.max_rooms));
+        }
+        let (handle, task) = cluster.proxy(id.to_string(), tick, self.settings.grace);
+        map.insert(id.to_string(), handle.clone());
+        let map = self.map.clone();
+        let me = handle.clone();
+        tokio::spawn(async move {
+            task.await;
+            let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
+            if map
+                .get(me.id())
+                .is_some_and(|h| h.requests.same_channel(&me.requests))
+            {
+                map.remove(me.id());
+            }
+        });
+        Ok(handle)
     }
 
     /// The settings rooms and connections run with.
@@ -230,6 +324,7 @@ impl Rooms {
             token,
             requests: tx,
             tick: tick.clone(),
+            remote: None,
         });
         let task = room::Room::new(
             id,
@@ -309,7 +404,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn create_room(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let (handle, token) = state.rooms().create()?;
+    let (handle, token) = state.rooms().create_shared().await?;
     let id = handle.id().to_string();
     tracing::info!(room = %id, "room created");
     if let Some(store) = state.store()

@@ -59,7 +59,7 @@ pub async fn upgrade(
                 .into(),
         ));
     }
-    let room = rooms.get(&id)?;
+    let room = rooms.find(&id).await?;
     let settings = rooms.settings().clone();
     let metrics = rooms.metrics().clone();
     let solver = state.solver_permits().clone();
@@ -170,7 +170,9 @@ impl Connection {
                             break None;
                         }
                     }
-                    // Only the room held the sender: it evicted this member.
+                    // Only the room held the sender: it evicted this member, or it closed (its
+                    // owner relay is gone).
+                    None if self.room.is_closed() => break Some((close_code::AWAY, "the room closed")),
                     None => break Some((close_code::AGAIN, "evicted: too slow to keep up with the room")),
                 },
                 // A closed channel (state dropped) also means the relay is going away.
@@ -331,7 +333,19 @@ impl Connection {
     }
 
     async fn hello(&mut self, name: String, role: Role, token: Option<String>) -> Flow {
-        if token.is_some() && !self.room.token_grants_commands(token.as_deref()) {
+        // Asks the owner relay when the room lives elsewhere.
+        let grants = match self.room.grants(token.as_deref()).await {
+            Ok(grants) => grants,
+            Err(err) => {
+                let _ = self
+                    .reply(ServerMessage::Error {
+                        message: err.to_string(),
+                    })
+                    .await;
+                return Flow::Close(close_code::AWAY, "the room is unavailable");
+            }
+        };
+        if token.is_some() && !grants {
             self.metrics.refuse("forbidden");
             let _ = self
                 .reply(ServerMessage::Error {
@@ -340,8 +354,7 @@ impl Connection {
                 .await;
             return Flow::Close(close_code::POLICY, "wrong room token");
         }
-        let can_command =
-            role != Role::Observer && self.room.token_grants_commands(token.as_deref());
+        let can_command = role != Role::Observer && grants;
         let Some(outbound) = self.outbound_tx.take() else {
             return Flow::Close(close_code::ERROR, "internal: no queue");
         };

@@ -7,6 +7,7 @@
 )]
 
 pub mod services;
+pub mod ws;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
