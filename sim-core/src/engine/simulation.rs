@@ -161,7 +161,10 @@ const LAUNCH_MEMO_CAPACITY: usize = 16;
 /// state: a restored snapshot starts with an empty memo and computes the same results.
 #[derive(Debug, Clone, Default)]
 struct LaunchMemo {
-    entries: Vec<(LaunchKey, Result<targeting::Solution, targeting::TargetingError>)>,
+    entries: Vec<(
+        LaunchKey,
+        Result<targeting::Solution, targeting::TargetingError>,
+    )>,
 }
 
 /// The bits of everything a launch solution depends on: class, profile, launch and aim points,
