@@ -70,8 +70,8 @@ pub fn geopotential_height_m(altitude_m: f64) -> f64 {
 /// treated as -5 km; above [`TOP_OF_ATMOSPHERE_M`] density and pressure are zero.
 ///
 /// Below 86 km this reads the density from a table of cubic Hermite pieces built once from
-/// [`us1976_closed_form`] (see [`DensityTable`]; no transcendental function per call, relative
-/// error under 1e-9); the temperature is the standard's exact linear law and the pressure
+/// [`us1976_closed_form`] (the private `DensityTable`; no transcendental function per call,
+/// relative error under 1e-9); the temperature is the standard's exact linear law and the pressure
 /// follows from the ideal gas law (eq. 42). From 86 to 120 km it interpolates the standard's
 /// table log-linearly as [`us1976_closed_form`] does.
 pub fn us1976(altitude_m: f64) -> AirSample {

@@ -166,7 +166,7 @@ impl Ellipsoid {
     /// h = p cos(phi) + z sin(phi) - a sqrt(1 - e^2 sin^2(phi)).
     /// The height along the normal is stationary in phi (its derivative vanishes at the true
     /// latitude), so the latitude error of the single step (under 1e-9 rad up to thousands of
-    /// km) enters the height squared: the test `bowring_height_matches_heikkinen` finds 6 nm
+    /// km) enters the height squared: the test `bowring_height_matches_heikkinen` finds 7.5 nm
     /// at worst against [`Ellipsoid::ecef_to_geodetic`] from -5 km to 10,000 km. It costs
     /// three (correctly rounded) square roots instead of the closed form's cube root, five roots
     /// and arctangent.
