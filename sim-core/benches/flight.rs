@@ -4,10 +4,10 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sim_core::earth::GeoPoint;
 use sim_core::flight::PhysicsParams;
-use sim_core::flight::workload::Swarm;
+use sim_core::flight::workload::{Raid, Swarm};
 use sim_core::missile::MissileKind;
 use sim_core::targeting::{self, Profile, TargetingRequest};
 
@@ -36,6 +36,20 @@ fn flight(c: &mut Criterion) {
             let mut s = swarm.clone();
             black_box(s.fly(5000))
         })
+    });
+    g.finish();
+
+    // One engine tick (`Simulation::step`) with 500 SCUD-Cs in flight: the web app's raid.
+    let mut g = c.benchmark_group("engine");
+    g.sample_size(10);
+    let raid = Raid::new(500);
+    g.throughput(Throughput::Elements(500));
+    g.bench_function("one_tick_500_scud_c_in_flight", |b| {
+        b.iter_batched(
+            || raid.clone(),
+            |mut r| black_box(r.step(1)),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 

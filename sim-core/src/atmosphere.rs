@@ -6,6 +6,9 @@
 //! density from the ideal gas law (eq. 42) and the speed of sound a = sqrt(gamma R* T / M0)
 //! (eq. 50). Above 86 km pressure and density are interpolated log-linearly between the
 //! standard's table values at 86, 90, 100, 110 and 120 km; above 120 km the density is zero.
+//! The flight evaluates the air several times per missile per tick, so [`us1976`] reads the
+//! density below 86 km from a table of cubic pieces fitted to the closed forms (relative error
+//! under 1e-9) instead of calling `pow` each time; [`us1976_closed_form`] is the reference.
 //! Invariants: pure functions of geometric altitude, continuous, and every `exp`/`pow`/`ln`
 //! goes through `libm`.
 
@@ -65,43 +68,56 @@ pub fn geopotential_height_m(altitude_m: f64) -> f64 {
 
 /// The US Standard Atmosphere 1976 at a geometric altitude (m). Altitudes below -5 km are
 /// treated as -5 km; above [`TOP_OF_ATMOSPHERE_M`] density and pressure are zero.
+///
+/// Below 86 km this reads the density from a table of cubic Hermite pieces built once from
+/// [`us1976_closed_form`] (the private `DensityTable`; no transcendental function per call,
+/// relative error under 1e-9); the temperature is the standard's exact linear law and the pressure
+/// follows from the ideal gas law (eq. 42). From 86 to 120 km it interpolates the standard's
+/// table log-linearly as [`us1976_closed_form`] does.
 pub fn us1976(altitude_m: f64) -> AirSample {
     let z = altitude_m.max(-5_000.0);
-    if z >= TOP_OF_ATMOSPHERE_M {
-        let t = UPPER[4].1;
-        return AirSample {
-            temperature_k: t,
-            pressure_pa: 0.0,
-            density_kg_m3: 0.0,
-            speed_of_sound_m_s: speed_of_sound(t),
-        };
-    }
     if z >= UPPER[0].0 {
-        let i = UPPER
-            .iter()
-            .rposition(|row| row.0 <= z)
-            .unwrap_or(0)
-            .min(UPPER.len() - 2);
-        let (z0, t0, p0, d0) = UPPER[i];
-        let (z1, t1, p1, d1) = UPPER[i + 1];
-        let w = (z - z0) / (z1 - z0);
-        let temperature_k = t0 + w * (t1 - t0);
-        return AirSample {
-            temperature_k,
-            pressure_pa: p0 * libm::pow(p1 / p0, w),
-            density_kg_m3: d0 * libm::pow(d1 / d0, w),
-            speed_of_sound_m_s: speed_of_sound(temperature_k),
-        };
+        return upper(z);
+    }
+    let table = DensityTable::get();
+    let h = geopotential_height_m(z);
+    let x = (h - TABLE_H0_M) / TABLE_STEP_M;
+    let i = (x as usize).min(table.pieces.len() - 1);
+    let piece = &table.pieces[i];
+    let s = x - i as f64;
+    let density_kg_m3 = piece.c[0] + s * (piece.c[1] + s * (piece.c[2] + s * piece.c[3]));
+    let temperature_k = piece.t0_k + piece.lapse_k_m * (s * TABLE_STEP_M);
+    AirSample {
+        temperature_k,
+        pressure_pa: density_kg_m3 * R_STAR * temperature_k / M0,
+        density_kg_m3,
+        speed_of_sound_m_s: speed_of_sound(temperature_k),
+    }
+}
+
+/// The standard evaluated from its closed forms at every call: the layer equations below 86 km
+/// (a `pow` or an `exp` per call), log-linear interpolation of the tabulated values from 86 to
+/// 120 km, vacuum above. The reference that [`us1976`]'s table is built from and tested
+/// against.
+pub fn us1976_closed_form(altitude_m: f64) -> AirSample {
+    let z = altitude_m.max(-5_000.0);
+    if z >= UPPER[0].0 {
+        return upper(z);
     }
     let h = geopotential_height_m(z);
     let i = LAYERS.iter().rposition(|l| l.0 <= h).unwrap_or(0);
+    layer_sample(i, h)
+}
+
+/// The closed form of layer `i` at geopotential height `h` (m'): T = Tb + Lb (H - Hb); P from
+/// eq. 33a (Lb != 0) or 33b (Lb = 0); rho from eq. 42.
+fn layer_sample(i: usize, h: f64) -> AirSample {
     let (hb, tb, lb, pb) = LAYERS[i];
     let temperature_k = tb + lb * (h - hb);
-    let gmr = G0_M_S2 * M0 / R_STAR;
     let pressure_pa = if lb == 0.0 {
-        pb * libm::exp(-gmr * (h - hb) / tb)
+        pb * libm::exp(-GMR * (h - hb) / tb)
     } else {
-        pb * libm::pow(tb / temperature_k, gmr / lb)
+        pb * libm::pow(tb / temperature_k, GMR / lb)
     };
     AirSample {
         temperature_k,
@@ -111,13 +127,134 @@ pub fn us1976(altitude_m: f64) -> AirSample {
     }
 }
 
+/// Above 86 km: log-linear interpolation of the standard's Table I, vacuum from 120 km.
+fn upper(z: f64) -> AirSample {
+    if z >= TOP_OF_ATMOSPHERE_M {
+        let t = UPPER[4].1;
+        return AirSample {
+            temperature_k: t,
+            pressure_pa: 0.0,
+            density_kg_m3: 0.0,
+            speed_of_sound_m_s: speed_of_sound(t),
+        };
+    }
+    let i = UPPER
+        .iter()
+        .rposition(|row| row.0 <= z)
+        .unwrap_or(0)
+        .min(UPPER.len() - 2);
+    let (z0, t0, p0, d0) = UPPER[i];
+    let (z1, t1, p1, d1) = UPPER[i + 1];
+    let w = (z - z0) / (z1 - z0);
+    let temperature_k = t0 + w * (t1 - t0);
+    AirSample {
+        temperature_k,
+        pressure_pa: p0 * libm::pow(p1 / p0, w),
+        density_kg_m3: d0 * libm::pow(d1 / d0, w),
+        speed_of_sound_m_s: speed_of_sound(temperature_k),
+    }
+}
+
+/// g0 M0 / R* (K/m'), the hydrostatic constant of eqs. 33a and 33b.
+const GMR: f64 = G0_M_S2 * M0 / R_STAR;
+/// First node of the density table (geopotential m'): below the -5 km floor.
+const TABLE_H0_M: f64 = -5_100.0;
+/// Node spacing of the density table (m'); every layer base (0, 11, 20, 32, 47, 51, 71 km') is
+/// a node, so no piece straddles a change of lapse rate.
+const TABLE_STEP_M: f64 = 100.0;
+/// Pieces up to 84,900 m', past the geopotential height of 86 km (84,852 m').
+const TABLE_PIECES: usize = 900;
+
+/// One piece of the density table: rho(s) = c0 + c1 s + c2 s^2 + c3 s^3 for s in [0, 1] across
+/// the piece, and the layer's linear temperature law from the piece's start.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    c: [f64; 4],
+    t0_k: f64,
+    lapse_k_m: f64,
+}
+
+/// The density below 86 km as cubic Hermite pieces on a 100 m' grid of geopotential height.
+///
+/// Each piece matches the closed form's density and its exact derivative
+/// d(rho)/dH = -rho (g0 M0 / R* + Lb) / T (from eqs. 33 and 42) at both ends, within one
+/// layer. The interpolation error is at most h^4/384 times the largest fourth derivative
+/// (the Hermite remainder, e.g. Burden and Faires, "Numerical Analysis", thm. 3.9); with
+/// h = 100 m' and a density scale height of at least 5.4 km, that is (100/5,400)^4/384 = 3e-10
+/// of rho. The test `table_matches_the_closed_form` measures the worst case on a 1 m grid.
+/// The table is built once (900 pieces, about 43 KB) from `libm`, so it is the same everywhere.
+#[derive(Debug)]
+struct DensityTable {
+    pieces: Vec<Piece>,
+}
+
+impl DensityTable {
+    fn get() -> &'static DensityTable {
+        static TABLE: std::sync::OnceLock<DensityTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(Self::build)
+    }
+
+    fn build() -> DensityTable {
+        let pieces = (0..TABLE_PIECES)
+            .map(|i| {
+                let h0 = TABLE_H0_M + i as f64 * TABLE_STEP_M;
+                let h1 = h0 + TABLE_STEP_M;
+                let layer = LAYERS.iter().rposition(|l| l.0 <= h0).unwrap_or(0);
+                let lapse = LAYERS[layer].2;
+                let (a, b) = (layer_sample(layer, h0), layer_sample(layer, h1));
+                let slope = |s: &AirSample| -s.density_kg_m3 * (GMR + lapse) / s.temperature_k;
+                let (r0, r1) = (a.density_kg_m3, b.density_kg_m3);
+                let (d0, d1) = (slope(&a) * TABLE_STEP_M, slope(&b) * TABLE_STEP_M);
+                Piece {
+                    c: [
+                        r0,
+                        d0,
+                        3.0 * (r1 - r0) - 2.0 * d0 - d1,
+                        2.0 * (r0 - r1) + d0 + d1,
+                    ],
+                    t0_k: a.temperature_k,
+                    lapse_k_m: lapse,
+                }
+            })
+            .collect();
+        DensityTable { pieces }
+    }
+}
+
 fn speed_of_sound(temperature_k: f64) -> f64 {
-    libm::sqrt(GAMMA * R_STAR * temperature_k / M0)
+    crate::earth::sqrt(GAMMA * R_STAR * temperature_k / M0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_matches_the_closed_form() {
+        // Every metre from -5 km to 86 km, which includes every layer base.
+        let mut worst: f64 = 0.0;
+        let mut z = -5_000.0;
+        while z <= 86_000.0 {
+            let (t, c) = (us1976(z), us1976_closed_form(z));
+            let rel = ((t.density_kg_m3 - c.density_kg_m3) / c.density_kg_m3).abs();
+            worst = worst.max(rel);
+            assert!(
+                rel < 1e-9,
+                "rho at {z}: {} vs {}",
+                t.density_kg_m3,
+                c.density_kg_m3
+            );
+            assert!((t.temperature_k - c.temperature_k).abs() < 1e-9, "T at {z}");
+            let p_rel = ((t.pressure_pa - c.pressure_pa) / c.pressure_pa).abs();
+            assert!(p_rel < 1e-9, "P at {z}");
+            z += 1.0;
+        }
+        eprintln!("density table vs closed form: worst relative error {worst:e}");
+        for z in [86_000.0, 95_000.0, 119_999.0, 120_000.0, 1e6] {
+            assert_eq!(us1976(z), us1976_closed_form(z));
+        }
+        assert_eq!(us1976(-10_000.0), us1976(-5_000.0));
+    }
 
     /// Table I of the 1976 standard (geometric altitude): z (m), T (K), P (Pa), rho (kg/m^3).
     const TABLE: [(f64, f64, f64, f64); 15] = [

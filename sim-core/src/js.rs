@@ -129,6 +129,38 @@ pub fn bench_fly_swarm(missiles: u32, ticks: u32) -> f64 {
     swarm.fly(ticks) as f64
 }
 
+/// Engine benchmark workload (the same code as the criterion benchmark
+/// `engine/one_tick_500_scud_c_in_flight`): a salvo of `missiles` SCUD-Cs, all in flight; time
+/// [`RaidBenchJs::step`] from JavaScript after [`RaidBenchJs::reset`].
+#[wasm_bindgen]
+pub struct RaidBenchJs {
+    start: crate::flight::workload::Raid,
+    raid: crate::flight::workload::Raid,
+}
+
+#[wasm_bindgen]
+impl RaidBenchJs {
+    /// The raid with every round launched (at most 2,000).
+    #[wasm_bindgen(constructor)]
+    pub fn new(missiles: u32) -> RaidBenchJs {
+        let start = crate::flight::workload::Raid::new(missiles.min(2_000) as usize);
+        RaidBenchJs {
+            raid: start.clone(),
+            start,
+        }
+    }
+
+    /// Goes back to the moment the last round launched.
+    pub fn reset(&mut self) {
+        self.raid = self.start.clone();
+    }
+
+    /// Runs `ticks` engine ticks; returns the missile-ticks flown.
+    pub fn step(&mut self, ticks: u32) -> f64 {
+        self.raid.step(ticks) as f64
+    }
+}
+
 /// Tracker benchmark workload (the same code as the criterion benchmark `tracker`): `objects`
 /// objects seen by ten radars, warmed up for 5 s; time [`TrackerBenchJs::process`] from
 /// JavaScript after each [`TrackerBenchJs::prepare`].

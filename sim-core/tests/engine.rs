@@ -172,3 +172,75 @@ fn a_launch_with_presolved_guidance_flies_the_same_flight_without_solving() {
         matches!(&rejected[0].kind, EventKind::LaunchRejected { reason, .. } if reason.contains("pitch"))
     );
 }
+
+#[test]
+fn a_salvo_of_identical_rounds_matches_rounds_launched_alone() {
+    // The engine checks each distinct launch once and reuses the result for identical rounds
+    // (a memo beside the state): every round must still get exactly the events and state a
+    // fresh simulation gives it, bad guidance must still be refused every time, and a
+    // restored snapshot (empty memo) must continue identically.
+    use sim_core::targeting::{self, TargetingRequest};
+    let physics = PhysicsParams::default();
+    let req = TargetingRequest {
+        kind: MissileKind::ScudC,
+        from: GeoPoint::new(36.5, -123.1),
+        to: GeoPoint::new(34.05, -118.25),
+        profile: Profile::MinEnergy,
+    };
+    let guidance = targeting::solve(&req, &physics).unwrap().guidance;
+    let mut bad = guidance;
+    bad.cutoff_s = -1.0;
+    let command = |g| {
+        Command::Launch(LaunchCommand {
+            missile: req.kind,
+            from: req.from,
+            to: req.to,
+            profile: req.profile,
+            label: None,
+            guidance: Some(g),
+        })
+    };
+    let launch_event = |sim: &mut Simulation, g| {
+        let e = sim.step(&[command(g)]);
+        assert_eq!(e.len(), 1, "{e:?}");
+        e.into_iter().next().unwrap().kind
+    };
+    let mut salvo = Simulation::new(physics, 3);
+    for round in 0..4 {
+        let e = launch_event(&mut salvo, guidance);
+        let alone = launch_event(&mut Simulation::new(physics, 3), guidance);
+        match (&e, &alone) {
+            (
+                EventKind::Launch {
+                    missile,
+                    predicted,
+                    predicted_miss_m,
+                    ..
+                },
+                EventKind::Launch {
+                    predicted: p,
+                    predicted_miss_m: m,
+                    ..
+                },
+            ) => {
+                assert_eq!(*missile, MissileId(round + 1));
+                assert_eq!((predicted, predicted_miss_m.to_bits()), (p, m.to_bits()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused = launch_event(&mut salvo, bad);
+        assert!(
+            matches!(&refused, EventKind::LaunchRejected { reason, .. } if reason.contains("cut-off")),
+            "{refused:?}"
+        );
+    }
+    let mut restored = Simulation::restore(salvo.snapshot());
+    assert_eq!(
+        restored.step(&[command(guidance)]),
+        salvo.step(&[command(guidance)])
+    );
+    assert_eq!(restored.state_hash(), salvo.state_hash());
+    let missiles = salvo.missiles();
+    assert_eq!(missiles.len(), 5);
+    assert!(missiles.iter().all(|m| m.flight.guidance == guidance));
+}

@@ -5,7 +5,8 @@
 //! a_x = -mu x / r^3 [1 + 3/2 J2 (R/r)^2 (1 - 5 z^2/r^2)], same for y,
 //! a_z = -mu z / r^3 [1 + 3/2 J2 (R/r)^2 (3 - 5 z^2/r^2)].
 //! Both fields are symmetric about the Z axis, so they take the same form in ECEF and in any
-//! inertial frame sharing its Z axis. Invariant: no transcendental besides `sqrt`.
+//! inertial frame sharing its Z axis. Invariant: no transcendental besides `sqrt` (the correctly
+//! rounded [`crate::earth::sqrt`]).
 
 use nalgebra::Vector3;
 
@@ -32,7 +33,7 @@ impl Gravity {
     /// Gravitational acceleration (m/s^2) at position `r` (m) in an Earth-centred frame.
     pub fn acceleration(&self, r: &Vector3<f64>) -> Vector3<f64> {
         let r2 = r.norm_squared();
-        let rn = libm::sqrt(r2);
+        let rn = crate::earth::sqrt(r2);
         match *self {
             Gravity::PointMass { mu_m3_s2 } => r * (-mu_m3_s2 / (r2 * rn)),
             Gravity::J2 {

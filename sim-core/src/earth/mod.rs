@@ -104,6 +104,21 @@ impl EarthParams {
     }
 }
 
+/// The square root, correctly rounded: the same bits as `libm::sqrt` on every platform, at the
+/// cost of one machine instruction everywhere.
+///
+/// IEEE 754 (sec. 5.4.1) requires `squareRoot` to be correctly rounded, and both the x86-64
+/// `sqrtsd` instruction and WebAssembly's `f64.sqrt` (core specification, sec. 4.3.3, "fsqrt":
+/// IEEE 754 rounding) are; so is `libm::sqrt`. But on stable Rust `libm` computes it in
+/// software on wasm32 (its wasm intrinsic needs the nightly `unstable-intrinsics` feature),
+/// several times slower; `f64::sqrt` compiles to the instruction (nalgebra's `norm` already
+/// does). The flight's hot path takes its roots here; the golden tests compare the bits
+/// natively and in wasm.
+#[inline]
+pub fn sqrt(x: f64) -> f64 {
+    x.sqrt()
+}
+
 /// Rotates a vector about +Z by `angle_rad` (right-handed): `Rz(angle) * v`.
 ///
 /// Inertial -> ECEF after time t is `rotate_z(v, -omega * t)`.

@@ -133,9 +133,89 @@ impl Default for SensingParams {
 pub type Snapshot = SimState;
 
 /// The simulation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Simulation {
     state: SimState,
+    /// Launch solutions already computed; not part of the state (see [`LaunchMemo`]).
+    memo: LaunchMemo,
+}
+
+/// Two simulations are equal when their states are: the memo is a cache.
+impl PartialEq for Simulation {
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state
+    }
+}
+
+/// Most launch solutions kept by [`LaunchMemo`].
+const LAUNCH_MEMO_CAPACITY: usize = 16;
+
+/// The last few launch solutions, by the exact bits of their inputs.
+///
+/// Solving a launch (`targeting::solve`) or checking pre-solved guidance
+/// (`targeting::fly_guidance`, one complete flight) is a pure function of the request, the
+/// guidance and the physics, and a flight does not depend on its launch time (see
+/// [`crate::flight`]), so a salvo of identical rounds needs it once: later rounds reuse the
+/// result, bit for bit what they would have computed. Keys compare bit patterns (so -0.0 and
+/// 0.0, or two NaNs, are different inputs); rejections are remembered too. Not part of the
+/// state: a restored snapshot starts with an empty memo and computes the same results.
+#[derive(Debug, Clone, Default)]
+struct LaunchMemo {
+    entries: Vec<(
+        LaunchKey,
+        Result<targeting::Solution, targeting::TargetingError>,
+    )>,
+}
+
+/// The bits of everything a launch solution depends on: class, profile, launch and aim points,
+/// and the guidance when given (physics is fixed for a simulation's life).
+type LaunchKey = (MissileKind, Profile, [u64; 4], Option<[u64; 5]>);
+
+impl LaunchMemo {
+    fn key(req: &TargetingRequest, guidance: Option<&crate::flight::Guidance>) -> LaunchKey {
+        (
+            req.kind,
+            req.profile,
+            [
+                req.from.lat_deg.to_bits(),
+                req.from.lon_deg.to_bits(),
+                req.to.lat_deg.to_bits(),
+                req.to.lon_deg.to_bits(),
+            ],
+            guidance.map(|g| {
+                let n = g.plane_normal_ecef;
+                [
+                    n[0].to_bits(),
+                    n[1].to_bits(),
+                    n[2].to_bits(),
+                    g.pitch_final_deg.to_bits(),
+                    g.cutoff_s.to_bits(),
+                ]
+            }),
+        )
+    }
+
+    /// The solution for a launch, from the memo or computed (and remembered).
+    fn solve(
+        &mut self,
+        req: &TargetingRequest,
+        guidance: Option<&crate::flight::Guidance>,
+        physics: &PhysicsParams,
+    ) -> Result<targeting::Solution, targeting::TargetingError> {
+        let key = Self::key(req, guidance);
+        if let Some((_, result)) = self.entries.iter().find(|(k, _)| *k == key) {
+            return result.clone();
+        }
+        let result = match guidance {
+            Some(g) => targeting::fly_guidance(req, g, physics),
+            None => targeting::solve(req, physics),
+        };
+        if self.entries.len() == LAUNCH_MEMO_CAPACITY {
+            drop(self.entries.remove(0));
+        }
+        self.entries.push((key, result.clone()));
+        result
+    }
 }
 
 impl Simulation {
@@ -157,6 +237,7 @@ impl Simulation {
                 tracker: Tracker::new(TrackerParams::default()),
                 defense: DefenseState::default(),
             },
+            memo: LaunchMemo::default(),
         }
     }
 
@@ -209,7 +290,10 @@ impl Simulation {
 
     /// Restores a snapshot.
     pub fn restore(snapshot: Snapshot) -> Self {
-        Self { state: snapshot }
+        Self {
+            state: snapshot,
+            memo: LaunchMemo::default(),
+        }
     }
 
     /// The full state as a value (clone it, serialise it, send it).
@@ -602,10 +686,9 @@ impl Simulation {
                     to: l.to,
                     profile: l.profile,
                 };
-                let solved = match &l.guidance {
-                    Some(g) => targeting::fly_guidance(&req, g, &self.state.physics),
-                    None => targeting::solve(&req, &self.state.physics),
-                };
+                let solved = self
+                    .memo
+                    .solve(&req, l.guidance.as_ref(), &self.state.physics);
                 match solved {
                     Ok(sol) => {
                         let id = MissileId(self.state.next_missile_id);

@@ -51,7 +51,7 @@ impl Default for PhysicsParams {
 /// sub-steps of these sizes, and steps are cut exactly at staging and thrust cut-off.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepParams {
-    /// Sub-step while thrusting (s): staging transients and the pitch program are fast.
+    /// Sub-step while thrusting (s).
     pub boost_s: f64,
     /// Sub-step in the atmosphere (below 120 km) without thrust (s).
     pub atmosphere_s: f64,
@@ -59,9 +59,21 @@ pub struct StepParams {
     pub vacuum_s: f64,
 }
 
-/// The step sizes used everywhere: 0.02 s in boost, 0.05 s in the air, 0.1 s (one tick) above.
+/// The step sizes used everywhere: one RK4 step per 0.1 s tick in every regime.
+///
+/// Why one step is enough: the forces change on time scales of seconds, not tenths (the
+/// fastest is drag in re-entry, whose deceleration changes by e in a density scale height,
+/// about 7 km, i.e. 3.5 s at 2 km/s; the pitch program turns at a few degrees per second;
+/// its corners, staging and cut-off fall on step boundaries: the pitch program's times are
+/// whole seconds and staging and cut-off cut the step), so RK4's error, O(h^4) relative to
+/// those time scales, stays tiny. Measured by `tests/flight_steps.rs` against the same flights
+/// with steps eight times shorter: the impact point moves by 5 mm (SCUD-B, NODONG) to 18 cm
+/// (ICBM, 10,000 km) on the maximum-range trajectories, against 0.1 mm to 11 mm with the
+/// earlier 0.02 s boost and 0.05 s atmospheric sub-steps, which cost five and two times more
+/// force evaluations. Both are far below the targeting solver's 100 m tolerance and the
+/// model's own uncertainty.
 pub const STEPS: StepParams = StepParams {
-    boost_s: 0.02,
-    atmosphere_s: 0.05,
+    boost_s: 0.1,
+    atmosphere_s: 0.1,
     vacuum_s: 0.1,
 };

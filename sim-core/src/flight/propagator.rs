@@ -17,7 +17,7 @@ use crate::earth::{GeoPoint, rotate_z};
 use crate::engine::TICK_S;
 use crate::flight::dynamics::{ForceModel, ThrustParams};
 use crate::flight::integrator::{PosVel, rk4_step};
-use crate::flight::{PhysicsParams, STEPS};
+use crate::flight::{PhysicsParams, STEPS, StepParams};
 use crate::missile::{MissileKind, MissileType};
 
 /// Altitude below which a descending missile is said to re-enter (m): the Karman line.
@@ -359,18 +359,18 @@ impl Flight {
         (self.stage_ignition_s + stage.burn_time_s).min(self.guidance.cutoff_s)
     }
 
-    fn substep_s(&self, physics: &PhysicsParams) -> f64 {
+    fn substep_s(&self, physics: &PhysicsParams, steps: &StepParams) -> f64 {
         if self.phase == Phase::Boost {
-            return STEPS.boost_s;
+            return steps.boost_s;
         }
         if physics.atmosphere {
             let ell = physics.earth.ellipsoid();
             let top = ell.a_m + crate::atmosphere::TOP_OF_ATMOSPHERE_M + 5_000.0;
             if self.state.r_m.norm_squared() < top * top {
-                return STEPS.atmosphere_s;
+                return steps.atmosphere_s;
             }
         }
-        STEPS.vacuum_s
+        steps.vacuum_s
     }
 
     /// Rotation angle of ECEF relative to the flight's inertial frame at time `t_s` (rad).
@@ -412,10 +412,22 @@ impl Flight {
     /// Advances the flight by `dt_s` seconds of flight time, appending what happened to
     /// `events` in order. Does nothing once impacted.
     pub fn advance(&mut self, dt_s: f64, physics: &PhysicsParams, events: &mut Vec<FlightEvent>) {
+        self.advance_with_steps(dt_s, physics, &STEPS, events);
+    }
+
+    /// [`Flight::advance`] with other sub-step sizes than [`STEPS`]: for convergence studies
+    /// (each size should divide the tick). The simulation always uses [`STEPS`].
+    pub fn advance_with_steps(
+        &mut self,
+        dt_s: f64,
+        physics: &PhysicsParams,
+        steps: &StepParams,
+        events: &mut Vec<FlightEvent>,
+    ) {
         let ell = physics.earth.ellipsoid();
         let mut remaining = dt_s;
         while remaining > 1e-9 && self.phase != Phase::Impacted {
-            let mut h = self.substep_s(physics).min(remaining);
+            let mut h = self.substep_s(physics, steps).min(remaining);
             let mut thrust_end = None;
             if self.phase == Phase::Boost {
                 let end = self.thrust_end_s();

@@ -122,6 +122,24 @@ if (args.bench) {
     const s = (performance.now() - t) / 1000;
     console.log(`bench wasm ${name}: ${(steps / s / 1e6).toFixed(3)} M missile-ticks/s`);
   }
+  // Same workload as the criterion benchmark `engine/one_tick_500_scud_c_in_flight`: one
+  // engine tick with the web app's 500-round salvo in flight, from the same state each time.
+  {
+    let t = performance.now();
+    const raid = new wasm.RaidBenchJs(500);
+    console.log(`bench wasm engine raid setup (500 launches): ${(performance.now() - t).toFixed(0)} ms`);
+    let ms = 0;
+    let flown = 0;
+    const rounds = 30;
+    for (let r = 0; r < rounds; r++) {
+      raid.reset();
+      t = performance.now();
+      flown += raid.step(1);
+      ms += performance.now() - t;
+    }
+    raid.free();
+    console.log(`bench wasm engine one_tick_500_scud_c_in_flight: ${(ms / rounds).toFixed(2)} ms per tick, ${(flown / ms).toFixed(1)} k missile-ticks/s`);
+  }
   // Same workload as the criterion benchmark `tracker/plots_N_objects_10_radars`.
   for (const [n, rounds] of [[10, 200], [100, 20], [1000, 3]]) {
     const b = new wasm.TrackerBenchJs(n);
