@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
             <EventLog ctx=sim view />
             <SelectionPanel ctx=sim />
             <PlaybackBar ctx=sim />
+            <crate::share::SharePanel ctx=sim />
             <StatusBar cursor view />
         </main>
     }
