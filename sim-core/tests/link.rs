@@ -333,10 +333,10 @@ fn damaged_links_never_panic() {
         for bit in 0..8 {
             let mut m = deflated.to_vec();
             m[i] ^= 1 << bit;
-            match Session::from_link(&forge_v1(&m)) {
-                Err(LinkError::Invalid(_)) => reached_parser += 1,
-                // A flip in the padding bits of the last byte changes nothing.
-                Ok(_) | Err(_) => {}
+            // Any result but a panic is fine (a flip in the padding bits of the last byte
+            // even changes nothing); count those that inflated into text the parser saw.
+            if let Err(LinkError::Invalid(_)) = Session::from_link(&forge_v1(&m)) {
+                reached_parser += 1;
             }
         }
     }
