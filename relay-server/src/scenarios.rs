@@ -1,13 +1,17 @@
 //! Short links to scenarios, kept in memory and, when the relay has a database, stored there
 //! too (so links survive restarts).
 //!
-//! - `POST /api/scenarios` with a scenario file as the body: validated by
-//!   [`Scenario::from_json`]; answers 201 `{id, link: "/s/{id}", scenario: "/api/scenarios/{id}"}`.
-//! - `GET /api/scenarios/{id}`: the scenario JSON as it was posted.
-//! - `GET /s/{id}`: a redirect (303) to the app with `?scenario={id}`, which the app loads from
-//!   `/api/scenarios/{id}`.
+//! - `POST /api/scenarios` with a scenario file, a session document (a scenario with the
+//!   commands given during a session) or a share link (`1.…`, `#s=1.…` or a whole URL) as the
+//!   body: validated by `sim_core::link` ([`Session::from_json`] or [`Session::from_link`]);
+//!   answers 201 `{id, link: "/s/{id}", scenario: "/api/scenarios/{id}"}`, or 400 with one
+//!   sentence.
+//! - `GET /api/scenarios/{id}`: the scenario JSON as it was posted (a posted link: the scenario,
+//!   or session, it carries).
+//! - `GET /s/{id}`: a redirect (303) to the app with the share link in the fragment,
+//!   `/#s=<link>`, written by the same encoder as the app's Share button and `mdsim link`.
 //!
-//! Invariants: only valid scenarios are stored; ids are 64 random bits from the operating
+//! Invariants: only valid scenarios, sessions and links are stored; ids are 64 random bits from the operating
 //! system (16 hex digits), so links cannot be enumerated; the store is bounded in count and
 //! bytes, dropping the oldest links first; with a database every link is also written there
 //! (before the answer) and a link missing from memory is looked up there, so links survive a
@@ -22,7 +26,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use sim_core::engine::{MAX_SCENARIO_BYTES, Scenario};
+use sim_core::engine::MAX_SCENARIO_BYTES;
+use sim_core::link::Session;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -95,8 +100,30 @@ pub fn router() -> Router<AppState> {
         .route("/s/{id}", get(open))
 }
 
+/// Whether a posted body is a share link rather than JSON: JSON starts with `{`, `[` or `"`
+/// (an empty body is bad JSON, reported as such).
+fn is_link(body: &str) -> bool {
+    let t = body.trim_start();
+    !t.is_empty() && !t.starts_with(['{', '[', '"'])
+}
+
+/// The session a stored or posted text holds: JSON (a scenario or a session) or a link.
+fn session_of(text: &str) -> Result<Session, String> {
+    if is_link(text) {
+        Session::from_link(text).map_err(|e| format!("invalid link: {e}"))
+    } else {
+        Session::from_json(text).map_err(|e| e.to_string())
+    }
+}
+
 async fn create(State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
-    Scenario::from_json(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let session = session_of(&body).map_err(ApiError::bad_request)?;
+    // A link is stored in the canonical form this build writes (no URL around it).
+    let body = if is_link(&body) {
+        session.to_link()
+    } else {
+        body
+    };
     let id = state
         .scenarios()
         .insert(&body)
@@ -153,21 +180,55 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let text = lookup(&state, &id).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        text.to_string(),
-    )
-        .into_response())
+    let json = if is_link(&text) {
+        stored_session(&text)?.to_json_pretty()
+    } else {
+        text.to_string()
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// A stored text as a session; stored texts were validated, so a failure means a newer
+/// relay wrote it or the store was edited by hand.
+fn stored_session(text: &str) -> Result<Session, ApiError> {
+    session_of(text).map_err(|e| {
+        tracing::warn!("a stored scenario no longer decodes: {e}");
+        ApiError::Internal(format!("the stored scenario cannot be read: {e}"))
+    })
 }
 
 async fn open(State(state): State<AppState>, Path(id): Path<String>) -> Result<Redirect, ApiError> {
-    lookup(&state, &id).await?;
-    Ok(Redirect::to(&format!("/?scenario={id}")))
+    let text = lookup(&state, &id).await?;
+    let link = stored_session(&text)?.to_link();
+    Ok(Redirect::to(&format!(
+        "/#{}",
+        sim_core::link::fragment(&link)
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_and_json_are_told_apart() {
+        for json in ["", "  ", "{}", " [1]", "\"x\""] {
+            assert!(!is_link(json), "{json:?}");
+        }
+        for link in ["1.abc", " #s=1.abc", "http://h/#s=1.abc", "hello"] {
+            assert!(is_link(link), "{link:?}");
+        }
+        assert!(
+            session_of("hello")
+                .unwrap_err()
+                .starts_with("invalid link: ")
+        );
+        assert!(
+            session_of("{}")
+                .unwrap_err()
+                .starts_with("invalid scenario")
+        );
+    }
 
     #[test]
     fn the_store_drops_the_oldest_beyond_its_count() {

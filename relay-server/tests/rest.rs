@@ -308,9 +308,11 @@ async fn scenarios_get_short_links() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The short link opens the app with the share link of the same scenario in the fragment.
+    let session = sim_core::link::Session::from_json(&text).unwrap();
     assert_eq!(
         response.headers()[header::LOCATION],
-        format!("/?scenario={id}").as_str()
+        format!("/#s={}", session.to_link()).as_str()
     );
 
     let (status, body) = get(&router, "/s/0000000000000000").await;
@@ -329,6 +331,86 @@ async fn scenarios_get_short_links() {
             error_of(&body).starts_with("invalid scenario"),
             "{bad}: {body}"
         );
+    }
+}
+
+async fn redirect_of(router: &Router, uri: &str) -> String {
+    let response = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{uri}");
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn share_links_and_sessions_get_short_links_too() {
+    let dist = dist_fixture();
+    let (router, _) = router_for(&dist);
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/socal-raid.json");
+    let scenario =
+        sim_core::engine::Scenario::from_json(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut session = sim_core::link::Session::new(scenario);
+    session.commands.push(sim_core::link::SessionCommand {
+        tick: 42,
+        command: sim_core::Command::RemoveRadar {
+            radar: sim_core::radar::RadarId(2),
+        },
+    });
+    let link = session.to_link();
+    // A link, the same link in a URL, and the session document all give the same short link
+    // target, and the stored scenario reads back as the session.
+    for body in [
+        link.clone(),
+        format!("http://127.0.0.1:1/#s={link}"),
+        session.to_json_pretty(),
+    ] {
+        let (status, created) = send(
+            &router,
+            Request::post("/api/scenarios")
+                .body(Body::from(body.clone()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body:.60}: {created}");
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(
+            redirect_of(&router, &format!("/s/{id}")).await,
+            format!("/#s={link}")
+        );
+        let (status, stored) = get(&router, &format!("/api/scenarios/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            sim_core::link::Session::from_json(&stored.to_string()).unwrap(),
+            session
+        );
+    }
+    // Malformed and tampered links are a 400 with one sentence.
+    let mut tampered = link.clone().into_bytes();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == b'a' { b'b' } else { b'a' };
+    for (bad, needle) in [
+        ("hello".to_string(), "not a scenario link"),
+        ("7.abc".to_string(), "version 7"),
+        (String::from_utf8(tampered).unwrap(), "damaged"),
+        (link[..link.len() - 9].to_string(), "damaged"),
+    ] {
+        let (status, body) = send(
+            &router,
+            Request::post("/api/scenarios")
+                .body(Body::from(bad.clone()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:.40}: {body}");
+        let e = error_of(&body);
+        assert!(e.starts_with("invalid link: ") && e.contains(needle), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 }
 

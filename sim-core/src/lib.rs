@@ -21,6 +21,7 @@
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 //! - [`protocol`]: the room messages exchanged by the web app and the relay.
+//! - [`link`]: share links, a whole session (scenario and commands) in a URL fragment.
 #![warn(missing_docs)]
 
 pub mod atmosphere;
@@ -31,6 +32,7 @@ pub mod flight;
 pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
+pub mod link;
 pub mod missile;
 pub mod montecarlo;
 pub mod protocol;

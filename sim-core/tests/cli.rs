@@ -332,3 +332,66 @@ fn montecarlo_report_does_not_depend_on_the_thread_count() {
     let bad = mdsim(&["montecarlo", &path, "--runs", "0"]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn link_encode_and_decode_round_trip_a_scenario() {
+    let path = scenario_path("socal-raid.json");
+    let out = mdsim(&["link", "encode", &path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(link.starts_with("1.") && link.len() < 1_000, "{link}");
+
+    let url = mdsim(&[
+        "link",
+        "encode",
+        &path,
+        "--base",
+        "http://127.0.0.1:8080/#old",
+    ]);
+    let url = String::from_utf8(url.stdout).unwrap().trim().to_string();
+    assert_eq!(url, format!("http://127.0.0.1:8080/#s={link}"));
+
+    // Decoding the link or the URL prints the scenario file back, equal to the original.
+    let original =
+        sim_core::engine::Scenario::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for arg in [&link, &url] {
+        let out = mdsim(&["link", "decode", arg]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            sim_core::engine::Scenario::from_json(&text).unwrap(),
+            original
+        );
+    }
+}
+
+#[test]
+fn bad_links_are_one_clear_line_and_a_nonzero_exit() {
+    refused(&["link", "decode", ""], &["the link is empty"]);
+    refused(&["link", "decode", "hello"], &["not a scenario link"]);
+    refused(&["link", "decode", "9.abc"], &["version 9"]);
+    refused(&["link", "decode", "1.abc$"], &["damaged"]);
+    let golden = include_str!("fixtures/link-v1.txt");
+    let mut tampered = golden.to_string().into_bytes();
+    tampered[100] = if tampered[100] == b'x' { b'y' } else { b'x' };
+    refused(
+        &["link", "decode", std::str::from_utf8(&tampered).unwrap()],
+        &["damaged", "checksum"],
+    );
+    refused(
+        &["link", "decode", &golden[..golden.len() - 5]],
+        &["damaged"],
+    );
+    refused(
+        &["link", "encode", "/nonexistent/scenario.json"],
+        &["cannot read"],
+    );
+}

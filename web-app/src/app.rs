@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
             <PlotPanel ctx=sim />
             <MonteCarloPanel ctx=sim />
             <PlaybackBar ctx=sim />
+            <crate::share::SharePanel ctx=sim />
             <StatusBar cursor view />
             <HelpOverlay extras />
         </main>

@@ -4,7 +4,8 @@
 //! simulation ([`playback`]), the launch tool ([`launch`]), radar coverage and track geometry
 //! ([`radar_view`]), the defence's footprints, fly-outs and explanations ([`defense_view`]),
 //! the optional tile layer's maths ([`tiles`]), the event log ([`event_log`]), the selection's
-//! plots ([`plots`]) and the Monte Carlo job and its messages ([`montecarlo`]) are plain Rust
+//! plots ([`plots`]), the Monte Carlo job and its messages ([`montecarlo`]) and share links
+//! ([`share`], its panel only in the browser) are plain Rust
 //! over `sim-core`, built and unit-tested natively; `render` and `sim_layer` draw on canvases,
 //! `app`, `panels`, `radar_panel`, `defense_panel`, `room_panel`, `plot_panel` and `mc_panel`
 //! hold the Leptos components and `mc_worker` the Monte Carlo Web Worker (binary
@@ -40,6 +41,7 @@ pub mod render;
 pub mod room;
 #[cfg(target_arch = "wasm32")]
 pub mod room_panel;
+pub mod share;
 #[cfg(target_arch = "wasm32")]
 pub mod sim_layer;
 pub mod tiles;

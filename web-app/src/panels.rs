@@ -220,7 +220,8 @@ impl SimCtx {
     /// A click on the map while the launch tool is active.
     pub fn launch_click(&self, at: GeoPoint, screen: ScreenPoint) {
         let mut tool = self.tool.get_untracked();
-        let point = SimPoint::new(at.lat_deg, at.lon_deg);
+        // Rounded to 0.1 m, which keeps share links short (see `crate::share::click_point`).
+        let point = crate::share::click_point(at.lat_deg, at.lon_deg);
         match tool.stage {
             LaunchStage::PickSite => {
                 tool.stage = LaunchStage::PickTarget { site: point };

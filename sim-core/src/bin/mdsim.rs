@@ -73,6 +73,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Share links: encode a scenario (or a session with commands) as a link, or decode one.
+    #[command(subcommand)]
+    Link(LinkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LinkCommand {
+    /// Print the link of a scenario file or session document (JSON, see docs/scenario.md).
+    Encode {
+        /// Scenario file or session document; `-` reads standard input.
+        scenario: std::path::PathBuf,
+        /// Print a full URL, BASE followed by `#s=<link>` (e.g. https://host/).
+        #[arg(long, value_name = "URL")]
+        base: Option<String>,
+    },
+    /// Print the scenario (or session) a link carries, as JSON.
+    Decode {
+        /// The link (`1.…`), the fragment (`#s=1.…`) or the whole URL.
+        link: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +252,8 @@ fn main() -> ExitCode {
             seed,
             json,
         } => montecarlo(&scenario, runs, threads, seed, json),
+        Command::Link(LinkCommand::Encode { scenario, base }) => link_encode(&scenario, base),
+        Command::Link(LinkCommand::Decode { link }) => link_decode(&link),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -621,6 +643,50 @@ fn load_scenario(path: &std::path::Path) -> Result<Scenario, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure(1, format!("cannot read {}: {e}", path.display())))?;
     Scenario::from_json(&text).map_err(|e| Failure(2, format!("{}: {e}", path.display())))
+}
+
+/// Reads a file (or standard input for `-`) of at most the scenario size limit.
+fn read_limited(path: &std::path::Path) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let limit = sim_core::engine::MAX_SCENARIO_BYTES as u64;
+    let name = path.display();
+    let mut text = String::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().take(limit + 1).read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_string(&mut text))
+    };
+    read.map_err(|e| Failure(1, format!("cannot read {name}: {e}")))?;
+    if text.len() as u64 > limit {
+        return Err(Failure(
+            2,
+            format!("{name} is larger than the scenario size limit"),
+        ));
+    }
+    Ok(text)
+}
+
+fn link_encode(path: &std::path::Path, base: Option<String>) -> Result<(), Failure> {
+    let text = read_limited(path)?;
+    let session = sim_core::link::Session::from_json(&text)
+        .map_err(|e| Failure(2, format!("{}: {e}", path.display())))?;
+    let link = session.to_link();
+    match base {
+        None => println!("{link}"),
+        Some(base) => {
+            // Whatever fragment the base had is replaced by the link's.
+            let base = base.split('#').next().unwrap_or_default();
+            println!("{base}#{}", sim_core::link::fragment(&link));
+        }
+    }
+    Ok(())
+}
+
+fn link_decode(link: &str) -> Result<(), Failure> {
+    let session =
+        sim_core::link::Session::from_link(link).map_err(|e| Failure(2, e.to_string()))?;
+    println!("{}", session.to_json_pretty());
+    Ok(())
 }
 
 /// Runs `runs` seeds on `threads` std threads: each thread takes every k-th seed, the outcomes
