@@ -161,6 +161,51 @@ impl RaidBenchJs {
     }
 }
 
+/// Kill-chain benchmark workload ([`crate::engagement::workload::KillChainWorkload`], the same
+/// code as `examples/kill_chain.rs`): build it with [`KillChainBenchJs::new`], then time
+/// [`KillChainBenchJs::run_until`] from JavaScript.
+#[wasm_bindgen]
+pub struct KillChainBenchJs {
+    inner: crate::engagement::workload::KillChainWorkload,
+}
+
+#[wasm_bindgen]
+impl KillChainBenchJs {
+    /// `missiles` SCUD-Cs, `radars` radars, `batteries` batteries, seed 1.
+    #[wasm_bindgen(constructor)]
+    pub fn new(missiles: u32, radars: u32, batteries: u32) -> Result<KillChainBenchJs, JsError> {
+        crate::engagement::workload::KillChainWorkload::new(missiles, radars, batteries, 1)
+            .map(|inner| KillChainBenchJs { inner })
+            .map_err(js_err)
+    }
+
+    /// Steps until simulation time `until_s` (or idle); returns the simulated seconds stepped.
+    pub fn run_until(&mut self, until_s: f64) -> f64 {
+        self.inner.run_until(until_s)
+    }
+
+    /// Rounds fired so far by all batteries.
+    pub fn rounds_fired(&self) -> u32 {
+        self.inner
+            .sim
+            .defense()
+            .batteries
+            .iter()
+            .map(|b| b.rounds_fired)
+            .sum()
+    }
+}
+
+/// Monte Carlo benchmark: runs `scenario_json` with seeds 1..=`runs` and returns the report as
+/// JSON ([`crate::montecarlo::run`]); time it from JavaScript.
+#[wasm_bindgen]
+pub fn montecarlo_report(scenario_json: &str, runs: u32) -> Result<String, JsError> {
+    let scenario = crate::engine::Scenario::from_json(scenario_json).map_err(js_err)?;
+    let seeds: Vec<u64> = (1..=u64::from(runs)).collect();
+    let report = crate::montecarlo::run(&scenario, &seeds).map_err(js_err)?;
+    serde_json::to_string(&report).map_err(js_err)
+}
+
 /// Tracker benchmark workload (the same code as the criterion benchmark `tracker`): `objects`
 /// objects seen by ten radars, warmed up for 5 s; time [`TrackerBenchJs::process`] from
 /// JavaScript after each [`TrackerBenchJs::prepare`].

@@ -46,6 +46,8 @@ pub struct RunOutcome {
     pub kills: u32,
     /// Altitudes of the kills (m).
     pub kill_altitudes_m: Vec<f64>,
+    /// Track error at seeker handover of every interceptor whose seeker acquired (m).
+    pub handover_errors_m: Vec<f64>,
     /// Names of the assets hit, one entry per hit.
     pub asset_hits: Vec<String>,
 }
@@ -70,6 +72,7 @@ pub fn run_one_with(scenario: &Scenario, commands: &[(u64, Command)], seed: u64)
         interceptors: 0,
         kills: 0,
         kill_altitudes_m: Vec::new(),
+        handover_errors_m: Vec::new(),
         asset_hits: Vec::new(),
     };
     let set = |fates: &mut Vec<(MissileId, Fate)>, id: MissileId, f: Fate| {
@@ -90,6 +93,13 @@ pub fn run_one_with(scenario: &Scenario, commands: &[(u64, Command)], seed: u64)
             next += 1;
         }
         for e in sim.step(&batch) {
+            if let EventKind::Intercept {
+                handover_error_m: Some(h),
+                ..
+            } = e.kind
+            {
+                out.handover_errors_m.push(h);
+            }
             match e.kind {
                 EventKind::Launch { missile, .. } => out.fates.push((missile, Fate::InFlight)),
                 EventKind::InterceptorLaunched { .. } => out.interceptors += 1,
@@ -151,6 +161,9 @@ pub struct Report {
     pub asset_hits: Vec<AssetHits>,
     /// Intercept (kill) altitudes (m), `None` without kills.
     pub intercept_altitude_m: Option<Summary>,
+    /// Track error at seeker handover (m), over every interceptor whose seeker acquired;
+    /// `None` without any.
+    pub handover_error_m: Option<Summary>,
 }
 
 /// Aggregates run outcomes (their order does not matter for the statistics; pass them in seed
@@ -208,6 +221,10 @@ pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
         .iter()
         .flat_map(|o| o.kill_altitudes_m.iter().copied())
         .collect();
+    let handover: Vec<f64> = outcomes
+        .iter()
+        .flat_map(|o| o.handover_errors_m.iter().copied())
+        .collect();
     Ok(Report {
         runs: n,
         missiles,
@@ -225,6 +242,11 @@ pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
             None
         } else {
             Some(Summary::of(&alts)?)
+        },
+        handover_error_m: if handover.is_empty() {
+            None
+        } else {
+            Some(Summary::of(&handover)?)
         },
     })
 }
@@ -253,6 +275,7 @@ mod tests {
             interceptors,
             kills: alts.len() as u32,
             kill_altitudes_m: alts.to_vec(),
+            handover_errors_m: alts.iter().map(|a| a / 1_000.0).collect(),
             asset_hits: fates
                 .iter()
                 .filter(|f| **f == Fate::Leaked)
@@ -300,6 +323,7 @@ mod tests {
         assert_eq!(r.asset_hits.len(), 1);
         assert_eq!(r.asset_hits[0].hits, 1);
         assert_eq!(r.intercept_altitude_m.unwrap().median, 25_000.0);
+        assert_eq!(r.handover_error_m.unwrap().mean, 25.0);
         assert!(aggregate(&[]).is_err());
     }
 }

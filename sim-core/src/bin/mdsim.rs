@@ -776,6 +776,12 @@ fn montecarlo(
             a.count
         );
     }
+    if let Some(h) = &report.handover_error_m {
+        println!(
+            "track error at seeker handover: mean {:.0} m, median {:.0}, 95% {:.0} m ({} interceptors)",
+            h.mean, h.median, h.p95, h.count
+        );
+    }
     Ok(())
 }
 

@@ -89,9 +89,12 @@ pub struct Intercept {
     pub altitude_m: f64,
     /// Slant range from the site (m).
     pub range_m: f64,
-    /// Latest feasible intercept time on the same prediction (s): the window a
-    /// shoot-look-shoot doctrine can use.
+    /// Latest feasible intercept time on the same prediction (s).
     pub latest_intercept_s: f64,
+    /// Latest launch time that still gives a feasible intercept on the same prediction (s):
+    /// a shoot-look-shoot doctrine can look only if a second round launched after the first
+    /// intercept and the look is still in time.
+    pub latest_launch_s: f64,
 }
 
 /// Why there is no feasible intercept.
@@ -110,10 +113,52 @@ pub enum NoIntercept {
     TooLate,
 }
 
+/// Most margin kept inside each edge of a type's altitude band when planning (m); see
+/// [`planning_band`].
+pub const PLANNING_MARGIN_MAX_M: f64 = 5_000.0;
+/// Margin kept inside each edge of a type's altitude band when planning, as a fraction of the
+/// band's height; see [`planning_band`].
+pub const PLANNING_MARGIN_FRACTION: f64 = 0.15;
+
+/// The altitude band (min, max) (m) the command center plans intercepts in: the type's band
+/// shrunk on each side by min([`PLANNING_MARGIN_FRACTION`] x its height,
+/// [`PLANNING_MARGIN_MAX_M`]). The interceptor does not arrive exactly when and where the
+/// average-speed fly-out model says (up to 15% fly-out time error, measured in
+/// `docs/interceptors.md`; and it is launched at the command and control pass, up to one
+/// period before the planned launch time), and against a target diving at 1-3 km/s a few
+/// seconds early is a few kilometres high: planned at the edge, the real end game would fall
+/// outside the band, where no kill is possible ([`crate::interceptor::endgame::resolve`]).
+/// SM-6 (2-34 km): 6.8-29.2 km; PAC-3 (0.5-20 km): 3.4-17.1 km; THAAD (40-150 km): 45-145 km.
+pub fn planning_band(kind: InterceptorKind) -> (f64, f64) {
+    let p = kind.params();
+    let margin = (PLANNING_MARGIN_FRACTION * (p.max_intercept_alt_m - p.min_intercept_alt_m))
+        .min(PLANNING_MARGIN_MAX_M);
+    (
+        p.min_intercept_alt_m + margin,
+        p.max_intercept_alt_m - margin,
+    )
+}
+
 /// The earliest feasible intercept of a battery at `site_ecef` with interceptors of `kind`
-/// against the predicted `samples` (t s, ECEF m), launching no earlier than `earliest_launch_s`.
+/// against the predicted `samples` (t s, ECEF m), launching no earlier than `earliest_launch_s`,
+/// anywhere in the type's altitude band.
 pub fn earliest_intercept(
     kind: InterceptorKind,
+    site_ecef: &Vector3<f64>,
+    ellipsoid: &Ellipsoid,
+    samples: &[(f64, Vector3<f64>)],
+    earliest_launch_s: f64,
+) -> Result<Intercept, NoIntercept> {
+    let p = kind.params();
+    let band = (p.min_intercept_alt_m, p.max_intercept_alt_m);
+    earliest_intercept_in(kind, band, site_ecef, ellipsoid, samples, earliest_launch_s)
+}
+
+/// [`earliest_intercept`] with intercept altitudes restricted to `band` (min, max) (m), for
+/// example the [`planning_band`].
+pub fn earliest_intercept_in(
+    kind: InterceptorKind,
+    band: (f64, f64),
     site_ecef: &Vector3<f64>,
     ellipsoid: &Ellipsoid,
     samples: &[(f64, Vector3<f64>)],
@@ -123,12 +168,17 @@ pub fn earliest_intercept(
         return Err(NoIntercept::NoPrediction);
     }
     validate(samples, site_ecef, earliest_launch_s).map_err(NoIntercept::InvalidPrediction)?;
+    if !(band.0.is_finite() && band.1.is_finite()) {
+        return Err(NoIntercept::InvalidPrediction(
+            "the altitude band must be finite".into(),
+        ));
+    }
     let p = kind.params();
     let model = FlyoutModel::of(kind);
     let geometry = |r: &Vector3<f64>| {
         let alt = ellipsoid.altitude_m(r);
         let range = libm::sqrt((r - site_ecef).norm_squared());
-        let in_band = alt >= p.min_intercept_alt_m && alt <= p.max_intercept_alt_m;
+        let in_band = alt >= band.0 && alt <= band.1;
         (alt, range, in_band, in_band && range <= p.max_range_m)
     };
     // Time margin of condition (3): >= 0 when the interceptor arrives in time.
@@ -143,13 +193,16 @@ pub fn earliest_intercept(
     let (mut any_band, mut any_range) = (false, false);
     let mut first: Option<usize> = None;
     let mut last: Option<usize> = None;
+    let mut latest_launch = f64::NEG_INFINITY;
     for (i, (t, r)) in samples.iter().enumerate() {
         let (_, range, in_band, in_env) = geometry(r);
         any_band |= in_band;
         any_range |= in_env;
-        if in_env && margin(*t, range) >= 0.0 {
+        let m = margin(*t, range);
+        if in_env && m >= 0.0 {
             first.get_or_insert(i);
             last = Some(i);
+            latest_launch = latest_launch.max(earliest_launch_s + m);
         }
     }
     let Some(i) = first else {
@@ -193,6 +246,7 @@ pub fn earliest_intercept(
         altitude_m: alt,
         range_m: range,
         latest_intercept_s: latest.max(t),
+        latest_launch_s: latest_launch.max(t - fly),
     })
 }
 
@@ -249,12 +303,28 @@ pub fn engagement_options(
     ellipsoid: &Ellipsoid,
     now_s: f64,
 ) -> (Vec<EngagementOption>, Vec<(u32, u32, NoIntercept)>) {
+    engagement_options_in(batteries, predictions, ellipsoid, now_s, |k| {
+        let p = k.params();
+        (p.min_intercept_alt_m, p.max_intercept_alt_m)
+    })
+}
+
+/// [`engagement_options`] with each type's intercept altitudes restricted to `band(kind)`
+/// (min, max) (m), for example [`planning_band`].
+pub fn engagement_options_in(
+    batteries: &[Battery],
+    predictions: &[ThreatPrediction<'_>],
+    ellipsoid: &Ellipsoid,
+    now_s: f64,
+    band: impl Fn(InterceptorKind) -> (f64, f64),
+) -> (Vec<EngagementOption>, Vec<(u32, u32, NoIntercept)>) {
     let mut options = Vec::new();
     let mut none = Vec::new();
     for b in batteries.iter().filter(|b| b.ready) {
         let site = ellipsoid.geodetic_to_ecef(&b.position.to_geodetic(0.0));
+        let band = band(b.kind);
         for p in predictions {
-            match earliest_intercept(b.kind, &site, ellipsoid, p.samples, now_s) {
+            match earliest_intercept_in(b.kind, band, &site, ellipsoid, p.samples, now_s) {
                 Ok(i) => options.push(EngagementOption {
                     threat: p.threat,
                     battery: b.id,
@@ -262,6 +332,7 @@ pub fn engagement_options(
                     launch_s: i.launch_s,
                     intercept_s: i.intercept_s,
                     latest_intercept_s: i.latest_intercept_s,
+                    latest_launch_s: i.latest_launch_s,
                 }),
                 Err(e) => none.push((p.threat, b.id, e)),
             }
@@ -322,10 +393,57 @@ mod tests {
         assert!(i.altitude_m <= 20_000.0 && i.range_m <= 30_000.0, "{i:?}");
         assert!((i.intercept_s - i.flyout_s - i.launch_s).abs() < 1e-9);
         assert!(i.latest_intercept_s > i.intercept_s);
+        // The latest launch: launched then, the interceptor meets a later sample just in time.
+        assert!(i.latest_launch_s > i.launch_s && i.latest_launch_s < i.latest_intercept_s);
+        let late = earliest_intercept(
+            InterceptorKind::Pac3,
+            &site,
+            &ELL,
+            &samples,
+            i.latest_launch_s,
+        )
+        .unwrap();
+        assert!((late.launch_s - i.latest_launch_s).abs() < 1e-6, "{late:?}");
+        assert!(
+            earliest_intercept(
+                InterceptorKind::Pac3,
+                &site,
+                &ELL,
+                &samples,
+                i.latest_launch_s + 1.0
+            )
+            .is_err()
+        );
         // Launching 5 s later moves the intercept later and closer.
         let j = earliest_intercept(InterceptorKind::Pac3, &site, &ELL, &samples, 5.0).unwrap();
         assert!(j.intercept_s > i.intercept_s && j.range_m < i.range_m);
         assert!((j.launch_s - 5.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_planning_band_keeps_a_margin_inside_the_envelope() {
+        let close =
+            |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6;
+        // SM-6 2-34 km: 15% of 32 km = 4.8 km; THAAD 40-150 km: 15% is 16.5 km, capped at 5 km.
+        assert!(close(
+            planning_band(InterceptorKind::Sm6),
+            (6_800.0, 29_200.0)
+        ));
+        assert!(close(
+            planning_band(InterceptorKind::Thaad),
+            (45_000.0, 145_000.0)
+        ));
+        // Planned in the narrower band, the PAC-3 intercept of the dive is lower.
+        let (site, samples) = dive(60_000.0, 50_000.0, 2_000.0, 40.0, 80);
+        let full = earliest_intercept(InterceptorKind::Pac3, &site, &ELL, &samples, 0.0).unwrap();
+        let band = planning_band(InterceptorKind::Pac3);
+        let planned =
+            earliest_intercept_in(InterceptorKind::Pac3, band, &site, &ELL, &samples, 0.0).unwrap();
+        assert!(planned.altitude_m <= band.1 + 1e-6 && planned.intercept_s > full.intercept_s);
+        let nan = (f64::NAN, 1.0);
+        assert!(
+            earliest_intercept_in(InterceptorKind::Pac3, nan, &site, &ELL, &samples, 0.0).is_err()
+        );
     }
 
     #[test]

@@ -14,8 +14,9 @@
 //! algorithms for the weapon-target assignment problem", Operations Research 55(6) (2007),
 //! would close most of that gap).
 //!
-//! Doctrine: salvo size n; shoot-look-shoot (fire one round, assess, fire again) when a later
-//! engagement is still possible after the look time, salvo otherwise; a minimum Pk to fire;
+//! Doctrine: salvo size n; shoot-look-shoot (fire one round, assess, fire again) when a second
+//! round launched after the first one's intercept plus the look time is still in time (some
+//! battery's latest launch time, [`EngagementOption::latest_launch_s`]), salvo otherwise; a minimum Pk to fire;
 //! reserve rounds kept by every battery; at most `max_engagements_per_threat` engagements on a
 //! threat in one pass. Ties are broken by earlier intercept, then battery id, then threat id.
 //! Every decision records all the alternatives considered for its threat (battery, intercept
@@ -112,6 +113,8 @@ pub struct EngagementOption {
     pub intercept_s: f64,
     /// Latest feasible intercept time (s).
     pub latest_intercept_s: f64,
+    /// Latest launch time that still gives a feasible intercept (s).
+    pub latest_launch_s: f64,
 }
 
 /// Why an alternative was not chosen.
@@ -252,7 +255,9 @@ fn check(
             && o.launch_s.is_finite()
             && o.intercept_s.is_finite()
             && o.latest_intercept_s.is_finite()
-            && o.latest_intercept_s >= o.intercept_s;
+            && o.latest_intercept_s >= o.intercept_s
+            && o.latest_launch_s.is_finite()
+            && o.latest_launch_s >= o.launch_s;
         if !ok {
             return Err(format!(
                 "option (threat {}, battery {}): Pk in [0, 1] and finite ordered times required",
@@ -295,11 +300,12 @@ pub fn assign(
         .collect();
     let mut survival: Vec<f64> = threats.iter().map(|t| t.survival).collect();
     let mut engagements = vec![0u32; threats.len()];
-    // The last feasible intercept over all batteries, per threat: can a second shot follow?
+    // The latest launch still in time over all batteries, per threat: can a second round be
+    // launched after this one's intercept and the look?
     let mut window_end = vec![f64::NEG_INFINITY; threats.len()];
     for o in &opts {
         let j = t_idx(o.threat);
-        window_end[j] = window_end[j].max(o.latest_intercept_s);
+        window_end[j] = window_end[j].max(o.latest_launch_s);
     }
     let not_ready = |o: &EngagementOption, bats: &[BatteryState]| {
         o.launch_s < bats[b_idx(o.battery)].ready_s - 1e-9
@@ -486,6 +492,7 @@ mod tests {
             launch_s: 0.0,
             intercept_s,
             latest_intercept_s: intercept_s,
+            latest_launch_s: 0.0,
         }
     }
 
@@ -702,10 +709,12 @@ mod tests {
         let threats = [threat(1, 10.0)];
         let first = EngagementOption {
             latest_intercept_s: 40.0,
+            latest_launch_s: 25.0,
             ..option(1, 1, p, 10.0)
         };
         let last = EngagementOption {
             launch_s: 25.0,
+            latest_launch_s: 25.0,
             ..option(1, 1, p, 40.0)
         };
         let salvo = Doctrine {

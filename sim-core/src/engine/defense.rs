@@ -2,17 +2,24 @@
 //! command and control loop that closes the kill chain.
 //!
 //! Command and control runs at the end of every [`C2_PERIOD_TICKS`]-th tick, after sensing (a
-//! pass re-predicts every threat and costs about a millisecond per threat; once a second is
-//! well inside the tracker's own update rate):
+//! pass predicts every threat's trajectory, about a millisecond per threat, and keeps each
+//! prediction until its track's estimate changes; once a second is well inside the tracker's
+//! own update rate):
+//! 0. Kill assessment (see below) of the tracks whose interceptors have all ended.
 //! 1. Threat evaluation, from CONFIRMED tracks only: the track's impact prediction
 //!    ([`crate::tracking::ImpactPrediction`]) gives the impact point and time; the threatened
 //!    asset is the most valuable one whose radius contains the predicted impact point
 //!    (chord distance on the ellipsoid surface); a track falling in open country has value 0
 //!    and doctrine ignores it ([`crate::engagement::wta::UnengagedReason::NoValue`]). Tracks with
-//!    an interceptor in flight, or assessed killed, are not re-evaluated.
+//!    an interceptor in flight, under kill assessment, or assessed killed, are not
+//!    re-evaluated.
 //! 2. Envelopes: the track estimate is propagated with the filter's own motion model
-//!    ([`BallisticModel`]) to sample its predicted trajectory; every ready battery's earliest
-//!    feasible intercept on it ([`envelope::engagement_options`]).
+//!    ([`BallisticModel`]) to sample its predicted trajectory (cached until the estimate
+//!    changes, [`PredictionCache`]); every ready battery's earliest feasible intercept on it
+//!    inside the type's planning band ([`envelope::engagement_options_in`],
+//!    [`envelope::planning_band`]: the altitude band less a margin, so that the real end game,
+//!    which may come earlier or later than planned, stays inside the band where a kill is
+//!    possible).
 //! 3. Assignment: greedy maximum marginal return under the doctrine ([`wta::assign`]), over
 //!    the options whose launch time has come (launch no later than the next C2 pass): a battery
 //!    fires at its earliest opportunity, a later and maybe better option is taken only if no
@@ -22,13 +29,31 @@
 //!    rounds and launchers spent at launch; a launcher reloads in the battery's reload time).
 //!
 //! Interceptors fly ([`InterceptorFlight`]) guided by their track's estimate propagated to the
-//! start of each tick (never truth) until the seeker acquires: the seeker sees the nearest real
-//! missile within its acquisition range ahead of the interceptor (positive closing speed), and
-//! locks on to it. The end game ([`endgame::resolve`]) checks the closest approach between the
-//! start and the end of each tick once locked, and draws the kill from the simulation's
-//! generator. A killed missile stops ([`crate::engine::Missile::killed_at`]). After a miss the
-//! track is free again, so a shoot-look-shoot doctrine re-engages it if the envelope still
-//! allows.
+//! start of each tick (never truth) until the seeker acquires: of the real missiles within its
+//! acquisition range ahead of the interceptor (positive closing speed) and within the handover
+//! basket around the track's estimate ([`SEEKER_CUE_HALF_ANGLE_DEG`]), the seeker, cued by the
+//! track, locks on to the one nearest the estimate. The end game
+//! ([`endgame::resolve`]) checks the closest approach between the start and the end of each
+//! tick once locked, and draws the kill from the simulation's generator. A killed missile stops ([`crate::engine::Missile::killed_at`]). An interceptor
+//! that has not acquired its target [`SELF_DESTRUCT_MARGIN_S`] (or a quarter of its planned
+//! fly-out, if longer) after its planned intercept time self-destructs.
+//!
+//! Kill assessment: command and control does not know from truth whether an intercept killed.
+//! When every interceptor fired at a track has ended (kill, miss, or no end game), the track is
+//! under assessment for the doctrine's look time `look_s`, then assessed from the sensors
+//! (`docs/interceptors.md`, after Wilkening, "A simple model for calculating ballistic missile
+//! defense effectiveness", Science & Global Security 8(2), 1999, on shoot-look-shoot and kill
+//! assessment):
+//! - the track was updated by a plot after the intercept: the target survived
+//!   ([`KillAssessment::Survivor`]), the track is free to be engaged again;
+//! - it was updated within the look time before the intercept (the sensors were watching) and
+//!   not since, or was deleted: [`KillAssessment::Killed`], never engaged again;
+//! - it was not updated in the look time before the intercept (no sensor sees it: it coasts
+//!   out of coverage), so silence proves nothing: [`KillAssessment::Unassessed`], treated as a
+//!   survivor, as a defence that cannot confirm a kill must (it may then fire at a target that
+//!   is already dead: the seeker finds nothing and the round self-destructs).
+//!
+//! Each assessment is a `kill-assessment` event.
 
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
@@ -61,6 +86,16 @@ pub const MAX_ASSETS: usize = 256;
 pub const MAX_INTERCEPTORS: usize = 10_000;
 /// Longest predicted trajectory sampled for planning (samples).
 pub const MAX_PREDICTION_SAMPLES: usize = 2_000;
+/// The handover basket of a cued seeker: it acquires only a missile within acquisition range x
+/// sin(this angle) of the track's estimate (deg), assumed: seekers have an instantaneous field
+/// of view of a few degrees and search a basket around the predicted target (PAC-3 1.4 km,
+/// SM-6 4.3 km, THAAD 6.9 km); a missile outside it (another track's, in a raid, possibly on
+/// the same line of sight) is not acquired.
+pub const SEEKER_CUE_HALF_ANGLE_DEG: f64 = 10.0;
+/// An interceptor without seeker lock self-destructs this long after its planned intercept
+/// time (or a quarter of its planned fly-out, if longer) (s): the fly-out model errs by up to
+/// 15% (`docs/interceptors.md`), so a later acquisition is not an intercept any more.
+pub const SELF_DESTRUCT_MARGIN_S: f64 = 10.0;
 
 /// The id of a battery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -209,6 +244,10 @@ pub struct Interceptor {
     pub last_estimate: Option<(f64, [f64; 7])>,
     /// The missile its seeker locked on to, once acquired.
     pub seeker_lock: Option<crate::engine::MissileId>,
+    /// At seeker lock: the distance between the track estimate that guided it and the true
+    /// missile (m), for scoring (the track's error at handover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handover_error_m: Option<f64>,
     /// Smallest true range to any live missile seen so far (m), for the miss report of a
     /// flight that never acquired.
     pub closest_m: f64,
@@ -230,6 +269,18 @@ pub enum InterceptOutcome {
     NoEndgame,
 }
 
+/// The result of a kill assessment (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KillAssessment {
+    /// The sensors saw the track until the intercept and not since: killed.
+    Killed,
+    /// The track was updated after the intercept: the target survived.
+    Survivor,
+    /// No sensor saw the track around the intercept: treated as a survivor.
+    Unassessed,
+}
+
 /// The engine's record of a track's engagements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackEngagement {
@@ -247,6 +298,14 @@ pub struct TrackEngagement {
     pub estimate: Option<(f64, [f64; 7])>,
     /// The last impact prediction of the track.
     pub impact: Option<ImpactPrediction>,
+    /// Time of the track's last plot (s) seen by command and control, kept after the track is
+    /// deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_plot_s: Option<f64>,
+    /// Under kill assessment: the time of the last intercept (end of an interceptor's flight)
+    /// against it (s); assessed `look_s` later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessing_since_s: Option<f64>,
 }
 
 /// Checks a doctrine with the assignment's own validation; the error is one sentence.
@@ -326,6 +385,79 @@ pub struct DefenseState {
     pub interceptors: Vec<Interceptor>,
     /// Engagement record per track, sorted by track id.
     pub engagements: Vec<TrackEngagement>,
+    /// Predicted trajectories of the last command and control pass: derived data, not part of
+    /// the state (not serialised, hashed or compared).
+    #[serde(skip)]
+    pub predictions: PredictionCache,
+}
+
+/// The predicted trajectory of each threat file at the last command and control pass, with the
+/// exact inputs it was computed from (estimate time, state and horizon, compared bit for bit):
+/// a pass reuses a prediction whose inputs have not changed (a track coasting out of radar
+/// coverage, or deleted, keeps its estimate), so the result is identical to recomputing it.
+/// Derived data: it compares equal to any other cache, and a restored snapshot starts empty.
+#[derive(Debug, Clone, Default)]
+pub struct PredictionCache {
+    entries: Vec<CachedPrediction>,
+    /// Predictions reused and computed since the simulation started (for benchmarks).
+    pub hits_misses: (u64, u64),
+}
+
+#[derive(Debug, Clone)]
+struct CachedPrediction {
+    track: TrackId,
+    key: [u64; 9],
+    samples: Vec<(f64, Vector3<f64>)>,
+}
+
+impl PartialEq for PredictionCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl PredictionCache {
+    /// The samples of `track`'s prediction from `x` at `t0_s` until `until_s`, reused when the
+    /// same inputs were predicted at the previous pass; `keep` collects the entries of this
+    /// pass.
+    fn get(
+        &mut self,
+        keep: &mut Vec<CachedPrediction>,
+        model: &BallisticModel,
+        track: TrackId,
+        x: &[f64; 7],
+        t0_s: f64,
+        until_s: f64,
+    ) -> Vec<(f64, Vector3<f64>)> {
+        let mut key = [0u64; 9];
+        key[0] = t0_s.to_bits();
+        key[1] = until_s.to_bits();
+        for (k, v) in key[2..].iter_mut().zip(x) {
+            *k = v.to_bits();
+        }
+        let samples = match self
+            .entries
+            .binary_search_by_key(&track, |e| e.track)
+            .ok()
+            .filter(|&i| self.entries[i].key == key)
+        {
+            Some(i) => {
+                self.hits_misses.0 += 1;
+                core::mem::take(&mut self.entries[i].samples)
+            }
+            None => {
+                self.hits_misses.1 += 1;
+                let x = motion::State::from_column_slice(x);
+                predict_samples(model, &x, t0_s, until_s)
+            }
+        };
+        keep.push(CachedPrediction {
+            track,
+            key,
+            samples: samples.clone(),
+        });
+        samples
+    }
 }
 
 impl Default for DefenseState {
@@ -339,6 +471,7 @@ impl Default for DefenseState {
             next_interceptor_id: 1,
             interceptors: Vec::new(),
             engagements: Vec::new(),
+            predictions: PredictionCache::default(),
         }
     }
 }
@@ -368,6 +501,8 @@ impl DefenseState {
                         killed: false,
                         estimate: None,
                         impact: None,
+                        last_plot_s: None,
+                        assessing_since_s: None,
                     },
                 );
                 i
@@ -544,6 +679,7 @@ pub(crate) fn fly_interceptors(
     let model = BallisticModel::new(&physics);
     let interceptors = core::mem::take(&mut state.defense.interceptors);
     let mut kept = Vec::with_capacity(interceptors.len());
+    let first_event = events.len();
     for mut ic in interceptors {
         if let Some(t) = state.tracker.track(ic.track) {
             let x = t.state();
@@ -568,6 +704,10 @@ pub(crate) fn fly_interceptors(
                 .filter(|m| m.killed_at.is_none())
         };
         let acq = ic.flight.params().seeker_acquisition_m;
+        // The seeker is cued by the track: of the missiles it can see (within acquisition
+        // range, closing), it acquires the one nearest the track's estimate (nearest the
+        // interceptor without an estimate), not merely the nearest to itself, which in a raid
+        // may be another track's missile.
         let mut nearest: Option<(MissileId, PosVel, f64)> = None;
         for (id, pv) in truth0 {
             if live(*id).is_none() {
@@ -577,12 +717,20 @@ pub(crate) fn fly_interceptors(
             let range = libm::sqrt(rel.norm_squared());
             ic.closest_m = ic.closest_m.min(range);
             let closing = -rel.dot(&(pv.v_m_s - v0)) > 0.0;
+            let basket_m = acq * libm::sin(SEEKER_CUE_HALF_ANGLE_DEG.to_radians());
+            let cued = estimate
+                .as_ref()
+                .is_none_or(|e| libm::sqrt((pv.r_m - e.r_m).norm_squared()) <= basket_m);
             let eligible = match ic.seeker_lock {
                 Some(l) => l == *id,
-                None => range <= acq && closing,
+                None => range <= acq && closing && cued,
             };
-            if eligible && nearest.is_none_or(|n| range < n.2) {
-                nearest = Some((*id, *pv, range));
+            let rank = match (&estimate, ic.seeker_lock) {
+                (Some(e), None) => libm::sqrt((pv.r_m - e.r_m).norm_squared()),
+                _ => range,
+            };
+            if eligible && nearest.is_none_or(|n| rank < n.2) {
+                nearest = Some((*id, *pv, rank));
             }
         }
         let kind = ic.flight.kind;
@@ -610,6 +758,7 @@ pub(crate) fn fly_interceptors(
                     target: ic.seeker_lock,
                     kill: outcome == InterceptOutcome::Kill,
                     outcome,
+                    handover_error_m: ic.handover_error_m,
                     miss_m,
                     pk,
                     alt_m: g.alt_m,
@@ -652,6 +801,9 @@ pub(crate) fn fly_interceptors(
         }
         if ic.seeker_lock.is_none() && ic.flight.phase == InterceptorPhase::Terminal {
             ic.seeker_lock = nearest.map(|n| n.0);
+            ic.handover_error_m = nearest
+                .zip(estimate.as_ref())
+                .map(|(n, e)| libm::sqrt((e.r_m - n.1.r_m).norm_squared()));
         }
         let r1 = ic.flight.state.r_m;
         if let Some(target) = ic.seeker_lock
@@ -669,11 +821,10 @@ pub(crate) fn fly_interceptors(
             ) {
                 let w = (o.time_s - t0) / TICK_S;
                 let at = r0 + (r1 - r0) * w;
-                if o.kill {
-                    if let Ok(i) = state.missiles.binary_search_by_key(&target, |m| m.id) {
-                        state.missiles[i].killed_at = Some(o.time_s);
-                    }
-                    state.defense.engagement_mut(ic.track).killed = true;
+                if o.kill
+                    && let Ok(i) = state.missiles.binary_search_by_key(&target, |m| m.id)
+                {
+                    state.missiles[i].killed_at = Some(o.time_s);
                 }
                 let outcome = if o.kill {
                     InterceptOutcome::Kill
@@ -683,6 +834,11 @@ pub(crate) fn fly_interceptors(
                 events.push(end(&ic, outcome, o.miss_m, o.pk, o.time_s, &at));
                 continue;
             }
+        }
+        let flyout_s = ic.planned_intercept_s - ic.launch_s;
+        let give_up_s = ic.planned_intercept_s + SELF_DESTRUCT_MARGIN_S.max(0.25 * flyout_s);
+        if ic.seeker_lock.is_none() && t0 + TICK_S >= give_up_s {
+            ic.flight.end();
         }
         if ic.flight.is_over() {
             events.push(end(
@@ -698,6 +854,55 @@ pub(crate) fn fly_interceptors(
         kept.push(ic);
     }
     state.defense.interceptors = kept;
+    // Every ended flight puts its track under kill assessment (command and control learns the
+    // outcome from the sensors, not from this event).
+    for e in &events[first_event..] {
+        if let EventKind::Intercept {
+            missile_id,
+            blast_ts,
+            ..
+        } = e.kind
+        {
+            let f = state.defense.engagement_mut(missile_id);
+            f.assessing_since_s = Some(f.assessing_since_s.map_or(blast_ts, |s| s.max(blast_ts)));
+        }
+    }
+}
+
+/// Kill assessment at `t1_s` of every track under assessment whose interceptors have all ended
+/// and whose look time has passed (see the module doc).
+fn assess_kills(state: &mut SimState, tick: u64, t1_s: f64, events: &mut Vec<Event>) {
+    let look_s = state.defense.doctrine.look_s;
+    let mut busy: Vec<TrackId> = state.defense.interceptors.iter().map(|i| i.track).collect();
+    busy.sort_unstable();
+    for k in 0..state.defense.engagements.len() {
+        let f = &state.defense.engagements[k];
+        let Some(since_s) = f.assessing_since_s else {
+            continue;
+        };
+        if f.killed || t1_s < since_s + look_s || busy.binary_search(&f.track).is_ok() {
+            continue;
+        }
+        let track = state.tracker.track(f.track);
+        let last_plot_s = track.map(|t| t.last_update_s).or(f.last_plot_s);
+        let assessment = match (track, last_plot_s) {
+            (Some(t), _) if t.last_update_s > since_s => KillAssessment::Survivor,
+            (_, Some(p)) if p >= since_s - look_s => KillAssessment::Killed,
+            _ => KillAssessment::Unassessed,
+        };
+        let f = &mut state.defense.engagements[k];
+        f.assessing_since_s = None;
+        f.killed = assessment == KillAssessment::Killed;
+        events.push(event(
+            tick,
+            t1_s,
+            EventKind::KillAssessment {
+                missile_id: f.track,
+                intercept_s: since_s,
+                assessment,
+            },
+        ));
+    }
 }
 
 /// One command and control pass at `t1_s` (the end of tick `tick`): threat evaluation,
@@ -711,6 +916,7 @@ pub(crate) fn command_and_control(
     if state.defense.batteries.is_empty() {
         return;
     }
+    assess_kills(state, tick, t1_s, events);
     // Threat files: refreshed from every confirmed track with an impact prediction.
     for t in state.tracker.tracks() {
         if t.status != TrackStatus::Confirmed {
@@ -721,7 +927,10 @@ pub(crate) fn command_and_control(
         let e = state.defense.engagement_mut(t.id);
         e.estimate = Some((t.time_s, [x[0], x[1], x[2], x[3], x[4], x[5], x[6]]));
         e.impact = Some(ip);
+        e.last_plot_s = Some(t.last_update_s);
     }
+    let mut cache = core::mem::take(&mut state.defense.predictions);
+    let mut keep = Vec::new();
     let d = &state.defense;
     let physics = state.physics;
     let ell = physics.earth.ellipsoid();
@@ -738,7 +947,7 @@ pub(crate) fn command_and_control(
     let mut cands = Vec::new();
     let mut threats = Vec::new();
     for f in &d.engagements {
-        if f.killed || busy.binary_search(&f.track).is_ok() {
+        if f.killed || f.assessing_since_s.is_some() || busy.binary_search(&f.track).is_ok() {
             continue;
         }
         let (Some(ip), Some((t_s, x))) = (f.impact, f.estimate) else {
@@ -760,15 +969,17 @@ pub(crate) fn command_and_control(
             time_to_go_s: ip.time_s - t1_s,
             survival: 1.0,
         });
-        let x = motion::State::from_column_slice(&x);
         cands.push(Candidate {
             track: f.track,
             impact: ip,
             asset: Some(asset.asset.name.clone()),
             estimate: f.estimate,
-            samples: predict_samples(&model, &x, t_s, ip.time_s + 5.0),
+            samples: cache.get(&mut keep, &model, f.track, &x, t_s, ip.time_s + 5.0),
         });
     }
+    cache.entries = keep;
+    state.defense.predictions = cache;
+    let d = &state.defense;
     if threats.is_empty() {
         return;
     }
@@ -788,7 +999,8 @@ pub(crate) fn command_and_control(
             samples: &c.samples,
         })
         .collect();
-    let (mut opts, _) = envelope::engagement_options(&ready, &preds, &ell, t1_s);
+    let (mut opts, _) =
+        envelope::engagement_options_in(&ready, &preds, &ell, t1_s, envelope::planning_band);
     // Fire at the earliest opportunity: only options whose launch time has come.
     let horizon = t1_s + C2_PERIOD_TICKS as f64 * TICK_S;
     // and whose fly-out is short enough for the interceptor to arrive with energy to steer
@@ -829,7 +1041,9 @@ pub(crate) fn command_and_control(
         };
         let b = state.defense.batteries[bi].battery.clone();
         let site = ell.geodetic_to_ecef(&b.position.to_geodetic(0.0));
-        let Ok(plan) = envelope::earliest_intercept(b.kind, &site, &ell, &c.samples, t1_s) else {
+        let band = envelope::planning_band(b.kind);
+        let Ok(plan) = envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples, t1_s)
+        else {
             continue;
         };
         let alternatives = dec
@@ -900,6 +1114,7 @@ pub(crate) fn command_and_control(
                 planned_intercept_s: plan.intercept_s,
                 last_estimate: c.estimate,
                 seeker_lock: None,
+                handover_error_m: None,
                 closest_m: f64::INFINITY,
                 flight,
             });

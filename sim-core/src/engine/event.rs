@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::earth::GeoPoint;
 use crate::engagement::wta::{AlternativeStatus, Doctrine, FireMode};
 use crate::engine::MissileId;
-use crate::engine::defense::{AssetId, BatteryId, InterceptOutcome, InterceptorId};
+use crate::engine::defense::{AssetId, BatteryId, InterceptOutcome, InterceptorId, KillAssessment};
 use crate::flight::FlightSummary;
 use crate::interceptor::InterceptorKind;
 use crate::missile::MissileKind;
@@ -303,6 +303,11 @@ pub enum EventKind {
         kill: bool,
         /// How the flight ended.
         outcome: InterceptOutcome,
+        /// The track's error when the seeker took over: distance between the track estimate
+        /// guiding the interceptor and the true missile at seeker lock (m; truth, for scoring);
+        /// absent when the seeker never acquired.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handover_error_m: Option<f64>,
         /// Miss distance (m): closest approach to the target, or to any missile when there
         /// was no end game.
         miss_m: f64,
@@ -316,6 +321,16 @@ pub enum EventKind {
         blast_ts: f64,
         /// Lethal radius (m).
         blast_radius: f64,
+    },
+    /// Command and control assessed, from the sensors, whether the interceptors fired at a
+    /// track killed it (`engine::defense` module doc); a survivor may be engaged again.
+    KillAssessment {
+        /// The track (the old `missile_id`).
+        missile_id: TrackId,
+        /// Time of the last intercept assessed (s).
+        intercept_s: f64,
+        /// The assessment.
+        assessment: KillAssessment,
     },
     /// A leaker hit a defended asset (follows its `impact` event).
     AssetHit {

@@ -16,6 +16,15 @@
 //!   (Driels, "Weaponeering: Conventional Weapon System Effectiveness", 2nd ed., AIAA 2013,
 //!   ch. 5; the lethal area pi R^2 equals that of the cookie-cutter of radius R).
 //!
+//! Outside the type's intercept altitude band ([`crate::interceptor::InterceptorType`]'s
+//! `min_intercept_alt_m`..`max_intercept_alt_m`) P_kill = 0: the band is where the airframe
+//! can still manoeuvre and the fuze and warhead work as designed (the SM-6 ceiling of about
+//! 34 km is aerodynamic: above it the dynamic pressure no longer gives its lateral
+//! acceleration; THAAD's floor of about 40 km is its kill vehicle's, whose seeker window heats
+//! up lower down). The planner aims inside the band with a margin
+//! ([`crate::engagement::envelope::planning_band`]); an end game that still happens outside it
+//! is a miss, so no battery kills beyond its envelope.
+//!
 //! The decision uses exactly one uniform draw (one `u64`): kill if u < P_kill.
 
 use nalgebra::Vector3;
@@ -117,14 +126,21 @@ pub fn resolve(
     }
     let w = ca.t_s / dt_s;
     let pos = interceptor.0 + (interceptor.1 - interceptor.0) * w;
-    let pk = kill_probability(kind, ca.miss_m);
+    let altitude_m = ellipsoid.altitude_m(&pos);
+    let p = kind.params();
+    let in_band = altitude_m >= p.min_intercept_alt_m && altitude_m <= p.max_intercept_alt_m;
+    let pk = if in_band {
+        kill_probability(kind, ca.miss_m)
+    } else {
+        0.0
+    };
     let u = uniform(rng);
     Some(EndgameOutcome {
         kill: u < pk,
         miss_m: ca.miss_m,
         pk,
         time_s: tick_start_s + ca.t_s,
-        altitude_m: ellipsoid.altitude_m(&pos),
+        altitude_m,
     })
 }
 
@@ -175,7 +191,8 @@ mod tests {
     #[test]
     fn kill_rate_matches_pk_and_a_far_pass_never_kills() {
         let ell = Ellipsoid::WGS84;
-        let base = Vector3::new(ell.a_m + 20_000.0, 0.0, 0.0);
+        // 100 km up: inside THAAD's 40-150 km band.
+        let base = Vector3::new(ell.a_m + 100_000.0, 0.0, 0.0);
         let m0 = base;
         let m1 = base + Vector3::new(0.0, 300.0, 0.0);
         let t0 = base + Vector3::new(0.3, 300.0, 0.0);
@@ -195,7 +212,7 @@ mod tests {
             )
             .unwrap();
             assert!((o.miss_m - 0.3).abs() < 1e-6 && (o.time_s - 100.05).abs() < 1e-9);
-            assert!((o.altitude_m - 20_000.0).abs() < 1.0, "{}", o.altitude_m);
+            assert!((o.altitude_m - 100_000.0).abs() < 1.0, "{}", o.altitude_m);
             kills += o.kill as u32;
         }
         // Binomial: 0.85 +- 3 sigma (sigma = sqrt(p(1-p)/n) = 0.0025).
@@ -213,6 +230,36 @@ mod tests {
         )
         .unwrap();
         assert!(!o.kill && o.pk == 0.0);
+        // The same perfect pass by an SM-6 at 36 km, above its 34 km ceiling, and by a THAAD
+        // at 20 km, below its 40 km floor, cannot kill; at 30 km the SM-6 kills at its Pk.
+        let at = |alt: f64, off: Vector3<f64>| Vector3::new(ell.a_m + alt, 0.0, 0.0) + off;
+        for (kind, alt, pk) in [
+            (InterceptorKind::Sm6, 36_000.0, 0.0),
+            (InterceptorKind::Thaad, 20_000.0, 0.0),
+            (InterceptorKind::Sm6, 30_000.0, 0.7),
+        ] {
+            let o = resolve(
+                kind,
+                0.0,
+                0.1,
+                (
+                    &at(alt, Vector3::zeros()),
+                    &at(alt, Vector3::new(0.0, 300.0, 0.0)),
+                ),
+                (
+                    &at(alt, Vector3::new(0.0, 300.0, 0.0)),
+                    &at(alt, Vector3::zeros()),
+                ),
+                &ell,
+                &mut rng,
+            )
+            .unwrap();
+            assert!(o.miss_m < 1e-6 && (o.altitude_m - alt).abs() < 1.0, "{o:?}");
+            assert_eq!(o.pk, pk, "{kind} at {alt} m");
+            if pk == 0.0 {
+                assert!(!o.kill);
+            }
+        }
         // Closing at the end of the tick: no decision yet, no draw.
         let t_far = base + Vector3::new(0.0, 5_000.0, 0.0);
         assert!(

@@ -154,6 +154,32 @@ if (args.bench) {
     b.free();
     console.log(`bench wasm tracker plots_${n}_objects_10_radars: ${(plots / ms).toFixed(1)} k plots/s`);
   }
+  // Same workload as `examples/kill_chain.rs`: the whole kill chain, 500 SCUD-Cs, 30 radars,
+  // 20 batteries, up to KILL_CHAIN_UNTIL_S simulated seconds (default 150), in 50 s windows.
+  {
+    const until = Number(process.env.KILL_CHAIN_UNTIL_S ?? 150);
+    let t0 = performance.now();
+    const b = new wasm.KillChainBenchJs(500, 30, 20);
+    console.log(`bench wasm kill_chain setup (reference solve, placements): ${(performance.now() - t0).toFixed(0)} ms`);
+    let simulated = 0;
+    const t1 = performance.now();
+    for (let w = 50; w <= until; w += 50) {
+      t0 = performance.now();
+      const s = b.run_until(w);
+      simulated += s;
+      const wall = (performance.now() - t0) / 1000;
+      console.log(`bench wasm kill_chain ${w - 50}-${w} s: ${(s / wall).toFixed(2)} simulated s per wall s (${b.rounds_fired()} rounds fired so far)`);
+      if (s < 49.9) break;
+    }
+    const wall = (performance.now() - t1) / 1000;
+    console.log(`bench wasm kill_chain_500_30_20: ${simulated.toFixed(1)} simulated s in ${wall.toFixed(1)} s: ${(simulated / wall).toFixed(2)} simulated s per wall s`);
+    b.free();
+    const socal = readFileSync("scenarios/socal-scud-c.json", "utf8");
+    t0 = performance.now();
+    const report = JSON.parse(wasm.montecarlo_report(socal, 5));
+    const s = (performance.now() - t0) / 1000;
+    console.log(`bench wasm montecarlo socal-scud-c 5 runs: ${(5 / s).toFixed(2)} runs/s (leak ${report.leak?.estimate}, ${report.interceptors_mean} interceptors per run)`);
+  }
   const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
   let t = performance.now();
   for (let r = 0; r < 5; r++) wasm.solve_trajectory(req);
