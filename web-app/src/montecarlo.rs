@@ -214,6 +214,7 @@ mod tests {
             interceptors: 0,
             kills: 0,
             kill_altitudes_m: vec![],
+            handover_errors_m: vec![],
             asset_hits: vec![],
         }
     }
