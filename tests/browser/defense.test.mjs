@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startRelay, launchBrowser, openPage, viewOf, project } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const LA = { lat: 34.05, lon: -118.25 };
@@ -24,9 +24,7 @@ before(async () => {
   relay = await startRelay();
   chrome = await launchBrowser();
   session = await openPage(chrome.browser);
-  await session.page.goto(relay.url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, relay.url);
 });
 
 after(async () => {

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, distanceM, recordResults } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, distanceM, recordResults, gotoApp } from './harness.mjs';
 
 // Colours of the base map (web-app/src/render.rs, `palette`).
 const LAND = [0x1f, 0x33, 0x47];
@@ -26,9 +26,7 @@ before(async () => {
   relay = await startRelay();
   chrome = await launchBrowser();
   session = await openPage(chrome.browser);
-  await session.page.goto(relay.url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, relay.url);
 });
 
 after(async () => {
@@ -331,9 +329,7 @@ test('a phone-sized screen: no horizontal overflow, a usable map, labelled butto
   });
   try {
     const { page } = phone;
-    await page.goto(relay.url, { waitUntil: 'load' });
-    await page.waitForFunction(
-      () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+    await gotoApp(page, relay.url);
     const sizes = await page.evaluate(() => ({
       scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth,
     }));

@@ -127,3 +127,11 @@ export function distanceM(a, b) {
   const h = Math.sin(dlat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dlon / 2) ** 2;
   return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
 }
+
+/** Opens the app at `url` in `page` and waits for the first drawn map (the app's
+ * `mdsim:first-map` performance mark). */
+export async function gotoApp(page, url) {
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(
+    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+}

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, recordResults, viewOf, project } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, recordResults, viewOf, project, gotoApp } from './harness.mjs';
 
 const NATIVE = JSON.parse(readFileSync(new URL('./montecarlo-socal.json', import.meta.url), 'utf8'));
 
@@ -19,9 +19,7 @@ before(async () => {
   relay = await startRelay();
   chrome = await launchBrowser();
   session = await openPage(chrome.browser);
-  await session.page.goto(relay.url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, relay.url);
 });
 
 after(async () => {

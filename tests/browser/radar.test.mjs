@@ -4,7 +4,7 @@
 // the same state, counters and log with radars in the simulation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, openPage, viewOf, project } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
 
 const VANDENBERG = { lat: 34.73, lon: -120.57 };
 
@@ -16,9 +16,7 @@ before(async () => {
   relay = await startRelay();
   chrome = await launchBrowser();
   session = await openPage(chrome.browser);
-  await session.page.goto(relay.url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, relay.url);
 });
 
 after(async () => {

@@ -6,7 +6,7 @@
 // refused; no page logs an error and nothing leaves 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, openPage, viewOf, project } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
 
 const SITE = { lat: 36.5, lon: -123.1 };
 // About 290 km away: well inside the SCUD-C's 527 km, whatever pixel the click lands on.
@@ -30,9 +30,7 @@ after(async () => {
 async function open(url) {
   const s = await openPage(chrome.browser);
   sessions.push(s);
-  await s.page.goto(url, { waitUntil: 'load' });
-  await s.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(s.page, url);
   return s;
 }
 

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, viewOf, project } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
 
 const SITE = { lat: 35.9, lon: -121.5 };
 const TARGET = { lat: 34.0, lon: -118.4 };
@@ -30,9 +30,7 @@ after(async () => {
 async function open(url) {
   const session = await openPage(chrome.browser);
   pages.push(session);
-  await session.page.goto(url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, url);
   return session;
 }
 

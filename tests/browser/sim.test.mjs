@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startRelay, launchBrowser, openPage, recordResults, viewOf, project, distanceM,
+  startRelay, launchBrowser, openPage, recordResults, viewOf, project, distanceM, gotoApp,
 } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
@@ -19,9 +19,7 @@ before(async () => {
   relay = await startRelay();
   chrome = await launchBrowser();
   session = await openPage(chrome.browser);
-  await session.page.goto(relay.url, { waitUntil: 'load' });
-  await session.page.waitForFunction(
-    () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
+  await gotoApp(session.page, relay.url);
 });
 
 after(async () => {
