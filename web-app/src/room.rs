@@ -562,7 +562,8 @@ impl Session {
                     // The referee was at least at tick - LEAD when it sent this.
                     let at_least = stamped.tick.saturating_sub(LEAD_TICKS);
                     if clock.estimate(now_ms) < at_least as f64 {
-                        *clock = TickClock::new(at_least, now_ms);
+                        *clock = TickClock::new(at_least, now_ms)
+                            .with_rate(clock.paused(), clock.speed());
                     }
                 }
                 let applied = player.is_relayed()
@@ -639,7 +640,9 @@ impl Session {
         for c in commands {
             player.apply_stamped(c.tick, c.command);
         }
-        self.clock = Some(TickClock::new(tick, now_ms));
+        // A resync keeps the room's pause and speed (a welcome then sets its own).
+        let (paused, speed) = self.room_clock().unwrap_or((false, 1));
+        self.clock = Some(TickClock::new(tick, now_ms).with_rate(paused, speed));
         self.syncing = false;
         self.hashes.clear();
     }
@@ -901,6 +904,31 @@ mod tests {
         assert_eq!(p.tick(), 20 + 80 - 8);
         s.on_message(&mut p, set(false, 2, 100), 21_000.0);
         assert_eq!(s.feed.back().unwrap().text, "set the speed to 2x");
+        // A command that moves the clock forward, and a resync, keep the room's speed.
+        s.on_message(
+            &mut p,
+            ServerMessage::Command(StampedCommand {
+                tick: 200,
+                by: ada.clone(),
+                command: launch(),
+            }),
+            21_000.0,
+        );
+        assert_eq!(s.clock.unwrap().estimate(21_000.0), 197.0);
+        assert_eq!(s.room_clock(), Some((false, 2)));
+        s.on_message(
+            &mut p,
+            ServerMessage::Resync {
+                mismatch_tick: 90,
+                expected: 1,
+                got: 2,
+                tick: referee.tick(),
+                snapshot: Box::new(referee.snapshot()),
+                commands: vec![],
+            },
+            22_000.0,
+        );
+        assert_eq!(s.room_clock(), Some((false, 2)));
 
         // An observer is told why and nothing is sent.
         let mut w = Session::new("r");
