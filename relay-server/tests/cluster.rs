@@ -103,6 +103,7 @@ async fn a_room_spans_two_relays_on_one_nats() {
         "the token works on both relays"
     );
     assert_ne!(wa.you.id, wb.you.id, "one owner numbers every member");
+    let bo = wb.you.clone();
     // Both see both.
     a.presence_of(2).await;
     let seen = b.presence_of(2).await;
@@ -239,6 +240,29 @@ async fn a_room_spans_two_relays_on_one_nats() {
             .await
             .is_ok_and(|h| !h.is_remote())
     );
+
+    // A pause from the other relay reaches the owner's referee; both members hear who paused,
+    // and the proxy's pongs follow the owner's clock (carried by its beats).
+    b.send(&ClientMessage::Clock {
+        paused: true,
+        speed: 4,
+    })
+    .await;
+    let mut clocks = Vec::new();
+    for client in [&mut a, &mut b] {
+        clocks.push(match client.next_not_presence().await {
+            ServerMessage::Clock(c) => c,
+            other => panic!("expected a clock, got {other:?}"),
+        });
+    }
+    assert_eq!(clocks[0], clocks[1]);
+    assert!(clocks[0].paused);
+    assert_eq!(clocks[0].by.as_ref(), Some(&bo));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let paused_at = b.ping(20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.ping(21).await, paused_at);
+    assert_eq!(paused_at, clocks[0].tick);
 
     // Leaving on the other relay reaches the owner's presence list.
     late.ws.close(None).await.unwrap();

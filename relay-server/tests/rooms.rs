@@ -10,7 +10,7 @@ use relay_server::{AppState, Config, server};
 use sim_core::earth::GeoPoint;
 use sim_core::engine::LaunchCommand;
 use sim_core::protocol::{
-    ClientMessage, Member, Role, ServerMessage, StampedCommand, decode_server,
+    ClientMessage, ClockState, Member, Role, ServerMessage, StampedCommand, decode_server,
 };
 use sim_core::{Command, MissileKind, Simulation};
 use tokio::net::{TcpListener, TcpStream};
@@ -98,12 +98,14 @@ impl Client {
                 tick,
                 snapshot,
                 commands,
+                clock,
                 ..
             } => Welcome {
                 you,
                 tick,
                 sim: Simulation::restore(*snapshot),
                 commands,
+                clock,
             },
             other => panic!("expected a welcome, got {other:?}"),
         };
@@ -159,7 +161,7 @@ impl Client {
     async fn ping(&mut self, nonce: u64) -> u64 {
         self.send(&ClientMessage::Ping { nonce: Some(nonce) }).await;
         match self.next_not_presence().await {
-            ServerMessage::Pong { nonce: n, tick } => {
+            ServerMessage::Pong { nonce: n, tick, .. } => {
                 assert_eq!(n, Some(nonce));
                 tick
             }
@@ -173,6 +175,7 @@ struct Welcome {
     tick: u64,
     sim: Simulation,
     commands: Vec<StampedCommand>,
+    clock: ClockState,
 }
 
 fn launch() -> Command {
@@ -414,6 +417,149 @@ async fn only_token_holders_who_are_not_observers_may_command() {
     })
     .await;
     assert!(end.is_ok(), "the connection was not closed");
+}
+
+impl Client {
+    async fn next_clock(&mut self) -> ClockState {
+        loop {
+            match self.next_not_presence().await {
+                ServerMessage::Clock(c) => return c,
+                ServerMessage::Command(_) => continue,
+                other => panic!("expected a clock, got {other:?}"),
+            }
+        }
+    }
+
+    /// Pings and returns the pong's `(tick, paused, speed)`.
+    async fn ping_clock(&mut self, nonce: u64) -> (u64, bool, u32) {
+        self.send(&ClientMessage::Ping { nonce: Some(nonce) }).await;
+        match self.next_not_presence().await {
+            ServerMessage::Pong {
+                tick,
+                paused,
+                speed,
+                ..
+            } => (tick, paused, speed),
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_clock_pauses_resumes_and_speeds_up_for_everyone() {
+    let relay = start(|_| {}).await;
+    let (room, token) = relay.private_room();
+    let url = relay.url(&room);
+    let (mut a, wa) = Client::join(&url, "Ada", Role::Attacker, Some(&token)).await;
+    let (mut b, wb) = Client::join(&url, "Bo", Role::Defender, Some(&token)).await;
+    assert_eq!(wa.clock, ClockState::default());
+
+    // Pause: both members hear who paused, and the referee's tick stops.
+    a.send(&ClientMessage::Clock {
+        paused: true,
+        speed: 1,
+    })
+    .await;
+    let paused = a.next_clock().await;
+    assert_eq!(b.next_clock().await, paused);
+    assert!(paused.paused);
+    assert_eq!(paused.by.as_ref(), Some(&wa.you));
+    let (t0, p0, _) = a.ping_clock(1).await;
+    assert!(p0);
+    assert_eq!(t0, paused.tick);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(a.ping_clock(2).await, (paused.tick, true, 1));
+
+    // A late observer gets the paused clock in its welcome, and may not change it.
+    let mut watcher = Client::connect(&url).await;
+    watcher
+        .send(&ClientMessage::Hello {
+            name: "Eve".into(),
+            role: Role::Observer,
+            token: None,
+        })
+        .await;
+    match watcher.next().await {
+        ServerMessage::Welcome { clock, tick, .. } => {
+            assert_eq!(clock, paused);
+            assert_eq!(tick, paused.tick);
+        }
+        other => panic!("expected a welcome, got {other:?}"),
+    }
+    watcher
+        .send(&ClientMessage::Clock {
+            paused: false,
+            speed: 16,
+        })
+        .await;
+    let refused = watcher.next_error().await;
+    assert!(
+        refused.contains("observers cannot pause or change the speed"),
+        "{refused}"
+    );
+    // A speed outside the allowed set is refused with the allowed values.
+    a.send_text(r#"{"v":1,"type":"clock","paused":false,"speed":5}"#.into())
+        .await;
+    let refused = a.next_error().await;
+    assert!(
+        refused.contains("choose one of [1, 2, 4, 8, 16]"),
+        "{refused}"
+    );
+    assert_eq!(a.ping_clock(3).await, (paused.tick, true, 1));
+
+    // A launch ordered while paused, then resume at 4x: about 4 ticks per 100 ms.
+    a.send(&ClientMessage::Command { command: launch() }).await;
+    let launched = a.next_command().await;
+    assert_eq!(b.next_command().await, launched);
+    a.send(&ClientMessage::Clock {
+        paused: false,
+        speed: 4,
+    })
+    .await;
+    let fast = a.next_clock().await;
+    assert_eq!(b.next_clock().await, fast);
+    assert_eq!(
+        (fast.tick, fast.paused, fast.speed),
+        (paused.tick, false, 4)
+    );
+    let start = tokio::time::Instant::now();
+    let (t1, _, _) = a.ping_clock(4).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (t2, p2, s2) = a.ping_clock(5).await;
+    let elapsed_periods = start.elapsed().as_secs_f64() / 0.1;
+    assert_eq!((p2, s2), (false, 4));
+    let rate = (t2 - t1) as f64 / elapsed_periods;
+    // 1x would give about 1 tick per period; a loaded machine may lose a little.
+    assert!((2.5..=4.5).contains(&rate), "{rate} ticks per period");
+
+    // Slow down to 2x; both clients replay the same commands and agree with the referee.
+    a.send(&ClientMessage::Clock {
+        paused: false,
+        speed: 2,
+    })
+    .await;
+    assert_eq!(a.next_clock().await.speed, 2);
+    assert_eq!(b.next_clock().await.speed, 2);
+    let check = launched.tick + 20;
+    wait_for_tick(&mut a, check).await;
+    let mut hashes = Vec::new();
+    for (client, welcome) in [(&mut a, wa), (&mut b, wb)] {
+        let mut sim = welcome.sim;
+        let mut commands = welcome.commands;
+        commands.push(launched.clone());
+        catch_up(&mut sim, &commands, check);
+        assert_eq!(sim.missiles().len(), 1);
+        hashes.push(sim.state_hash());
+        client
+            .send(&ClientMessage::Hash {
+                tick: check,
+                hash: sim.state_hash(),
+            })
+            .await;
+    }
+    assert_eq!(hashes[0], hashes[1]);
+    relay.wait_for_hash_checks(2).await;
+    assert_eq!(relay.desyncs(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

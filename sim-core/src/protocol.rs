@@ -7,7 +7,12 @@
 //! messages are at most [`MAX_CLIENT_MESSAGE_BYTES`] bytes. State hashes travel as 16
 //! lowercase hexadecimal digits, because JSON numbers above 2^53 lose precision in JavaScript.
 //! `docs/protocol.md` describes the exchange (hello, welcome, stamped commands, hash checks,
-//! resync) for people writing clients.
+//! resync, room clock) for people writing clients.
+//!
+//! Versioning: `v` changes only when a message an existing peer relies on changes meaning or
+//! loses a field. Additions that old peers can ignore or default (a new message type, a new
+//! field with a default) keep the version: the room clock (`clock` messages, the `clock` field
+//! of the welcome, `paused`/`speed` in the pong) was added that way within version 1.
 //!
 //! Invariants: [`decode`] never panics, whatever the input (it is fed straight from the
 //! network), and a message it accepts has passed [`ClientMessage::validate`]: finite
@@ -30,6 +35,41 @@ pub const MAX_NAME_CHARS: usize = 32;
 pub const MAX_TOKEN_CHARS: usize = 64;
 /// Longest missile label carried by a command, in characters.
 pub const MAX_LABEL_CHARS: usize = 80;
+/// Room clock speeds a member may choose: simulation ticks run per 100 ms of wall time. The
+/// largest bounds the referee's work per period (16 ticks), so a room cannot hog the relay.
+pub const ALLOWED_SPEEDS: [u32; 5] = [1, 2, 4, 8, 16];
+
+/// The room's clock: whether the referee advances and how fast. Set by a member's
+/// [`ClientMessage::Clock`], broadcast as [`ServerMessage::Clock`] and included in every
+/// welcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockState {
+    /// The referee's tick when the setting took effect: the next tick it runs (paused, the
+    /// referee stays at this tick until resumed).
+    pub tick: u64,
+    /// Whether the referee is stopped.
+    pub paused: bool,
+    /// Ticks per 100 ms while running, one of [`ALLOWED_SPEEDS`].
+    pub speed: u32,
+    /// Who set it; absent for the initial clock (running at 1x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Member>,
+}
+
+impl Default for ClockState {
+    fn default() -> Self {
+        Self {
+            tick: 0,
+            paused: false,
+            speed: 1,
+            by: None,
+        }
+    }
+}
+
+fn default_speed() -> u32 {
+    1
+}
 
 /// What a member does in a room. Observers only watch; the other roles may send commands when
 /// they joined with the room's token.
@@ -75,6 +115,14 @@ pub enum ClientMessage {
     /// Asks for the room's state again (after falling behind, or on receiving a command for a
     /// tick already run); answered by a fresh [`ServerMessage::Welcome`].
     Sync {},
+    /// Pauses, resumes or changes the speed of the room's clock (members who may command
+    /// only); answered by a [`ServerMessage::Clock`] to every member.
+    Clock {
+        /// Whether the referee should stop.
+        paused: bool,
+        /// Ticks per 100 ms while running, one of [`ALLOWED_SPEEDS`].
+        speed: u32,
+    },
     /// Keep-alive and clock probe; answered by [`ServerMessage::Pong`].
     Ping {
         /// Echoed back in the pong, to match answers with requests.
@@ -127,7 +175,11 @@ pub enum ServerMessage {
         snapshot: Box<Snapshot>,
         /// Commands stamped for `tick` or later, in order.
         commands: Vec<StampedCommand>,
+        /// The room's clock (absent from older relays: running at 1x).
+        clock: ClockState,
     },
+    /// The room's clock changed (pause, resume or speed), for every member.
+    Clock(ClockState),
     /// Who is in the room, sent to everyone whenever it changes.
     Presence {
         /// Members in join order.
@@ -165,6 +217,10 @@ pub enum ServerMessage {
         nonce: Option<u64>,
         /// The referee's current tick.
         tick: u64,
+        /// Whether the room's clock is paused.
+        paused: bool,
+        /// The room's clock speed, ticks per 100 ms.
+        speed: u32,
     },
 }
 
@@ -220,6 +276,7 @@ pub fn decode_server(text: &str) -> Result<ServerMessage, ProtocolError> {
                 tick: w.tick,
                 snapshot: w.snapshot,
                 commands: w.commands,
+                clock: w.clock,
             }
         }
         Some("resync") => {
@@ -237,14 +294,25 @@ pub fn decode_server(text: &str) -> Result<ServerMessage, ProtocolError> {
             wire::Light::Presence { members } => ServerMessage::Presence { members },
             wire::Light::Command(c) => ServerMessage::Command(c),
             wire::Light::Error { message } => ServerMessage::Error { message },
-            wire::Light::Pong { nonce, tick } => ServerMessage::Pong { nonce, tick },
+            wire::Light::Clock(c) => ServerMessage::Clock(c),
+            wire::Light::Pong {
+                nonce,
+                tick,
+                paused,
+                speed,
+            } => ServerMessage::Pong {
+                nonce,
+                tick,
+                paused,
+                speed,
+            },
         },
     })
 }
 
 /// Mirrors of the server messages for decoding.
 mod wire {
-    use super::{Member, Snapshot, StampedCommand, hex_u64};
+    use super::{ClockState, Member, Snapshot, StampedCommand, default_speed, hex_u64};
     use serde::Deserialize;
 
     #[derive(Deserialize)]
@@ -261,6 +329,8 @@ mod wire {
         pub tick: u64,
         pub snapshot: Box<Snapshot>,
         pub commands: Vec<StampedCommand>,
+        #[serde(default)]
+        pub clock: ClockState,
     }
 
     #[derive(Deserialize)]
@@ -282,6 +352,7 @@ mod wire {
             members: Vec<Member>,
         },
         Command(StampedCommand),
+        Clock(ClockState),
         Error {
             message: String,
         },
@@ -289,6 +360,10 @@ mod wire {
             #[serde(default)]
             nonce: Option<u64>,
             tick: u64,
+            #[serde(default)]
+            paused: bool,
+            #[serde(default = "default_speed")]
+            speed: u32,
         },
     }
 }
@@ -387,6 +462,15 @@ impl ClientMessage {
             }
             ClientMessage::Command { command } => {
                 validate_command(command).map_err(ProtocolError::Invalid)
+            }
+            ClientMessage::Clock { speed, .. } => {
+                if ALLOWED_SPEEDS.contains(speed) {
+                    Ok(())
+                } else {
+                    invalid(format!(
+                        "speed {speed} is not allowed; choose one of {ALLOWED_SPEEDS:?}"
+                    ))
+                }
             }
             ClientMessage::Hash { .. } | ClientMessage::Sync {} | ClientMessage::Ping { .. } => {
                 Ok(())
@@ -518,6 +602,10 @@ mod tests {
                 hash: 0xfedc_ba98_7654_3210,
             },
             ClientMessage::Sync {},
+            ClientMessage::Clock {
+                paused: true,
+                speed: 4,
+            },
             ClientMessage::Ping { nonce: Some(7) },
         ]
     }
@@ -579,7 +667,19 @@ mod tests {
                 tick: 0,
                 snapshot: Box::new(sim.snapshot()),
                 commands: vec![stamped.clone()],
+                clock: ClockState {
+                    tick: 0,
+                    paused: true,
+                    speed: 8,
+                    by: Some(member.clone()),
+                },
             },
+            ServerMessage::Clock(ClockState {
+                tick: 7,
+                paused: false,
+                speed: 2,
+                by: Some(member.clone()),
+            }),
             ServerMessage::Presence {
                 members: vec![member],
             },
@@ -598,6 +698,8 @@ mod tests {
             ServerMessage::Pong {
                 nonce: None,
                 tick: 9,
+                paused: true,
+                speed: 16,
             },
         ];
         for m in messages {
@@ -621,6 +723,49 @@ mod tests {
         assert!(resync.contains(r#""got":"ffffffffffffffff""#), "{resync}");
     }
 
+    /// Messages from a relay before the room clock existed still decode, as a clock running
+    /// at 1x.
+    #[test]
+    fn pongs_and_welcomes_without_a_clock_default_to_running_at_1x() {
+        let pong = decode_server(r#"{"v":1,"type":"pong","tick":5}"#).unwrap();
+        assert_eq!(
+            pong,
+            ServerMessage::Pong {
+                nonce: None,
+                tick: 5,
+                paused: false,
+                speed: 1
+            }
+        );
+        let sim = Simulation::new(PhysicsParams::default(), 3);
+        let text = ServerMessage::Welcome {
+            room: "r".into(),
+            you: Member {
+                id: 1,
+                name: "a".into(),
+                role: Role::Observer,
+                can_command: false,
+            },
+            tick: 0,
+            snapshot: Box::new(sim.snapshot()),
+            commands: vec![],
+            clock: ClockState {
+                tick: 0,
+                paused: true,
+                speed: 2,
+                by: None,
+            },
+        }
+        .to_json();
+        let clock = r#","clock":{"tick":0,"paused":true,"speed":2}"#;
+        assert!(text.contains(clock), "{text}");
+        let old = text.replace(clock, "");
+        let Ok(ServerMessage::Welcome { clock, .. }) = decode_server(&old) else {
+            panic!("a welcome without a clock did not decode");
+        };
+        assert_eq!(clock, ClockState::default());
+    }
+
     #[test]
     fn restored_snapshot_from_json_keeps_the_state_hash() {
         let mut sim = Simulation::new(PhysicsParams::default(), 11);
@@ -639,6 +784,7 @@ mod tests {
             tick: sim.tick(),
             snapshot: Box::new(sim.snapshot()),
             commands: vec![],
+            clock: ClockState::default(),
         }
         .to_json();
         let Ok(ServerMessage::Welcome { snapshot, .. }) = decode_server(&text) else {
@@ -705,6 +851,18 @@ mod tests {
                    "from":{"lat_deg":5.0,"lon_deg":0.0},"to":{"lat_deg":1.0,"lon_deg":1.0},
                    "guidance":{"plane_normal_ecef":[0,0,3],"pitch_final_deg":40,"cutoff_s":10}}}"#,
                 "unit vector",
+            ),
+            (
+                r#"{"v":1,"type":"clock","paused":false,"speed":3}"#,
+                "speed 3 is not allowed; choose one of [1, 2, 4, 8, 16]",
+            ),
+            (
+                r#"{"v":1,"type":"clock","paused":false,"speed":-1}"#,
+                "malformed",
+            ),
+            (
+                r#"{"v":1,"type":"clock","speed":2}"#,
+                "missing field `paused`",
             ),
         ];
         for (input, needle) in cases {

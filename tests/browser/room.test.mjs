@@ -102,9 +102,11 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   const watchLink = await a.page.inputValue('#room-watch-link');
   assert.match(playerLink, /^http:\/\/127\.0\.0\.1:\d+\/\?room=[0-9a-f]{32}&title=Drill#token=[0-9a-f]+$/);
   assert.equal(watchLink, playerLink.split('#')[0]);
-  // A's timeline is the room's: playback controls are off.
+  // A's timeline is the room's: the timeline is off; play/pause and the speed, on for a
+  // player, pause or speed up the room for everyone.
   assert.equal(await a.page.isDisabled('#timeline'), true);
-  assert.equal(await a.page.isDisabled('#play'), true);
+  assert.equal(await a.page.isDisabled('#play'), false);
+  assert.equal(await a.page.isDisabled('#speed'), false);
 
   // B joins by opening the link (its room websockets pass through the test, which cuts one
   // later).
@@ -149,6 +151,9 @@ test('two pages share a room, a late joiner catches up, an observer cannot launc
   assert.ok(joined.tick > Number(launchA) + 30, `C started at tick ${joined.tick}, after the launch at ${launchA}`);
   await c.page.waitForFunction(() => document.querySelector('#sim-time').dataset.missiles === '1');
   assert.equal(await c.page.isHidden('#room-link'), true, 'a watch link shows no player link');
+  // An observer cannot pause the room or change its speed.
+  assert.equal(await c.page.isDisabled('#play'), true);
+  assert.equal(await c.page.isDisabled('#speed'), true);
 
   // The three pages' state hashes agree at the same ticks (and the referee agreed with each:
   // a mismatch would have been answered with a resync).

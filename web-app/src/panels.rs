@@ -20,6 +20,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use sim_core::earth::GeoPoint as SimPoint;
+use sim_core::protocol::ALLOWED_SPEEDS;
 use sim_core::{MissileId, MissileKind};
 
 use crate::event_log::{Counters, LogLine};
@@ -633,6 +634,14 @@ pub fn PlaybackBar(
 ) -> impl IntoView {
     let status = ctx.status;
     let playing = ctx.playing;
+    // Playing, or in a room: the room's clock running.
+    let running = move || {
+        if ctx.room.active.get() {
+            ctx.room.clock().is_some_and(|(paused, _)| !paused)
+        } else {
+            playing.get()
+        }
+    };
     let time = move || {
         let s = status.get();
         format!(
@@ -646,16 +655,22 @@ pub fn PlaybackBar(
             <button
                 id="play"
                 type="button"
-                aria-label=move || if playing.get() { "Pause" } else { "Play" }
-                title="Play or pause (space)"
-                disabled=move || ctx.room.active.get()
+                aria-label=move || if running() { "Pause" } else { "Play" }
+                title="Play or pause (space); in a room, pauses or resumes it for everyone"
+                // In a room the relay's clock runs: players ask it to pause, observers watch.
+                disabled=move || ctx.room.active.get() && !ctx.room.can_command()
                 on:click=move |_| {
+                    if ctx.room.active.get_untracked() {
+                        let (paused, speed) = ctx.room.clock().unwrap_or((false, 1));
+                        crate::room_panel::set_clock(ctx, !paused, speed);
+                        return;
+                    }
                     playing.update(|p| *p = !*p);
                     ctx.clock.update_value(Clock::drop_debt);
                 }
             >
                 // Plain words: headless and minimal systems lack the media-control glyphs.
-                {move || if playing.get() { "Pause" } else { "Play" }}
+                {move || if running() { "Pause" } else { "Play" }}
             </button>
             <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" disabled=move || ctx.room.active.get() on:click=move |_| ctx.step_once()>
                 "Step"
@@ -668,9 +683,21 @@ pub fn PlaybackBar(
                 <select
                     id="speed"
                     aria-label="Speed"
-                    disabled=move || ctx.room.active.get()
-                    prop:value=move || format!("{}", ctx.speed.get())
+                    disabled=move || ctx.room.active.get() && !ctx.room.can_command()
+                    prop:value=move || {
+                        if ctx.room.active.get() {
+                            format!("{}", ctx.room.clock().map_or(1, |(_, s)| s))
+                        } else {
+                            format!("{}", ctx.speed.get())
+                        }
+                    }
                     on:change=move |ev| {
+                        if ctx.room.active.get_untracked() {
+                            let paused = ctx.room.clock().is_some_and(|(p, _)| p);
+                            let s = event_target_value(&ev).parse::<u32>().unwrap_or(1);
+                            crate::room_panel::set_clock(ctx, paused, s);
+                            return;
+                        }
                         let s = event_target_value(&ev).parse::<f64>().unwrap_or(1.0);
                         let mut speed = 1.0;
                         ctx.clock.update_value(|c| {
@@ -680,10 +707,18 @@ pub fn PlaybackBar(
                         ctx.speed.set(speed);
                     }
                 >
-                    {SPEEDS
-                        .iter()
-                        .map(|s| view! { <option value=format!("{s}")>{format!("{s}x")}</option> })
-                        .collect_view()}
+                    // A room runs at the relay's speeds only.
+                    {move || {
+                        let speeds: Vec<f64> = if ctx.room.active.get() {
+                            ALLOWED_SPEEDS.iter().map(|&s| f64::from(s)).collect()
+                        } else {
+                            SPEEDS.to_vec()
+                        };
+                        speeds
+                            .into_iter()
+                            .map(|s| view! { <option value=format!("{s}")>{format!("{s}x")}</option> })
+                            .collect_view()
+                    }}
                 </select>
             </label>
             <input

@@ -8,7 +8,9 @@
 //! ticks, and steps no further than the referee is estimated to be, minus
 //! [`SAFETY_TICKS`], so that a command (stamped [`LEAD_TICKS`] ahead) always arrives before
 //! its tick runs here. Every [`HASH_EVERY_TICKS`] ticks it sends its state hash; a resync from
-//! the relay restarts it from the referee's state.
+//! the relay restarts it from the referee's state. The room's clock (pause, speed 1-16x) is the
+//! relay's: members who may command ask for a change with [`Session::set_room_clock`], and the
+//! [`TickClock`] follows the `clock` messages, the welcome and the pongs.
 //!
 //! Invariants: nothing here touches the DOM, a socket or a clock (times are passed in as
 //! milliseconds), so the whole exchange is tested natively against a simulated referee; the
@@ -18,7 +20,9 @@ use std::collections::VecDeque;
 
 use sim_core::Simulation;
 use sim_core::engine::{Command, TICK_S};
-use sim_core::protocol::{ClientMessage, Member, Role, ServerMessage, StampedCommand};
+use sim_core::protocol::{
+    ALLOWED_SPEEDS, ClientMessage, ClockState, Member, Role, ServerMessage, StampedCommand,
+};
 
 use crate::playback::{LoggedCommand, Player};
 use crate::view::{GeoPoint, format_geo};
@@ -26,8 +30,9 @@ use crate::view::{GeoPoint, format_geo};
 /// Ticks between the referee's tick and the tick a command is stamped for (the relay's
 /// `LEAD_TICKS`: 300 ms at 10 Hz).
 pub const LEAD_TICKS: u64 = 3;
-/// Ticks this client stays behind its estimate of the referee's tick: covers the estimate's
-/// error (a pong's tick is up to one tick old when it is sent).
+/// Ticks this client stays behind its estimate of the referee's tick, per unit of room speed
+/// (100 ms of wall time whatever the speed): covers the estimate's error (a pong's tick is up
+/// to one period old when it is sent).
 pub const SAFETY_TICKS: u64 = 1;
 /// A state hash is sent every this many ticks (once a second).
 pub const HASH_EVERY_TICKS: u64 = 10;
@@ -170,47 +175,101 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The relay's tick as a function of wall time: the last tick heard of, advanced at 10 Hz.
+/// The relay's tick as a function of wall time: the last tick heard of, advanced `speed`
+/// ticks per 100 ms (the relay's period), or not at all while the room is paused.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TickClock {
     anchor_tick: f64,
     anchor_ms: f64,
+    paused: bool,
+    speed: u32,
 }
 
 impl TickClock {
-    /// The referee was at `tick` at `now_ms`.
+    /// The referee was at `tick` at `now_ms`, running at 1x.
     pub fn new(tick: u64, now_ms: f64) -> TickClock {
         TickClock {
             anchor_tick: tick as f64,
             anchor_ms: now_ms,
+            paused: false,
+            speed: 1,
         }
     }
 
-    /// The referee's tick estimated at `now_ms` (never before the anchor).
-    pub fn estimate(&self, now_ms: f64) -> f64 {
-        let dt_s = ((now_ms - self.anchor_ms) / 1000.0).max(0.0);
-        self.anchor_tick + dt_s / TICK_S
+    /// The same anchor with the room's clock `paused`/`speed` (a speed outside
+    /// [`ALLOWED_SPEEDS`] counts as 1x).
+    pub fn with_rate(self, paused: bool, speed: u32) -> TickClock {
+        TickClock {
+            paused,
+            speed: if ALLOWED_SPEEDS.contains(&speed) {
+                speed
+            } else {
+                1
+            },
+            ..self
+        }
     }
 
-    /// The tick this client may reach at `now_ms`: [`SAFETY_TICKS`] behind the estimate.
+    /// Whether the room is paused.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Ticks per 100 ms while running.
+    pub fn speed(&self) -> u32 {
+        self.speed
+    }
+
+    /// The referee's tick estimated at `now_ms` (never before the anchor): `anchor + speed x
+    /// elapsed / TICK_S`, the anchor itself while paused.
+    pub fn estimate(&self, now_ms: f64) -> f64 {
+        if self.paused {
+            return self.anchor_tick;
+        }
+        let dt_s = ((now_ms - self.anchor_ms) / 1000.0).max(0.0);
+        self.anchor_tick + f64::from(self.speed) * dt_s / TICK_S
+    }
+
+    /// The tick this client may reach at `now_ms`: [`SAFETY_TICKS`] x speed behind the
+    /// estimate (the same wall-time margin at every speed).
     pub fn target(&self, now_ms: f64) -> u64 {
         let e = self.estimate(now_ms);
         if e.is_finite() && e >= 0.0 {
             // 0.6 s / 0.1 s is 5.999...: a millionth of a tick of slack rounds it up.
-            ((e + 1e-6).floor() as u64).saturating_sub(SAFETY_TICKS)
+            ((e + 1e-6).floor() as u64).saturating_sub(SAFETY_TICKS * u64::from(self.speed))
         } else {
             0
         }
     }
 
-    /// A pong said the referee was at `tick`; it left the relay about half a round trip ago.
-    pub fn observe(&mut self, tick: u64, now_ms: f64, round_trip_ms: f64) {
+    /// A pong said the referee was at `tick` with this clock; it left the relay about half a
+    /// round trip ago.
+    pub fn observe(
+        &mut self,
+        tick: u64,
+        now_ms: f64,
+        round_trip_ms: f64,
+        paused: bool,
+        speed: u32,
+    ) {
         let half = if round_trip_ms.is_finite() {
             (round_trip_ms / 2.0).clamp(0.0, 5_000.0)
         } else {
             0.0
         };
-        *self = TickClock::new(tick, now_ms - half);
+        *self = TickClock::new(tick, now_ms - half).with_rate(paused, speed);
+    }
+}
+
+/// A room clock change in a few words, for the room feed: "paused", "resumed at 4x", "set
+/// the speed to 8x".
+pub fn describe_clock(before: Option<&TickClock>, clock: &ClockState) -> String {
+    if clock.paused {
+        return "paused".into();
+    }
+    match before {
+        Some(b) if b.paused() => format!("resumed at {}x", clock.speed),
+        _ => format!("set the speed to {}x", clock.speed),
     }
 }
 
@@ -225,6 +284,8 @@ pub enum FeedKind {
     Error,
     /// The state was restored from the relay (welcome after a reconnect, resync).
     Sync,
+    /// A member paused, resumed or changed the speed of the room.
+    Clock,
 }
 
 impl FeedKind {
@@ -235,6 +296,7 @@ impl FeedKind {
             FeedKind::Presence => "presence",
             FeedKind::Error => "error",
             FeedKind::Sync => "sync",
+            FeedKind::Clock => "clock",
         }
     }
 }
@@ -323,7 +385,7 @@ pub struct Session {
     pub resyncs: u32,
     /// Welcomes received (the first one, and one per reconnect or sync).
     pub welcomes: u32,
-    /// The relay's tick clock, once welcomed.
+    /// The relay's tick clock (with the room's pause and speed), once welcomed.
     pub clock: Option<TickClock>,
     /// Commands the UI gave for a later tick (a salvo's later rounds), sent when due.
     delayed: Vec<LoggedCommand>,
@@ -367,6 +429,32 @@ impl Session {
         self.you.as_ref().is_some_and(|m| m.can_command)
     }
 
+    /// The room's clock as `(paused, speed)`, once welcomed.
+    pub fn room_clock(&self) -> Option<(bool, u32)> {
+        self.clock.map(|c| (c.paused(), c.speed()))
+    }
+
+    /// The message asking the relay to pause, resume or change the room's speed; `None`
+    /// (with the reason in the feed) when this member may not, or the speed is not one of
+    /// [`ALLOWED_SPEEDS`]. Nothing changes here until the relay's `clock` message.
+    pub fn set_room_clock(&mut self, paused: bool, speed: u32, tick: u64) -> Option<ClientMessage> {
+        if !self.can_command() {
+            self.error(
+                tick,
+                "only players with the room token can pause or change the speed".into(),
+            );
+            return None;
+        }
+        if !ALLOWED_SPEEDS.contains(&speed) {
+            self.error(
+                tick,
+                format!("a room runs at one of {ALLOWED_SPEEDS:?}x, not {speed}x"),
+            );
+            return None;
+        }
+        Some(ClientMessage::Clock { paused, speed })
+    }
+
     fn push_feed(&mut self, line: FeedLine) {
         self.feed.push_back(line);
         while self.feed.len() > MAX_FEED {
@@ -402,9 +490,11 @@ impl Session {
                 tick,
                 snapshot,
                 commands,
+                clock,
                 ..
             } => {
                 self.start_from(player, Simulation::restore(*snapshot), commands, now_ms);
+                self.clock = self.clock.map(|c| c.with_rate(clock.paused, clock.speed));
                 if self.welcomes > 0 {
                     self.push_feed(FeedLine {
                         tick,
@@ -472,7 +562,8 @@ impl Session {
                     // The referee was at least at tick - LEAD when it sent this.
                     let at_least = stamped.tick.saturating_sub(LEAD_TICKS);
                     if clock.estimate(now_ms) < at_least as f64 {
-                        *clock = TickClock::new(at_least, now_ms);
+                        *clock = TickClock::new(at_least, now_ms)
+                            .with_rate(clock.paused(), clock.speed());
                     }
                 }
                 let applied = player.is_relayed()
@@ -488,11 +579,17 @@ impl Session {
                 let tick = player.tick();
                 self.error(tick, format!("relay: {message}"));
             }
-            ServerMessage::Pong { nonce, tick } => {
+            ServerMessage::Clock(clock) => self.on_clock(clock, now_ms),
+            ServerMessage::Pong {
+                nonce,
+                tick,
+                paused,
+                speed,
+            } => {
                 if let (Some((sent, n)), Some(clock)) = (self.ping, &mut self.clock)
                     && nonce == Some(n)
                 {
-                    clock.observe(tick, now_ms, now_ms - sent);
+                    clock.observe(tick, now_ms, now_ms - sent, paused, speed);
                     self.ping = None;
                 }
             }
@@ -513,6 +610,20 @@ impl Session {
         });
     }
 
+    fn on_clock(&mut self, clock: ClockState, now_ms: f64) {
+        let text = describe_clock(self.clock.as_ref(), &clock);
+        // The referee's next tick was `clock.tick` when the relay sent this.
+        self.clock = Some(TickClock::new(clock.tick, now_ms).with_rate(clock.paused, clock.speed));
+        self.push_feed(FeedLine {
+            tick: clock.tick,
+            kind: FeedKind::Clock,
+            who: clock
+                .by
+                .map(|by| format!("{} ({})", by.name, role_name(by.role))),
+            text,
+        });
+    }
+
     fn start_from(
         &mut self,
         player: &mut Player,
@@ -529,7 +640,9 @@ impl Session {
         for c in commands {
             player.apply_stamped(c.tick, c.command);
         }
-        self.clock = Some(TickClock::new(tick, now_ms));
+        // A resync keeps the room's pause and speed (a welcome then sets its own).
+        let (paused, speed) = self.room_clock().unwrap_or((false, 1));
+        self.clock = Some(TickClock::new(tick, now_ms).with_rate(paused, speed));
         self.syncing = false;
         self.hashes.clear();
     }
@@ -664,6 +777,7 @@ mod tests {
             tick: referee.tick(),
             snapshot: Box::new(referee.snapshot()),
             commands,
+            clock: ClockState::default(),
         }
     }
 
@@ -719,9 +833,113 @@ mod tests {
         assert_eq!(c.target(1_950.0), 108);
         assert_eq!(c.target(2_000.0), 109);
         // A pong after a 200 ms round trip: the tick was current 100 ms ago.
-        c.observe(120, 3_000.0, 200.0);
+        c.observe(120, 3_000.0, 200.0, false, 1);
         assert_eq!(c.estimate(3_000.0), 121.0);
         assert_eq!(c.target(f64::NAN), 120 - SAFETY_TICKS);
+    }
+
+    #[test]
+    fn the_clock_stops_while_paused_and_runs_speed_times_faster() {
+        let paused = TickClock::new(100, 1_000.0).with_rate(true, 4);
+        assert_eq!(paused.estimate(60_000.0), 100.0);
+        assert_eq!(paused.target(60_000.0), 100 - 4 * SAFETY_TICKS);
+        let fast = TickClock::new(100, 1_000.0).with_rate(false, 4);
+        // 4 ticks per 100 ms: 40 ticks a second, 4 ticks (100 ms) of margin.
+        assert_eq!(fast.estimate(2_000.0), 140.0);
+        assert_eq!(fast.target(2_000.0), 136);
+        let sixteen = TickClock::new(0, 0.0).with_rate(false, 16);
+        assert_eq!(sixteen.estimate(250.0), 40.0);
+        // A speed the relay would never send counts as 1x.
+        assert_eq!(TickClock::new(0, 0.0).with_rate(false, 3).speed(), 1);
+        // A pong carries the clock: paused at 130 after a 100 ms round trip.
+        let mut c = fast;
+        c.observe(130, 5_000.0, 100.0, true, 4);
+        assert_eq!(c.estimate(9_000.0), 130.0);
+        c.observe(130, 9_000.0, 0.0, false, 2);
+        assert_eq!(c.estimate(9_500.0), 140.0);
+    }
+
+    #[test]
+    fn clock_messages_set_the_pace_name_who_and_only_players_may_ask() {
+        let referee = Simulation::new(PhysicsParams::default(), 1);
+        let ada = member(1, "Ada", Role::Attacker, true);
+        let mut s = Session::new("r");
+        let mut p = local();
+        s.on_message(&mut p, welcome(&referee, ada.clone(), vec![]), 0.0);
+        assert_eq!(s.room_clock(), Some((false, 1)));
+        assert_eq!(
+            s.set_room_clock(true, 1, 0),
+            Some(ClientMessage::Clock {
+                paused: true,
+                speed: 1
+            })
+        );
+        assert_eq!(s.set_room_clock(false, 32, 0), None);
+        assert!(s.last_error.as_deref().unwrap().contains("not 32x"));
+        let set = |paused, speed, tick| {
+            ServerMessage::Clock(ClockState {
+                tick,
+                paused,
+                speed,
+                by: Some(ada.clone()),
+            })
+        };
+        s.on_message(&mut p, set(true, 1, 20), 2_000.0);
+        assert_eq!(s.room_clock(), Some((true, 1)));
+        let line = s.feed.back().unwrap();
+        assert_eq!(
+            (line.kind, line.who.as_deref(), line.text.as_str()),
+            (FeedKind::Clock, Some("Ada (attacker)"), "paused")
+        );
+        // Paused: the player never passes the referee's tick, however long the wait.
+        for f in 0..100 {
+            s.frame(&mut p, 2_000.0 + f64::from(f) * 100.0, || true);
+        }
+        assert!(p.tick() <= 20, "{}", p.tick());
+        s.on_message(&mut p, set(false, 8, 20), 20_000.0);
+        assert_eq!(s.feed.back().unwrap().text, "resumed at 8x");
+        s.frame(&mut p, 21_000.0, || true);
+        s.frame(&mut p, 21_000.0, || true);
+        // One second at 8x: 80 ticks, 8 behind for safety.
+        assert_eq!(p.tick(), 20 + 80 - 8);
+        s.on_message(&mut p, set(false, 2, 100), 21_000.0);
+        assert_eq!(s.feed.back().unwrap().text, "set the speed to 2x");
+        // A command that moves the clock forward, and a resync, keep the room's speed.
+        s.on_message(
+            &mut p,
+            ServerMessage::Command(StampedCommand {
+                tick: 200,
+                by: ada.clone(),
+                command: launch(),
+            }),
+            21_000.0,
+        );
+        assert_eq!(s.clock.unwrap().estimate(21_000.0), 197.0);
+        assert_eq!(s.room_clock(), Some((false, 2)));
+        s.on_message(
+            &mut p,
+            ServerMessage::Resync {
+                mismatch_tick: 90,
+                expected: 1,
+                got: 2,
+                tick: referee.tick(),
+                snapshot: Box::new(referee.snapshot()),
+                commands: vec![],
+            },
+            22_000.0,
+        );
+        assert_eq!(s.room_clock(), Some((false, 2)));
+
+        // An observer is told why and nothing is sent.
+        let mut w = Session::new("r");
+        let mut q = local();
+        w.on_message(
+            &mut q,
+            welcome(&referee, member(2, "Eve", Role::Observer, false), vec![]),
+            0.0,
+        );
+        assert_eq!(w.set_room_clock(true, 1, 0), None);
+        assert!(w.last_error.as_deref().unwrap().contains("room token"));
     }
 
     /// Two members and a late joiner against a referee stepped like the relay's: everyone
@@ -860,6 +1078,8 @@ mod tests {
                     ServerMessage::Pong {
                         nonce: Some(n),
                         tick: 50 + (now / 100.0) as u64,
+                        paused: false,
+                        speed: 1,
                     },
                     now + 20.0,
                 );

@@ -139,6 +139,20 @@ impl RoomUi {
         }
     }
 
+    /// The room's clock as `(paused, speed)`, `None` before the welcome (tracks `rev`, which
+    /// every `clock` message bumps through the feed).
+    pub fn clock(&self) -> Option<(bool, u32)> {
+        self.rev.track();
+        self.read(Session::room_clock).flatten()
+    }
+
+    /// Whether this member may command, and so pause or change the room's speed (tracks
+    /// `rev`).
+    pub fn can_command(&self) -> bool {
+        self.rev.track();
+        self.read(Session::can_command).unwrap_or(false)
+    }
+
     fn read<U>(&self, f: impl FnOnce(&Session) -> U) -> Option<U> {
         self.session.with_value(|s| s.as_ref().map(f))
     }
@@ -436,6 +450,22 @@ fn on_closed(ctx: SimCtx, epoch: u64, code: u16, reason: String) {
     ui.publish();
     ui.conn.set(Conn::Reconnecting { attempt: attempts });
     set_timeout(move || connect(ctx, epoch), Duration::from_millis(delay_ms));
+}
+
+/// Asks the relay to pause, resume or change the room's speed (the playback bar's play and
+/// speed controls in a room). Nothing changes here until the relay's `clock` message; a member
+/// who may not is told why in the feed.
+pub fn set_clock(ctx: SimCtx, paused: bool, speed: u32) {
+    let ui = ctx.room;
+    let tick = ctx.read(Player::tick);
+    let mut out = None;
+    ui.session.update_value(|s| {
+        if let Some(s) = s {
+            out = s.set_room_clock(paused, speed, tick);
+        }
+    });
+    ui.send(out.into_iter().collect());
+    ui.publish();
 }
 
 /// One animation frame in a room: steps the player along the relay's clock, sends what the UI

@@ -30,7 +30,7 @@
 //! as for any member.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,6 +108,12 @@ enum ToOwner {
     Sync {
         member: u32,
     },
+    /// A member's room clock setting (pause, speed).
+    Clock {
+        member: u32,
+        paused: bool,
+        speed: u32,
+    },
     /// A REST (or inbound NATS) launch made on another relay. Answered by [`LaunchAnswer`].
     Launch {
         command: Command,
@@ -141,6 +147,15 @@ enum LaunchAnswer {
 #[derive(Debug, Serialize, Deserialize)]
 struct Beat {
     tick: u64,
+    /// The owner's room clock (absent from relays before the clock: running at 1x).
+    #[serde(default)]
+    paused: bool,
+    #[serde(default = "one")]
+    speed: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// This relay's part in the cluster: its node id, its NATS client and the delivery slots of
@@ -280,11 +295,13 @@ impl Cluster {
     ) {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(tick));
+        let clock = Arc::new(AtomicU32::new(super::pack_clock(false, 1)));
         let handle = Arc::new(RoomHandle {
             id: room.clone(),
             token: None,
             requests: tx,
             tick: tick.clone(),
+            clock: clock.clone(),
             remote: Some(self.clone()),
         });
         let cluster = self.clone();
@@ -300,6 +317,7 @@ impl Cluster {
                 cluster,
                 room,
                 tick,
+                clock,
                 members: HashMap::new(),
                 grace: settings_grace,
                 empty_since: Some(Instant::now()),
@@ -365,6 +383,8 @@ struct Proxy {
     cluster: Arc<Cluster>,
     room: String,
     tick: Arc<AtomicU64>,
+    /// The owner's room clock, packed, from its beats.
+    clock: Arc<AtomicU32>,
     /// Member id (given by the owner) -> delivery slot.
     members: HashMap<u32, u64>,
     grace: Duration,
@@ -406,11 +426,19 @@ impl Proxy {
                     {
                         last_beat = Instant::now();
                         self.tick.store(beat.tick, Ordering::Relaxed);
+                        self.clock.store(
+                            super::pack_clock(beat.paused, beat.speed),
+                            Ordering::Relaxed,
+                        );
                     }
                 }
                 _ = ticker.tick() => {
-                    // Between beats the owner's tick advances at 10 Hz.
-                    self.tick.fetch_add(1, Ordering::Relaxed);
+                    // Between beats the owner's tick advances `speed` ticks per period, unless
+                    // its clock is paused.
+                    let (paused, speed) = super::unpack_clock(self.clock.load(Ordering::Relaxed));
+                    if !paused {
+                        self.tick.fetch_add(u64::from(speed), Ordering::Relaxed);
+                    }
                     if last_beat.elapsed() > OWNER_TIMEOUT {
                         self.owner_gone(&mut requests);
                         break;
@@ -494,6 +522,15 @@ impl Proxy {
             RoomRequest::Command { member, command } => ToOwner::Command { member, command },
             RoomRequest::Hash { member, tick, hash } => ToOwner::Hash { member, tick, hash },
             RoomRequest::Sync { member } => ToOwner::Sync { member },
+            RoomRequest::Clock {
+                member,
+                paused,
+                speed,
+            } => ToOwner::Clock {
+                member,
+                paused,
+                speed,
+            },
             RoomRequest::Launch { command, outcome } => {
                 let cluster = self.cluster.clone();
                 let room = self.room.clone();
@@ -569,7 +606,9 @@ async fn serve_owned(
                 if handle.requests.is_closed() {
                     break;
                 }
-                let body = serde_json::to_vec(&Beat { tick: handle.tick() }).unwrap_or_default();
+                let (paused, speed) = handle.clock();
+                let body = serde_json::to_vec(&Beat { tick: handle.tick(), paused, speed })
+                    .unwrap_or_default();
                 let _ = cluster.client.publish(beat_subject(&room), Bytes::from(body)).await;
                 let dead: Vec<String> = heard
                     .iter()
@@ -670,6 +709,24 @@ async fn owner_handle(
         ToOwner::Sync { member } => {
             if remote.contains_key(&member) {
                 handle.send(RoomRequest::Sync { member }).await;
+            }
+            return;
+        }
+        ToOwner::Clock {
+            member,
+            paused,
+            speed,
+        } => {
+            // The owner's room task checks again that the member may command and that the
+            // speed is allowed (the message came over NATS, not through `protocol::decode`).
+            if remote.contains_key(&member) {
+                handle
+                    .send(RoomRequest::Clock {
+                        member,
+                        paused,
+                        speed,
+                    })
+                    .await;
             }
             return;
         }

@@ -21,7 +21,7 @@ pub mod room;
 pub mod ws;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +92,8 @@ pub struct RoomHandle {
     token: Option<String>,
     requests: mpsc::Sender<RoomRequest>,
     tick: Arc<AtomicU64>,
+    /// The room's clock (paused, speed), packed by [`pack_clock`], for pongs.
+    clock: Arc<AtomicU32>,
     /// For a room owned by another relay: the cluster that reaches its owner.
     remote: Option<Arc<cluster::Cluster>>,
 }
@@ -105,6 +107,11 @@ impl RoomHandle {
     /// The referee's current tick (updated by the room task after every step).
     pub fn tick(&self) -> u64 {
         self.tick.load(Ordering::Relaxed)
+    }
+
+    /// The room's clock as `(paused, speed)` (updated by the room task when it changes).
+    pub fn clock(&self) -> (bool, u32) {
+        unpack_clock(self.clock.load(Ordering::Relaxed))
     }
 
     /// Whether `token` grants the right to send commands: anything does in the public room;
@@ -319,17 +326,20 @@ impl Rooms {
     fn spawn(&self, id: String, token: Option<String>) -> Arc<RoomHandle> {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(0));
+        let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             token,
             requests: tx,
             tick: tick.clone(),
+            clock: clock.clone(),
             remote: None,
         });
         let task = room::Room::new(
             id,
             handle.is_private(),
             tick,
+            clock,
             self.settings.clone(),
             self.metrics.clone(),
             self.bus.clone(),
@@ -360,6 +370,16 @@ impl Rooms {
 }
 
 /// 128 bits from the operating system's generator, as 32 lowercase hex digits.
+/// Packs a room clock into one atomic word: the speed in the low 16 bits, paused in bit 16.
+pub(crate) fn pack_clock(paused: bool, speed: u32) -> u32 {
+    (speed & 0xffff) | (u32::from(paused) << 16)
+}
+
+/// Inverse of [`pack_clock`].
+pub(crate) fn unpack_clock(word: u32) -> (bool, u32) {
+    (word & (1 << 16) != 0, word & 0xffff)
+}
+
 fn random_hex() -> Result<String, String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;

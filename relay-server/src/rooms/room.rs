@@ -1,7 +1,11 @@
 //! The task owning one room: its members, its referee simulation and its command order.
 //!
 //! Every 100 ms of wall time (a Tokio interval, catching up in bursts after a stall) the
-//! referee runs one tick with the commands stamped for it. A command from a member is stamped
+//! referee runs `speed` ticks with the commands stamped for them, or none while the room's
+//! clock is paused. Members who may command set the clock (pause, resume, speed); the new
+//! clock applies from the referee's next tick and is broadcast to every member. The speed is
+//! one of [`ALLOWED_SPEEDS`], at most 16 ticks per period, so one room's work per period stays
+//! bounded and it cannot hog the runtime. A command from a member is stamped
 //! with the referee's current tick plus [`LEAD_TICKS`] and broadcast to every member at once;
 //! every client applies it at that tick, as the referee does. After each tick the referee
 //! records its state hash; a client hash for the same tick that differs is counted, logged and
@@ -16,17 +20,17 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use axum::extract::ws::Utf8Bytes;
 use sim_core::engine::TICK_S;
 use sim_core::flight::PhysicsParams;
-use sim_core::protocol::{Member, Role, ServerMessage, StampedCommand};
+use sim_core::protocol::{ALLOWED_SPEEDS, ClockState, Member, Role, ServerMessage, StampedCommand};
 use sim_core::{Command, Event, EventKind, MissileId, Simulation};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{LEAD_TICKS, MAX_MEMBERS, RoomSettings};
+use super::{LEAD_TICKS, MAX_MEMBERS, RoomSettings, pack_clock};
 use crate::bus::EventBus;
 use crate::metrics::RoomMetrics;
 
@@ -91,6 +95,15 @@ pub enum RoomRequest {
         /// The command.
         command: Command,
     },
+    /// A member set the room's clock (validated speed; ignored unless it may command).
+    Clock {
+        /// Its id.
+        member: u32,
+        /// Whether the referee stops.
+        paused: bool,
+        /// Ticks per period while running.
+        speed: u32,
+    },
     /// A member asked for the room's state again: it gets a fresh welcome.
     Sync {
         /// Its id.
@@ -133,6 +146,9 @@ pub struct Room {
     private: bool,
     sim: Simulation,
     tick: Arc<AtomicU64>,
+    /// The room's clock, and its packed copy for the handle's pongs.
+    clock: ClockState,
+    clock_shared: Arc<AtomicU32>,
     members: Vec<Connected>,
     next_member: u32,
     pending: VecDeque<StampedCommand>,
@@ -162,6 +178,7 @@ impl Room {
         id: String,
         private: bool,
         tick: Arc<AtomicU64>,
+        clock: Arc<AtomicU32>,
         settings: RoomSettings,
         metrics: RoomMetrics,
         bus: EventBus,
@@ -173,6 +190,8 @@ impl Room {
             private,
             sim,
             tick,
+            clock: ClockState::default(),
+            clock_shared: clock,
             members: Vec::new(),
             next_member: 1,
             pending: VecDeque::new(),
@@ -196,7 +215,7 @@ impl Room {
         loop {
             tokio::select! {
                 _ = interval.tick() => {
-                    self.step();
+                    self.period();
                     if self.should_close() {
                         break;
                     }
@@ -208,6 +227,37 @@ impl Room {
             }
         }
         tracing::info!(room = %self.id, tick = self.sim.tick(), "room closed");
+    }
+
+    /// One 100 ms period: `speed` referee ticks, none while paused.
+    fn period(&mut self) {
+        if self.clock.paused {
+            return;
+        }
+        for _ in 0..self
+            .clock
+            .speed
+            .min(ALLOWED_SPEEDS[ALLOWED_SPEEDS.len() - 1])
+        {
+            self.step();
+        }
+    }
+
+    /// Sets the room's clock from the referee's next tick and tells every member.
+    fn set_clock(&mut self, by: Member, paused: bool, speed: u32) {
+        if !ALLOWED_SPEEDS.contains(&speed) {
+            return;
+        }
+        self.clock = ClockState {
+            tick: self.sim.tick(),
+            paused,
+            speed,
+            by: Some(by.clone()),
+        };
+        self.clock_shared
+            .store(pack_clock(paused, speed), Ordering::Relaxed);
+        tracing::info!(room = %self.id, member = by.id, paused, speed, tick = self.clock.tick, "room clock set");
+        self.broadcast(&ServerMessage::Clock(self.clock.clone()));
     }
 
     fn should_close(&self) -> bool {
@@ -242,6 +292,20 @@ impl Room {
                 };
                 if by.can_command {
                     self.order(by, command);
+                }
+            }
+            RoomRequest::Clock {
+                member,
+                paused,
+                speed,
+            } => {
+                if let Some(by) = self
+                    .members
+                    .iter()
+                    .find(|c| c.member.id == member && c.member.can_command)
+                    .map(|c| c.member.clone())
+                {
+                    self.set_clock(by, paused, speed);
                 }
             }
             RoomRequest::Hash { member, tick, hash } => self.check_hash(member, tick, hash),
@@ -314,6 +378,7 @@ impl Room {
             tick: self.sim.tick(),
             snapshot: Box::new(self.sim.snapshot()),
             commands: self.pending.iter().cloned().collect(),
+            clock: self.clock.clone(),
         }
     }
 
@@ -567,6 +632,7 @@ mod tests {
             "test".into(),
             true,
             Arc::default(),
+            Arc::new(AtomicU32::new(pack_clock(false, 1))),
             settings(),
             RoomMetrics::default(),
             EventBus::new(Default::default()),
@@ -630,6 +696,69 @@ mod tests {
         assert_eq!(room.sim.missiles().len(), 1);
         assert_eq!(room.sim.missiles()[0].launch_tick, stamped.tick);
         assert_eq!(room.metrics.launches.get(), 1);
+    }
+
+    #[test]
+    fn the_clock_pauses_and_speeds_the_referee_and_is_broadcast() {
+        let mut room = room();
+        let (member, mut rx) = join(&mut room, 64);
+        room.period();
+        assert_eq!(room.sim.tick(), 1);
+        room.handle(RoomRequest::Clock {
+            member: member.id,
+            paused: true,
+            speed: 1,
+        });
+        for _ in 0..5 {
+            room.period();
+        }
+        assert_eq!(room.sim.tick(), 1);
+        room.handle(RoomRequest::Clock {
+            member: member.id,
+            paused: false,
+            speed: 4,
+        });
+        room.period();
+        room.period();
+        assert_eq!(room.sim.tick(), 9);
+        let clocks: Vec<ClockState> = drain(&mut rx)
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMessage::Clock(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(clocks.len(), 2);
+        assert_eq!((clocks[0].tick, clocks[0].paused), (1, true));
+        assert_eq!((clocks[1].tick, clocks[1].speed), (1, 4));
+        assert_eq!(clocks[1].by.as_ref(), Some(&member));
+        assert_eq!(
+            super::super::unpack_clock(room.clock_shared.load(Ordering::Relaxed)),
+            (false, 4)
+        );
+        // A speed outside the allowed set, or a member who may not command, changes nothing.
+        room.handle(RoomRequest::Clock {
+            member: member.id,
+            paused: true,
+            speed: 1000,
+        });
+        let (tx, _watcher_rx) = mpsc::channel(64);
+        let (reply, mut answer) = oneshot::channel();
+        room.handle(RoomRequest::Join {
+            name: "w".into(),
+            role: Role::Observer,
+            can_command: false,
+            outbound: tx,
+            reply,
+        });
+        let watcher = answer.try_recv().unwrap().unwrap();
+        room.handle(RoomRequest::Clock {
+            member: watcher.id,
+            paused: true,
+            speed: 1,
+        });
+        assert!(!room.clock.paused);
+        assert_eq!(room.clock.speed, 4);
     }
 
     #[test]
@@ -713,6 +842,7 @@ mod tests {
             "socal".into(),
             true,
             Arc::default(),
+            Arc::new(AtomicU32::new(pack_clock(false, 1))),
             settings(),
             RoomMetrics::default(),
             bus,
@@ -780,6 +910,7 @@ mod tests {
             "t".into(),
             true,
             Arc::default(),
+            Arc::new(AtomicU32::new(pack_clock(false, 1))),
             settings(),
             RoomMetrics::default(),
             bus,

@@ -317,9 +317,34 @@ impl Connection {
             (ClientMessage::Sync {}, Some(member)) => {
                 self.forward(RoomRequest::Sync { member: member.id }).await
             }
+            (ClientMessage::Clock { paused, speed }, Some(member)) => {
+                if !member.can_command {
+                    let why = if member.role == Role::Observer {
+                        "observers cannot pause or change the speed; join as attacker or \
+                         defender with the room token"
+                    } else {
+                        "this connection cannot pause or change the speed: join with the room \
+                         token"
+                    };
+                    return self.refuse("forbidden", why.into()).await;
+                }
+                self.forward(RoomRequest::Clock {
+                    member: member.id,
+                    paused,
+                    speed,
+                })
+                .await
+            }
             (ClientMessage::Ping { nonce }, Some(_)) => {
                 let tick = self.room.tick();
-                self.reply(ServerMessage::Pong { nonce, tick }).await
+                let (paused, speed) = self.room.clock();
+                self.reply(ServerMessage::Pong {
+                    nonce,
+                    tick,
+                    paused,
+                    speed,
+                })
+                .await
             }
         }
     }

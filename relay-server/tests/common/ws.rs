@@ -151,7 +151,7 @@ impl Client {
     pub async fn ping(&mut self, nonce: u64) -> u64 {
         self.send(&ClientMessage::Ping { nonce: Some(nonce) }).await;
         match self.next_not_presence().await {
-            ServerMessage::Pong { nonce: n, tick } => {
+            ServerMessage::Pong { nonce: n, tick, .. } => {
                 assert_eq!(n, Some(nonce));
                 tick
             }
