@@ -346,22 +346,12 @@ impl Player {
     pub fn rebase(&mut self, sim: Simulation) {
         let tick = sim.tick();
         self.log.retain(|c| c.tick < tick);
-        self.lines
-            .truncate(self.lines.partition_point(|l| l.tick < tick));
-        self.detections
-            .truncate(self.detections.partition_point(|d| d.0 < tick));
-        self.first_seen.retain(|_, t| *t < tick);
-        for trail in &mut self.trails {
-            trail.points.retain(|p| p.tick <= tick);
-        }
-        self.trails.retain(|t| !t.points.is_empty());
-        self.defense.truncate(tick);
+        self.forget_from(tick);
         self.snapshots = vec![sim.clone()];
         self.snapshot_every = SNAPSHOT_EVERY_TICKS;
         self.sim = sim;
         self.horizon = tick;
         self.plots.clear();
-        self.generation += 1;
         if let Some(r) = &mut self.relay {
             r.limit = tick;
         }
@@ -508,6 +498,15 @@ impl Player {
         // The snapshot *at* this tick still does (commands apply during the tick's step), and
         // so do the track points sampled at it (they are the state before that step).
         self.snapshots.retain(|s| s.tick() <= tick);
+        self.forget_from(tick);
+        self.horizon = self.horizon.min(tick);
+    }
+
+    /// Forgets what was recorded of the timeline from `tick` on (log lines, detections, SNR
+    /// history, track points after it, the defence record): a command forked the timeline
+    /// there, or the relay's state replaced it. The track points sampled *at* `tick` stay:
+    /// they are the state before that tick's step.
+    fn forget_from(&mut self, tick: u64) {
         self.lines
             .truncate(self.lines.partition_point(|l| l.tick < tick));
         self.detections
@@ -519,7 +518,6 @@ impl Player {
         }
         self.trails.retain(|t| !t.points.is_empty());
         self.defense.truncate(tick);
-        self.horizon = self.horizon.min(tick);
         self.generation += 1;
     }
 
