@@ -9,15 +9,13 @@ use futures_util::{SinkExt, StreamExt};
 use relay_server::{AppState, Config, server};
 use sim_core::earth::GeoPoint;
 use sim_core::engine::LaunchCommand;
-use sim_core::protocol::{
-    ClientMessage, ClockState, Member, Role, ServerMessage, StampedCommand, decode_server,
-};
+use sim_core::protocol::{ClientMessage, ClockState, Role, ServerMessage, decode_server};
 use sim_core::{Command, MissileKind, Simulation};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use common::ws::{Client, catch_up};
 use common::{TempDir, dist_fixture};
 
 struct Relay {
@@ -70,114 +68,6 @@ impl Relay {
     }
 }
 
-struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Client {
-    async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("connect");
-        Self { ws }
-    }
-
-    /// Connects and says hello; returns the client and its welcome.
-    async fn join(url: &str, name: &str, role: Role, token: Option<&str>) -> (Self, Welcome) {
-        let mut client = Self::connect(url).await;
-        client
-            .send(&ClientMessage::Hello {
-                name: name.into(),
-                role,
-                token: token.map(Into::into),
-            })
-            .await;
-        let welcome = match client.next().await {
-            ServerMessage::Welcome {
-                you,
-                tick,
-                snapshot,
-                commands,
-                clock,
-                ..
-            } => Welcome {
-                you,
-                tick,
-                sim: Simulation::restore(*snapshot),
-                commands,
-                clock,
-            },
-            other => panic!("expected a welcome, got {other:?}"),
-        };
-        (client, welcome)
-    }
-
-    async fn send(&mut self, message: &ClientMessage) {
-        self.send_text(message.to_json()).await;
-    }
-
-    async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::text(text)).await.expect("send");
-    }
-
-    /// The next protocol message, within 5 s.
-    async fn next(&mut self) -> ServerMessage {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("a message within 5 s")
-                .expect("connection open")
-                .expect("valid frame");
-            if let Message::Text(text) = frame {
-                return decode_server(text.as_str()).expect("a valid server message");
-            }
-        }
-    }
-
-    /// The next message that is not a presence update.
-    async fn next_not_presence(&mut self) -> ServerMessage {
-        loop {
-            match self.next().await {
-                ServerMessage::Presence { .. } => continue,
-                other => return other,
-            }
-        }
-    }
-
-    async fn next_command(&mut self) -> StampedCommand {
-        match self.next_not_presence().await {
-            ServerMessage::Command(c) => c,
-            other => panic!("expected a command, got {other:?}"),
-        }
-    }
-
-    async fn next_error(&mut self) -> String {
-        match self.next_not_presence().await {
-            ServerMessage::Error { message } => message,
-            other => panic!("expected an error, got {other:?}"),
-        }
-    }
-
-    async fn ping(&mut self, nonce: u64) -> u64 {
-        self.send(&ClientMessage::Ping { nonce: Some(nonce) }).await;
-        match self.next_not_presence().await {
-            ServerMessage::Pong { nonce: n, tick, .. } => {
-                assert_eq!(n, Some(nonce));
-                tick
-            }
-            other => panic!("expected a pong, got {other:?}"),
-        }
-    }
-}
-
-struct Welcome {
-    you: Member,
-    tick: u64,
-    sim: Simulation,
-    commands: Vec<StampedCommand>,
-    clock: ClockState,
-}
-
 fn launch() -> Command {
     Command::Launch(LaunchCommand {
         missile: MissileKind::ScudB,
@@ -198,28 +88,6 @@ fn launch_of(command: &Command) -> &LaunchCommand {
     match command {
         Command::Launch(l) => l,
         other => panic!("not a launch: {other:?}"),
-    }
-}
-
-/// Steps `sim` up to `tick` (its next tick), applying each command at its stamped tick.
-fn catch_up(sim: &mut Simulation, commands: &[StampedCommand], tick: u64) {
-    while sim.tick() < tick {
-        let due: Vec<Command> = commands
-            .iter()
-            .filter(|c| c.tick == sim.tick())
-            .map(|c| c.command.clone())
-            .collect();
-        sim.step(&due);
-    }
-}
-
-/// Waits until the room's referee is past `tick`.
-async fn wait_for_tick(client: &mut Client, tick: u64) {
-    for nonce in 0.. {
-        if client.ping(nonce).await > tick {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -282,7 +150,7 @@ async fn a_late_joiner_catches_up_and_a_wrong_hash_gets_a_resync() {
     let (mut a, _) = Client::join(&url, "Ada", Role::Attacker, Some(&token)).await;
     a.send(&ClientMessage::Command { command: launch() }).await;
     let launched = a.next_command().await;
-    wait_for_tick(&mut a, launched.tick + 10).await;
+    a.wait_for_tick(launched.tick + 10).await;
 
     let (mut late, welcome) = Client::join(&url, "Late", Role::Observer, None).await;
     assert!(welcome.tick > launched.tick);
@@ -498,7 +366,7 @@ async fn the_room_clock_pauses_resumes_and_speeds_up_for_everyone() {
         "{refused}"
     );
     // A speed outside the allowed set is refused with the allowed values.
-    a.send_text(r#"{"v":1,"type":"clock","paused":false,"speed":5}"#.into())
+    a.ws_send_text(r#"{"v":1,"type":"clock","paused":false,"speed":5}"#)
         .await;
     let refused = a.next_error().await;
     assert!(
@@ -541,7 +409,7 @@ async fn the_room_clock_pauses_resumes_and_speeds_up_for_everyone() {
     assert_eq!(a.next_clock().await.speed, 2);
     assert_eq!(b.next_clock().await.speed, 2);
     let check = launched.tick + 20;
-    wait_for_tick(&mut a, check).await;
+    a.wait_for_tick(check).await;
     let mut hashes = Vec::new();
     for (client, welcome) in [(&mut a, wa), (&mut b, wb)] {
         let mut sim = welcome.sim;
@@ -599,7 +467,7 @@ async fn malformed_oversize_and_out_of_order_messages_get_errors_not_crashes() {
             "exceeds the limit",
         ),
     ] {
-        client.send_text(text.clone()).await;
+        client.ws_send_text(&text).await;
         let error = client.next_error().await;
         assert!(error.contains(needle), "{text:.60}: {error}");
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sim_core::protocol::{
-    ClientMessage, Member, Role, ServerMessage, StampedCommand, decode_server,
+    ClientMessage, ClockState, Member, Role, ServerMessage, StampedCommand, decode_server,
 };
 use sim_core::{Command, Simulation};
 use tokio::net::TcpStream;
@@ -28,6 +28,8 @@ pub struct Welcome {
     pub sim: Simulation,
     /// Commands pending at that tick.
     pub commands: Vec<StampedCommand>,
+    /// The room's clock (paused, speed).
+    pub clock: ClockState,
 }
 
 impl Client {
@@ -61,12 +63,14 @@ impl Client {
                 tick,
                 snapshot,
                 commands,
+                clock,
                 ..
             } => Welcome {
                 you,
                 tick,
                 sim: Simulation::restore(*snapshot),
                 commands,
+                clock,
             },
             other => panic!("expected a welcome, got {other:?}"),
         }
