@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
+import { viewOf, project, startApp, stopApp } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const LA = { lat: 34.05, lon: -118.25 };
@@ -21,17 +21,10 @@ let chrome;
 let session;
 
 before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
-  await gotoApp(session.page, relay.url);
+  ({ relay, chrome, session } = await startApp());
 });
 
-after(async () => {
-  await session?.context.close();
-  await chrome?.close();
-  await relay?.stop();
-});
+after(() => stopApp({ relay, chrome, session }));
 
 /** Pans `at` to about the middle of the map, then zooms around it to `minScale` px/deg. */
 async function centreOn(page, at, minScale) {

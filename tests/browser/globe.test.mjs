@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, distanceM, recordResults, gotoApp } from './harness.mjs';
+import { openPage, distanceM, recordResults, gotoApp, startApp, stopApp } from './harness.mjs';
 
 // Colours of the base map (web-app/src/render.rs, `palette`).
 const LAND = [0x1f, 0x33, 0x47];
@@ -23,17 +23,10 @@ let chrome;
 let session;
 
 before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
-  await gotoApp(session.page, relay.url);
+  ({ relay, chrome, session } = await startApp());
 });
 
-after(async () => {
-  await session?.context.close();
-  await chrome?.close();
-  await relay?.stop();
-});
+after(() => stopApp({ relay, chrome, session }));
 
 /** The map's view: centre, scale (px/deg), projection and box. */
 async function viewOf(page) {

@@ -135,3 +135,20 @@ export async function gotoApp(page, url) {
   await page.waitForFunction(
     () => performance.getEntriesByName('mdsim:first-map').length > 0, null, { timeout: 30_000 });
 }
+
+/** The relay serving the built app, a browser, and one page opened on the app with its first
+ * map drawn: what most test files start with. Close it all with [`stopApp`]. */
+export async function startApp() {
+  const relay = await startRelay();
+  const chrome = await launchBrowser();
+  const session = await openPage(chrome.browser);
+  await gotoApp(session.page, relay.url);
+  return { relay, chrome, session };
+}
+
+/** Closes what [`startApp`] opened (any part may be missing if starting failed). */
+export async function stopApp({ relay, chrome, session }) {
+  await session?.context.close();
+  await chrome?.close();
+  await relay?.stop();
+}

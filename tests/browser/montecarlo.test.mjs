@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, recordResults, viewOf, project, gotoApp } from './harness.mjs';
+import { recordResults, viewOf, project, startApp, stopApp } from './harness.mjs';
 
 const NATIVE = JSON.parse(readFileSync(new URL('./montecarlo-socal.json', import.meta.url), 'utf8'));
 
@@ -16,17 +16,10 @@ let chrome;
 let session;
 
 before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
-  await gotoApp(session.page, relay.url);
+  ({ relay, chrome, session } = await startApp());
 });
 
-after(async () => {
-  await session?.context.close();
-  await chrome?.close();
-  await relay?.stop();
-});
+after(() => stopApp({ relay, chrome, session }));
 
 async function mcState(page) {
   return page.evaluate(() => {

@@ -4,7 +4,7 @@
 // the same state, counters and log with radars in the simulation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
+import { viewOf, project, startApp, stopApp } from './harness.mjs';
 
 const VANDENBERG = { lat: 34.73, lon: -120.57 };
 
@@ -13,17 +13,10 @@ let chrome;
 let session;
 
 before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
-  await gotoApp(session.page, relay.url);
+  ({ relay, chrome, session } = await startApp());
 });
 
-after(async () => {
-  await session?.context.close();
-  await chrome?.close();
-  await relay?.stop();
-});
+after(() => stopApp({ relay, chrome, session }));
 
 /** Zooms (wheel) around a geographic point until the scale reaches `minScale` px/deg. */
 async function zoomTo(page, at, minScale) {

@@ -3,9 +3,7 @@
 // the timeline and get the very same state back, and measure frame times with 500 missiles.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startRelay, launchBrowser, openPage, recordResults, viewOf, project, distanceM, gotoApp,
-} from './harness.mjs';
+import { recordResults, viewOf, project, distanceM, startApp, stopApp } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const LA = { lat: 34.05, lon: -118.25 };
@@ -16,17 +14,10 @@ let chrome;
 let session;
 
 before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
-  await gotoApp(session.page, relay.url);
+  ({ relay, chrome, session } = await startApp());
 });
 
-after(async () => {
-  await session?.context.close();
-  await chrome?.close();
-  await relay?.stop();
-});
+after(() => stopApp({ relay, chrome, session }));
 
 /** The simulation status the app publishes on `#sim-time`. */
 async function status(page) {
