@@ -129,6 +129,7 @@ fn MapView(
     let container = NodeRef::<html::Div>::new();
     let canvas = NodeRef::<html::Canvas>::new();
     let sim_canvas = NodeRef::<html::Canvas>::new();
+    let track_canvas = NodeRef::<html::Canvas>::new();
     let painter: Rc<RefCell<Option<Painter>>> = Rc::default();
     let frame_pending = Rc::new(Cell::new(false));
     let gestures = Rc::new(RefCell::new(Gestures::default()));
@@ -155,12 +156,17 @@ fn MapView(
     });
 
     // The simulation layer and its frame loop start once its canvas exists.
-    sim_canvas.on_load(
-        move |element: HtmlCanvasElement| match SimLayer::new(element) {
+    // (The tracks' canvas comes first in the document, so it is there.)
+    sim_canvas.on_load(move |element: HtmlCanvasElement| {
+        let layer = match track_canvas.get_untracked() {
+            Some(tracks) => SimLayer::new(element, tracks),
+            None => Err("the tracks' canvas is missing".into()),
+        };
+        match layer {
             Ok(layer) => start_loop(sim, view, layer),
             Err(e) => leptos::logging::error!("cannot draw the simulation: {e:?}"),
-        },
-    );
+        }
+    });
 
     // Redraw when the view changes, coalesced to one draw per animation frame.
     Effect::new({
@@ -337,6 +343,7 @@ fn MapView(
             on:pointerleave=on_leave
         >
             <canvas node_ref=canvas aria-label="World map" role="img"></canvas>
+            <canvas node_ref=track_canvas class="sim-layer sim-tracks" aria-hidden="true"></canvas>
             <canvas node_ref=sim_canvas class="sim-layer" aria-label="Missiles" role="img"></canvas>
             <svg class="overlay" aria-hidden="true">
                 <RadarOverlay ctx=sim view />

@@ -2,15 +2,22 @@
 //! redraws only the moving things): ground tracks, current positions by flight phase, aim
 //! points and predicted impact points, impacts, and the hovered or selected missile.
 //!
-//! Ground tracks only grow while time runs forward, so each track is a `Path2D` kept between
-//! frames and extended with the new points; when history is rewritten
-//! ([`Player::generation`]) or a track would shrink (a seek backwards) the cache is dropped and
-//! rebuilt. A frame then costs a stroke per track per visible world copy plus one batched path
-//! per marker kind.
+//! Ground tracks only grow while time runs forward, so they are drawn on a canvas of their own
+//! (under the moving things) that keeps its pixels between frames: a frame strokes only the
+//! segments added since the last one, in one batched path. Each track is also kept as a
+//! `Path2D` extended with the new points, to redraw that canvas whole when the view moves,
+//! when history is rewritten ([`Player::generation`]) or when a track would shrink (a seek
+//! backwards; the cache is then dropped and rebuilt). Rasterising 500 tracks of 150 points
+//! each took 15-20 ms of the main thread per frame in Chromium's software canvas, against
+//! well under a millisecond for the new segments (see `docs/benchmarks.md`). The tracks are
+//! stroked opaque and the canvas is made translucent by its CSS opacity, so a segment drawn
+//! over its neighbour's joint does not darken it and overlapping tracks read as one.
 //!
 //! On the globe the cached paths are in pixels, followed along great circles and clipped at
 //! the horizon ([`Viewport::trace_leg`]); they are kept while the view stays the same and
 //! rebuilt when it moves. Markers on the far side are not drawn.
+
+use std::collections::HashSet;
 
 use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, Path2d};
@@ -21,11 +28,13 @@ use sim_core::flight::Phase;
 use sim_core::tracking::{TrackId, TrackStatus};
 
 use crate::playback::Player;
-use crate::view::{GeoPoint, PenOp, Projection, Viewport};
+use crate::view::{GeoPoint, PenOp, Projection, ScreenPoint, Viewport};
 
 /// Colours of the simulation layer.
 pub mod palette {
-    /// Ground tracks.
+    /// Ground tracks (their canvas has the opacity of [`TRACK`]: see `style.css`).
+    pub const TRACK_OPAQUE: &str = "rgb(255, 196, 87)";
+    /// The live ends of the ground tracks, on the main canvas.
     pub const TRACK: &str = "rgba(255, 196, 87, 0.75)";
     /// Missiles in boost.
     pub const BOOST: &str = "#ff8c42";
@@ -59,6 +68,8 @@ const TRACK_HISTORY_TICKS: u64 = 300;
 const TRACK_HISTORY_EVERY: u64 = 10;
 /// A past estimate of a track: (tick, latitude deg, longitude deg).
 type HistoryPoint = (u64, f64, f64);
+/// Width of the ground tracks (CSS px).
+const TRACK_WIDTH_PX: f64 = 1.5;
 /// Points of a drawn impact ellipse.
 const ELLIPSE_POINTS: usize = 48;
 
@@ -81,11 +92,35 @@ fn pen(path: &Path2d) -> impl FnMut(PenOp) + '_ {
     }
 }
 
-/// The simulation canvas with its cached track paths.
+/// The kinds of marker, each drawn once per half pixel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Mark {
+    Aim,
+    Predicted,
+    Impact,
+    Boost,
+    Coast,
+    Reentry,
+}
+
+/// What the tracks' canvas holds the tracks drawn for: its size in device pixels and the view.
+type TrackCanvasKey = (u32, u32, Viewport);
+
+/// The simulation canvas, the tracks' canvas under it, and the cached track paths.
 pub struct SimLayer {
     canvas: HtmlCanvasElement,
     ctx: CanvasRenderingContext2d,
+    track_canvas: HtmlCanvasElement,
+    track_ctx: CanvasRenderingContext2d,
+    /// What the tracks' canvas shows (`None`: nothing valid, redraw it whole).
+    tracks_drawn: Option<TrackCanvasKey>,
+    /// The segments added to the cached tracks by the last [`SimLayer::update_tracks`] (in
+    /// degrees on the flat map, pixels on the globe), for the tracks' canvas.
+    fresh: Path2d,
     tracks: Vec<CachedTrack>,
+    /// The markers of the frame being drawn, by kind and half-pixel position (membership only:
+    /// never iterated, so its order does not matter).
+    marks: HashSet<(Mark, i32, i32)>,
     generation: u64,
     /// Recent estimated positions of each track (tick, lat, lon), by track id.
     track_history: Vec<(TrackId, Vec<HistoryPoint>)>,
@@ -98,17 +133,27 @@ pub struct SimLayer {
 }
 
 impl SimLayer {
-    /// Takes the canvas's 2D context.
-    pub fn new(canvas: HtmlCanvasElement) -> Result<SimLayer, JsValue> {
+    /// Takes the 2D contexts of the simulation canvas and of the tracks' canvas under it.
+    pub fn new(
+        canvas: HtmlCanvasElement,
+        track_canvas: HtmlCanvasElement,
+    ) -> Result<SimLayer, JsValue> {
         use wasm_bindgen::JsCast;
-        let ctx = canvas
-            .get_context("2d")?
-            .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
-            .dyn_into::<CanvasRenderingContext2d>()?;
+        let context = |c: &HtmlCanvasElement| -> Result<CanvasRenderingContext2d, JsValue> {
+            c.get_context("2d")?
+                .ok_or_else(|| JsValue::from_str("2d canvas context unavailable"))?
+                .dyn_into::<CanvasRenderingContext2d>()
+                .map_err(JsValue::from)
+        };
         Ok(SimLayer {
+            ctx: context(&canvas)?,
             canvas,
-            ctx,
+            track_ctx: context(&track_canvas)?,
+            track_canvas,
+            tracks_drawn: None,
+            fresh: Path2d::new()?,
             tracks: Vec::new(),
+            marks: HashSet::new(),
             generation: u64::MAX,
             track_history: Vec::new(),
             history_at: (0, u64::MAX),
@@ -117,7 +162,9 @@ impl SimLayer {
         })
     }
 
-    fn update_tracks(&mut self, player: &Player, view: &Viewport) -> Result<(), JsValue> {
+    /// Extends the cached track paths to the current tick (rebuilding them when stale) and
+    /// collects the added segments in `fresh`. Returns whether the cache was rebuilt.
+    fn update_tracks(&mut self, player: &Player, view: &Viewport) -> Result<bool, JsValue> {
         let trails = player.trails();
         let tick = player.tick();
         let globe = (view.projection == Projection::Globe).then_some(*view);
@@ -134,6 +181,8 @@ impl SimLayer {
             self.generation = player.generation();
             self.cached_for = globe;
         }
+        self.fresh = Path2d::new()?;
+        let fresh = &self.fresh;
         for (i, trail) in trails.iter().enumerate() {
             if i == self.tracks.len() {
                 self.tracks.push(CachedTrack {
@@ -152,10 +201,17 @@ impl SimLayer {
                 };
                 if globe.is_some() {
                     view.trace_leg(cached.last, g, &mut pen(&cached.path));
-                } else if cached.points == 0 {
-                    cached.path.move_to(p.lon_deg, p.lat_deg);
-                } else {
+                    if let Some(last) = cached.last {
+                        // The pen of `fresh` starts where this track's last leg ended.
+                        view.trace_leg(None, last, &mut pen(fresh));
+                        view.trace_leg(Some(last), g, &mut pen(fresh));
+                    }
+                } else if let Some(last) = cached.last {
                     cached.path.line_to(p.lon_deg, p.lat_deg);
+                    fresh.move_to(last.lon_deg, last.lat_deg);
+                    fresh.line_to(p.lon_deg, p.lat_deg);
+                } else {
+                    cached.path.move_to(p.lon_deg, p.lat_deg);
                 }
                 cached.last = Some(g);
                 cached.points += 1;
@@ -163,7 +219,7 @@ impl SimLayer {
                 cached.lon_span.1 = cached.lon_span.1.max(p.lon_deg);
             }
         }
-        Ok(())
+        Ok(stale)
     }
 
     /// Draws the layer for `view` on a backing store of `dpr` device pixels per CSS pixel.
@@ -181,7 +237,17 @@ impl SimLayer {
             self.canvas.set_width(w);
             self.canvas.set_height(h);
         }
-        self.update_tracks(player, view)?;
+        // Invalid until this frame's segments are on it: after an error half way, the next
+        // frame redraws it whole.
+        let drawn = self.tracks_drawn.take();
+        let rebuilt = self.update_tracks(player, view)?;
+        let key = (w, h, *view);
+        if rebuilt || drawn != Some(key) {
+            self.draw_all_tracks(view, dpr, w, h)?;
+        } else {
+            self.draw_fresh_tracks(view, dpr)?;
+        }
+        self.tracks_drawn = Some(key);
         let globe = view.projection == Projection::Globe;
         let ctx = &self.ctx;
         ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
@@ -220,37 +286,19 @@ impl SimLayer {
                 live.line_to(lon, v.lat_deg);
             }
         }
-        // Tracks in degrees under each world copy's transform (widths divided by the scale),
-        // only where that copy of a track is in sight (tracks are unwrapped, so they may reach
-        // past +-180 degrees; the live ends are within a degree of their tracks).
-        let (left, right) = (
-            view.raw_lon_at(0.0) - 1.0,
-            view.raw_lon_at(view.width_px) + 1.0,
-        );
-        let r = view.world_copies();
         ctx.set_line_join("round");
         ctx.set_stroke_style_str(palette::TRACK);
         if globe {
-            ctx.set_line_width(1.5);
-            for t in &self.tracks {
-                ctx.stroke_with_path(&t.path);
-            }
+            ctx.set_line_width(TRACK_WIDTH_PX);
             ctx.stroke_with_path(&live);
         }
-        for k in (r.start() - 1..=r.end() + 1).filter(|_| !globe) {
-            let shift = 360.0 * f64::from(k);
-            let in_sight = |span: (f64, f64)| span.0 + shift <= right && span.1 + shift >= left;
+        // The live ends are within a degree of their tracks: drawn under each world copy in
+        // sight.
+        for k in Self::copies_in_sight(view) {
             let [a, d, e, f] = view.copy_transform(k);
             ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
-            ctx.set_line_width(1.5 / a);
-            let mut any = false;
-            for t in self.tracks.iter().filter(|t| in_sight(t.lon_span)) {
-                ctx.stroke_with_path(&t.path);
-                any = true;
-            }
-            if any {
-                ctx.stroke_with_path(&live);
-            }
+            ctx.set_line_width(TRACK_WIDTH_PX / a);
+            ctx.stroke_with_path(&live);
         }
         ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
 
@@ -272,6 +320,13 @@ impl SimLayer {
             path.move_to(x + r, y - r);
             path.line_to(x - r, y + r);
         };
+        // A marker drawn exactly over one of its kind adds nothing but rasterising time (a
+        // salvo's 500 aim points are one point): each kind is drawn once per half pixel.
+        let marks = &mut self.marks;
+        marks.clear();
+        let mut first = |kind: Mark, s: ScreenPoint| {
+            marks.insert((kind, (s.x * 2.0).round() as i32, (s.y * 2.0).round() as i32))
+        };
         for (m, v) in sim.missiles().iter().zip(&self.views) {
             let aim = view.project_visible(GeoPoint {
                 lat_deg: m.target.lat_deg,
@@ -285,30 +340,40 @@ impl SimLayer {
                 lat_deg: v.lat_deg,
                 lon_deg: v.lon_deg,
             }) else {
-                if let (Some(aim), false) = (aim, v.phase == Phase::Impacted) {
+                if let (Some(aim), false) = (aim, v.phase == Phase::Impacted)
+                    && first(Mark::Aim, aim)
+                {
                     cross(&aims, aim.x, aim.y, 4.0);
                 }
                 continue;
             };
             if v.phase == Phase::Impacted {
-                cross(&impacts, s.x, s.y, 5.0);
+                if first(Mark::Impact, s) {
+                    cross(&impacts, s.x, s.y, 5.0);
+                }
                 continue;
             }
             if v.killed {
                 continue;
             }
-            if let Some(aim) = aim {
+            if let Some(aim) = aim
+                && first(Mark::Aim, aim)
+            {
                 cross(&aims, aim.x, aim.y, 4.0);
             }
-            if let Some(p) = p {
+            if let Some(p) = p
+                && first(Mark::Predicted, p)
+            {
                 dot(&predicted, p.x, p.y, 3.0)?;
             }
-            let path = match v.phase {
-                Phase::Boost => &boost,
-                Phase::Coast => &coast,
-                _ => &reentry,
+            let (path, kind) = match v.phase {
+                Phase::Boost => (&boost, Mark::Boost),
+                Phase::Coast => (&coast, Mark::Coast),
+                _ => (&reentry, Mark::Reentry),
             };
-            dot(path, s.x, s.y, 3.5)?;
+            if first(kind, s) {
+                dot(path, s.x, s.y, 3.5)?;
+            }
             if Some(v.id) == hover || Some(v.id) == selected {
                 dot(&highlight, s.x, s.y, 8.0)?;
             }
@@ -332,6 +397,75 @@ impl SimLayer {
         ctx.set_stroke_style_str(palette::HIGHLIGHT);
         ctx.stroke_with_path(&highlight);
         self.draw_sensing(view, player)
+    }
+
+    /// The world copies (flat map) whose transform can put a track in sight; none on the globe,
+    /// where paths are in pixels already.
+    fn copies_in_sight(view: &Viewport) -> impl Iterator<Item = i32> {
+        let r = view.world_copies();
+        let flat = view.projection != Projection::Globe;
+        (r.start() - 1..=r.end() + 1).filter(move |_| flat)
+    }
+
+    /// Redraws the tracks' canvas whole: every cached track, under each world copy where that
+    /// copy is in sight (tracks are unwrapped, so they may reach past +-180 degrees).
+    fn draw_all_tracks(&self, view: &Viewport, dpr: f64, w: u32, h: u32) -> Result<(), JsValue> {
+        if self.track_canvas.width() != w || self.track_canvas.height() != h {
+            self.track_canvas.set_width(w);
+            self.track_canvas.set_height(h);
+        }
+        let ctx = &self.track_ctx;
+        ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
+        ctx.clear_rect(0.0, 0.0, view.width_px, view.height_px);
+        Self::track_pen(ctx);
+        if view.projection == Projection::Globe {
+            ctx.set_line_width(TRACK_WIDTH_PX);
+            for t in &self.tracks {
+                ctx.stroke_with_path(&t.path);
+            }
+        }
+        let (left, right) = (
+            view.raw_lon_at(0.0) - 1.0,
+            view.raw_lon_at(view.width_px) + 1.0,
+        );
+        for k in Self::copies_in_sight(view) {
+            let shift = 360.0 * f64::from(k);
+            let in_sight = |span: (f64, f64)| span.0 + shift <= right && span.1 + shift >= left;
+            let [a, d, e, f] = view.copy_transform(k);
+            ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
+            ctx.set_line_width(TRACK_WIDTH_PX / a);
+            for t in self.tracks.iter().filter(|t| in_sight(t.lon_span)) {
+                ctx.stroke_with_path(&t.path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the segments of the last [`SimLayer::update_tracks`] to the tracks' canvas: one
+    /// stroke per world copy.
+    fn draw_fresh_tracks(&self, view: &Viewport, dpr: f64) -> Result<(), JsValue> {
+        let ctx = &self.track_ctx;
+        Self::track_pen(ctx);
+        if view.projection == Projection::Globe {
+            ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0)?;
+            ctx.set_line_width(TRACK_WIDTH_PX);
+            ctx.stroke_with_path(&self.fresh);
+        }
+        for k in Self::copies_in_sight(view) {
+            let [a, d, e, f] = view.copy_transform(k);
+            ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
+            ctx.set_line_width(TRACK_WIDTH_PX / a);
+            ctx.stroke_with_path(&self.fresh);
+        }
+        Ok(())
+    }
+
+    /// The tracks' pen: opaque, with round caps and joins so that segments drawn in separate
+    /// frames meet without a notch.
+    fn track_pen(ctx: &CanvasRenderingContext2d) {
+        ctx.set_line_join("round");
+        ctx.set_line_cap("round");
+        ctx.set_stroke_style_str(palette::TRACK_OPAQUE);
     }
 
     /// Keeps a short history of each track's estimated position, sampled every
