@@ -7,8 +7,10 @@
 //! (eq. 50). Above 86 km pressure and density are interpolated log-linearly between the
 //! standard's table values at 86, 90, 100, 110 and 120 km; above 120 km the density is zero.
 //! The flight evaluates the air several times per missile per tick, so [`us1976`] reads the
-//! density below 86 km from a table of cubic pieces fitted to the closed forms (relative error
-//! under 1e-9) instead of calling `pow` each time; [`us1976_closed_form`] is the reference.
+//! density from tables of cubic pieces fitted to the closed forms (relative error under 1e-9)
+//! instead of calling `pow` each time (below 86 km one per call, above two: in the browser's
+//! 500-missile raid those `pow`s were 40% of the step); [`us1976_closed_form`] is the
+//! reference.
 //! Invariants: pure functions of geometric altitude, continuous, and every `exp`/`pow`/`ln`
 //! goes through `libm`.
 
@@ -73,13 +75,28 @@ pub fn geopotential_height_m(altitude_m: f64) -> f64 {
 /// [`us1976_closed_form`] (the private `DensityTable`; no transcendental function per call,
 /// relative error under 1e-9); the temperature is the standard's exact linear law and the pressure
 /// follows from the ideal gas law (eq. 42). From 86 to 120 km it interpolates the standard's
-/// table log-linearly as [`us1976_closed_form`] does.
+/// table log-linearly as [`us1976_closed_form`] does, read from a second table of cubic pieces
+/// (100 m of geometric altitude each) fitted to that interpolation, same error bound.
 pub fn us1976(altitude_m: f64) -> AirSample {
     let z = altitude_m.max(-5_000.0);
-    if z >= UPPER[0].0 {
-        return upper(z);
-    }
     let table = DensityTable::get();
+    if z >= UPPER[0].0 {
+        if z >= TOP_OF_ATMOSPHERE_M {
+            return upper(z);
+        }
+        let x = (z - UPPER[0].0) / UPPER_STEP_M;
+        let i = (x as usize).min(table.upper.len() - 1);
+        let piece = &table.upper[i];
+        let s = x - i as f64;
+        let cubic = |c: &[f64; 4]| c[0] + s * (c[1] + s * (c[2] + s * c[3]));
+        let temperature_k = piece.t0_k + s * piece.dt_k;
+        return AirSample {
+            temperature_k,
+            pressure_pa: cubic(&piece.pressure),
+            density_kg_m3: cubic(&piece.density),
+            speed_of_sound_m_s: speed_of_sound(temperature_k),
+        };
+    }
     let h = geopotential_height_m(z);
     let x = (h - TABLE_H0_M) / TABLE_STEP_M;
     let i = (x as usize).min(table.pieces.len() - 1);
@@ -143,6 +160,11 @@ fn upper(z: f64) -> AirSample {
         .rposition(|row| row.0 <= z)
         .unwrap_or(0)
         .min(UPPER.len() - 2);
+    upper_interval(i, z)
+}
+
+/// The log-linear interpolation between rows `i` and `i + 1` of [`UPPER`] at `z` (m).
+fn upper_interval(i: usize, z: f64) -> AirSample {
     let (z0, t0, p0, d0) = UPPER[i];
     let (z1, t1, p1, d1) = UPPER[i + 1];
     let w = (z - z0) / (z1 - z0);
@@ -165,6 +187,33 @@ const TABLE_STEP_M: f64 = 100.0;
 /// Pieces up to 84,900 m', past the geopotential height of 86 km (84,852 m').
 const TABLE_PIECES: usize = 900;
 
+/// First altitude of the upper table (m): the standard's 86 km, where its Table I takes over.
+/// Every row of [`UPPER`] is a node of its 100 m grid.
+const UPPER_STEP_M: f64 = 100.0;
+/// Pieces from 86 to 120 km.
+const UPPER_PIECES: usize = 340;
+
+/// One piece of the upper table: density and pressure as cubics in s in [0, 1] across the
+/// piece, and the (linear) temperature.
+#[derive(Debug, Clone, Copy)]
+struct UpperPiece {
+    density: [f64; 4],
+    pressure: [f64; 4],
+    t0_k: f64,
+    dt_k: f64,
+}
+
+/// The cubic Hermite coefficients (in s = fraction of the piece) of a function with values
+/// `v0`, `v1` and derivatives (per piece) `d0`, `d1` at the piece's ends.
+fn hermite(v0: f64, v1: f64, d0: f64, d1: f64) -> [f64; 4] {
+    [
+        v0,
+        d0,
+        3.0 * (v1 - v0) - 2.0 * d0 - d1,
+        2.0 * (v0 - v1) + d0 + d1,
+    ]
+}
+
 /// One piece of the density table: rho(s) = c0 + c1 s + c2 s^2 + c3 s^3 for s in [0, 1] across
 /// the piece, and the layer's linear temperature law from the piece's start.
 #[derive(Debug, Clone, Copy)]
@@ -183,9 +232,15 @@ struct Piece {
 /// h = 100 m' and a density scale height of at least 5.4 km, that is (100/5,400)^4/384 = 3e-10
 /// of rho. The test `table_matches_the_closed_form` measures the worst case on a 1 m grid.
 /// The table is built once (900 pieces, about 43 KB) from `libm`, so it is the same everywhere.
+///
+/// Above 86 km the standard's log-linear interpolation v(z) = v0 (v1/v0)^w is an exponential in
+/// z within each row interval, with derivative v ln(v1/v0) / (z1 - z0): the upper pieces match
+/// it and that derivative at both ends, for density and pressure, with the same h^4/384 bound
+/// (the steepest interval, 100 to 110 km, has a scale height of 5.6 km: 2.6e-10 of rho).
 #[derive(Debug)]
 struct DensityTable {
     pieces: Vec<Piece>,
+    upper: Vec<UpperPiece>,
 }
 
 impl DensityTable {
@@ -206,18 +261,48 @@ impl DensityTable {
                 let (r0, r1) = (a.density_kg_m3, b.density_kg_m3);
                 let (d0, d1) = (slope(&a) * TABLE_STEP_M, slope(&b) * TABLE_STEP_M);
                 Piece {
-                    c: [
-                        r0,
-                        d0,
-                        3.0 * (r1 - r0) - 2.0 * d0 - d1,
-                        2.0 * (r0 - r1) + d0 + d1,
-                    ],
+                    c: hermite(r0, r1, d0, d1),
                     t0_k: a.temperature_k,
                     lapse_k_m: lapse,
                 }
             })
             .collect();
-        DensityTable { pieces }
+        let upper = (0..UPPER_PIECES)
+            .map(|i| {
+                let z0 = UPPER[0].0 + i as f64 * UPPER_STEP_M;
+                let z1 = z0 + UPPER_STEP_M;
+                // The row interval holding the piece (rows are nodes, so it holds all of it).
+                let row = UPPER
+                    .iter()
+                    .rposition(|r| r.0 <= z0)
+                    .unwrap_or(0)
+                    .min(UPPER.len() - 2);
+                let (lo, hi) = (UPPER[row], UPPER[row + 1]);
+                let span = hi.0 - lo.0;
+                let (kp, kd) = (
+                    libm::log(hi.2 / lo.2) / span * UPPER_STEP_M,
+                    libm::log(hi.3 / lo.3) / span * UPPER_STEP_M,
+                );
+                let (a, b) = (upper(z0), upper_interval(row, z1));
+                UpperPiece {
+                    density: hermite(
+                        a.density_kg_m3,
+                        b.density_kg_m3,
+                        a.density_kg_m3 * kd,
+                        b.density_kg_m3 * kd,
+                    ),
+                    pressure: hermite(
+                        a.pressure_pa,
+                        b.pressure_pa,
+                        a.pressure_pa * kp,
+                        b.pressure_pa * kp,
+                    ),
+                    t0_k: a.temperature_k,
+                    dt_k: b.temperature_k - a.temperature_k,
+                }
+            })
+            .collect();
+        DensityTable { pieces, upper }
     }
 }
 
@@ -250,7 +335,23 @@ mod tests {
             z += 1.0;
         }
         eprintln!("density table vs closed form: worst relative error {worst:e}");
-        for z in [86_000.0, 95_000.0, 119_999.0, 120_000.0, 1e6] {
+        // The upper table, every metre from 86 to 120 km (every row is a node).
+        let mut worst: f64 = 0.0;
+        let mut z = 86_000.0;
+        while z < 120_000.0 {
+            let (t, c) = (us1976(z), us1976_closed_form(z));
+            let rel = |a: f64, b: f64| ((a - b) / b).abs();
+            let (rho, p) = (
+                rel(t.density_kg_m3, c.density_kg_m3),
+                rel(t.pressure_pa, c.pressure_pa),
+            );
+            worst = worst.max(rho).max(p);
+            assert!(rho < 1e-9 && p < 1e-9, "rho {rho:e} P {p:e} at {z}");
+            assert!((t.temperature_k - c.temperature_k).abs() < 1e-9, "T at {z}");
+            z += 1.0;
+        }
+        eprintln!("upper table vs closed form: worst relative error {worst:e}");
+        for z in [120_000.0, 1e6] {
             assert_eq!(us1976(z), us1976_closed_form(z));
         }
         assert_eq!(us1976(-10_000.0), us1976(-5_000.0));
