@@ -35,7 +35,6 @@ try {
   await page.click('#launch-mode');
   await page.waitForFunction(() => document.querySelector('#counters').dataset.launches === '500',
     null, { timeout: 180_000, polling: 500 });
-  await page.waitForTimeout(500);
 
   const cdp = await page.context().newCDPSession(page);
   if (process.env.MDSIM_CPU_PROFILE) {
@@ -53,6 +52,24 @@ try {
       self.set(name, (self.get(name) ?? 0) + (dt.get(n.id) ?? 0));
     }
     const all = [...self.values()].reduce((a, b) => a + b, 0);
+    if (process.env.MDSIM_CALLERS_OF) {
+      // Who calls a function: its callers' chains, by time.
+      const parent = new Map();
+      for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
+      const chains = new Map();
+      for (const n of profile.nodes) {
+        if (n.callFrame.functionName !== process.env.MDSIM_CALLERS_OF) continue;
+        const chain = [];
+        for (let p = parent.get(n.id); p && chain.length < 8; p = parent.get(p.id)) {
+          chain.push(p.callFrame.functionName.replace(/::h[0-9a-f]{16}$/, '').slice(-60));
+        }
+        const k = chain.join(' < ');
+        chains.set(k, (chains.get(k) ?? 0) + (dt.get(n.id) ?? 0));
+      }
+      for (const [k, us] of [...chains.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+        console.log(`${(100 * us / all).toFixed(2)}%  ${k}`);
+      }
+    }
     for (const [name, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
       console.log(`  ${(100 * us / all).toFixed(1).padStart(5)}%  ${name.slice(0, 110)}`);
     }
@@ -77,6 +94,7 @@ try {
     };
     requestAnimationFrame(tick);
   }), seconds * 1000);
+  const d = await page.evaluate(() => ({ ...document.querySelector('#sim-time').dataset }));
   await cdp.send('Tracing.end');
   await done;
   if (process.env.MDSIM_TRACE_OUT) writeFileSync(process.env.MDSIM_TRACE_OUT, JSON.stringify(events));
@@ -84,7 +102,6 @@ try {
   const sorted = [...frames].sort((a, b) => a - b);
   const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))].toFixed(1);
   console.log(`${frames.length} frames: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${q(1)} ms`);
-  const d = await page.evaluate(() => ({ ...document.querySelector('#sim-time').dataset }));
   const speed = ((Number(d.tick) - tick0) * 0.1) / (frames.reduce((a, b) => a + b, 0) / 1000);
   console.log(`app: step ${d.stepMs} ms, draw ${d.drawMs} ms per frame; ${speed.toFixed(1)}x achieved`);
 

@@ -32,10 +32,19 @@ use crate::view::{GeoPoint, ScreenPoint, Viewport, format_geo};
 /// Wall-clock time a frame may spend stepping the simulation (ms): the rest of a 16.7 ms
 /// frame is left to drawing and the browser.
 pub const STEP_BUDGET_MS: f64 = 8.0;
-/// Most lines shown in the event log (the newest).
+/// Most lines shown in the event log (the newest) when paused.
 pub const LOG_LINES_SHOWN: usize = 200;
-/// Shortest interval between two refreshes of the event log while playing (ms).
+/// Most lines shown while playing: a raid's impacts replace the whole list at each refresh,
+/// and building 200 rows took 10-13 ms of script and 8 ms of style and layout (40-50 ms frames
+/// in the 500-missile raid, `docs/benchmarks.md`); the panel shows about 25 at a time anyway.
+pub const LOG_LINES_PLAYING: usize = 50;
+/// Shortest interval between two refreshes of the event log while playing at up to
+/// [`FAST_SPEED`] (ms).
 const LOG_REFRESH_MS: f64 = 150.0;
+/// The same above [`FAST_SPEED`], where 150 ms are 10 simulated seconds or more (ms).
+const LOG_REFRESH_FAST_MS: f64 = 500.0;
+/// Speeds above this refresh the log every [`LOG_REFRESH_FAST_MS`].
+const FAST_SPEED: f64 = 8.0;
 /// Segments of the maximum-range ring.
 const RING_SEGMENTS: usize = 180;
 /// Pointer distance (px) within which a missile is hovered or picked.
@@ -403,7 +412,12 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
             )
         });
         let t = now();
-        let log_due = log_now != last_log && (!playing || t - last_log_at > LOG_REFRESH_MS);
+        let every = if ctx.speed.get_untracked() > FAST_SPEED {
+            LOG_REFRESH_FAST_MS
+        } else {
+            LOG_REFRESH_MS
+        };
+        let log_due = log_now != last_log && (!playing || t - last_log_at > every);
         if status != old {
             ctx.status.set(status);
         }
@@ -773,6 +787,11 @@ pub fn EventLog(
     );
     let lines = move || {
         ctx.log_rev.track();
+        let shown = if ctx.playing.get() {
+            LOG_LINES_PLAYING
+        } else {
+            LOG_LINES_SHOWN
+        };
         ctx.read(|p| {
             let all = p.lines();
             let c = Counters::of(all, p.detections());
@@ -784,7 +803,7 @@ pub fn EventLog(
                 .cloned()
                 .enumerate()
                 .rev()
-                .take(LOG_LINES_SHOWN)
+                .take(shown)
                 .map(|(i, l)| ((generation, i), l))
                 .collect();
             (c, newest)

@@ -117,6 +117,8 @@ pub struct SimLayer {
     /// The segments added to the cached tracks by the last [`SimLayer::update_tracks`] (in
     /// degrees on the flat map, pixels on the globe), for the tracks' canvas.
     fresh: Path2d,
+    /// Whether `fresh` holds any segment (a canvas left alone costs nothing to composite).
+    fresh_any: bool,
     tracks: Vec<CachedTrack>,
     /// The markers of the frame being drawn, by kind and half-pixel position (membership only:
     /// never iterated, so its order does not matter).
@@ -152,6 +154,7 @@ impl SimLayer {
             track_canvas,
             tracks_drawn: None,
             fresh: Path2d::new()?,
+            fresh_any: false,
             tracks: Vec::new(),
             marks: HashSet::new(),
             generation: u64::MAX,
@@ -182,6 +185,7 @@ impl SimLayer {
             self.cached_for = globe;
         }
         self.fresh = Path2d::new()?;
+        self.fresh_any = false;
         let fresh = &self.fresh;
         for (i, trail) in trails.iter().enumerate() {
             if i == self.tracks.len() {
@@ -194,7 +198,9 @@ impl SimLayer {
                 });
             }
             let cached = &mut self.tracks[i];
-            for p in &trail.upto(tick)[cached.points..] {
+            let new = &trail.upto(tick)[cached.points..];
+            self.fresh_any |= cached.last.is_some() && !new.is_empty();
+            for p in new {
                 let g = GeoPoint {
                     lat_deg: p.lat_deg,
                     lon_deg: p.lon_deg,
@@ -444,6 +450,9 @@ impl SimLayer {
     /// Adds the segments of the last [`SimLayer::update_tracks`] to the tracks' canvas: one
     /// stroke per world copy.
     fn draw_fresh_tracks(&self, view: &Viewport, dpr: f64) -> Result<(), JsValue> {
+        if !self.fresh_any {
+            return Ok(());
+        }
         let ctx = &self.track_ctx;
         Self::track_pen(ctx);
         if view.projection == Projection::Globe {
