@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { openPage, distanceM, recordResults, gotoApp, startApp, stopApp } from './harness.mjs';
+import { openPage, distanceM, recordResults, gotoApp, startApp, stopApp, greatCircleMid } from './harness.mjs';
 
 // Colours of the base map (web-app/src/render.rs, `palette`).
 const LAND = [0x1f, 0x33, 0x47];
@@ -50,14 +50,6 @@ function projectGlobe(v, lat, lon) {
       - r * (Math.cos(p0) * Math.sin(p) - Math.sin(p0) * Math.cos(p) * Math.cos(l - l0)),
     visible: cosc >= 0,
   };
-}
-
-/** The midpoint of the great circle between two points (normalised vector sum). */
-function greatCircleMid(a, b) {
-  const vec = (q) => [Math.cos(q.lat * RAD) * Math.cos(q.lon * RAD),
-    Math.cos(q.lat * RAD) * Math.sin(q.lon * RAD), Math.sin(q.lat * RAD)];
-  const [x, y, z] = vec(a).map((c, i) => c + vec(b)[i]);
-  return { lat: Math.atan2(z, Math.hypot(x, y)) / RAD, lon: Math.atan2(y, x) / RAD };
 }
 
 /** RGBA of the pixels at page points on a canvas of the map. */
@@ -228,7 +220,7 @@ test('an ICBM launched by clicking on the globe flies its great circle to the ta
   for (let t = -0.5; t <= 1.5; t += 1 / 64) {
     samples.push({ t, x: chordMid.x + (mid.x - chordMid.x) * t, y: chordMid.y + (mid.y - chordMid.y) * t });
   }
-  const alphas = (await pixels(page, '#map canvas.sim-layer', samples)).map((px) => px[3]);
+  const alphas = (await pixels(page, '#map canvas.sim-tracks', samples)).map((px) => px[3]);
   const hits = samples.filter((_, i) => alphas[i] > 60).map((p) => p.t);
   assert.ok(hits.length > 0, 'no track crossing the line through the midpoints');
   // Hits are near t = 1 (the curve: within 300 km), none near t = 0 (the chord).

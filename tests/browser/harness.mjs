@@ -118,6 +118,15 @@ export function unproject(view, x, y) {
   };
 }
 
+/** The midpoint of the great circle between two points (normalised vector sum). */
+export function greatCircleMid(a, b) {
+  const rad = Math.PI / 180;
+  const vec = (q) => [Math.cos(q.lat * rad) * Math.cos(q.lon * rad),
+    Math.cos(q.lat * rad) * Math.sin(q.lon * rad), Math.sin(q.lat * rad)];
+  const [x, y, z] = vec(a).map((c, i) => c + vec(b)[i]);
+  return { lat: Math.atan2(z, Math.hypot(x, y)) / rad, lon: Math.atan2(y, x) / rad };
+}
+
 /** Great-circle distance (m) on the mean Earth sphere (haversine). */
 export function distanceM(a, b) {
   const r = 6_371_008.8;

@@ -3,7 +3,7 @@
 // the timeline and get the very same state back, and measure frame times with 500 missiles.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordResults, viewOf, project, distanceM, startApp, stopApp } from './harness.mjs';
+import { recordResults, viewOf, project, distanceM, startApp, stopApp, greatCircleMid } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const LA = { lat: 34.05, lon: -118.25 };
@@ -71,6 +71,23 @@ async function zoomTo(page, at, minScale) {
   return viewOf(page);
 }
 
+/** The canvases of the simulation: markers above, ground tracks under them. */
+const MARKERS = '#map canvas.sim-layer:not(.sim-tracks)';
+const TRACKS = '#map canvas.sim-tracks';
+
+/** The largest alpha of `canvas` within 2 px of a geographic point. */
+async function alphaNear(page, canvas, view, at) {
+  const p = project(view, at.lat, at.lon);
+  return page.evaluate(({ canvas, p, box }) => {
+    const c = document.querySelector(canvas);
+    const k = c.width / c.getBoundingClientRect().width;
+    let max = 0;
+    const d = c.getContext('2d').getImageData(Math.round((p.x - box.x) * k) - 2, Math.round((p.y - box.y) * k) - 2, 5, 5).data;
+    for (let i = 3; i < d.length; i += 4) max = Math.max(max, d[i]);
+    return max;
+  }, { canvas, p, box: view.box });
+}
+
 async function setTool(page, on) {
   const pressed = (await page.getAttribute('#launch-mode', 'aria-pressed')) === 'true';
   if (pressed !== on) await page.click('#launch-mode');
@@ -122,18 +139,13 @@ test('a SCUD-C launched by clicking flies and lands on Los Angeles', async () =>
   assert.ok(kinds.indexOf('launch') < kinds.indexOf('apogee') && kinds.indexOf('apogee') < kinds.indexOf('impact'));
   assert.deepEqual(await counters(page), { launches: 1, impacts: 1, rejected: 0 });
 
-  // The impact is drawn on the simulation layer where the log says it is.
+  // The impact is drawn on the simulation layer where the log says it is, and the ground
+  // track (on the tracks' canvas, drawn a few segments per frame) half way along the flight.
   const v = await viewOf(page);
-  const p = project(v, at.lat, at.lon);
-  const alpha = await page.evaluate(({ p, box }) => {
-    const c = document.querySelector('#map canvas.sim-layer');
-    const k = c.width / c.getBoundingClientRect().width;
-    let max = 0;
-    const d = c.getContext('2d').getImageData(Math.round((p.x - box.x) * k) - 2, Math.round((p.y - box.y) * k) - 2, 5, 5).data;
-    for (let i = 3; i < d.length; i += 4) max = Math.max(max, d[i]);
-    return max;
-  }, { p, box: v.box });
+  const alpha = await alphaNear(page, MARKERS, v, at);
   assert.ok(alpha > 100, `nothing drawn at the impact (alpha ${alpha})`);
+  const half = greatCircleMid(LAUNCH, at);
+  assert.ok(await alphaNear(page, TRACKS, v, half) > 100, 'no ground track half way');
 
   // Clicking the log entry centres the map on the impact.
   await page.keyboard.press('0');
@@ -188,10 +200,22 @@ test('pausing and scrubbing back and forth gives back the same state', async () 
   const lines1 = await page.locator('.log-line').count();
   assert.match(hash1, /^[0-9a-f]{16}$/);
 
+  // The ground track is drawn up to the missile; scrubbing back to the start wipes it, and
+  // scrubbing forward draws it whole again. (A quarter of the way: flown by T+150 s.)
+  await page.keyboard.press('0');
+  await page.waitForTimeout(100);
+  const view = await viewOf(page);
+  const quarter = greatCircleMid(LAUNCH, greatCircleMid(LAUNCH, LA));
+  const drawn = await alphaNear(page, TRACKS, view, quarter);
+  assert.ok(drawn > 100, `no ground track a quarter of the way (alpha ${drawn})`);
   await scrub(page, 0);
   const start = await status(page);
   assert.equal(start.missiles, 0);
   assert.equal(await page.locator('.log-line').count(), 0);
+  assert.equal(await alphaNear(page, TRACKS, view, quarter), 0, 'the track is still drawn at T+0');
+  await scrub(page, first.tick);
+  assert.equal(await alphaNear(page, TRACKS, view, quarter), drawn, 'the track is drawn differently after a seek');
+  await scrub(page, 0);
   await scrub(page, 737);
   await scrub(page, first.horizon);
   await scrub(page, 1234);

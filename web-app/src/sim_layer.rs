@@ -198,13 +198,13 @@ impl SimLayer {
                 });
             }
             let cached = &mut self.tracks[i];
-            let new = &trail.upto(tick)[cached.points..];
-            self.fresh_any |= cached.last.is_some() && !new.is_empty();
-            for p in new {
+            for p in &trail.upto(tick)[cached.points..] {
                 let g = GeoPoint {
                     lat_deg: p.lat_deg,
                     lon_deg: p.lon_deg,
                 };
+                // A segment from the track's last point, if it has one.
+                self.fresh_any |= cached.last.is_some();
                 if globe.is_some() {
                     view.trace_leg(cached.last, g, &mut pen(&cached.path));
                     if let Some(last) = cached.last {
