@@ -200,6 +200,49 @@ test('a radar, a battery and an asset placed by clicking engage a SCUD-C, and th
   assert.ok(await explanation.locator('.fired li.selected').count() === 1);
   assert.match(await explanation.locator('.fired li.selected').textContent(), /in flight/);
 
+  // The click also selected it like a missile: ringed on the map, its readout, and its
+  // altitude and speed against time (no SNR: radars track missiles, not interceptors).
+  const icptId = await icpt.getAttribute('data-interceptor');
+  await page.locator(`#selection[data-interceptor="${icptId}"]`).waitFor();
+  assert.match(await page.textContent('#selection'), new RegExp(`I${icptId} SM-6 from BAT_TEST`));
+  assert.equal(await page.locator(`#defense-layer g.fly-out.selected[data-interceptor="${icptId}"] circle.selection-ring`).count(), 1);
+  const plots = page.locator(`#plots[data-interceptor="${icptId}"]`);
+  await plots.waitFor();
+  assert.equal(await page.getAttribute('#plots', 'data-missile'), null);
+  const altPoints = Number(await page.getAttribute('#plot-altitude', 'data-points'));
+  assert.ok(altPoints > 2, `${altPoints} altitude points`);
+  assert.ok((await page.getAttribute('#plot-altitude path.plot-line', 'd')).length > 20);
+  const altKm = Number(await page.getAttribute('#plot-altitude', 'data-last'));
+  assert.ok(Math.abs(altKm - Number(await page.getAttribute('#selection', 'data-alt')) / 1000) < 0.01, `${altKm} km`);
+  assert.ok(Number(await page.getAttribute('#plot-speed', 'data-points')) > 2);
+  assert.equal(await page.locator('#plot-snr').count(), 0);
+  assert.match(await page.textContent('#plot-snr-none'), /not interceptors/);
+  // Esc clears the selection; a click on its fly-out line selects it again; a click on empty
+  // map clears it.
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('#plots') && !document.querySelector('#selection'));
+  assert.equal(await page.locator('#defense-layer circle.selection-ring').count(), 0);
+  const line = await page.getAttribute(`#defense-layer g.fly-out[data-interceptor="${icptId}"] path.fly-out-path`, 'd');
+  const vertices = [...line.matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
+  assert.ok(vertices.length >= 4, line);
+  const mapBox = await page.locator('#map').boundingBox();
+  const v0 = vertices[Math.floor(vertices.length / 2) - 1];
+  const v1 = vertices[Math.floor(vertices.length / 2)];
+  const onLine = { x: mapBox.x + (v0.x + v1.x) / 2, y: mapBox.y + (v0.y + v1.y) / 2 };
+  assert.ok(Math.hypot(onLine.x - cx, onLine.y - cy) > 12, 'the line, not the interceptor');
+  assert.equal(await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('#map') !== null, onLine), true);
+  await page.mouse.click(onLine.x, onLine.y);
+  await page.locator('#plots[data-interceptor]').waitFor();
+  // A two-round salvo flies both rounds along nearly the same line.
+  const again = await page.getAttribute('#plots', 'data-interceptor');
+  assert.ok(await page.locator(`.fired li[data-interceptor="${again}"]`).count() === 1, again);
+  assert.ok(Number(await page.getAttribute('#plot-altitude', 'data-points')) > 2);
+  // South of the interceptor: open sea, away from the missile, the battery and the panels.
+  const away = { x: cx, y: cy + 150 };
+  assert.equal(await page.evaluate(({ x, y }) => document.elementFromPoint(x, y)?.closest('#map') !== null, away), true);
+  await page.mouse.click(away.x, away.y);
+  await page.waitForFunction(() => !document.querySelector('#plots') && !document.querySelector('#selection'));
+
   // After the end: the kill marker, hovered and clicked, explains the engagement too.
   await explanation.locator('button[aria-label="Close the explanation"]').click();
   await scrub(page, Number(await page.getAttribute('#sim-time', 'data-horizon')));
