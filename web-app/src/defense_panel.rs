@@ -32,7 +32,7 @@ use crate::defense_view::{
     mode_name, parse_finite, status_text,
 };
 use crate::event_log::{Counters, LogLine};
-use crate::launch::{range_ring, svg_path};
+use crate::launch::{range_ring, svg_area, svg_path, within};
 use crate::panels::SimCtx;
 use crate::playback::Player;
 use crate::plots::Selected;
@@ -823,6 +823,8 @@ struct BatteryDraw {
     rounds: u32,
     initial: u32,
     footprint: EngagementFootprint,
+    /// Radius of the sphere the footprint is measured on (m).
+    sphere_m: f64,
 }
 
 /// An interceptor's fly-out as drawn.
@@ -877,6 +879,7 @@ pub fn DefenseOverlay(
                         rounds: b.battery.rounds,
                         initial: b.battery.rounds + b.rounds_fired,
                         footprint: engagement_footprint(b.battery.kind, &position, *r),
+                        sphere_m: *r,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -895,9 +898,16 @@ pub fn DefenseOverlay(
                         position = d.to;
                     }
                     let ring = range_ring(&position, a.asset.radius_m, *r, ASSET_CIRCLE_POINTS);
-                    (a.id, a.asset.name.clone(), position, a.asset.radius_m, ring)
+                    (
+                        a.id,
+                        a.asset.name.clone(),
+                        position,
+                        a.asset.radius_m,
+                        ring,
+                        *r,
+                    )
                 })
-                .collect::<Vec<(AssetId, String, SimPoint, f64, Vec<SimPoint>)>>()
+                .collect::<Vec<(AssetId, String, SimPoint, f64, Vec<SimPoint>, f64)>>()
         })
     });
     let live = Memo::new(move |_| {
@@ -977,6 +987,14 @@ pub fn DefenseOverlay(
                             data-lat=format!("{:.6}", b.position.lat_deg)
                             data-lon=format!("{:.6}", b.position.lon_deg)
                         >
+                            // Filled as an area (closed along the limb on the globe), stroked
+                            // along the outline only.
+                            <path
+                                class="engagement-fill"
+                                d=svg_area(&v, &b.footprint.engage_outline, |p| {
+                                    within(&b.position, b.footprint.engage_m, b.sphere_m, p)
+                                })
+                            ></path>
                             <path class="engagement" d=svg_path(&v, &b.footprint.engage_outline)></path>
                             <path class="envelope" d=svg_path(&v, &b.footprint.envelope_outline)></path>
                             <path
@@ -997,7 +1015,7 @@ pub fn DefenseOverlay(
         let n_bats = batteries.with(Vec::len);
         let asts = assets.with(|list| {
             list.iter()
-                .map(|(id, name, at, radius_m, ring)| {
+                .map(|(id, name, at, radius_m, ring, sphere_m)| {
                     let s = px(at);
                     view! {
                         <g
@@ -1009,6 +1027,7 @@ pub fn DefenseOverlay(
                             data-lat=format!("{:.6}", at.lat_deg)
                             data-lon=format!("{:.6}", at.lon_deg)
                         >
+                            <path class="asset-fill" d=svg_area(&v, ring, |p| within(at, *radius_m, *sphere_m, p))></path>
                             <path class="asset-area" d=svg_path(&v, ring)></path>
                             <circle class="asset-site" cx=format!("{:.1}", s.x) cy=format!("{:.1}", s.y) r="4"></circle>
                             <text class="asset-label" x=format!("{:.1}", s.x + 8.0) y=format!("{:.1}", s.y - 8.0)>

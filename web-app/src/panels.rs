@@ -1093,6 +1093,7 @@ pub fn LaunchOverlay(
                     site,
                     max,
                     launch::range_ring(&site, max, radius, RING_SEGMENTS),
+                    radius,
                 ))
             }
             _ => None,
@@ -1101,7 +1102,7 @@ pub fn LaunchOverlay(
     move || {
         let v = view.get();
         ring.with(|r| {
-            r.as_ref().map(|(site, max, pts)| {
+            r.as_ref().map(|(site, max, pts, radius)| {
                 // Behind the globe the site marker is moved far off screen.
                 let s = v
                     .project_visible(GeoPoint {
@@ -1111,9 +1112,13 @@ pub fn LaunchOverlay(
                     .unwrap_or(ScreenPoint { x: -1e4, y: -1e4 });
                 view! {
                     <g class="launch-overlay">
-                        // Filled with the points closing it over a pole (when it holds one),
-                        // stroked along the circle only.
-                        <path class="range-ring-fill" d=launch::svg_path(&v, pts)></path>
+                        // Filled with the points closing it over a pole (when it holds one) on
+                        // the flat map, along the limb on the globe; stroked along the circle
+                        // only.
+                        <path
+                            class="range-ring-fill"
+                            d=launch::svg_area(&v, pts, |p| launch::within(site, *max, *radius, p))
+                        ></path>
                         <path
                             id="range-ring"
                             class="range-ring"
