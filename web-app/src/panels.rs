@@ -111,8 +111,12 @@ pub struct SimCtx {
     pub cursor_px: RwSignal<Option<ScreenPoint>>,
     /// A refused launch.
     pub refusal: RwSignal<Option<Refusal>>,
-    /// The preset loaded.
+    /// The preset loaded (`share::SHARED_PRESET` for a file or a link).
     pub preset: RwSignal<&'static str>,
+    /// The scenario the player started from, whatever its origin (a preset, an imported file,
+    /// an opened link): what Share, Export and Monte Carlo build on, with the player's command
+    /// log. `None` for a room's timeline, which starts from the relay's snapshot.
+    pub scenario: StoredValue<Option<sim_core::engine::Scenario>, LocalStorage>,
     /// Set to force a redraw of the simulation layer on the next frame.
     pub redraw: StoredValue<bool, LocalStorage>,
     /// The radar tool and the radar selection (see [`crate::radar_panel`]).
@@ -146,6 +150,7 @@ impl SimCtx {
             cursor_px: RwSignal::new(None),
             refusal: RwSignal::new(None),
             preset: RwSignal::new(PRESETS[0].id),
+            scenario: StoredValue::new_local(Some(crate::share::empty_scenario())),
             redraw: StoredValue::new_local(true),
             radar: crate::radar_panel::RadarUi::new(),
             defense: crate::defense_panel::DefenseUi::new(),
@@ -183,6 +188,8 @@ impl SimCtx {
                     .json
                     .is_some_and(|_| !p.sim().state().scheduled.is_empty());
                 self.player.set_value(p);
+                self.scenario
+                    .set_value(crate::share::preset_scenario(preset.id).ok());
                 self.preset.set(preset.id);
                 self.selected.set(None);
                 self.hover.set(None);
