@@ -247,7 +247,8 @@ pub struct FlyOut {
     pub track: TrackId,
     /// Tick of the `interceptor-launched` event.
     pub launch_tick: u64,
-    /// Positions, oldest first (the battery's site first).
+    /// Positions, oldest first (the battery's site first): one a second of flight plus the
+    /// launch and the end, so at most the class's maximum flight time in seconds plus a few.
     pub points: Vec<FlyPoint>,
     /// How it ended, once it has.
     pub end: Option<FlyEnd>,
