@@ -200,6 +200,28 @@ test('a radar, a battery and an asset placed by clicking engage a SCUD-C, and th
   assert.ok(await explanation.locator('.fired li.selected').count() === 1);
   assert.match(await explanation.locator('.fired li.selected').textContent(), /in flight/);
 
+  // The click also selected it like a missile: ringed on the map, its readout, and its
+  // altitude and speed against time (no SNR: radars track missiles, not interceptors).
+  const icptId = await icpt.getAttribute('data-interceptor');
+  await page.locator(`#selection[data-interceptor="${icptId}"]`).waitFor();
+  assert.match(await page.textContent('#selection'), new RegExp(`I${icptId} SM-6 from BAT_TEST`));
+  assert.equal(await page.locator(`#defense-layer g.fly-out.selected[data-interceptor="${icptId}"] circle.selection-ring`).count(), 1);
+  const plots = page.locator(`#plots[data-interceptor="${icptId}"]`);
+  await plots.waitFor();
+  assert.equal(await page.getAttribute('#plots', 'data-missile'), null);
+  const altPoints = Number(await page.getAttribute('#plot-altitude', 'data-points'));
+  assert.ok(altPoints > 2, `${altPoints} altitude points`);
+  assert.ok((await page.getAttribute('#plot-altitude path.plot-line', 'd')).length > 20);
+  const altKm = Number(await page.getAttribute('#plot-altitude', 'data-last'));
+  assert.ok(Math.abs(altKm - Number(await page.getAttribute('#selection', 'data-alt')) / 1000) < 0.01, `${altKm} km`);
+  assert.ok(Number(await page.getAttribute('#plot-speed', 'data-points')) > 2);
+  assert.equal(await page.locator('#plot-snr').count(), 0);
+  assert.match(await page.textContent('#plot-snr-none'), /not interceptors/);
+  // Esc clears the selection.
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('#plots') && !document.querySelector('#selection'));
+  assert.equal(await page.locator('#defense-layer circle.selection-ring').count(), 0);
+
   // After the end: the kill marker, hovered and clicked, explains the engagement too.
   await explanation.locator('button[aria-label="Close the explanation"]').click();
   await scrub(page, Number(await page.getAttribute('#sim-time', 'data-horizon')));
@@ -218,6 +240,46 @@ test('a radar, a battery and an asset placed by clicking engage a SCUD-C, and th
   await explanation.waitFor();
   assert.match(await explanation.locator('.fired li.selected').textContent(),
     /kill/.test(ended_label.split(':')[1]) ? /killed its target/ : /miss/);
+
+  // Its fly-out line is a target too (zoomed in, the line is long): a click on it selects the
+  // interceptor with its whole flight plotted; a click on empty map clears the selection.
+  // (The explanation is closed first: it covers the middle of the map.)
+  await explanation.locator('button[aria-label="Close the explanation"]').click();
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('#plots') && !document.querySelector('#selection'));
+  const killAt = { x: kb.x + kb.width / 2, y: kb.y + kb.height / 2 };
+  const icptEnded = await kill.getAttribute('data-interceptor');
+  const line = await page.getAttribute(`#defense-layer g.fly-out[data-interceptor="${icptEnded}"] path.fly-out-path`, 'd');
+  const vertices = [...line.matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
+  assert.ok(vertices.length >= 4, line);
+  const mapBox = await page.locator('#map').boundingBox();
+  // The middle of a segment as far as can be from both ends of the line: the battery (a press
+  // there is the battery's) and the kill marker.
+  const onPage = (v) => ({ x: mapBox.x + v.x, y: mapBox.y + v.y });
+  const start = onPage(vertices[0]);
+  const clear = (p) => Math.min(Math.hypot(p.x - killAt.x, p.y - killAt.y), Math.hypot(p.x - start.x, p.y - start.y));
+  let onLine = null;
+  for (let i = 1; i < vertices.length; i++) {
+    const m = onPage({ x: (vertices[i - 1].x + vertices[i].x) / 2, y: (vertices[i - 1].y + vertices[i].y) / 2 });
+    if (!onLine || clear(m) > clear(onLine)) onLine = m;
+  }
+  assert.ok(clear(onLine) > 15, `the line, not its ends: ${line}`);
+  const onMap = ({ x, y }) => document.elementFromPoint(x, y)?.closest('#map') !== null
+    && !document.elementFromPoint(x, y)?.closest('.panel');
+  assert.equal(await page.evaluate(onMap, onLine), true);
+  await page.mouse.click(onLine.x, onLine.y);
+  await page.locator('#plots[data-interceptor]').waitFor();
+  // A two-round salvo flies both rounds along nearly the same line: either is picked.
+  const picked = await page.getAttribute('#plots', 'data-interceptor');
+  assert.equal(await page.locator(`#explanation .fired li[data-interceptor="${picked}"]`).count(), 1, picked);
+  assert.ok(Number(await page.getAttribute('#plot-altitude', 'data-points')) > 2);
+  assert.equal(await page.locator(`#defense-layer g.fly-out.selected[data-interceptor="${picked}"]`).count(), 1);
+  // Open sea south-east of Los Angeles, clear of the panels (the plots are on the left).
+  await explanation.locator('button[aria-label="Close the explanation"]').click();
+  const away = { x: mapBox.x + mapBox.width / 2 + 120, y: mapBox.y + mapBox.height / 2 + 200 };
+  assert.equal(await page.evaluate(onMap, away), true);
+  await page.mouse.click(away.x, away.y);
+  await page.waitForFunction(() => !document.querySelector('#plots') && !document.querySelector('#selection'));
 
   if (process.env.MDSIM_SCREENSHOTS) {
     // Los Angeles left of the explanation (the log line centres the map on the predicted

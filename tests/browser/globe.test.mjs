@@ -1,6 +1,7 @@
 // The globe and the polish, end to end: switch to the globe and see it drawn (land, ocean, the
 // horizon, space around it), turn it by dragging, launch an ICBM by clicking on the globe and see
-// it fly along its great circle to the target, the 1:50m atlas fetched only when zoomed in, the
+// it fly along its great circle to the target, a battery's footprint across the horizon filled
+// up to the limb, the 1:50m atlas fetched only when zoomed in, the
 // tile layer silent until switched on, the help overlay (`?`, the button, Esc), the speed keys,
 // and a phone-sized screen with no horizontal overflow and every button labelled. No page error
 // and no request outside 127.0.0.1.
@@ -228,6 +229,52 @@ test('an ICBM launched by clicking on the globe flies its great circle to the ta
   const offKm = Math.min(...hits.map((t) => Math.abs(t - 1) * apart * kmPerPx));
   assert.ok(offKm < 300, `the track crosses ${offKm.toFixed(0)} km from the great circle (hits at t=${hits})`);
   assert.ok(hits.every((t) => Math.abs(t) > 0.25), `track pixels near the chord (hits at t=${hits})`);
+});
+
+test('a footprint across the horizon is filled up to the limb, not cut by a chord', async () => {
+  const { page } = session;
+  await page.selectOption('#preset', 'gbi-icbm');
+  await page.waitForFunction(() => document.querySelector('#defense-layer').dataset.batteries === '1');
+  if ((await page.getAttribute('#sim-time', 'data-playing')) === 'true') await page.click('#play');
+  const battery = page.locator('#defense-layer g.battery');
+  const site = { lat: Number(await battery.getAttribute('data-lat')), lon: Number(await battery.getAttribute('data-lon')) };
+  const engageKm = Number(await battery.getAttribute('data-engage-km'));
+  // Fort Greely's GBI footprint (thousands of km) seen from 79 degrees away: it crosses the
+  // horizon.
+  const v = await turnTo(page, { lat: 10, lon: site.lon + 85 });
+  const r = v.scale / RAD;
+  const c = { x: v.box.x + v.box.width / 2, y: v.box.y + v.box.height / 2 };
+  const s = projectGlobe(v, site.lat, site.lon);
+  assert.ok(s.visible, 'the battery is on the near side');
+  const toSite = Math.hypot(s.x - c.x, s.y - c.y);
+  assert.ok(toSite > 0.9 * r, `the battery is near the limb (${toSite} of ${r} px)`);
+  const fill = battery.locator('path.engagement-fill');
+  const d = await fill.getAttribute('d');
+  const pts = [...d.matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g)].map((m) => ({ x: v.box.x + Number(m[1]), y: v.box.y + Number(m[2]) }));
+  assert.ok(d.trim().endsWith('Z') && pts.length > 20, d.slice(0, 200));
+  // On or inside the disc, its hidden part along the limb in short steps (5 degrees).
+  const onLimb = (p) => Math.abs(Math.hypot(p.x - c.x, p.y - c.y) - r) < 0.5;
+  assert.ok(pts.every((p) => Math.hypot(p.x - c.x, p.y - c.y) < r + 0.5));
+  assert.ok(pts.filter(onLimb).length >= 5, `${pts.filter(onLimb).length} points on the limb`);
+  const step = 2 * r * Math.sin(2.5 * RAD) + 1;
+  for (let i = 0; i < pts.length; i++) {
+    const [a, b] = [pts[i], pts[(i + 1) % pts.length]];
+    if (onLimb(a) && onLimb(b)) assert.ok(Math.hypot(b.x - a.x, b.y - a.y) <= step, 'a chord along the limb');
+  }
+  // Just inside the limb towards the battery (11 degrees, about 1,250 km from it, inside its
+  // footprint) the area is filled; a chord between the two horizon crossings would leave it
+  // out. The centre of the view (79 degrees away) is not.
+  assert.ok(engageKm > 2000, `footprint ${engageKm} km`);
+  const limbward = { x: c.x + (s.x - c.x) / toSite * (r - 3), y: c.y + (s.y - c.y) / toSite * (r - 3) };
+  const inFill = (path, p) => path.evaluate((el, p) => {
+    const box = el.ownerSVGElement.getBoundingClientRect();
+    return el.isPointInFill(new DOMPoint(p.x - box.left, p.y - box.top));
+  }, p);
+  assert.equal(await inFill(fill, limbward), true);
+  assert.equal(await inFill(fill, c), false);
+  // The outline (traced up to the horizon), if it were filled, would miss that point.
+  assert.equal(await inFill(battery.locator('path.engagement'), limbward), false);
+  await page.selectOption('#preset', 'empty');
 });
 
 test('the 1:50m atlas is fetched from the origin only when zoomed in', async () => {

@@ -3,13 +3,17 @@
 // answering frames and clicks, compare the leak probability with the native figures
 // (`montecarlo-socal.json`, checked against `sim_core::montecarlo::run`, i.e. `mdsim
 // montecarlo`, by a native test in web-app/src/montecarlo.rs); cancel a long job; select the
-// missile and see its altitude plot, the same after scrubbing away and back.
+// missile and see its altitude plot, the same after scrubbing away and back; import a scenario
+// that is no preset and get its own native figures.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { recordResults, viewOf, project, startApp, stopApp } from './harness.mjs';
 
 const NATIVE = JSON.parse(readFileSync(new URL('./montecarlo-socal.json', import.meta.url), 'utf8'));
+// A scenario that is no preset, and its native figures (`montecarlo-import.json`, checked
+// against `mdsim montecarlo`'s runs by a native test in web-app/src/montecarlo.rs).
+const IMPORTED = JSON.parse(readFileSync(new URL('./montecarlo-import.json', import.meta.url), 'utf8'));
 
 let relay;
 let chrome;
@@ -134,6 +138,32 @@ test('a long job can be cancelled', async () => {
   await page.waitForTimeout(3_000);
   assert.equal((await mcState(page)).done, done, 'no run arrives after the cancel');
   assert.match(await page.textContent('#mc-status'), /Cancelled after \d+ of 1000 runs/);
+});
+
+test('Monte Carlo runs an imported scenario, not the preset chosen before it', async () => {
+  const { page } = session;
+  await page.selectOption('#preset', 'socal-scud-c');
+  const text = readFileSync(new URL('./montecarlo-import.scenario.json', import.meta.url));
+  await page.setInputFiles('#import-scenario', { name: 'mojave.json', mimeType: 'application/json', buffer: text });
+  await page.locator('#share-panel .share-info').waitFor();
+  assert.match(await page.textContent('#share-panel .share-info'), /Opened mojave\.json/);
+  if ((await page.getAttribute('#sim-time', 'data-playing')) === 'true') await page.click('#play');
+  if ((await page.getAttribute('#mc-open', 'aria-expanded')) !== 'true') await page.click('#mc-open');
+  await setRuns(page, IMPORTED.runs);
+  await page.click('#mc-run');
+  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('#mc-status').dataset.phase),
+    null, { timeout: 300_000 });
+  const s = await mcState(page);
+  assert.equal(s.phase, 'done', JSON.stringify(s));
+  assert.equal(s.done, IMPORTED.runs);
+  assert.equal(await page.getAttribute('#mc-scenario', 'data-name'), IMPORTED.scenario);
+  // The native figures of the file (seeds 7-14), not the SoCal preset's.
+  assert.equal(Number(s.leaked), IMPORTED.leaked);
+  assert.equal(Number(s.trials), IMPORTED.trials);
+  assert.equal(s.estimate, IMPORTED.leak_estimate);
+  assert.equal(s.low, IMPORTED.leak_low);
+  assert.equal(s.high, IMPORTED.leak_high);
+  assert.equal(Number(s.interceptors), IMPORTED.interceptors);
 });
 
 test('the selected missile has altitude, speed and SNR plots that follow the timeline', async () => {

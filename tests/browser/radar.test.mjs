@@ -65,13 +65,13 @@ async function scrub(page, tick) {
   }, tick);
 }
 
-/** Whether a page point is inside a drawn coverage outline (SVG fill test in map pixels). */
+/** Whether a page point is inside a drawn coverage area (SVG fill test in map pixels). */
 async function coverageDrawnAt(page, x, y) {
   return page.evaluate(({ x, y }) => {
     const svg = document.querySelector('#map svg.overlay');
     const box = svg.getBoundingClientRect();
     const p = new DOMPoint(x - box.left, y - box.top);
-    return [...svg.querySelectorAll('path.coverage')].some((e) => e.isPointInFill(p));
+    return [...svg.querySelectorAll('path.coverage-fill')].some((e) => e.isPointInFill(p));
   }, { x, y });
 }
 

@@ -285,16 +285,15 @@ fn MapView(
                 && let Some(g) = view.get_untracked().unproject(s)
             {
                 // The launch tool takes clicks while it is on; otherwise a click selects the
-                // missile under it or places the marker.
+                // missile or interceptor under it, or clears the selection and places the
+                // marker.
                 if sim.tool.get_untracked().active {
                     sim.launch_click(g, s);
                 } else if sim.radar.tool.get_untracked() {
                     sim.place_radar(g);
                 } else if sim.defense_tool_on() {
                     sim.place_defense(g);
-                } else if !sim.pick(&view.get_untracked(), s)
-                    && !sim.pick_defense(&view.get_untracked(), s)
-                {
+                } else if !sim.pick(&view.get_untracked(), s) {
                     marker.set(Some(Place::locate(&atlas, g)));
                 }
             }

@@ -27,21 +27,21 @@ use sim_core::engine::defense::{Asset, AssetId, BatteryId, BatteryUnit, Intercep
 use sim_core::interceptor::InterceptorKind;
 
 use crate::defense_view::{
-    AssetForm, BatteryForm, EngagementFootprint, OrderKey, asset_near, battery_near,
-    doctrine_from_form, end_near, engagement_footprint, interceptor_near, interceptor_views,
+    AssetForm, BatteryForm, EngagementFootprint, MAX_FLYOUTS_DRAWN, OrderKey, asset_near,
+    battery_near, doctrine_from_form, engagement_footprint, interceptor_near, interceptor_views,
     mode_name, parse_finite, status_text,
 };
 use crate::event_log::{Counters, LogLine};
-use crate::launch::{range_ring, svg_path};
+use crate::launch::{range_ring, svg_area, svg_path, within};
 use crate::panels::SimCtx;
+use crate::playback::Player;
+use crate::plots::Selected;
 use crate::view::{GeoPoint, ScreenPoint, Viewport};
 
 /// Pointer distance (px) within which a battery, an asset or an interceptor is picked.
 const PICK_RADIUS_PX: f64 = 10.0;
 /// Pointer travel (px) that makes a press a drag rather than a click.
 const DRAG_THRESHOLD_PX: f64 = 3.0;
-/// Most fly-outs drawn (the newest).
-const MAX_FLYOUTS_DRAWN: usize = 300;
 /// Points of an asset's circle.
 const ASSET_CIRCLE_POINTS: usize = 72;
 
@@ -63,8 +63,6 @@ pub enum DefenseSel {
     Battery(String),
     /// A defended asset, by name.
     Asset(String),
-    /// An interceptor (in flight or recorded).
-    Interceptor(InterceptorId),
 }
 
 /// A battery or an asset being dragged.
@@ -261,26 +259,17 @@ impl SimCtx {
         match d.item {
             DefenseSel::Battery(name) => self.rebuild_battery(&name, |p| p.position = d.to),
             DefenseSel::Asset(name) => self.rebuild_asset(&name, |a| a.position = d.to),
-            DefenseSel::Interceptor(_) => {}
         }
     }
 
-    /// A click with no tool on: selects the interceptor (in flight, or its kill or miss
-    /// marker) under it and shows why it was fired.
-    pub fn pick_defense(&self, view: &Viewport, at: ScreenPoint) -> bool {
-        let hit = self.read(|p| {
-            let id = interceptor_near(p.sim(), view, at, PICK_RADIUS_PX)
-                .or_else(|| end_near(p.defense(), p.tick(), view, at, PICK_RADIUS_PX))?;
-            Some((id, p.defense().fly_out(id).and_then(|f| f.order)))
-        });
-        let Some((id, order)) = hit else {
-            return false;
-        };
-        self.defense.selected.set(Some(DefenseSel::Interceptor(id)));
+    /// An interceptor was selected (see [`SimCtx::pick`]): shows why it was fired, and puts
+    /// the battery or asset editor away.
+    pub fn explain_interceptor(&self, id: InterceptorId) {
+        let order = self.read(|p| p.defense().fly_out(id).and_then(|f| f.order));
+        self.defense.selected.set(None);
         if order.is_some() {
             self.defense.explain.set(order);
         }
-        true
     }
 
     /// A click on a log line: an engagement order shows its explanation.
@@ -614,7 +603,6 @@ pub fn DefensePanel(
                     .into_any(),
                 )
             }
-            DefenseSel::Interceptor(_) => None,
         }
     };
     view! {
@@ -835,6 +823,8 @@ struct BatteryDraw {
     rounds: u32,
     initial: u32,
     footprint: EngagementFootprint,
+    /// Radius of the sphere the footprint is measured on (m).
+    sphere_m: f64,
 }
 
 /// An interceptor's fly-out as drawn.
@@ -889,6 +879,7 @@ pub fn DefenseOverlay(
                         rounds: b.battery.rounds,
                         initial: b.battery.rounds + b.rounds_fired,
                         footprint: engagement_footprint(b.battery.kind, &position, *r),
+                        sphere_m: *r,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -907,9 +898,16 @@ pub fn DefenseOverlay(
                         position = d.to;
                     }
                     let ring = range_ring(&position, a.asset.radius_m, *r, ASSET_CIRCLE_POINTS);
-                    (a.id, a.asset.name.clone(), position, a.asset.radius_m, ring)
+                    (
+                        a.id,
+                        a.asset.name.clone(),
+                        position,
+                        a.asset.radius_m,
+                        ring,
+                        *r,
+                    )
                 })
-                .collect::<Vec<(AssetId, String, SimPoint, f64, Vec<SimPoint>)>>()
+                .collect::<Vec<(AssetId, String, SimPoint, f64, Vec<SimPoint>, f64)>>()
         })
     });
     let live = Memo::new(move |_| {
@@ -989,6 +987,14 @@ pub fn DefenseOverlay(
                             data-lat=format!("{:.6}", b.position.lat_deg)
                             data-lon=format!("{:.6}", b.position.lon_deg)
                         >
+                            // Filled as an area (closed along the limb on the globe), stroked
+                            // along the outline only.
+                            <path
+                                class="engagement-fill"
+                                d=svg_area(&v, &b.footprint.engage_outline, |p| {
+                                    within(&b.position, b.footprint.engage_m, b.sphere_m, p)
+                                })
+                            ></path>
                             <path class="engagement" d=svg_path(&v, &b.footprint.engage_outline)></path>
                             <path class="envelope" d=svg_path(&v, &b.footprint.envelope_outline)></path>
                             <path
@@ -1009,7 +1015,7 @@ pub fn DefenseOverlay(
         let n_bats = batteries.with(Vec::len);
         let asts = assets.with(|list| {
             list.iter()
-                .map(|(id, name, at, radius_m, ring)| {
+                .map(|(id, name, at, radius_m, ring, sphere_m)| {
                     let s = px(at);
                     view! {
                         <g
@@ -1021,6 +1027,7 @@ pub fn DefenseOverlay(
                             data-lat=format!("{:.6}", at.lat_deg)
                             data-lon=format!("{:.6}", at.lon_deg)
                         >
+                            <path class="asset-fill" d=svg_area(&v, ring, |p| within(at, *radius_m, *sphere_m, p))></path>
                             <path class="asset-area" d=svg_path(&v, ring)></path>
                             <circle class="asset-site" cx=format!("{:.1}", s.x) cy=format!("{:.1}", s.y) r="4"></circle>
                             <text class="asset-label" x=format!("{:.1}", s.x + 8.0) y=format!("{:.1}", s.y - 8.0)>
@@ -1034,10 +1041,8 @@ pub fn DefenseOverlay(
         let (flys, hits) = live.get();
         let n_flying = flys.iter().filter(|f| f.now.is_some()).count();
         let kills = flys.iter().filter(|f| f.end.is_some_and(|e| e.0)).count();
-        let sel_icpt = match selected {
-            Some(DefenseSel::Interceptor(id)) => Some(id),
-            _ => None,
-        };
+        let sel_icpt = ctx.selected.get().and_then(Selected::interceptor);
+        let hover_icpt = ctx.hover.get().and_then(Selected::interceptor);
         let fly_views = flys
             .into_iter()
             .map(|f| {
@@ -1083,16 +1088,35 @@ pub fn DefenseOverlay(
                         ></path>
                     }
                 });
+                // The selected or hovered interceptor is ringed like a missile on the canvas,
+                // where it is now or where it ended.
+                let ring = (sel_icpt == Some(f.id) || hover_icpt == Some(f.id))
+                    .then(|| f.now.or(f.end.map(|e| e.1)))
+                    .flatten()
+                    .map(|p| {
+                        let s = px(&p);
+                        view! {
+                            <circle
+                                class="selection-ring"
+                                class:selected=sel_icpt == Some(f.id)
+                                cx=format!("{:.1}", s.x)
+                                cy=format!("{:.1}", s.y)
+                                r="8"
+                            ></circle>
+                        }
+                    });
                 view! {
                     <g
                         class="fly-out"
                         class:selected=sel_icpt == Some(f.id)
+                        class:hovered=hover_icpt == Some(f.id)
                         data-interceptor=f.id.0.to_string()
                         data-battery=f.call_sign.clone()
                     >
                         <path class="fly-out-path" d=svg_path(&v, &f.path)></path>
                         {now}
                         {end}
+                        {ring}
                     </g>
                 }
             })
@@ -1138,35 +1162,18 @@ pub fn DefenseHover(
 ) -> impl IntoView {
     move || {
         ctx.status.track();
-        if ctx.hover.get().is_some() || ctx.defense.drag.with(Option::is_some) {
+        let hover = ctx.hover.get();
+        if hover.is_some_and(|h| h.missile().is_some()) || ctx.defense.drag.with(Option::is_some) {
             return None;
         }
         let at = ctx.cursor_px.get()?;
         let v = view.get();
         let (title, detail) = ctx.read(|p| {
+            if let Some(id) = hover.and_then(Selected::interceptor) {
+                return interceptor_label(p, id);
+            }
             let sim = p.sim();
             let d = sim.defense();
-            if let Some(id) = interceptor_near(sim, &v, at, PICK_RADIUS_PX) {
-                let i = interceptor_views(sim).into_iter().find(|i| i.id == id)?;
-                let from = d
-                    .battery(i.battery)
-                    .map(|b| b.battery.call_sign.clone())
-                    .unwrap_or_else(|| i.battery.to_string());
-                let phase = serde_json::to_value(i.phase)
-                    .ok()
-                    .and_then(|j| j.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                return Some((
-                    format!("{} {} from {from}", i.id, i.kind),
-                    format!(
-                        "at track {} · {:.1} km · {:.0} m/s · {phase} · T+{:.0} s of flight",
-                        i.track,
-                        i.alt_m / 1000.0,
-                        i.speed_m_s,
-                        i.flight_s
-                    ),
-                ));
-            }
             if let Some(id) = battery_near(sim, &v, at, PICK_RADIUS_PX) {
                 let b = d.battery(id)?;
                 let f = engagement_footprint(
@@ -1183,26 +1190,6 @@ pub fn DefenseHover(
                         b.battery.launchers,
                         f.engage_m / 1000.0,
                         f.envelope_m / 1000.0
-                    ),
-                ));
-            }
-            if let Some(id) = end_near(p.defense(), p.tick(), &v, at, PICK_RADIUS_PX) {
-                let f = p.defense().fly_out(id)?;
-                let e = f.ended_before(p.tick())?;
-                return Some((
-                    format!(
-                        "{} {} from {}: {}",
-                        id,
-                        f.kind,
-                        f.battery_call_sign,
-                        if e.kill { "kill" } else { "miss" }
-                    ),
-                    format!(
-                        "at track {} · {:.1} km high · miss distance {:.1} m · Pk {:.2}",
-                        f.track,
-                        e.alt_m / 1000.0,
-                        e.miss_m,
-                        e.pk
                     ),
                 ));
             }
@@ -1229,6 +1216,50 @@ pub fn DefenseHover(
             </div>
         })
     }
+}
+
+/// The hover label of interceptor `id`: its state in flight, or how it ended.
+fn interceptor_label(p: &Player, id: InterceptorId) -> Option<(String, String)> {
+    let sim = p.sim();
+    if let Some(i) = interceptor_views(sim).into_iter().find(|i| i.id == id) {
+        let from = sim
+            .defense()
+            .battery(i.battery)
+            .map(|b| b.battery.call_sign.clone())
+            .unwrap_or_else(|| i.battery.to_string());
+        let phase = serde_json::to_value(i.phase)
+            .ok()
+            .and_then(|j| j.as_str().map(str::to_string))
+            .unwrap_or_default();
+        return Some((
+            format!("{} {} from {from}", i.id, i.kind),
+            format!(
+                "at track {} · {:.1} km · {:.0} m/s · {phase} · T+{:.0} s of flight",
+                i.track,
+                i.alt_m / 1000.0,
+                i.speed_m_s,
+                i.flight_s
+            ),
+        ));
+    }
+    let f = p.defense().fly_out(id)?;
+    let e = f.ended_before(p.tick())?;
+    Some((
+        format!(
+            "{} {} from {}: {}",
+            id,
+            f.kind,
+            f.battery_call_sign,
+            if e.kill { "kill" } else { "miss" }
+        ),
+        format!(
+            "at track {} · {:.1} km high · miss distance {:.1} m · Pk {:.2}",
+            f.track,
+            e.alt_m / 1000.0,
+            e.miss_m,
+            e.pk
+        ),
+    ))
 }
 
 /// The command center's explanation of the chosen engagement order.
@@ -1311,10 +1342,7 @@ pub fn ExplanationPanel(
                 <ul class="out-of-reach">{items}</ul>
             }
         });
-        let selected = match ui.selected.get() {
-            Some(DefenseSel::Interceptor(id)) => Some(id),
-            _ => None,
-        };
+        let selected = ctx.selected.get().and_then(Selected::interceptor);
         let fired = outcomes
             .into_iter()
             .map(|(id, what)| {

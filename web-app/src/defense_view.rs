@@ -41,7 +41,7 @@ use sim_core::interceptor::flight::InterceptorPhase;
 use sim_core::tracking::TrackId;
 
 use crate::radar_view::slant_to_ground_m;
-use crate::view::{GeoPoint, ScreenPoint, Viewport};
+use crate::view::{GeoPoint, PenOp, ScreenPoint, Viewport};
 
 /// Points of a drawn footprint or asset circle.
 pub const CIRCLE_POINTS: usize = 120;
@@ -49,6 +49,8 @@ pub const CIRCLE_POINTS: usize = 120;
 pub const FLYOUT_EVERY_TICKS: u64 = TICK_HZ as u64;
 /// Most fly-outs and explanations kept (the oldest are dropped beyond).
 pub const MAX_RECORDS: usize = 20_000;
+/// Most fly-outs drawn (the newest launched before the current tick), and so picked.
+pub const MAX_FLYOUTS_DRAWN: usize = 300;
 
 /// What sets the edge of a battery's drawn footprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +207,10 @@ pub struct FlyPoint {
     pub lon_deg: f64,
     /// Altitude (m).
     pub alt_m: f64,
+    /// Speed relative to the Earth (m/s), where known: 0 on the launcher, the state's speed
+    /// while flying; unknown at the end, whose `intercept` event carries no speed (the
+    /// interceptor is gone from the state by then).
+    pub speed_m_s: Option<f64>,
 }
 
 /// How a fly-out ended (from the `intercept` event).
@@ -241,7 +247,8 @@ pub struct FlyOut {
     pub track: TrackId,
     /// Tick of the `interceptor-launched` event.
     pub launch_tick: u64,
-    /// Positions, oldest first (the battery's site first).
+    /// Positions, oldest first (the battery's site first): one a second of flight plus the
+    /// launch and the end, so at most the class's maximum flight time in seconds plus a few.
     pub points: Vec<FlyPoint>,
     /// How it ended, once it has.
     pub end: Option<FlyEnd>,
@@ -260,7 +267,7 @@ impl FlyOut {
         self.end.as_ref().filter(|e| e.tick < tick)
     }
 
-    fn push(&mut self, tick: u64, at: SimPoint, alt_m: f64) {
+    fn push(&mut self, tick: u64, at: SimPoint, alt_m: f64, speed_m_s: Option<f64>) {
         let lon_deg = match self.points.last() {
             Some(p) => p.lon_deg + crate::view::wrap_lon(at.lon_deg - p.lon_deg),
             None => at.lon_deg,
@@ -270,6 +277,7 @@ impl FlyOut {
             lat_deg: at.lat_deg,
             lon_deg,
             alt_m,
+            speed_m_s,
         });
     }
 }
@@ -508,11 +516,16 @@ impl DefenseRecord {
                         order: key,
                     };
                     if let Some(b) = d.battery(*battery) {
-                        f.push(e.tick, b.battery.position, 0.0);
+                        f.push(e.tick, b.battery.position, 0.0, Some(0.0));
                     }
                     let views = in_flight.get_or_insert_with(|| interceptor_views(sim));
                     if let Some(v) = views.iter().find(|v| v.id == *interceptor) {
-                        f.push(now, SimPoint::new(v.lat_deg, v.lon_deg), v.alt_m);
+                        f.push(
+                            now,
+                            SimPoint::new(v.lat_deg, v.lon_deg),
+                            v.alt_m,
+                            Some(v.speed_m_s),
+                        );
                     }
                     self.fly_outs.push(f);
                 }
@@ -527,7 +540,7 @@ impl DefenseRecord {
                     ..
                 } => {
                     if let Some(f) = self.fly_out_mut(*interceptor) {
-                        f.push(now, *at, *alt_m);
+                        f.push(now, *at, *alt_m, None);
                         f.end = Some(FlyEnd {
                             tick: e.tick,
                             kill: *kill,
@@ -548,7 +561,12 @@ impl DefenseRecord {
                 if let Some(f) = self.fly_out_mut(v.id)
                     && f.points.last().is_none_or(|p| p.tick < now)
                 {
-                    f.push(now, SimPoint::new(v.lat_deg, v.lon_deg), v.alt_m);
+                    f.push(
+                        now,
+                        SimPoint::new(v.lat_deg, v.lon_deg),
+                        v.alt_m,
+                        Some(v.speed_m_s),
+                    );
                 }
             }
         }
@@ -695,6 +713,91 @@ pub fn end_near(
         .iter()
         .filter_map(|f| Some((f.interceptor, f.ended_before(tick)?.at)));
     nearest(view, at, radius_px, items)
+}
+
+/// The interceptor whose recorded fly-out line, as drawn before `tick` (the newest
+/// [`MAX_FLYOUTS_DRAWN`] launched before it, each up to `tick`), passes nearest to `at`, within
+/// `radius_px`. The line is traced exactly as the map draws it ([`Viewport::trace`]: world
+/// copies on the flat map, clipped at the horizon on the globe), and the distance is the
+/// shortest from `at` to any of its drawn segments.
+pub fn flyout_near(
+    record: &DefenseRecord,
+    tick: u64,
+    view: &Viewport,
+    at: ScreenPoint,
+    radius_px: f64,
+) -> Option<InterceptorId> {
+    let shown: Vec<&FlyOut> = record
+        .fly_outs
+        .iter()
+        .filter(|f| f.launch_tick < tick)
+        .collect();
+    let skip = shown.len().saturating_sub(MAX_FLYOUTS_DRAWN);
+    let mut best: Option<(f64, InterceptorId)> = None;
+    let mut line: Vec<GeoPoint> = Vec::new();
+    for f in &shown[skip..] {
+        line.clear();
+        line.extend(f.upto(tick).iter().map(|q| GeoPoint {
+            lat_deg: q.lat_deg,
+            lon_deg: q.lon_deg,
+        }));
+        let mut pen: Option<ScreenPoint> = None;
+        let mut nearest = f64::INFINITY;
+        view.trace(&line, &mut |op| {
+            let s = match op {
+                PenOp::MoveTo(s) => s,
+                PenOp::LineTo(s) => {
+                    if let Some(a) = pen {
+                        nearest = nearest.min(segment_distance_px(at, a, s));
+                    }
+                    s
+                }
+            };
+            // A lone point (a fly-out of one sample) is a target too.
+            nearest = nearest.min((s.x - at.x).hypot(s.y - at.y));
+            pen = Some(s);
+        });
+        if nearest <= radius_px && best.is_none_or(|(b, _)| nearest < b) {
+            best = Some((nearest, f.interceptor));
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// Distance (px) from `p` to the segment `a`-`b`.
+pub fn segment_distance_px(p: ScreenPoint, a: ScreenPoint, b: ScreenPoint) -> f64 {
+    let (dx, dy) = (b.x - a.x, b.y - a.y);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (p.x - a.x - t * dx).hypot(p.y - a.y - t * dy)
+}
+
+/// The interceptor a pointer at `at` designates, within `radius_px`: one in flight, else a
+/// recorded end (kill or miss marker), else a fly-out line, unless a battery or an asset is
+/// under the pointer (fly-outs start at their battery, which a press there must still reach).
+pub fn interceptor_pick(
+    record: &DefenseRecord,
+    sim: &Simulation,
+    tick: u64,
+    view: &Viewport,
+    at: ScreenPoint,
+    radius_px: f64,
+) -> Option<InterceptorId> {
+    interceptor_near(sim, view, at, radius_px)
+        .or_else(|| end_near(record, tick, view, at, radius_px))
+        .or_else(|| {
+            let site = battery_near(sim, view, at, radius_px).is_some()
+                || asset_near(sim, view, at, radius_px).is_some();
+            if site {
+                None
+            } else {
+                flyout_near(record, tick, view, at, radius_px)
+            }
+        })
 }
 
 /// The battery form's fields.
@@ -1065,5 +1168,99 @@ mod tests {
         assert!(forked.fly_out(killer.interceptor).unwrap().end.is_none());
         forked.truncate(order.key.tick);
         assert!(forked.orders.is_empty() && forked.fly_outs.is_empty());
+
+        // Speeds: none on the launcher, the state's while flying (at most one sample a second
+        // of flight, so the record is bounded by the flight time), unknown at the end.
+        assert_eq!(first.speed_m_s, Some(0.0));
+        assert_eq!(last.speed_m_s, None);
+        // (The first sample after the launch is the interceptor still on its launcher.)
+        let flying = &killer.points[2..killer.points.len() - 1];
+        assert_eq!(killer.points[1].speed_m_s, Some(0.0));
+        assert!(flying.iter().all(|q| q.speed_m_s.is_some_and(|v| v > 0.0)));
+        let flight_s = (end.tick - killer.launch_tick) as f64 * sim_core::engine::TICK_S;
+        assert!(
+            killer.points.len() as f64 <= flight_s + 3.0,
+            "{}",
+            killer.points.len()
+        );
+
+        // Selected for its plots: altitude and speed against time, no SNR (radars do not track
+        // interceptors); a missile keeps its SNR.
+        use crate::plots::{Selected, selection_series};
+        let s = selection_series(&p, Selected::Interceptor(killer.interceptor));
+        assert!(s.snr.is_none());
+        assert_eq!(s.altitude.len(), killer.points.len());
+        assert_eq!(s.speed.len(), killer.points.len() - 1);
+        assert!((s.altitude.last().unwrap().1 - end.alt_m / 1000.0).abs() < 1e-9);
+        assert!(s.speed.iter().any(|q| q.1 > 500.0), "{:?}", s.speed);
+        assert!(s.altitude.windows(2).all(|w| w[0].0 < w[1].0));
+        let target = p.sim().missiles()[0].id;
+        assert!(
+            selection_series(&p, Selected::Missile(target))
+                .snr
+                .is_some_and(|r| !r.is_empty())
+        );
+
+        // The fly-out line is a target: the middle of a drawn segment picks its interceptor
+        // (or its salvo partner, which flies the same way for the same order)...
+        let view = Viewport::whole_world(1440.0, 720.0).centered_on(
+            GeoPoint {
+                lat_deg: site.lat_deg,
+                lon_deg: site.lon_deg,
+            },
+            100.0,
+        );
+        let k = killer.points.len() / 2;
+        let (a, b) = (killer.points[k - 1], killer.points[k]);
+        let mid = view.project(GeoPoint {
+            lat_deg: (a.lat_deg + b.lat_deg) / 2.0,
+            lon_deg: (a.lon_deg + b.lon_deg) / 2.0,
+        });
+        let tick = p.tick();
+        let picked = flyout_near(&rec, tick, &view, mid, 3.0).expect("the fly-out line");
+        assert_eq!(rec.fly_out(picked).unwrap().order, killer.order);
+        let pick = |at| interceptor_pick(&rec, &sim, tick, &view, at, 10.0);
+        assert_eq!(
+            pick(mid).map(|i| rec.fly_out(i).unwrap().order),
+            Some(killer.order)
+        );
+        // ... not before its launch, not far from it, and not at its battery, which a press
+        // there must still reach.
+        assert_eq!(flyout_near(&rec, killer.launch_tick, &view, mid, 3.0), None);
+        let away = ScreenPoint {
+            x: mid.x + 200.0,
+            y: mid.y - 200.0,
+        };
+        assert_eq!(pick(away), None);
+        let at_site = view.project(GeoPoint {
+            lat_deg: site.lat_deg,
+            lon_deg: site.lon_deg,
+        });
+        assert_eq!(pick(at_site), None);
+
+        // Back while it flies: its state now ends the series, at the current tick.
+        let middle = killer.points[k].tick + 3;
+        p.seek(middle);
+        let s = selection_series(&p, Selected::Interceptor(killer.interceptor));
+        let now = interceptor_views(p.sim())
+            .into_iter()
+            .find(|v| v.id == killer.interceptor)
+            .expect("in flight");
+        assert_eq!(
+            *s.altitude.last().unwrap(),
+            (middle as f64 * sim_core::engine::TICK_S, now.alt_m / 1000.0)
+        );
+        assert_eq!(s.speed.last().unwrap().1, now.speed_m_s);
+        assert_eq!(s.altitude.len(), killer.upto(middle).len() + 1);
+    }
+
+    #[test]
+    fn segment_distance_is_to_the_nearest_point_of_the_segment() {
+        let p = |x, y| ScreenPoint { x, y };
+        let (a, b) = (p(0.0, 0.0), p(10.0, 0.0));
+        assert_eq!(segment_distance_px(p(5.0, 3.0), a, b), 3.0);
+        assert_eq!(segment_distance_px(p(-3.0, 4.0), a, b), 5.0);
+        assert_eq!(segment_distance_px(p(13.0, 4.0), a, b), 5.0);
+        assert_eq!(segment_distance_px(p(3.0, 4.0), a, a), 5.0);
     }
 }

@@ -227,6 +227,71 @@ pub fn svg_path(view: &crate::view::Viewport, points: &[GeoPoint]) -> String {
     d
 }
 
+/// SVG path data that fills the area inside the closed ring `points` (the ring of a circle,
+/// a radar's coverage, ...; `inside` tells whether a point is inside the area). On the flat
+/// map that is the ring traced as [`svg_path`] does (each world copy a closed piece). On the
+/// globe a line traced up to the horizon and filled would be closed by a chord across the
+/// disc; instead the ring goes through [`crate::view::Viewport::globe_ring`], whose hidden
+/// part follows the limb, so the fill stops exactly at the horizon. When the area holds the
+/// point opposite the view's centre and not the centre itself (or, for an area larger than a
+/// hemisphere, the centre with the ring not winding round it), what is seen of it is the disc
+/// outside the ring: the whole disc is added as a second piece, filled with the even-odd
+/// rule; an area seen whole without its outline (an outline all behind the globe round an
+/// area that holds the centre) is the whole disc. Fill with `fill-rule: evenodd`.
+pub fn svg_area(
+    view: &crate::view::Viewport,
+    points: &[GeoPoint],
+    inside: impl Fn(&GeoPoint) -> bool,
+) -> String {
+    use std::fmt::Write as _;
+    if view.projection != crate::view::Projection::Globe {
+        return svg_path(view, points);
+    }
+    let ring: Vec<crate::view::GeoPoint> = points
+        .iter()
+        .map(|p| crate::view::GeoPoint {
+            lat_deg: p.lat_deg,
+            lon_deg: p.lon_deg,
+        })
+        .collect();
+    let centre_inside = inside(&GeoPoint::new(view.center_lat_deg, view.center_lon_deg));
+    let mut out = Vec::new();
+    let mut d = String::new();
+    let winding = view.globe_ring(&ring, &mut out);
+    if let Some((first, rest)) = out.split_first() {
+        let _ = write!(d, "M{:.1} {:.1}", first.x, first.y);
+        for p in rest {
+            let _ = write!(d, "L{:.1} {:.1}", p.x, p.y);
+        }
+        d.push('Z');
+    }
+    let whole_disc = match winding {
+        Some(w) => centre_inside != (w != 0),
+        None => centre_inside && points.len() >= 3,
+    };
+    if whole_disc {
+        let (cx, cy, r) = (
+            view.width_px / 2.0,
+            view.height_px / 2.0,
+            view.globe_radius_px(),
+        );
+        let _ = write!(
+            d,
+            "M{:.1} {cy:.1}A{r:.1} {r:.1} 0 1 0 {:.1} {cy:.1}A{r:.1} {r:.1} 0 1 0 {:.1} {cy:.1}Z",
+            cx + r,
+            cx - r,
+            cx + r
+        );
+    }
+    d
+}
+
+/// Whether `p` is within `radius_m` of `centre` on a sphere of `sphere_radius_m` (the inside of
+/// a [`range_ring`], for [`svg_area`]).
+pub fn within(centre: &GeoPoint, radius_m: f64, sphere_radius_m: f64, p: &GeoPoint) -> bool {
+    great_circle_distance_m(centre, p, sphere_radius_m) < radius_m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +419,185 @@ mod tests {
             ..settings
         };
         assert!(bad.validate().is_err());
+    }
+
+    /// The pieces of SVG path data as polygons of screen points: a piece drawn with arcs (the
+    /// whole disc of [`svg_area`]) becomes the circle of centre `(cx, cy)` and radius `r`.
+    fn pieces(d: &str, cx: f64, cy: f64, r: f64) -> Vec<Vec<(f64, f64)>> {
+        d.split('M')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if p.contains('A') {
+                    return (0..720)
+                        .map(|i| {
+                            let a = std::f64::consts::TAU * f64::from(i) / 720.0;
+                            (cx + r * a.cos(), cy + r * a.sin())
+                        })
+                        .collect();
+                }
+                p.trim_end_matches('Z')
+                    .split('L')
+                    .map(|xy| {
+                        let mut it = xy.split(' ').map(|v| v.parse::<f64>().unwrap());
+                        (it.next().unwrap(), it.next().unwrap())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Even-odd fill: whether `(x, y)` is inside an odd number of the closed pieces' crossings.
+    fn filled(pieces: &[Vec<(f64, f64)>], x: f64, y: f64) -> bool {
+        let mut odd = false;
+        for ring in pieces {
+            for (i, &(x1, y1)) in ring.iter().enumerate() {
+                let (x0, y0) = ring[(i + ring.len() - 1) % ring.len()];
+                if (y0 > y) != (y1 > y) && x < x0 + (y - y0) * (x1 - x0) / (y1 - y0) {
+                    odd = !odd;
+                }
+            }
+        }
+        odd
+    }
+
+    #[test]
+    fn filled_areas_on_the_globe_close_along_the_limb() {
+        use crate::defense_view::engagement_footprint;
+        use crate::radar_view::footprint;
+        use crate::view::{Projection, ScreenPoint, Viewport};
+        use sim_core::earth::EarthParams;
+        use sim_core::interceptor::InterceptorKind;
+        use sim_core::radar::{RadarId, RadarKind};
+
+        let earth = EarthParams::default();
+        let r_m = earth.range_radius_m();
+        let view = Viewport {
+            center_lon_deg: 0.0,
+            center_lat_deg: 0.0,
+            px_per_deg: 2.0,
+            width_px: 800.0,
+            height_px: 600.0,
+            projection: Projection::Globe,
+        };
+        let (cx, cy, r) = (400.0, 300.0, view.globe_radius_px());
+        // The chord between two limb points joined along the limb (5 degree steps), plus the
+        // path's 0.1 px rounding.
+        let limb_step_px = 2.0 * r * (2.5f64.to_radians()).sin() + 0.3;
+        let on_limb = |p: (f64, f64)| ((p.0 - cx).hypot(p.1 - cy) - r).abs() <= 0.15;
+
+        // Near the limb (88E, the limb is at 90E): a GBI battery's engagement footprint
+        // (thousands of km) and an early-warning radar's all-round coverage of a target at
+        // 500 km, both half behind the globe.
+        let gbi_site = GeoPoint::new(10.0, 88.0);
+        let gbi = engagement_footprint(InterceptorKind::Gbi, &gbi_site, r_m);
+        let mut radar =
+            RadarKind::AnFps132.site(RadarId(1), "T", GeoPoint::new(-20.0, 86.0), 30.0, 0.0);
+        radar.sector_half_width_deg = 180.0;
+        let cover = footprint(&radar, &earth, 500_000.0);
+        assert!(cover.outer_m > 2_000_000.0, "{cover:?}");
+        type Inside = Box<dyn Fn(&GeoPoint) -> bool>;
+        let areas: Vec<(&str, Vec<GeoPoint>, Inside)> = vec![
+            (
+                "GBI engagement",
+                gbi.engage_outline.clone(),
+                Box::new(move |p| within(&gbi_site, gbi.engage_m, r_m, p)),
+            ),
+            (
+                "radar coverage",
+                cover.outline.clone(),
+                Box::new(move |p| cover.covers(&radar, p)),
+            ),
+        ];
+        for (name, ring, inside) in &areas {
+            let d = svg_area(&view, ring, inside);
+            let ps = pieces(&d, cx, cy, r);
+            assert_eq!(ps.len(), 1, "{name}: {d}");
+            let pts = &ps[0];
+            // Every point on or inside the disc.
+            assert!(
+                pts.iter().all(|p| (p.0 - cx).hypot(p.1 - cy) <= r + 0.15),
+                "{name}"
+            );
+            // The hidden part follows the limb: many limb points, and no chord between two of
+            // them (the closing one included) longer than the limb step.
+            let limb = pts.iter().filter(|p| on_limb(**p)).count();
+            assert!(limb >= 10, "{name}: {limb} limb points");
+            for (i, &b) in pts.iter().enumerate() {
+                let a = pts[(i + pts.len() - 1) % pts.len()];
+                if on_limb(a) && on_limb(b) {
+                    let chord = (b.0 - a.0).hypot(b.1 - a.1);
+                    assert!(chord <= limb_step_px, "{name}: chord of {chord} px");
+                }
+            }
+            // What was drawn before: the outline traced to the horizon, whose fill closes each
+            // piece with a chord across the disc far longer than that.
+            let old = pieces(&svg_path(&view, ring), cx, cy, r);
+            let longest = old
+                .iter()
+                .map(|p| {
+                    let (a, b) = (p[0], p[p.len() - 1]);
+                    (b.0 - a.0).hypot(b.1 - a.1)
+                })
+                .fold(0.0, f64::max);
+            assert!(longest > 5.0 * limb_step_px, "{name}: {longest}");
+        }
+
+        // The fill is the area: on a grid over the disc, a point is filled exactly when its
+        // place on the Earth is inside (away from the outline, which the polygon only
+        // approximates). Cases: straddling the limb, holding the point opposite the centre
+        // (13,000 km around 0N 180E: seen as the disc less a hole), larger than a hemisphere
+        // and holding the centre with an outline across the limb (13,000 km around 0N 90E),
+        // and holding the whole near side with its outline all behind (11,000 km around the
+        // centre: the whole disc).
+        let circle = |c: GeoPoint, radius_m: f64| {
+            (
+                range_ring(&c, radius_m, r_m, 180),
+                move |p: &GeoPoint| within(&c, radius_m, r_m, p),
+                move |p: &GeoPoint| {
+                    (great_circle_distance_m(&c, p, r_m) - radius_m).abs() > 0.02 * r_m
+                },
+            )
+        };
+        let cases = [
+            circle(GeoPoint::new(10.0, 88.0), 3_000_000.0),
+            circle(GeoPoint::new(0.0, 180.0), 13_000_000.0),
+            circle(GeoPoint::new(0.0, 90.0), 13_000_000.0),
+            circle(GeoPoint::new(0.0, 0.0), 11_000_000.0),
+        ];
+        for (k, (ring, inside, clear)) in cases.iter().enumerate() {
+            let ps = pieces(&svg_area(&view, ring, inside), cx, cy, r);
+            let (mut checked, mut filled_n) = (0, 0);
+            for i in 0..40 {
+                for j in 0..40 {
+                    let s = ScreenPoint {
+                        x: cx - r + (f64::from(i) + 0.5) * r / 20.0,
+                        y: cy - r + (f64::from(j) + 0.5) * r / 20.0,
+                    };
+                    if (s.x - cx).hypot(s.y - cy) > 0.98 * r {
+                        continue;
+                    }
+                    let g = view.unproject(s).expect("on the disc");
+                    let g = GeoPoint::new(g.lat_deg, g.lon_deg);
+                    if !clear(&g) {
+                        continue;
+                    }
+                    checked += 1;
+                    let want = inside(&g);
+                    filled_n += usize::from(want);
+                    assert_eq!(filled(&ps, s.x, s.y), want, "case {k} at {s:?} ({g:?})");
+                }
+            }
+            assert!(
+                checked > 500 && filled_n > 10,
+                "case {k}: {checked} {filled_n}"
+            );
+        }
+        // On the flat map the area is the traced ring.
+        let flat = Viewport {
+            projection: Projection::Flat,
+            ..view
+        };
+        let (ring, inside, _) = circle(GeoPoint::new(10.0, 88.0), 3_000_000.0);
+        assert_eq!(svg_area(&flat, &ring, inside), svg_path(&flat, &ring));
     }
 }

@@ -297,12 +297,18 @@ pub fn HelpOverlay(
         ("Space", "Play or pause"),
         ("] or >", "Faster (1x to 128x)"),
         ("[ or <", "Slower"),
-        ("Esc", "Cancel the current tool, close this help"),
+        (
+            "Esc",
+            "Cancel the current tool, clear the selection, close this help",
+        ),
         ("?", "This help"),
         ("Launch tool", "Click a launch site, then a target"),
         ("Radar tool", "Click the map to place a radar"),
         ("Drag a radar", "Move it; Shift-drag turns it"),
-        ("Click a missile", "Select it (details in the panel)"),
+        (
+            "Click a missile or an interceptor",
+            "Select it (details and plots in the panels)",
+        ),
         ("Click an event", "Centre the map on it"),
     ];
     view! {

@@ -1,5 +1,6 @@
-//! The Monte Carlo panel: runs N seeds of the scenario on the map (the loaded preset and every
-//! command given since) in a Web Worker, with a progress bar, a cancel button, the leak
+//! The Monte Carlo panel: runs N seeds of the scenario on the map (the one the map started from,
+//! [`SimCtx::scenario`]: a preset, an imported file or an opened link, and every command given
+//! since, the defence editor's included) in a Web Worker, with a progress bar, a cancel button, the leak
 //! probability with its Wilson 95% interval, interceptors spent, and two histograms (intercept
 //! altitudes, leakers per run).
 //!
@@ -16,11 +17,8 @@ use web_sys::{MessageEvent, Worker};
 
 use sim_core::montecarlo::{Report, RunOutcome};
 
-use crate::montecarlo::{
-    EMPTY_SCENARIO, FromWorker, Histogram, Job, MAX_BROWSER_RUNS, kill_altitudes_km, report,
-};
+use crate::montecarlo::{FromWorker, Histogram, Job, MAX_BROWSER_RUNS, kill_altitudes_km, report};
 use crate::panels::SimCtx;
-use crate::playback::Preset;
 
 /// The worker's loader, written by Trunk next to `index.html` (worker files carry no content
 /// hash; the path is absolute like the app's own script, so pages under `/s/...` find it).
@@ -82,6 +80,8 @@ pub fn MonteCarloPanel(
     let outcomes = StoredValue::new_local(Vec::<RunOutcome>::new());
     let session = StoredValue::new_local(None::<Session>);
     let clock = StoredValue::new_local((0.0_f64, 0.0_f64));
+    // The name of the scenario the last job ran.
+    let ran = RwSignal::new(None::<String>);
 
     let cancel = move || {
         session.set_value(None);
@@ -96,10 +96,15 @@ pub fn MonteCarloPanel(
         outcomes.set_value(Vec::new());
         let n = runs.get_untracked();
         asked.set(n);
-        let text = Preset::by_id(ctx.preset.get_untracked())
-            .and_then(|p| p.json)
-            .unwrap_or(EMPTY_SCENARIO);
-        let job = ctx.read(|p| Job::new(text, p.commands(), n));
+        let Some(scenario) = ctx.scenario.get_value() else {
+            ran.set(None);
+            return phase.set(Phase::Failed(
+                "this timeline started from a room's snapshot, not from a scenario: load a preset, a file or a link"
+                    .to_string(),
+            ));
+        };
+        ran.set(Some(scenario.name.clone()));
+        let job = ctx.read(|p| Job::for_scenario(&scenario, p.commands(), n));
         let job = match serde_json::to_string(&job) {
             Ok(j) => j,
             Err(e) => return phase.set(Phase::Failed(e.to_string())),
@@ -272,6 +277,16 @@ pub fn MonteCarloPanel(
                     data-runs=move || summary.get().runs.to_string()
                 ></progress>
                 <p id="mc-status" class="hint" data-phase=phase_name role="status">{status_text}</p>
+                {move || {
+                    ran.get()
+                        .map(|name| {
+                            view! {
+                                <p id="mc-scenario" class="hint" data-name=name.clone()>
+                                    {format!("Scenario: {name}")}
+                                </p>
+                            }
+                        })
+                }}
                 {move || {
                     let s = summary.get();
                     s.report.clone().map(|r| result_view(s, r))

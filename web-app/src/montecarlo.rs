@@ -9,10 +9,12 @@
 //! the command line give the same numbers (a native test below and the browser test
 //! `tests/browser/montecarlo.test.mjs` check it against `tests/browser/montecarlo-socal.json`).
 //!
-//! Messages are JSON text. The scenario travels as its original JSON text (re-encoding
-//! floating-point numbers could move one by an ulp and change the runs); commands the user
-//! gave travel as serde JSON, whose shortest round-trip number format brings them back
-//! unchanged (tested below).
+//! The scenario is the one the map started from ([`crate::panels::SimCtx::scenario`]),
+//! whatever its origin: a preset, an imported file, an opened link, with the defence editor's
+//! changes among the commands. Messages are JSON text. The scenario and the commands travel
+//! as serde JSON: numbers are written in their shortest round-trip form and read back
+//! correctly rounded (sim-core builds `serde_json` with `float_roundtrip`), so they arrive
+//! bit for bit (tested below on every preset and on a clicked raid).
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,15 @@ impl Job {
             commands: log.iter().map(|c| (c.tick, c.command.clone())).collect(),
             runs,
         }
+    }
+
+    /// A job for the starting scenario `scenario` (encoded here) with the player's command log.
+    pub fn for_scenario(scenario: &Scenario, log: &[LoggedCommand], runs: u32) -> Job {
+        Job::new(
+            &serde_json::to_string(scenario).expect("scenarios always serialise"),
+            log,
+            runs,
+        )
     }
 
     /// Checks the job and decodes its scenario.
@@ -376,6 +387,100 @@ mod tests {
         assert_eq!(
             fixture, expected,
             "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {FIXTURE}"
+        );
+    }
+
+    #[test]
+    fn every_preset_crosses_to_the_worker_unchanged() {
+        for preset in crate::playback::PRESETS {
+            let scenario = crate::share::preset_scenario(preset.id).unwrap();
+            let job = Job::for_scenario(&scenario, &[], 1);
+            let back: Job = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+            let decoded = back.validate().unwrap();
+            assert_eq!(decoded, scenario, "{}", preset.id);
+            // Bit for bit: encoding the decoded scenario gives the same text.
+            assert_eq!(
+                serde_json::to_string(&decoded).unwrap(),
+                job.scenario,
+                "{}",
+                preset.id
+            );
+            // And from the preset's original text, the same scenario as the map's.
+            if let Some(text) = preset.json {
+                assert_eq!(Scenario::from_json(text).unwrap(), decoded);
+            }
+        }
+    }
+
+    /// The browser test's expected figures for an imported scenario that is no preset. Set
+    /// `MDSIM_UPDATE_FIXTURES=1` to rewrite them after a change to the simulation.
+    const IMPORT_SCENARIO: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/browser/montecarlo-import.scenario.json"
+    );
+    const IMPORT_FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/browser/montecarlo-import.json"
+    );
+
+    #[test]
+    fn an_imported_scenario_runs_in_the_worker_as_mdsim_runs_the_file() {
+        let text = std::fs::read_to_string(IMPORT_SCENARIO).expect("scenario present");
+        // As the page imports it: a session from the file, a player restored from it; the
+        // job is built from that session's scenario and the player's command log.
+        let session = sim_core::link::Session::from_json(&text).unwrap();
+        for preset in crate::playback::PRESETS {
+            let other = crate::share::preset_scenario(preset.id).unwrap();
+            assert_ne!(other, session.scenario, "{} is a preset", preset.id);
+        }
+        let player = crate::share::restore(&session);
+        let runs = 8;
+        let job = Job::for_scenario(&session.scenario, player.commands(), runs);
+        let mut outcomes = Vec::new();
+        run_job(&serde_json::to_string(&job).unwrap(), |m| match m {
+            FromWorker::Progress { outcome, .. } => outcomes.push(outcome),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(outcomes.len(), runs as usize);
+        // `mdsim montecarlo FILE --runs 8` runs `run_one` on the file's scenario for seeds
+        // s..s+8 and aggregates them in seed order.
+        let file = Scenario::from_json(&text).unwrap();
+        for o in &outcomes {
+            assert_eq!(*o, montecarlo::run_one(&file, o.seed));
+        }
+        let seeds: Vec<u64> = outcomes.iter().map(|o| o.seed).collect();
+        assert_eq!(
+            seeds,
+            (file.seed..file.seed + u64::from(runs)).collect::<Vec<_>>()
+        );
+        let native = montecarlo::aggregate(&outcomes).unwrap();
+        let leak = native.leak.expect("the missiles threaten Los Angeles");
+        let interceptors: u32 = outcomes.iter().map(|o| o.interceptors).sum();
+        let kills: u32 = outcomes.iter().map(|o| o.kills).sum();
+        assert!(interceptors > 0, "the battery engages");
+        let expected = serde_json::json!({
+            "scenario": file.name,
+            "runs": runs,
+            "base_seed": file.seed,
+            "leaked": leak.successes,
+            "trials": leak.trials,
+            "leak_estimate": format!("{:.3}", leak.estimate),
+            "leak_low": format!("{:.3}", leak.low),
+            "leak_high": format!("{:.3}", leak.high),
+            "interceptors": interceptors,
+            "kills": kills,
+        });
+        if std::env::var_os("MDSIM_UPDATE_FIXTURES").is_some() {
+            let text = serde_json::to_string_pretty(&expected).unwrap() + "\n";
+            std::fs::write(IMPORT_FIXTURE, text).expect("fixture written");
+        }
+        let fixture: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(IMPORT_FIXTURE).expect("fixture present"),
+        )
+        .expect("fixture is JSON");
+        assert_eq!(
+            fixture, expected,
+            "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {IMPORT_FIXTURE}"
         );
     }
 }

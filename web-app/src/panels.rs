@@ -23,9 +23,11 @@ use sim_core::earth::GeoPoint as SimPoint;
 use sim_core::protocol::ALLOWED_SPEEDS;
 use sim_core::{MissileId, MissileKind};
 
+use crate::defense_view::{interceptor_pick, interceptor_views};
 use crate::event_log::{Counters, LogLine};
 use crate::launch::{self, LaunchSettings, LaunchStage, PROFILES};
 use crate::playback::{Clock, MAX_TICKS_PER_FRAME, PRESETS, Player, Preset, SPEEDS, TICK_S};
+use crate::plots::Selected;
 use crate::sim_layer::SimLayer;
 use crate::view::{GeoPoint, ScreenPoint, Viewport, format_geo};
 
@@ -110,16 +112,20 @@ pub struct SimCtx {
     pub speed: RwSignal<f64>,
     /// The launch tool.
     pub tool: RwSignal<Tool>,
-    /// Missile under the pointer.
-    pub hover: RwSignal<Option<MissileId>>,
-    /// Selected missile.
-    pub selected: RwSignal<Option<MissileId>>,
+    /// Missile or interceptor under the pointer.
+    pub hover: RwSignal<Option<Selected>>,
+    /// Selected missile or interceptor (whose readout and plots are shown).
+    pub selected: RwSignal<Option<Selected>>,
     /// Pointer position on the map.
     pub cursor_px: RwSignal<Option<ScreenPoint>>,
     /// A refused launch.
     pub refusal: RwSignal<Option<Refusal>>,
-    /// The preset loaded.
+    /// The preset loaded (`share::SHARED_PRESET` for a file or a link).
     pub preset: RwSignal<&'static str>,
+    /// The scenario the player started from, whatever its origin (a preset, an imported file,
+    /// an opened link): what Share, Export and Monte Carlo build on, with the player's command
+    /// log. `None` for a room's timeline, which starts from the relay's snapshot.
+    pub scenario: StoredValue<Option<sim_core::engine::Scenario>, LocalStorage>,
     /// Set to force a redraw of the simulation layer on the next frame.
     pub redraw: StoredValue<bool, LocalStorage>,
     /// The radar tool and the radar selection (see [`crate::radar_panel`]).
@@ -153,6 +159,7 @@ impl SimCtx {
             cursor_px: RwSignal::new(None),
             refusal: RwSignal::new(None),
             preset: RwSignal::new(PRESETS[0].id),
+            scenario: StoredValue::new_local(Some(crate::share::empty_scenario())),
             redraw: StoredValue::new_local(true),
             radar: crate::radar_panel::RadarUi::new(),
             defense: crate::defense_panel::DefenseUi::new(),
@@ -190,6 +197,8 @@ impl SimCtx {
                     .json
                     .is_some_and(|_| !p.sim().state().scheduled.is_empty());
                 self.player.set_value(p);
+                self.scenario
+                    .set_value(crate::share::preset_scenario(preset.id).ok());
                 self.preset.set(preset.id);
                 self.selected.set(None);
                 self.hover.set(None);
@@ -260,10 +269,29 @@ impl SimCtx {
         }
     }
 
-    /// A click on the map while inspecting: picks the missile under it, if any.
+    /// The missile or interceptor under screen point `at`: a missile first, then an
+    /// interceptor in flight, its kill or miss marker, or its fly-out line (see
+    /// [`interceptor_pick`]).
+    fn object_near(&self, view: &Viewport, at: ScreenPoint) -> Option<Selected> {
+        self.read(|p| {
+            p.missile_near(view, at, PICK_RADIUS_PX)
+                .map(Selected::Missile)
+                .or_else(|| {
+                    interceptor_pick(p.defense(), p.sim(), p.tick(), view, at, PICK_RADIUS_PX)
+                        .map(Selected::Interceptor)
+                })
+        })
+    }
+
+    /// A click on the map while inspecting: selects the missile or interceptor under it, if
+    /// any (an interceptor also opens the explanation of the order it was fired for);
+    /// otherwise clears the selection.
     pub fn pick(&self, view: &Viewport, at: ScreenPoint) -> bool {
-        let hit = self.read(|p| p.missile_near(view, at, PICK_RADIUS_PX));
-        if hit.is_some() {
+        let hit = self.object_near(view, at);
+        if let Some(Selected::Interceptor(id)) = hit {
+            self.explain_interceptor(id);
+        }
+        if self.selected.get_untracked() != hit {
             self.selected.set(hit);
             self.redraw.set_value(true);
         }
@@ -273,7 +301,7 @@ impl SimCtx {
     /// The pointer moved over the map.
     pub fn pointer_moved(&self, view: &Viewport, at: Option<ScreenPoint>) {
         self.cursor_px.set(at);
-        let hit = at.and_then(|a| self.read(|p| p.missile_near(view, a, PICK_RADIUS_PX)));
+        let hit = at.and_then(|a| self.object_near(view, a));
         if self.hover.get_untracked() != hit {
             self.hover.set(hit);
             self.redraw.set_value(true);
@@ -357,8 +385,9 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
         let v = view.get_untracked();
         let playing = ctx.playing.get_untracked();
         let old = ctx.status.get_untracked();
-        let hover = ctx.hover.get_untracked();
-        let selected = ctx.selected.get_untracked();
+        // The canvas draws missiles; interceptors are drawn (and highlighted) in the SVG.
+        let hover = ctx.hover.get_untracked().and_then(Selected::missile);
+        let selected = ctx.selected.get_untracked().and_then(Selected::missile);
         let (status, log_now) = ctx.read(|player| {
             let key = (player.tick(), player.generation(), v, hover, selected);
             let mut draw_ms = 0.0;
@@ -437,7 +466,8 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
     std::mem::forget(slot);
 }
 
-/// Space plays or pauses; Esc steps the launch tool back (new site, then tool off).
+/// Space plays or pauses; Esc steps the launch tool back (new site, then tool off), or clears
+/// the selection when that tool is off.
 pub fn install_sim_keys(ctx: SimCtx) {
     let handle = window_event_listener(ev::keydown, move |ev| {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
@@ -459,6 +489,11 @@ pub fn install_sim_keys(ctx: SimCtx) {
                 ctx.clock.update_value(Clock::drop_debt);
             }
             "Escape" => {
+                // With no launch tool to step back, Esc clears the selection.
+                if !ctx.tool.get_untracked().active {
+                    ctx.selected.set(None);
+                    ctx.redraw.set_value(true);
+                }
                 ctx.refusal.set(None);
                 ctx.radar.tool.set(false);
                 ctx.tool.update(|t| match t.stage {
@@ -909,7 +944,68 @@ fn log_row(l: LogLine, view: RwSignal<Viewport>, ctx: SimCtx) -> impl IntoView {
     }
 }
 
-fn describe(player: &Player, id: MissileId) -> Option<(String, [String; 5])> {
+/// A selection's title and readout (lat, lon, altitude m, speed m/s, phase) now; `None`
+/// when it does not exist at the current tick.
+fn describe(player: &Player, sel: Selected) -> Option<(String, [String; 5])> {
+    match sel {
+        Selected::Missile(id) => describe_missile(player, id),
+        Selected::Interceptor(id) => describe_interceptor(player, id),
+    }
+}
+
+/// An interceptor in flight (its state) or ended (where, and kill or miss; no speed).
+fn describe_interceptor(
+    player: &Player,
+    id: sim_core::engine::defense::InterceptorId,
+) -> Option<(String, [String; 5])> {
+    let tick = player.tick();
+    let f = player
+        .defense()
+        .fly_out(id)
+        .filter(|f| f.launch_tick < tick)?;
+    let title = format!("{id} {} from {}", f.kind, f.battery_call_sign);
+    if let Some(e) = f.ended_before(tick) {
+        return Some((
+            title,
+            [
+                format!("{:.6}", e.at.lat_deg),
+                format!("{:.6}", e.at.lon_deg),
+                format!("{:.0}", e.alt_m),
+                String::new(),
+                if e.kill { "kill" } else { "miss" }.to_string(),
+            ],
+        ));
+    }
+    let v = interceptor_views(player.sim())
+        .into_iter()
+        .find(|v| v.id == id)?;
+    let phase = serde_json::to_value(v.phase)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_string))
+        .unwrap_or_default();
+    Some((
+        title,
+        [
+            format!("{:.6}", v.lat_deg),
+            format!("{:.6}", v.lon_deg),
+            format!("{:.0}", v.alt_m),
+            format!("{:.0}", v.speed_m_s),
+            phase,
+        ],
+    ))
+}
+
+/// "12.3 km · 1500 m/s · coast" (the speed left out when unknown).
+fn readout(alt_m: &str, speed: &str, phase: &str) -> String {
+    let km = alt_m.parse::<f64>().unwrap_or(0.0) / 1000.0;
+    if speed.is_empty() {
+        format!("{km:.1} km · {phase}")
+    } else {
+        format!("{km:.1} km · {speed} m/s · {phase}")
+    }
+}
+
+fn describe_missile(player: &Player, id: MissileId) -> Option<(String, [String; 5])> {
     let sim = player.sim();
     let v = sim.missile_view(id)?;
     let m = sim.missiles().iter().find(|m| m.id == id)?;
@@ -938,7 +1034,8 @@ fn describe(player: &Player, id: MissileId) -> Option<(String, [String; 5])> {
     ))
 }
 
-/// The label that follows the pointer over a missile.
+/// The label that follows the pointer over a missile (an interceptor's is
+/// [`crate::defense_panel::DefenseHover`]).
 #[component]
 pub fn HoverLabel(
     /// Shared simulation handles.
@@ -946,9 +1043,9 @@ pub fn HoverLabel(
 ) -> impl IntoView {
     let content = move || {
         ctx.status.track();
-        let id = ctx.hover.get()?;
+        let id = ctx.hover.get()?.missile()?;
         let at = ctx.cursor_px.get()?;
-        let (title, [_, _, alt, speed, phase]) = ctx.read(|p| describe(p, id))?;
+        let (title, [_, _, alt, speed, phase]) = ctx.read(|p| describe_missile(p, id))?;
         Some(view! {
             <div
                 id="hover-label"
@@ -957,14 +1054,14 @@ pub fn HoverLabel(
                 style:top=format!("{:.0}px", at.y + 14.0)
             >
                 <strong>{title}</strong>
-                <span>{format!("{:.1} km · {speed} m/s · {phase}", alt.parse::<f64>().unwrap_or(0.0) / 1000.0)}</span>
+                <span>{readout(&alt, &speed, &phase)}</span>
             </div>
         })
     };
     view! { {content} }
 }
 
-/// The selected missile's readout.
+/// The selected missile's or interceptor's readout.
 #[component]
 pub fn SelectionPanel(
     /// Shared simulation handles.
@@ -973,15 +1070,16 @@ pub fn SelectionPanel(
     let selected = ctx.selected;
     let content = move || {
         ctx.status.track();
-        let id = selected.get()?;
-        let (title, [lat, lon, alt, speed, phase]) = ctx.read(|p| describe(p, id))?;
-        let alt_km = alt.parse::<f64>().unwrap_or(0.0) / 1000.0;
+        let sel = selected.get()?;
+        let (title, [lat, lon, alt, speed, phase]) = ctx.read(|p| describe(p, sel))?;
+        let line = readout(&alt, &speed, &phase);
         Some(view! {
             <section
                 id="selection"
                 class="panel selection-panel"
                 aria-live="polite"
-                data-missile=id.0.to_string()
+                data-missile=sel.missile().map(|m| m.0.to_string())
+                data-interceptor=sel.interceptor().map(|i| i.0.to_string())
                 data-lat=lat.clone()
                 data-lon=lon.clone()
                 data-alt=alt
@@ -989,7 +1087,7 @@ pub fn SelectionPanel(
             >
                 <h2>{title}</h2>
                 <p>{format!("{lat}, {lon}")}</p>
-                <p>{format!("{alt_km:.1} km · {speed} m/s · {phase}")}</p>
+                <p>{line}</p>
                 <button type="button" aria-label="Clear the selection" on:click=move |_| selected.set(None)>
                     "Clear"
                 </button>
@@ -1021,6 +1119,7 @@ pub fn LaunchOverlay(
                     site,
                     max,
                     launch::range_ring(&site, max, radius, RING_SEGMENTS),
+                    radius,
                 ))
             }
             _ => None,
@@ -1029,7 +1128,7 @@ pub fn LaunchOverlay(
     move || {
         let v = view.get();
         ring.with(|r| {
-            r.as_ref().map(|(site, max, pts)| {
+            r.as_ref().map(|(site, max, pts, radius)| {
                 // Behind the globe the site marker is moved far off screen.
                 let s = v
                     .project_visible(GeoPoint {
@@ -1039,9 +1138,13 @@ pub fn LaunchOverlay(
                     .unwrap_or(ScreenPoint { x: -1e4, y: -1e4 });
                 view! {
                     <g class="launch-overlay">
-                        // Filled with the points closing it over a pole (when it holds one),
-                        // stroked along the circle only.
-                        <path class="range-ring-fill" d=launch::svg_path(&v, pts)></path>
+                        // Filled with the points closing it over a pole (when it holds one) on
+                        // the flat map, along the limb on the globe; stroked along the circle
+                        // only.
+                        <path
+                            class="range-ring-fill"
+                            d=launch::svg_area(&v, pts, |p| launch::within(site, *max, *radius, p))
+                        ></path>
                         <path
                             id="range-ring"
                             class="range-ring"

@@ -1,68 +1,54 @@
-//! The selected missile's plots: altitude and speed against time, and the SNR of each radar's
-//! looks at it, as small SVG charts laid out by [`crate::plots::Chart`].
+//! The selection's plots: altitude and speed against time for a missile or an interceptor,
+//! and for a missile the SNR of each radar's looks at it (an interceptor gets a note instead:
+//! radars track missiles), as small SVG charts laid out by [`crate::plots::Chart`] from
+//! [`crate::plots::selection_series`].
 //!
-//! Reactive choices: the charts are computed from the player (its recorded ground track with
-//! altitude and speed, its SNR history, the missile now) into one signal, at most
+//! Reactive choices: the charts are computed from the player (its recorded ground tracks and
+//! fly-outs with altitude and speed, its SNR history, the object now) into one signal, at most
 //! [`REFRESH_MS`] apart while playing and at once on a seek, a pause or a new selection; the
 //! data is what the player recorded up to the current tick, so scrubbing shows the same
 //! curves every time.
 
 use leptos::prelude::*;
 
-use sim_core::MissileId;
-use sim_core::flight::Phase;
-
 use crate::panels::SimCtx;
 use crate::playback::Player;
-use crate::plots::{Chart, FRAME, Point, flight_series, snr_series};
+use crate::plots::{Chart, FRAME, Selected, selection_series};
 
 /// Shortest interval between two chart refreshes while playing (ms).
 pub const REFRESH_MS: f64 = 200.0;
 
-/// The three charts of a missile.
+/// The charts of a selection.
 #[derive(Clone, Debug, PartialEq)]
 struct Charts {
-    missile: MissileId,
+    selected: Selected,
+    /// Its name in the heading ("#3", "I2 SM-6").
+    name: String,
     altitude: Option<Chart>,
     speed: Option<Chart>,
-    snr: Option<Chart>,
+    /// `None` for an interceptor (no SNR), else the chart if there is any sample.
+    snr: Option<Option<Chart>>,
 }
 
-fn charts_of(p: &Player, id: MissileId) -> Charts {
-    let tick = p.tick();
-    let trail = p
-        .trails()
-        .binary_search_by_key(&id, |t| t.missile)
-        .map(|i| p.trails()[i].upto(tick))
-        .unwrap_or(&[]);
-    let live = p
-        .sim()
-        .missile_view(id)
-        .filter(|v| v.phase != Phase::Impacted && !v.killed)
-        .map(|v| (tick, v.alt_m, v.speed_m_s));
-    let (alt, speed) = flight_series(trail, live);
-    let snr: Vec<(String, Vec<Point>)> = p
-        .snr()
-        .of_missile(id, tick)
-        .map(|(r, s)| {
-            let name = p
-                .sim()
-                .radars()
-                .iter()
-                .find(|x| x.site.id == r)
-                .map_or_else(|| format!("radar {}", r.0), |x| x.site.call_sign.clone());
-            (name, snr_series(s))
-        })
-        .collect();
+fn charts_of(p: &Player, selected: Selected) -> Charts {
+    let s = selection_series(p, selected);
+    let name = match selected {
+        Selected::Missile(id) => format!("#{}", id.0),
+        Selected::Interceptor(id) => match p.defense().fly_out(id) {
+            Some(f) => format!("{id} {}", f.kind),
+            None => id.to_string(),
+        },
+    };
     Charts {
-        missile: id,
-        altitude: Chart::new(FRAME, &[(String::new(), alt)]),
-        speed: Chart::new(FRAME, &[(String::new(), speed)]),
-        snr: Chart::new(FRAME, &snr),
+        selected,
+        name,
+        altitude: Chart::new(FRAME, &[(String::new(), s.altitude)]),
+        speed: Chart::new(FRAME, &[(String::new(), s.speed)]),
+        snr: s.snr.map(|snr| Chart::new(FRAME, &snr)),
     }
 }
 
-/// The plots of the selected missile.
+/// The plots of the selected missile or interceptor.
 #[component]
 pub fn PlotPanel(
     /// Shared simulation handles.
@@ -70,7 +56,7 @@ pub fn PlotPanel(
 ) -> impl IntoView {
     let charts = RwSignal::new(None::<Charts>);
     // (time of the last refresh, its tick, its selection)
-    let last = StoredValue::new_local((f64::NEG_INFINITY, u64::MAX, None::<MissileId>));
+    let last = StoredValue::new_local((f64::NEG_INFINITY, u64::MAX, None::<Selected>));
     Effect::new(move |_| {
         let status = ctx.status.get();
         let selected = ctx.selected.get();
@@ -85,17 +71,32 @@ pub fn PlotPanel(
             return;
         }
         last.set_value((t, status.tick, selected));
-        charts.set(selected.map(|id| ctx.read(|p| charts_of(p, id))));
+        charts.set(selected.map(|s| ctx.read(|p| charts_of(p, s))));
     });
     move || {
         charts.with(|c| {
             c.as_ref().map(|c| {
+                let snr = match c.snr.clone() {
+                    Some(chart) => chart_view("plot-snr", "SNR per radar (dB)", chart).into_any(),
+                    None => view! {
+                        <p id="plot-snr-none" class="hint">
+                            "No SNR: radars detect and track missiles, not interceptors."
+                        </p>
+                    }
+                    .into_any(),
+                };
                 view! {
-                    <section id="plots" class="panel plots-panel" aria-label="Plots of the selected missile" data-missile=c.missile.0.to_string()>
-                        <h2>{format!("#{} against time", c.missile.0)}</h2>
+                    <section
+                        id="plots"
+                        class="panel plots-panel"
+                        aria-label="Plots of the selection"
+                        data-missile=c.selected.missile().map(|m| m.0.to_string())
+                        data-interceptor=c.selected.interceptor().map(|i| i.0.to_string())
+                    >
+                        <h2>{format!("{} against time", c.name)}</h2>
                         {chart_view("plot-altitude", "Altitude (km)", c.altitude.clone())}
                         {chart_view("plot-speed", "Speed (m/s)", c.speed.clone())}
-                        {chart_view("plot-snr", "SNR per radar (dB)", c.snr.clone())}
+                        {snr}
                     </section>
                 }
             })

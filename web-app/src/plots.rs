@@ -1,5 +1,7 @@
-//! Plots of the selected object: altitude and speed against time for a missile, and the
-//! signal-to-noise ratio of each radar's looks at it. The maths that turns samples into a
+//! Plots of the selected object ([`Selected`]: a missile or an interceptor): altitude and speed
+//! against time, and for a missile the signal-to-noise ratio of each radar's looks at it
+//! (radars detect and track missiles, not the defence's own interceptors, so an interceptor
+//! has no SNR). The maths that turns samples into a
 //! small SVG chart (nice axis ticks, linear scales, min/max decimation to the pixel columns,
 //! path strings) and the bounded SNR history the [`crate::playback::Player`] records are here,
 //! plain Rust tested natively; `plot_panel` only renders the [`Chart`] this module builds.
@@ -15,10 +17,42 @@
 use std::collections::BTreeMap;
 
 use sim_core::MissileId;
+use sim_core::engine::defense::InterceptorId;
 use sim_core::engine::{Event, EventKind};
+use sim_core::flight::Phase;
 use sim_core::radar::RadarId;
 
-use crate::playback::{TICK_S, TrailPoint};
+use crate::defense_view::{FlyPoint, interceptor_views};
+use crate::playback::{Player, TICK_S, TrailPoint};
+
+/// What the selection (click) or the hover (pointer) designates: one object with a flight to
+/// plot. One value for both kinds, so that a single signal holds the selection and selecting
+/// one kind drops the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Selected {
+    /// A missile.
+    Missile(MissileId),
+    /// An interceptor (in flight, or recorded in the [`crate::defense_view::DefenseRecord`]).
+    Interceptor(InterceptorId),
+}
+
+impl Selected {
+    /// The missile, if it is one.
+    pub fn missile(self) -> Option<MissileId> {
+        match self {
+            Selected::Missile(id) => Some(id),
+            Selected::Interceptor(_) => None,
+        }
+    }
+
+    /// The interceptor, if it is one.
+    pub fn interceptor(self) -> Option<InterceptorId> {
+        match self {
+            Selected::Interceptor(id) => Some(id),
+            Selected::Missile(_) => None,
+        }
+    }
+}
 
 /// Most SNR samples kept per (missile, radar) pair before thinning.
 pub const MAX_SNR_PER_PAIR: usize = 512;
@@ -142,6 +176,99 @@ pub fn flight_series(
         speed.push((tick as f64 * TICK_S, speed_m_s));
     }
     (alt, speed)
+}
+
+/// Altitude (km) and speed (m/s) against simulation time (s) from an interceptor's recorded
+/// fly-out (see [`crate::defense_view::FlyOut::upto`]), plus its current state while it flies.
+/// Points whose speed was not recorded (the end) are left out of the speed series only.
+pub fn fly_out_series(
+    points: &[FlyPoint],
+    now: Option<(u64, f64, f64)>,
+) -> (Vec<Point>, Vec<Point>) {
+    let mut alt = Vec::with_capacity(points.len() + 1);
+    let mut speed = Vec::with_capacity(points.len() + 1);
+    for p in points {
+        let t = p.tick as f64 * TICK_S;
+        alt.push((t, p.alt_m / 1000.0));
+        if let Some(v) = p.speed_m_s {
+            speed.push((t, v));
+        }
+    }
+    if let Some((tick, alt_m, speed_m_s)) = now
+        && points.last().is_none_or(|p| p.tick < tick)
+    {
+        alt.push((tick as f64 * TICK_S, alt_m / 1000.0));
+        speed.push((tick as f64 * TICK_S, speed_m_s));
+    }
+    (alt, speed)
+}
+
+/// The series of a selection at the player's current tick: what the plot panel draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectionSeries {
+    /// Altitude (km) against time (s).
+    pub altitude: Vec<Point>,
+    /// Speed (m/s) against time (s).
+    pub speed: Vec<Point>,
+    /// SNR (dB) against time (s) per radar (call sign) for a missile; `None` for an
+    /// interceptor, which radars do not track.
+    pub snr: Option<Vec<(String, Vec<Point>)>>,
+}
+
+/// The series of `sel` from what `p` recorded before its current tick (so scrubbing shows the
+/// same curves every time), plus the object's state now while it flies.
+pub fn selection_series(p: &Player, sel: Selected) -> SelectionSeries {
+    let tick = p.tick();
+    match sel {
+        Selected::Missile(id) => {
+            let trail = p
+                .trails()
+                .binary_search_by_key(&id, |t| t.missile)
+                .map(|i| p.trails()[i].upto(tick))
+                .unwrap_or(&[]);
+            let live = p
+                .sim()
+                .missile_view(id)
+                .filter(|v| v.phase != Phase::Impacted && !v.killed)
+                .map(|v| (tick, v.alt_m, v.speed_m_s));
+            let (altitude, speed) = flight_series(trail, live);
+            let snr = p
+                .snr()
+                .of_missile(id, tick)
+                .map(|(r, s)| {
+                    let name = p
+                        .sim()
+                        .radars()
+                        .iter()
+                        .find(|x| x.site.id == r)
+                        .map_or_else(|| format!("radar {}", r.0), |x| x.site.call_sign.clone());
+                    (name, snr_series(s))
+                })
+                .collect();
+            SelectionSeries {
+                altitude,
+                speed,
+                snr: Some(snr),
+            }
+        }
+        Selected::Interceptor(id) => {
+            let points = p
+                .defense()
+                .fly_out(id)
+                .filter(|f| f.launch_tick < tick)
+                .map_or(&[][..], |f| f.upto(tick));
+            let live = interceptor_views(p.sim())
+                .into_iter()
+                .find(|v| v.id == id)
+                .map(|v| (tick, v.alt_m, v.speed_m_s));
+            let (altitude, speed) = fly_out_series(points, live);
+            SelectionSeries {
+                altitude,
+                speed,
+                snr: None,
+            }
+        }
+    }
 }
 
 /// SNR (dB) against time (s).
@@ -542,6 +669,41 @@ mod tests {
         let mut h = SnrHistory::default();
         h.record(&[detection(1, 1, Some(1), f64::NAN)]);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn fly_out_series_skip_unknown_speeds_and_add_the_live_point_once() {
+        let p = |tick, alt_m, speed_m_s| FlyPoint {
+            tick,
+            lat_deg: 0.0,
+            lon_deg: 0.0,
+            alt_m,
+            speed_m_s,
+        };
+        // On the launcher, flying, then the end (no speed in the intercept event).
+        let pts = [
+            p(0, 0.0, Some(0.0)),
+            p(10, 2_000.0, Some(900.0)),
+            p(20, 3_000.0, None),
+        ];
+        let (alt, speed) = fly_out_series(&pts, None);
+        assert_eq!(alt, vec![(0.0, 0.0), (1.0, 2.0), (2.0, 3.0)]);
+        assert_eq!(speed, vec![(0.0, 0.0), (1.0, 900.0)]);
+        // In flight: the state now is added after the last sample, once.
+        let (alt, speed) = fly_out_series(&pts[..2], Some((15, 2_500.0, 1_000.0)));
+        assert_eq!(alt.last(), Some(&(1.5, 2.5)));
+        assert_eq!(speed.last(), Some(&(1.5, 1_000.0)));
+        let (alt, _) = fly_out_series(&pts[..2], Some((10, 2_000.0, 900.0)));
+        assert_eq!(alt.len(), 2);
+        assert_eq!(
+            Selected::Interceptor(InterceptorId(3)).interceptor(),
+            Some(InterceptorId(3))
+        );
+        assert_eq!(Selected::Interceptor(InterceptorId(3)).missile(), None);
+        assert_eq!(
+            Selected::Missile(MissileId(2)).missile(),
+            Some(MissileId(2))
+        );
     }
 
     #[test]

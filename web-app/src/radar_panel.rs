@@ -19,7 +19,7 @@ use sim_core::engine::Command;
 use sim_core::engine::sensing::RadarPlacement;
 use sim_core::radar::{RadarId, RadarKind, RadarSite};
 
-use crate::launch::svg_path;
+use crate::launch::{svg_area, svg_path};
 use crate::panels::SimCtx;
 use crate::radar_view::{DEFAULT_COVERAGE_ALT_M, Footprint, MAX_COVERAGE_ALT_M, footprint};
 use crate::view::{GeoPoint, ScreenPoint, Viewport};
@@ -520,6 +520,9 @@ pub fn RadarOverlay(
                             data-lat=format!("{:.6}", s.position.lat_deg)
                             data-lon=format!("{:.6}", s.position.lon_deg)
                         >
+                            // Filled as an area (closed along the limb on the globe), stroked
+                            // along the outline only.
+                            <path class="coverage-fill" d=svg_area(&v, &f.outline, |p| f.covers(s, p))></path>
                             <path class="coverage" d=svg_path(&v, &f.outline)></path>
                             <path class="sector-edge" d=edges></path>
                             <rect

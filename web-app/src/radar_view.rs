@@ -74,6 +74,30 @@ pub struct Footprint {
     pub outline: Vec<GeoPoint>,
     /// The two sector edges (site to outer edge), empty for all-round coverage.
     pub edges: Vec<[GeoPoint; 2]>,
+    /// Radius of the sphere the distances are measured on (m).
+    pub sphere_radius_m: f64,
+}
+
+impl Footprint {
+    /// Whether `p` is inside this footprint of `site`: its ground distance from the site
+    /// between the inner and outer distances and its bearing within the sector. Tells a
+    /// filled area on the globe which side of its outline is inside
+    /// ([`crate::launch::svg_area`]).
+    pub fn covers(&self, site: &RadarSite, p: &GeoPoint) -> bool {
+        use sim_core::earth::frames::{great_circle_distance_m, initial_bearing_rad};
+        if self.outline.is_empty() || p.validate().is_err() {
+            return false;
+        }
+        let d = great_circle_distance_m(&site.position, p, self.sphere_radius_m);
+        if !(d > self.inner_m && d < self.outer_m) {
+            return false;
+        }
+        if site.sector_half_width_deg >= 180.0 {
+            return true;
+        }
+        let bearing = initial_bearing_rad(&site.position, p).to_degrees();
+        crate::view::wrap_lon(bearing - site.boresight_az_deg).abs() <= site.sector_half_width_deg
+    }
 }
 
 /// Ground distance (m, on a sphere of radius `r_m`) between points at heights `h1_m`, `h2_m`
@@ -127,6 +151,7 @@ pub fn footprint(site: &RadarSite, earth: &EarthParams, target_alt_m: f64) -> Fo
         limit,
         outline: Vec::new(),
         edges: Vec::new(),
+        sphere_radius_m: earth.range_radius_m(),
     };
     if site.validate().is_err() || !target_alt_m.is_finite() || target_alt_m < 0.0 {
         return empty(Limit::Horizon);
@@ -222,6 +247,7 @@ pub fn footprint(site: &RadarSite, earth: &EarthParams, target_alt_m: f64) -> Fo
         limit,
         outline,
         edges,
+        sphere_radius_m: r,
     }
 }
 

@@ -285,6 +285,8 @@ pub fn join(ctx: SimCtx, link: RoomLink, name: String, role: Role) {
         PhysicsParams::default(),
         1,
     )));
+    // The room's timeline starts from the relay's snapshot, not from a scenario file.
+    ctx.scenario.set_value(None);
     ctx.selected.set(None);
     ctx.hover.set(None);
     ctx.radar.selected.set(None);

@@ -150,23 +150,18 @@ mod ui {
         Imported(String),
     }
 
-    /// The scenario the current player started from.
-    fn current_scenario(
-        ctx: SimCtx,
-        loaded: StoredValue<Option<Scenario>, LocalStorage>,
-    ) -> Scenario {
-        if ctx.preset.get_untracked() == SHARED_PRESET
-            && let Some(s) = loaded.get_value()
-        {
-            return s;
-        }
-        preset_scenario(ctx.preset.get_untracked()).unwrap_or_else(|_| super::empty_scenario())
+    /// The scenario the current player started from ([`SimCtx::scenario`]; a room's timeline
+    /// has none: the preset chosen before is the best there is).
+    fn current_scenario(ctx: SimCtx) -> Scenario {
+        ctx.scenario.get_value().unwrap_or_else(|| {
+            preset_scenario(ctx.preset.get_untracked()).unwrap_or_else(|_| super::empty_scenario())
+        })
     }
 
     /// Replaces the player with a session's, and plays it.
-    fn open(ctx: SimCtx, loaded: StoredValue<Option<Scenario>, LocalStorage>, session: &Session) {
+    fn open(ctx: SimCtx, session: &Session) {
         let player = restore(session);
-        loaded.set_value(Some(session.scenario.clone()));
+        ctx.scenario.set_value(Some(session.scenario.clone()));
         ctx.player.set_value(player);
         ctx.preset.set(SHARED_PRESET);
         ctx.selected.set(None);
@@ -259,15 +254,13 @@ mod ui {
         /// Shared simulation handles.
         ctx: SimCtx,
     ) -> impl IntoView {
-        // The scenario of a session opened from a link or a file (presets are compiled in).
-        let loaded = StoredValue::new_local(None::<Scenario>);
         let notice = RwSignal::new(Notice::None);
         // The fragment this page wrote last: the `hashchange` it causes is not a new link.
         let written = StoredValue::new_local(String::new());
 
         let open_fragment = move |hash: String| match Session::from_link(&hash) {
             Ok(session) => {
-                open(ctx, loaded, &session);
+                open(ctx, &session);
                 notice.set(Notice::None);
             }
             Err(e) => {
@@ -292,7 +285,7 @@ mod ui {
         on_hash.forget();
 
         let share = move |_: leptos::ev::MouseEvent| {
-            let session = ctx.read(|p| session_of(current_scenario(ctx, loaded), p.commands()));
+            let session = ctx.read(|p| session_of(current_scenario(ctx), p.commands()));
             let link = session.to_link();
             let fragment = link::fragment(&link);
             written.set_value(fragment.clone());
@@ -319,7 +312,7 @@ mod ui {
         };
 
         let export = move |_: leptos::ev::MouseEvent| {
-            let session = ctx.read(|p| session_of(current_scenario(ctx, loaded), p.commands()));
+            let session = ctx.read(|p| session_of(current_scenario(ctx), p.commands()));
             let name = file_name(&session.scenario.name);
             if let Err(e) = download(&name, &session.to_json_pretty()) {
                 notice.set(Notice::Error(format!(
@@ -350,7 +343,7 @@ mod ui {
                 let text = text.as_string().unwrap_or_default();
                 match Session::from_json(&text) {
                     Ok(session) => {
-                        open(ctx, loaded, &session);
+                        open(ctx, &session);
                         notice.set(Notice::Imported(format!("Opened {name}.")));
                     }
                     Err(e) => notice.set(Notice::Error(format!("{name} cannot be opened: {e}."))),
