@@ -353,6 +353,16 @@ test('help opens with ? and the button, closes with Esc; ] and [ change the spee
   await page.keyboard.press('[');
   await page.keyboard.press('[');
   assert.equal(await page.inputValue('#speed'), '2');
+  // + and - are the speed too (as the issue asks); PgUp and PgDn zoom.
+  await page.keyboard.press('+');
+  assert.equal(await page.inputValue('#speed'), '4');
+  await page.keyboard.press('-');
+  assert.equal(await page.inputValue('#speed'), '2');
+  const before = await page.getAttribute('#map', 'data-view');
+  await page.keyboard.press('PageUp');
+  await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
+  const scale = (v) => Number(v.split(',')[2]);
+  assert.ok(scale(await page.getAttribute('#map', 'data-view')) > scale(before), 'PgUp did not zoom in');
 });
 
 test('a phone-sized screen: no horizontal overflow, a usable map, labelled buttons', async () => {

@@ -504,8 +504,9 @@ fn install_keyboard(
             y: v.height_px / 2.0,
         };
         let next = match ev.key().as_str() {
-            "+" | "=" => v.zoomed_at(1.5, centre),
-            "-" | "_" => v.zoomed_at(1.0 / 1.5, centre),
+            // (+ and - are the speed: see `map_extras::install_extra_keys`.)
+            "PageUp" => v.zoomed_at(1.5, centre),
+            "PageDown" => v.zoomed_at(1.0 / 1.5, centre),
             "ArrowLeft" => v.panned(100.0, 0.0),
             "ArrowRight" => v.panned(-100.0, 0.0),
             "ArrowUp" => v.panned(0.0, 100.0),
