@@ -202,3 +202,66 @@ fn cached_predictions_give_the_same_engagement_as_recomputed_ones() {
     assert_eq!(hash_of(&a), hash_of(&b));
     assert_eq!(cached.state_hash(), fresh.state_hash());
 }
+
+#[test]
+fn every_battery_is_an_alternative_or_unused_with_the_command_centers_reason() {
+    use sim_core::engine::Unused;
+    let mut s = socal();
+    let base = s.batteries[0].clone();
+    let mut far = base.clone();
+    far.call_sign = "BAT_NYC".into();
+    far.position = sim_core::earth::GeoPoint::new(40.71, -74.0);
+    let mut off = base.clone();
+    off.call_sign = "BAT_OFF".into();
+    off.ready = false;
+    let mut empty = base.clone();
+    empty.call_sign = "BAT_EMPTY".into();
+    empty.rounds = 0;
+    s.batteries.extend([far, off, empty]);
+    let names: Vec<String> = s.batteries.iter().map(|b| b.call_sign.clone()).collect();
+    let mut sim = Simulation::from_scenario(&s);
+    let mut orders = 0;
+    for e in sim.run_until_idle(5_000) {
+        let EventKind::EngagementOrdered {
+            alternatives,
+            unused,
+            ..
+        } = e.kind
+        else {
+            continue;
+        };
+        orders += 1;
+        // Each battery once, either considered or not, with why.
+        let mut seen: Vec<String> = alternatives
+            .iter()
+            .map(|a| a.battery_call_sign.clone())
+            .chain(unused.iter().map(|u| u.battery_call_sign.clone()))
+            .collect();
+        seen.sort();
+        let mut all = names.clone();
+        all.sort();
+        assert_eq!(seen, all, "{alternatives:?} {unused:?}");
+        let why = |name: &str| {
+            unused
+                .iter()
+                .find(|u| u.battery_call_sign == name)
+                .map(|u| u.reason)
+        };
+        assert_eq!(why("BAT_OFF"), Some(Unused::NotReady));
+        assert_eq!(why("BAT_EMPTY"), Some(Unused::NoRounds));
+        // 3,600 km from the threat: the envelope test on the predicted path finds no point
+        // in range (or in the band within range).
+        assert!(
+            matches!(
+                why("BAT_NYC"),
+                Some(Unused::OutOfRange | Unused::OutsideAltitudeBand)
+            ),
+            "{:?}",
+            why("BAT_NYC")
+        );
+        for u in &unused {
+            assert!(!u.reason.to_string().is_empty());
+        }
+    }
+    assert!(orders >= 1, "the SCUD-C was engaged");
+}

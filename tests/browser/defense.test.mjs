@@ -314,7 +314,7 @@ test('the Southern California preset shows its batteries and Los Angeles, and en
   await page.locator('.log-line[data-kind="engagement-ordered"] button').first().click();
   await page.locator('#explanation[data-battery="BAT_LA"]').waitFor();
   assert.match(await page.locator('#explanation ul.out-of-reach li[data-battery="BAT_SD"]').textContent(),
-    /BAT_SD: no intercept in its envelope in time \(the predicted impact is \d+ km away/);
+    /BAT_SD: its interceptor cannot get there in time \(the predicted impact is \d+ km away/);
   await page.click('#explanation button[aria-label="Close the explanation"]');
 
   // Edit while paused: drag BAT_SD 40 px north (a removal and a placement), change the

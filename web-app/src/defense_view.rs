@@ -35,7 +35,7 @@ use sim_core::engine::defense::{
     AssetId, BatteryId, BatteryPlacement, InterceptOutcome, InterceptorId, PLANNED_FLYOUT_FRACTION,
     validate_doctrine,
 };
-use sim_core::engine::{AlternativeView, Event, EventKind, TICK_HZ};
+use sim_core::engine::{AlternativeView, Event, EventKind, TICK_HZ, Unused};
 use sim_core::interceptor::InterceptorKind;
 use sim_core::interceptor::flight::InterceptorPhase;
 use sim_core::tracking::TrackId;
@@ -333,9 +333,9 @@ pub struct Explanation {
 pub struct OutOfReach {
     /// Its call sign.
     pub call_sign: String,
-    /// Why, one phrase: not ready, no rounds, launchers reloading, or where the threat's
-    /// predicted impact is against the battery's footprint (the envelope test itself is on
-    /// the predicted path, which only the engine sampled).
+    /// Why, one phrase: the command center's reason as the engine recorded it (not ready, no
+    /// rounds, reloading, the envelope on the predicted path, the firing rules), with where the
+    /// threat's predicted impact is against the battery's footprint when the envelope was why.
     pub reason: String,
 }
 
@@ -394,33 +394,33 @@ pub fn order_text(kind: &EventKind) -> Option<String> {
     ))
 }
 
-/// Why battery `b` offered no engagement of a threat predicted to impact at `impact_at`, at
-/// simulation time `t_s`: the engine's own readiness test first (ready, rounds, a loaded
-/// launcher), then the geometry as a hint.
-fn unusable_reason(
-    b: &sim_core::engine::defense::BatteryUnit,
+/// The command center's reason why battery `b` offered no engagement (recorded by the engine in
+/// the order), with the footprint as a hint when the reason is the envelope.
+fn unused_reason(
+    b: Option<&sim_core::engine::defense::BatteryUnit>,
+    why: Unused,
     impact_at: &SimPoint,
-    t_s: f64,
     r_m: f64,
 ) -> String {
-    if !b.battery.ready {
-        return "not ready".to_string();
-    }
-    if b.battery.rounds == 0 {
-        return "no rounds left".to_string();
-    }
-    if b.launchers_ready(t_s) == 0 {
-        return "every launcher reloading".to_string();
-    }
-    let f = engagement_footprint(b.battery.kind, &b.battery.position, r_m);
-    let d = sim_core::earth::frames::great_circle_distance_m(&b.battery.position, impact_at, r_m);
-    format!(
-        "no intercept in its envelope in time (the predicted impact is {:.0} km away; it engages within {:.0} km, {:.0} to {:.0} km high)",
-        d / 1000.0,
-        f.engage_m / 1000.0,
-        f.band_m.0 / 1000.0,
-        f.band_m.1 / 1000.0
-    )
+    let hint = match (why, b) {
+        (Unused::OutOfRange | Unused::OutsideAltitudeBand | Unused::TooLate, Some(b)) => {
+            let f = engagement_footprint(b.battery.kind, &b.battery.position, r_m);
+            let d = sim_core::earth::frames::great_circle_distance_m(
+                &b.battery.position,
+                impact_at,
+                r_m,
+            );
+            format!(
+                " (the predicted impact is {:.0} km away; it engages within {:.0} km, {:.0} to {:.0} km high)",
+                d / 1000.0,
+                f.engage_m / 1000.0,
+                f.band_m.0 / 1000.0,
+                f.band_m.1 / 1000.0
+            )
+        }
+        _ => String::new(),
+    };
+    format!("{why}{hint}")
 }
 
 /// Fly-outs and explanations over the whole recorded timeline (see the module documentation).
@@ -453,16 +453,15 @@ impl DefenseRecord {
                     impact_at,
                     asset,
                     alternatives,
+                    unused,
                     ..
                 } => {
                     let r_m = sim.physics().earth.range_radius_m();
-                    let out_of_reach = d
-                        .batteries
+                    let out_of_reach = unused
                         .iter()
-                        .filter(|b| !alternatives.iter().any(|a| a.battery == b.id()))
-                        .map(|b| OutOfReach {
-                            call_sign: b.battery.call_sign.clone(),
-                            reason: unusable_reason(b, impact_at, e.time_s, r_m),
+                        .map(|u| OutOfReach {
+                            call_sign: u.battery_call_sign.clone(),
+                            reason: unused_reason(d.battery(u.battery), u.reason, impact_at, r_m),
                         })
                         .collect();
                     self.orders.push(Explanation {
@@ -1105,12 +1104,15 @@ mod tests {
         // Every battery is accounted for: considered, or out of reach with a reason.
         assert_eq!(order.alternatives.len() + order.out_of_reach.len(), 2);
         assert!(order.out_of_reach.iter().all(|o| !o.reason.is_empty()));
-        // San Diego is 180 km from the predicted impact, beyond its SM-6s' planned reach.
+        // San Diego is 180 km from the predicted impact: its SM-6s cannot reach the path inside
+        // their envelope in time (the engine's reason, with the footprint as a hint).
         assert_eq!(order.battery_call_sign, "BAT_LA");
         let sd = &order.out_of_reach[0];
         assert_eq!(sd.call_sign, "BAT_SD");
         assert!(
-            sd.reason.contains("impact is 180 km away") && sd.reason.contains("within 132 km"),
+            sd.reason.starts_with(&Unused::TooLate.to_string())
+                && sd.reason.contains("impact is 180 km away")
+                && sd.reason.contains("within 132 km"),
             "{}",
             sd.reason
         );

@@ -881,11 +881,13 @@ fn run(
                 intercept_s,
                 asset,
                 alternatives,
+                unused,
                 ..
             } => engagements.push(json!({
                 "time_s": e.time_s, "track": missile_id, "battery": battery_call_sign,
                 "rounds": rounds, "mode": mode, "pk_engagement": pk_engagement,
                 "intercept_s": intercept_s, "asset": asset, "alternatives": alternatives,
+                "unused": unused,
             })),
             EventKind::Impact {
                 missile,

@@ -60,9 +60,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::earth::{Ellipsoid, GeoPoint};
 use crate::engagement::assets::{Battery, DefendedAsset};
-use crate::engagement::envelope::{self, ThreatPrediction};
+use crate::engagement::envelope::{self, NoIntercept, ThreatPrediction};
 use crate::engagement::wta::{self, BatteryState, Doctrine, Threat};
-use crate::engine::{AlternativeView, Command, Event, EventKind, MissileId, SimState, TICK_S};
+use crate::engine::{
+    AlternativeView, Command, Event, EventKind, MissileId, SimState, TICK_S, Unused, UnusedBattery,
+};
 use crate::flight::{Phase, PosVel};
 use crate::interceptor::InterceptorKind;
 use crate::interceptor::endgame;
@@ -999,19 +1001,52 @@ pub(crate) fn command_and_control(
             samples: &c.samples,
         })
         .collect();
-    let (mut opts, _) =
+    let (all_opts, none) =
         envelope::engagement_options_in(&ready, &preds, &ell, t1_s, envelope::planning_band);
     // Fire at the earliest opportunity: only options whose launch time has come.
     let horizon = t1_s + C2_PERIOD_TICKS as f64 * TICK_S;
     // and whose fly-out is short enough for the interceptor to arrive with energy to steer
     // (the seeker-less mid-course of a long coast cannot follow a target that is still
-    // climbing or at apogee).
-    opts.retain(|o| {
-        let max_fly = d
-            .battery(BatteryId(o.battery))
-            .map_or(0.0, |u| u.battery.kind.params().max_flight_time_s);
-        o.launch_s <= horizon && o.intercept_s - o.launch_s <= PLANNED_FLYOUT_FRACTION * max_fly
-    });
+    // climbing or at apogee). Why each battery had no option is kept for the explanation.
+    // (threat, battery, reason), in option order.
+    let mut unused: Vec<(u32, u32, Unused)> = none
+        .iter()
+        .map(|(threat, battery, e)| {
+            let why = match e {
+                NoIntercept::OutsideAltitudeBand => Unused::OutsideAltitudeBand,
+                NoIntercept::OutOfRange => Unused::OutOfRange,
+                NoIntercept::TooLate => Unused::TooLate,
+                NoIntercept::NoPrediction | NoIntercept::InvalidPrediction(_) => {
+                    Unused::NoPrediction
+                }
+            };
+            (*threat, *battery, why)
+        })
+        .collect();
+    let mut opts = Vec::with_capacity(all_opts.len());
+    for o in all_opts {
+        let max_s = PLANNED_FLYOUT_FRACTION
+            * d.battery(BatteryId(o.battery))
+                .map_or(0.0, |u| u.battery.kind.params().max_flight_time_s);
+        let flyout_s = o.intercept_s - o.launch_s;
+        if o.launch_s > horizon {
+            unused.push((
+                o.threat,
+                o.battery,
+                Unused::NotYet {
+                    launch_s: o.launch_s,
+                },
+            ));
+        } else if flyout_s > max_s {
+            unused.push((
+                o.threat,
+                o.battery,
+                Unused::FlyOutTooLong { flyout_s, max_s },
+            ));
+        } else {
+            opts.push(o);
+        }
+    }
     if opts.is_empty() {
         return;
     }
@@ -1046,6 +1081,33 @@ pub(crate) fn command_and_control(
         else {
             continue;
         };
+        // Every other battery, with why it had no option: not ready, no rounds or reloading
+        // (left out of `ready`), or the envelope and firing rules above.
+        let unused: Vec<UnusedBattery> = state
+            .defense
+            .batteries
+            .iter()
+            .filter(|u| !dec.alternatives.iter().any(|a| a.battery == u.battery.id))
+            .filter_map(|u| {
+                let reason = if !u.battery.ready {
+                    Unused::NotReady
+                } else if u.battery.rounds == 0 {
+                    Unused::NoRounds
+                } else if u.launchers_ready(t1_s) == 0 {
+                    Unused::Reloading
+                } else {
+                    unused
+                        .iter()
+                        .find(|(t, b, _)| *t == dec.threat && *b == u.battery.id)?
+                        .2
+                };
+                Some(UnusedBattery {
+                    battery: u.id(),
+                    battery_call_sign: u.battery.call_sign.clone(),
+                    reason,
+                })
+            })
+            .collect();
         let alternatives = dec
             .alternatives
             .iter()
@@ -1079,6 +1141,7 @@ pub(crate) fn command_and_control(
                 impact_at: c.impact.at,
                 asset: c.asset.clone(),
                 alternatives,
+                unused,
             },
         ));
         // Raised for the gravity drop over the boost only: after burnout proportional

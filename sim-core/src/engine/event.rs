@@ -270,6 +270,10 @@ pub enum EventKind {
         asset: Option<String>,
         /// Every battery considered, with intercept time, Pk and why it was not chosen.
         alternatives: Vec<AlternativeView>,
+        /// Every other battery on the map, with the command center's reason for having no
+        /// option on this threat (absent from events written before it existed).
+        #[serde(default)]
+        unused: Vec<UnusedBattery>,
     },
     /// An interceptor left its launcher; the battery's round is spent now.
     InterceptorLaunched {
@@ -343,6 +347,73 @@ pub enum EventKind {
         /// Distance from the asset's centre (m).
         distance_m: f64,
     },
+}
+
+/// A battery that offered no engagement option for a threat, and the command center's reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnusedBattery {
+    /// Battery.
+    pub battery: BatteryId,
+    /// Its call sign.
+    pub battery_call_sign: String,
+    /// Why it had no option.
+    pub reason: Unused,
+}
+
+/// Why a battery had no engagement option for a threat, in the order the command center tests:
+/// readiness, then the envelope on the threat's predicted path, then the firing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum Unused {
+    /// Switched off (not ready).
+    NotReady,
+    /// No rounds left.
+    NoRounds,
+    /// Every launcher is reloading.
+    Reloading,
+    /// The threat's predicted path never enters the type's planning altitude band.
+    OutsideAltitudeBand,
+    /// Inside the band, the predicted path stays beyond the type's range.
+    OutOfRange,
+    /// The interceptor cannot reach any point of the envelope in time.
+    TooLate,
+    /// The prediction was unusable for this battery.
+    NoPrediction,
+    /// Its earliest launch is after this command and control pass: it may engage later.
+    NotYet {
+        /// The earliest launch time (s).
+        launch_s: f64,
+    },
+    /// The fly-out to its earliest intercept is longer than the command center plans with.
+    FlyOutTooLong {
+        /// The fly-out (s).
+        flyout_s: f64,
+        /// The longest planned fly-out for the type (s).
+        max_s: f64,
+    },
+}
+
+impl std::fmt::Display for Unused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unused::NotReady => write!(f, "not ready"),
+            Unused::NoRounds => write!(f, "no rounds left"),
+            Unused::Reloading => write!(f, "every launcher reloading"),
+            Unused::OutsideAltitudeBand => {
+                write!(f, "the predicted path never enters its altitude band")
+            }
+            Unused::OutOfRange => write!(f, "the predicted path stays out of its range"),
+            Unused::TooLate => write!(f, "its interceptor cannot get there in time"),
+            Unused::NoPrediction => write!(f, "no usable prediction of the threat"),
+            Unused::NotYet { launch_s } => {
+                write!(f, "its launch window opens later, at T+{launch_s:.1} s")
+            }
+            Unused::FlyOutTooLong { flyout_s, max_s } => write!(
+                f,
+                "a {flyout_s:.0} s fly-out, longer than the {max_s:.0} s it plans with"
+            ),
+        }
+    }
 }
 
 /// One alternative of an engagement decision, as shown to the user.

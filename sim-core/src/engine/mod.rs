@@ -26,7 +26,7 @@ mod simulation;
 pub mod state_hash;
 
 pub use command::{Command, LaunchCommand};
-pub use event::{AlternativeView, Event, EventKind};
+pub use event::{AlternativeView, Event, EventKind, Unused, UnusedBattery};
 pub use ids::MissileId;
 pub use scenario::{MAX_SCENARIO_BYTES, SCENARIO_VERSION, Scenario, ScenarioError, ScenarioLaunch};
 pub use simulation::{Missile, MissileView, SensingParams, SimState, Simulation, Snapshot};
