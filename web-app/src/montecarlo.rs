@@ -358,17 +358,30 @@ mod tests {
             seeds,
             (scenario.seed..scenario.seed + u64::from(runs)).collect::<Vec<_>>()
         );
-        let native = montecarlo::aggregate(&outcomes).unwrap();
-        assert_eq!(report(&outcomes).unwrap(), native);
-        let leak = native
-            .leak
-            .expect("the SoCal missile threatens Los Angeles");
+        assert_eq!(
+            report(&outcomes).unwrap(),
+            montecarlo::aggregate(&outcomes).unwrap()
+        );
+        let expected = figures(("preset", "socal-scud-c"), runs, scenario.seed, &outcomes);
+        check_fixture(FIXTURE, &expected);
+    }
+
+    /// The figures a browser test compares with the worker's: the runs, the leak with its
+    /// interval, and the rounds and kills, under `key` naming the scenario.
+    fn figures(
+        key: (&str, &str),
+        runs: u32,
+        base_seed: u64,
+        outcomes: &[montecarlo::RunOutcome],
+    ) -> serde_json::Value {
+        let native = montecarlo::aggregate(outcomes).unwrap();
+        let leak = native.leak.expect("the missiles threaten a defended asset");
         let interceptors: u32 = outcomes.iter().map(|o| o.interceptors).sum();
         let kills: u32 = outcomes.iter().map(|o| o.kills).sum();
-        let expected = serde_json::json!({
-            "preset": "socal-scud-c",
+        serde_json::json!({
+            key.0: key.1,
             "runs": runs,
-            "base_seed": scenario.seed,
+            "base_seed": base_seed,
             "leaked": leak.successes,
             "trials": leak.trials,
             "leak_estimate": format!("{:.3}", leak.estimate),
@@ -376,17 +389,22 @@ mod tests {
             "leak_high": format!("{:.3}", leak.high),
             "interceptors": interceptors,
             "kills": kills,
-        });
+        })
+    }
+
+    /// Compares `expected` with the fixture at `path` (rewriting it first under
+    /// `MDSIM_UPDATE_FIXTURES`).
+    fn check_fixture(path: &str, expected: &serde_json::Value) {
         if std::env::var_os("MDSIM_UPDATE_FIXTURES").is_some() {
-            let text = serde_json::to_string_pretty(&expected).unwrap() + "\n";
-            std::fs::write(FIXTURE, text).expect("fixture written");
+            let text = serde_json::to_string_pretty(expected).unwrap() + "\n";
+            std::fs::write(path, text).expect("fixture written");
         }
         let fixture: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(FIXTURE).expect("fixture present"))
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture present"))
                 .expect("fixture is JSON");
         assert_eq!(
-            fixture, expected,
-            "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {FIXTURE}"
+            &fixture, expected,
+            "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {path}"
         );
     }
 
@@ -453,34 +471,11 @@ mod tests {
             seeds,
             (file.seed..file.seed + u64::from(runs)).collect::<Vec<_>>()
         );
-        let native = montecarlo::aggregate(&outcomes).unwrap();
-        let leak = native.leak.expect("the missiles threaten Los Angeles");
-        let interceptors: u32 = outcomes.iter().map(|o| o.interceptors).sum();
-        let kills: u32 = outcomes.iter().map(|o| o.kills).sum();
-        assert!(interceptors > 0, "the battery engages");
-        let expected = serde_json::json!({
-            "scenario": file.name,
-            "runs": runs,
-            "base_seed": file.seed,
-            "leaked": leak.successes,
-            "trials": leak.trials,
-            "leak_estimate": format!("{:.3}", leak.estimate),
-            "leak_low": format!("{:.3}", leak.low),
-            "leak_high": format!("{:.3}", leak.high),
-            "interceptors": interceptors,
-            "kills": kills,
-        });
-        if std::env::var_os("MDSIM_UPDATE_FIXTURES").is_some() {
-            let text = serde_json::to_string_pretty(&expected).unwrap() + "\n";
-            std::fs::write(IMPORT_FIXTURE, text).expect("fixture written");
-        }
-        let fixture: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(IMPORT_FIXTURE).expect("fixture present"),
-        )
-        .expect("fixture is JSON");
-        assert_eq!(
-            fixture, expected,
-            "the simulation changed: rerun with MDSIM_UPDATE_FIXTURES=1 to refresh {IMPORT_FIXTURE}"
+        let expected = figures(("scenario", &file.name), runs, file.seed, &outcomes);
+        assert!(
+            expected["interceptors"].as_u64() > Some(0),
+            "the battery engages"
         );
+        check_fixture(IMPORT_FIXTURE, &expected);
     }
 }

@@ -979,20 +979,32 @@ fn describe_interceptor(
     let v = interceptor_views(player.sim())
         .into_iter()
         .find(|v| v.id == id)?;
-    let phase = serde_json::to_value(v.phase)
+    Some((
+        title,
+        fields(v.lat_deg, v.lon_deg, v.alt_m, v.speed_m_s, &v.phase),
+    ))
+}
+
+/// The selection readout's fields: latitude, longitude, altitude (m), speed (m/s) and the
+/// phase by its serde name.
+fn fields(
+    lat: f64,
+    lon: f64,
+    alt_m: f64,
+    speed_m_s: f64,
+    phase: &impl serde::Serialize,
+) -> [String; 5] {
+    let phase = serde_json::to_value(phase)
         .ok()
         .and_then(|j| j.as_str().map(str::to_string))
         .unwrap_or_default();
-    Some((
-        title,
-        [
-            format!("{:.6}", v.lat_deg),
-            format!("{:.6}", v.lon_deg),
-            format!("{:.0}", v.alt_m),
-            format!("{:.0}", v.speed_m_s),
-            phase,
-        ],
-    ))
+    [
+        format!("{lat:.6}"),
+        format!("{lon:.6}"),
+        format!("{alt_m:.0}"),
+        format!("{speed_m_s:.0}"),
+        phase,
+    ]
 }
 
 /// "12.3 km · 1500 m/s · coast" (the speed left out when unknown).
@@ -1009,10 +1021,6 @@ fn describe_missile(player: &Player, id: MissileId) -> Option<(String, [String; 
     let sim = player.sim();
     let v = sim.missile_view(id)?;
     let m = sim.missiles().iter().find(|m| m.id == id)?;
-    let phase = serde_json::to_value(v.phase)
-        .ok()
-        .and_then(|j| j.as_str().map(str::to_string))
-        .unwrap_or_default();
     let title = format!(
         "#{} {}{}",
         id.0,
@@ -1024,13 +1032,7 @@ fn describe_missile(player: &Player, id: MissileId) -> Option<(String, [String; 
     );
     Some((
         title,
-        [
-            format!("{:.6}", v.lat_deg),
-            format!("{:.6}", v.lon_deg),
-            format!("{:.0}", v.alt_m),
-            format!("{:.0}", v.speed_m_s),
-            phase,
-        ],
+        fields(v.lat_deg, v.lon_deg, v.alt_m, v.speed_m_s, &v.phase),
     ))
 }
 
