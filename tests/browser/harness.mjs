@@ -118,6 +118,36 @@ export function unproject(view, x, y) {
   };
 }
 
+/** Zooms (wheel) around a geographic point until the scale reaches `minScale` px/deg. */
+export async function zoomTo(page, at, minScale) {
+  for (let i = 0; i < 12; i++) {
+    const view = await viewOf(page);
+    if (view.scale >= minScale) return view;
+    const p = project(view, at.lat, at.lon);
+    await page.mouse.move(p.x, p.y);
+    const before = await page.getAttribute('#map', 'data-view');
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
+    await page.waitForTimeout(50);
+  }
+  return viewOf(page);
+}
+
+/** The intervals (ms) between the page's animation frames over `ms` of its time. */
+export async function frameIntervals(page, ms) {
+  return page.evaluate((ms) => new Promise((resolve) => {
+    const out = [];
+    let last = null;
+    const start = performance.now();
+    const tick = (ts) => {
+      if (last !== null) out.push(ts - last);
+      last = ts;
+      if (ts - start < ms) requestAnimationFrame(tick); else resolve(out);
+    };
+    requestAnimationFrame(tick);
+  }), ms);
+}
+
 /** The midpoint of the great circle between two points (normalised vector sum). */
 export function greatCircleMid(a, b) {
   const rad = Math.PI / 180;

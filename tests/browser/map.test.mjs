@@ -214,7 +214,7 @@ test('keyboard shortcuts zoom and reset', async () => {
   const { page } = session;
   await page.keyboard.press('0');
   const home = await page.getAttribute('#map', 'data-view');
-  await page.keyboard.press('+');
+  await page.keyboard.press('PageUp');
   await waitForViewChange(page, home);
   const zoomed = await viewOf(page);
   assert.ok(zoomed.scale > Number(home.split(',')[2]));

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { recordResults, viewOf, project, startApp, stopApp } from './harness.mjs';
+import { recordResults, viewOf, project, startApp, stopApp, frameIntervals } from './harness.mjs';
 
 const NATIVE = JSON.parse(readFileSync(new URL('./montecarlo-socal.json', import.meta.url), 'utf8'));
 // A scenario that is no preset, and its native figures (`montecarlo-import.json`, checked
@@ -63,17 +63,7 @@ test('20 seeds of the SoCal preset in the worker: progress, responsive page, nat
     assert.ok(Date.now() - t0 < 900_000, `the job did not finish: ${JSON.stringify(s)}`);
     if (s.phase === 'running' && s.done < s.runs) {
       // One second of animation frames as the page sees them.
-      frames.push(...await page.evaluate(() => new Promise((resolve) => {
-        const out = [];
-        let last = null;
-        const start = performance.now();
-        const tick = (ts) => {
-          if (last !== null) out.push(ts - last);
-          last = ts;
-          if (ts - start < 1000) requestAnimationFrame(tick); else resolve(out);
-        };
-        requestAnimationFrame(tick);
-      })));
+      frames.push(...await frameIntervals(page, 1000));
       // A click on a panel's fold button is answered in the DOM at once.
       const before = await page.getAttribute('#event-log .fold', 'aria-expanded');
       const c0 = Date.now();

@@ -5,7 +5,7 @@
 // events only, so the figures add up), and with MDSIM_TRACE_OUT writes the raw trace that
 // chrome://tracing or the Performance panel opens.
 import { writeFileSync } from 'node:fs';
-import { viewOf, project, startApp, stopApp } from './harness.mjs';
+import { viewOf, project, startApp, stopApp, frameIntervals, zoomTo } from './harness.mjs';
 
 const seconds = Number(process.argv[2] ?? 3);
 const app = await startApp();
@@ -19,14 +19,7 @@ try {
   await page.selectOption('#speed', '64');
   if ((await page.getAttribute('#launch-mode', 'aria-pressed')) !== 'true') await page.click('#launch-mode');
   // Zoomed on Southern California, as the browser test is when it measures.
-  for (let i = 0; i < 12; i++) {
-    const v = await viewOf(page);
-    if (v.scale >= 40) break;
-    const p = project(v, 35.3, -120.7);
-    await page.mouse.move(p.x, p.y);
-    await page.mouse.wheel(0, -400);
-    await page.waitForTimeout(150);
-  }
+  await zoomTo(page, { lat: 35.3, lon: -120.7 }, 40);
   const view = await viewOf(page);
   const site = project(view, 36.5, -123.1);
   const target = project(view, 34.5, -119.5);
@@ -83,17 +76,7 @@ try {
     transferMode: 'ReportEvents',
   });
   const tick0 = Number(await page.getAttribute('#sim-time', 'data-tick'));
-  const frames = await page.evaluate((ms) => new Promise((resolve) => {
-    const out = [];
-    let last = null;
-    const start = performance.now();
-    const tick = (ts) => {
-      if (last !== null) out.push(ts - last);
-      last = ts;
-      if (ts - start < ms) requestAnimationFrame(tick); else resolve(out);
-    };
-    requestAnimationFrame(tick);
-  }), seconds * 1000);
+  const frames = await frameIntervals(page, seconds * 1000);
   const d = await page.evaluate(() => ({ ...document.querySelector('#sim-time').dataset }));
   await cdp.send('Tracing.end');
   await done;

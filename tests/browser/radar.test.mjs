@@ -4,7 +4,7 @@
 // the same state, counters and log with radars in the simulation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { viewOf, project, startApp, stopApp } from './harness.mjs';
+import { viewOf, project, startApp, stopApp, zoomTo } from './harness.mjs';
 
 const VANDENBERG = { lat: 34.73, lon: -120.57 };
 
@@ -17,22 +17,6 @@ before(async () => {
 });
 
 after(() => stopApp({ relay, chrome, session }));
-
-/** Zooms (wheel) around a geographic point until the scale reaches `minScale` px/deg. */
-async function zoomTo(page, at, minScale) {
-  for (let i = 0; i < 12; i++) {
-    const view = await viewOf(page);
-    if (view.scale >= minScale) return view;
-    const p = project(view, at.lat, at.lon);
-    await page.mouse.move(p.x, p.y);
-    const before = await page.getAttribute('#map', 'data-view');
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
-    await page.waitForTimeout(50);
-  }
-  return viewOf(page);
-}
-
 async function status(page) {
   return page.evaluate(() => {
     const d = document.querySelector('#sim-time').dataset;

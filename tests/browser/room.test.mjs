@@ -6,7 +6,7 @@
 // refused; no page logs an error and nothing leaves 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp, zoomTo } from './harness.mjs';
 
 const SITE = { lat: 36.5, lon: -123.1 };
 // About 290 km away: well inside the SCUD-C's 527 km, whatever pixel the click lands on.
@@ -51,22 +51,6 @@ async function room(page) {
     };
   }).then((r) => ({ ...r, hashes: new Map(r.hashes) }));
 }
-
-/** Zooms (wheel) around a point until the scale reaches `minScale` px/deg. */
-async function zoomTo(page, at, minScale) {
-  for (let i = 0; i < 12; i++) {
-    const view = await viewOf(page);
-    if (view.scale >= minScale) return view;
-    const p = project(view, at.lat, at.lon);
-    await page.mouse.move(p.x, p.y);
-    const before = await page.getAttribute('#map', 'data-view');
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
-    await page.waitForTimeout(50);
-  }
-  return viewOf(page);
-}
-
 /** Clicks a launch from SITE at TARGET with the launch tool. */
 async function clickLaunch(page) {
   // Fold the room panel: it floats over the middle of the map.

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp } from './harness.mjs';
+import { startRelay, launchBrowser, openPage, viewOf, project, gotoApp, zoomTo } from './harness.mjs';
 
 const SITE = { lat: 35.9, lon: -121.5 };
 const TARGET = { lat: 34.0, lon: -118.4 };
@@ -32,20 +32,6 @@ async function open(url) {
   pages.push(session);
   await gotoApp(session.page, url);
   return session;
-}
-
-async function zoomTo(page, at, minScale) {
-  for (let i = 0; i < 12; i++) {
-    const view = await viewOf(page);
-    if (view.scale >= minScale) return view;
-    const p = project(view, at.lat, at.lon);
-    await page.mouse.move(p.x, p.y);
-    const before = await page.getAttribute('#map', 'data-view');
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
-    await page.waitForTimeout(50);
-  }
-  return viewOf(page);
 }
 
 const simData = (page) => page.evaluate(() => ({ ...document.querySelector('#sim-time').dataset }));

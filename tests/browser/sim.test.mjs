@@ -3,7 +3,7 @@
 // the timeline and get the very same state back, and measure frame times with 500 missiles.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordResults, viewOf, project, distanceM, startApp, stopApp, greatCircleMid } from './harness.mjs';
+import { recordResults, viewOf, project, distanceM, startApp, stopApp, greatCircleMid, frameIntervals, zoomTo } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const LA = { lat: 34.05, lon: -118.25 };
@@ -54,21 +54,6 @@ async function hashAt(page, tick) {
     return Number(d.tick) === t && d.playing === 'false' && d.hash !== '';
   }, tick);
   return (await status(page)).hash;
-}
-
-/** Zooms (wheel) around a geographic point until the scale reaches `minScale` px/deg. */
-async function zoomTo(page, at, minScale) {
-  for (let i = 0; i < 12; i++) {
-    const view = await viewOf(page);
-    if (view.scale >= minScale) return view;
-    const p = project(view, at.lat, at.lon);
-    await page.mouse.move(p.x, p.y);
-    const before = await page.getAttribute('#map', 'data-view');
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
-    await page.waitForTimeout(50);
-  }
-  return viewOf(page);
 }
 
 /** The canvases of the simulation: markers above, ground tracks under them. */
@@ -306,17 +291,7 @@ test('frame time with 500 missiles in flight (measured, recorded)', async () => 
   const launchWall = (Date.now() - t0) / 1000;
   const s0 = await status(page);
   // Frame intervals as the page sees them, over three seconds of wall time.
-  const frames = await page.evaluate(() => new Promise((resolve) => {
-    const out = [];
-    let last = null;
-    const start = performance.now();
-    const tick = (ts) => {
-      if (last !== null) out.push(ts - last);
-      last = ts;
-      if (ts - start < 3000) requestAnimationFrame(tick); else resolve(out);
-    };
-    requestAnimationFrame(tick);
-  }));
+  const frames = await frameIntervals(page, 3000);
   const s1 = await status(page);
   const sorted = [...frames].sort((a, b) => a - b);
   const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
