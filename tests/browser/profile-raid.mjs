@@ -1,6 +1,8 @@
 // Profiles the 500-missile raid at 64x: where the main thread's time goes, frame by frame.
 // Not a test: run by hand when the raid's frame times need explaining, e.g.
 //   MDSIM_RELAY_BIN=$CARGO_TARGET_DIR/debug/relay-server node profile-raid.mjs [seconds]
+// With MDSIM_DRAG=1 the map is dragged (pointer held down, 3 px every 30 ms) all along the
+// measured window, as someone panning during the raid.
 // It prints the frame intervals and the main thread's time per trace event name (top-level
 // events only, so the figures add up), and with MDSIM_TRACE_OUT writes the raw trace that
 // chrome://tracing or the Performance panel opens.
@@ -76,7 +78,19 @@ try {
     transferMode: 'ReportEvents',
   });
   const tick0 = Number(await page.getAttribute('#sim-time', 'data-tick'));
-  const frames = await frameIntervals(page, seconds * 1000);
+  const sampled = frameIntervals(page, seconds * 1000);
+  if (process.env.MDSIM_DRAG) {
+    const at = { x: view.box.x + 300, y: view.box.y + 300 };
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.down();
+    const t0 = Date.now();
+    for (let i = 0; Date.now() - t0 < seconds * 1000 - 100; i++) {
+      await page.mouse.move(at.x + (i % 20) * 3, at.y + (i % 20) * 2);
+      await page.waitForTimeout(30);
+    }
+    await page.mouse.up();
+  }
+  const frames = await sampled;
   const d = await page.evaluate(() => ({ ...document.querySelector('#sim-time').dataset }));
   await cdp.send('Tracing.end');
   await done;
