@@ -19,7 +19,7 @@ use sim_core::{Command as SimCommand, MissileKind, Simulation};
 use tokio::net::TcpListener;
 
 use common::services::Nats;
-use common::ws::{Client, catch_up, http};
+use common::ws::{Client, http, replay};
 use common::{TempDir, dist_fixture};
 
 struct Relay {
@@ -130,17 +130,9 @@ async fn a_room_spans_two_relays_on_one_nats() {
     let check = on_a.tick + 5;
     let before = owner.hash_checks();
     for (client, welcome) in [(&mut a, wa), (&mut b, wb)] {
-        let mut sim = welcome.sim;
-        let mut commands = welcome.commands;
-        commands.push(on_a.clone());
-        catch_up(&mut sim, &commands, check);
+        let sim = replay(welcome, std::slice::from_ref(&on_a), check);
         assert_eq!(sim.missiles().len(), 1);
-        client
-            .send(&ClientMessage::Hash {
-                tick: check,
-                hash: sim.state_hash(),
-            })
-            .await;
+        client.send_hash(&sim).await;
     }
     owner.wait_for_hash_checks(before + 2).await;
     assert_eq!(owner.desyncs(), 0);
@@ -159,14 +151,10 @@ async fn a_room_spans_two_relays_on_one_nats() {
         1,
         "the snapshot holds the missile"
     );
-    let mut sim = welcome.sim;
-    catch_up(&mut sim, &welcome.commands, welcome.tick + 3);
+    let check = welcome.tick + 3;
+    let sim = replay(welcome, &[], check);
     let before = owner.hash_checks();
-    late.send(&ClientMessage::Hash {
-        tick: sim.tick(),
-        hash: sim.state_hash(),
-    })
-    .await;
+    late.send_hash(&sim).await;
     owner.wait_for_hash_checks(before + 1).await;
     assert_eq!(owner.desyncs(), 0);
     // A wrong hash there is answered with a resync through NATS.

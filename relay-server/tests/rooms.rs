@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use common::ws::{Client, catch_up};
+use common::ws::{Client, replay};
 use common::{TempDir, dist_fixture};
 
 struct Relay {
@@ -126,17 +126,9 @@ async fn two_players_receive_the_same_stamped_command_and_agree_with_the_referee
     // after the launch.
     let check = seen_by_a.tick + 5;
     for (client, welcome) in [(&mut a, wa), (&mut b, wb)] {
-        let mut sim = welcome.sim;
-        let mut commands = welcome.commands;
-        commands.push(seen_by_a.clone());
-        catch_up(&mut sim, &commands, check);
+        let sim = replay(welcome, std::slice::from_ref(&seen_by_a), check);
         assert_eq!(sim.missiles().len(), 1);
-        client
-            .send(&ClientMessage::Hash {
-                tick: check,
-                hash: sim.state_hash(),
-            })
-            .await;
+        client.send_hash(&sim).await;
     }
     relay.wait_for_hash_checks(2).await;
     assert_eq!(relay.desyncs(), 0);
@@ -161,19 +153,11 @@ async fn a_late_joiner_catches_up_and_a_wrong_hash_gets_a_resync() {
         "the snapshot holds the missile"
     );
     // The snapshot is the referee's state: its hash at the welcome tick matches.
-    late.send(&ClientMessage::Hash {
-        tick: welcome.tick,
-        hash: welcome.sim.state_hash(),
-    })
-    .await;
+    late.send_hash(&welcome.sim).await;
     // And so does a state stepped on from it.
-    let mut sim = welcome.sim;
-    catch_up(&mut sim, &welcome.commands, welcome.tick + 3);
-    late.send(&ClientMessage::Hash {
-        tick: sim.tick(),
-        hash: sim.state_hash(),
-    })
-    .await;
+    let (me, joined_at) = (welcome.you.clone(), welcome.tick);
+    let sim = replay(welcome, &[], joined_at + 3);
+    late.send_hash(&sim).await;
     relay.wait_for_hash_checks(2).await;
     assert_eq!(relay.desyncs(), 0);
 
@@ -204,8 +188,8 @@ async fn a_late_joiner_catches_up_and_a_wrong_hash_gets_a_resync() {
     late.send(&ClientMessage::Sync {}).await;
     match late.next_not_presence().await {
         ServerMessage::Welcome { you, tick, .. } => {
-            assert_eq!(you, welcome.you);
-            assert!(tick > welcome.tick);
+            assert_eq!(you, me);
+            assert!(tick > joined_at);
         }
         other => panic!("expected a welcome, got {other:?}"),
     }
@@ -412,18 +396,10 @@ async fn the_room_clock_pauses_resumes_and_speeds_up_for_everyone() {
     a.wait_for_tick(check).await;
     let mut hashes = Vec::new();
     for (client, welcome) in [(&mut a, wa), (&mut b, wb)] {
-        let mut sim = welcome.sim;
-        let mut commands = welcome.commands;
-        commands.push(launched.clone());
-        catch_up(&mut sim, &commands, check);
+        let sim = replay(welcome, std::slice::from_ref(&launched), check);
         assert_eq!(sim.missiles().len(), 1);
         hashes.push(sim.state_hash());
-        client
-            .send(&ClientMessage::Hash {
-                tick: check,
-                hash: sim.state_hash(),
-            })
-            .await;
+        client.send_hash(&sim).await;
     }
     assert_eq!(hashes[0], hashes[1]);
     relay.wait_for_hash_checks(2).await;

@@ -77,6 +77,15 @@ impl Client {
     }
 
     /// Sends a protocol message.
+    /// Reports the hash of `sim` at its tick, as a client's periodic check does.
+    pub async fn send_hash(&mut self, sim: &Simulation) {
+        self.send(&ClientMessage::Hash {
+            tick: sim.tick(),
+            hash: sim.state_hash(),
+        })
+        .await;
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.ws
             .send(Message::text(message.to_json()))
@@ -188,6 +197,16 @@ impl Client {
         .await
         .expect("the connection ends within 10 s")
     }
+}
+
+/// The state at `tick` replayed as a client does: from a welcome's snapshot, with its commands
+/// and the `later` ones received since.
+pub fn replay(welcome: Welcome, later: &[StampedCommand], tick: u64) -> Simulation {
+    let mut sim = welcome.sim;
+    let mut commands = welcome.commands;
+    commands.extend_from_slice(later);
+    catch_up(&mut sim, &commands, tick);
+    sim
 }
 
 /// Steps `sim` up to `tick` (its next tick), applying each command at its stamped tick.
