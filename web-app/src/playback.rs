@@ -712,6 +712,18 @@ mod tests {
     use sim_core::engine::LaunchCommand;
     use sim_core::targeting::Profile;
 
+    /// A SCUD-B from off Big Sur towards Ventura County, the command the tests add to SoCal.
+    fn scud_b_launch() -> Command {
+        Command::Launch(LaunchCommand {
+            missile: sim_core::MissileKind::ScudB,
+            from: GeoPoint::new(36.0, -121.0),
+            to: GeoPoint::new(34.5, -119.0),
+            profile: Profile::MinEnergy,
+            label: None,
+            guidance: None,
+        })
+    }
+
     fn socal() -> Player {
         Preset::by_id("socal-scud-c")
             .expect("preset")
@@ -976,14 +988,7 @@ mod tests {
         }
         assert_eq!(p.snapshot_ticks(), vec![0, 100, 200, 300, 400]);
         p.seek(150);
-        let launch = Command::Launch(LaunchCommand {
-            missile: sim_core::MissileKind::ScudB,
-            from: GeoPoint::new(36.0, -121.0),
-            to: GeoPoint::new(34.5, -119.0),
-            profile: Profile::MinEnergy,
-            label: None,
-            guidance: None,
-        });
+        let launch = scud_b_launch();
         p.schedule(150, launch.clone());
         assert_eq!(p.snapshot_ticks(), vec![0, 100]);
         assert_eq!(p.horizon(), 150);
@@ -1008,14 +1013,7 @@ mod tests {
     #[test]
     fn a_relayed_player_sends_commands_out_and_steps_only_to_its_limit() {
         let mut p = Player::relayed(Simulation::new(Default::default(), 1));
-        let launch = Command::Launch(LaunchCommand {
-            missile: sim_core::MissileKind::ScudB,
-            from: GeoPoint::new(36.0, -121.0),
-            to: GeoPoint::new(34.5, -119.0),
-            profile: Profile::MinEnergy,
-            label: None,
-            guidance: None,
-        });
+        let launch = scud_b_launch();
         // The UI's command waits in the outbox; nothing is logged or applied.
         p.schedule(0, launch.clone());
         assert!(p.commands().is_empty());
