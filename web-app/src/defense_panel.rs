@@ -367,6 +367,37 @@ impl SimCtx {
     }
 }
 
+/// One labelled number input of the panel: `value` is what it shows (a value, or a closure to
+/// follow a signal), `set` gets what is typed.
+/// `bounds` are its `min`, `max` and `step` attributes.
+fn number_row(
+    label: &'static str,
+    id: &'static str,
+    bounds: (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    ),
+    value: impl leptos::tachys::html::property::IntoProperty + 'static,
+    set: impl Fn(String) + 'static,
+) -> impl IntoView {
+    let (min, max, step) = bounds;
+    view! {
+        <label class="row">
+            {label}
+            <input
+                id=id
+                type="number"
+                min=min
+                max=max
+                step=step
+                prop:value=value
+                on:change=move |ev| set(event_target_value(&ev))
+            />
+        </label>
+    }
+}
+
 fn parse_u32(text: &str) -> Option<u32> {
     text.trim().parse::<u32>().ok()
 }
@@ -486,36 +517,28 @@ pub fn DefensePanel(
                                     }
                                 />
                             </label>
-                            <label class="row">
-                                "Rounds left "
-                                <input
-                                    id="sel-battery-rounds"
-                                    type="number"
-                                    min="0"
-                                    max="10000"
-                                    prop:value=b.battery.rounds.to_string()
-                                    on:change=move |ev| {
-                                        if let Some(n) = parse_u32(&event_target_value(&ev)) {
-                                            ctx.rebuild_battery(&c3, |p| p.rounds = n);
-                                        }
+                            {number_row(
+                                "Rounds left ",
+                                "sel-battery-rounds",
+                                (Some("0"), Some("10000"), None),
+                                b.battery.rounds.to_string(),
+                                move |v: String| {
+                                    if let Some(n) = parse_u32(&v) {
+                                        ctx.rebuild_battery(&c3, |p| p.rounds = n);
                                     }
-                                />
-                            </label>
-                            <label class="row">
-                                "Launchers "
-                                <input
-                                    id="sel-battery-launchers"
-                                    type="number"
-                                    min="1"
-                                    max="10000"
-                                    prop:value=b.battery.launchers.to_string()
-                                    on:change=move |ev| {
-                                        if let Some(n) = parse_u32(&event_target_value(&ev)) {
-                                            ctx.rebuild_battery(&c4, |p| p.launchers = n);
-                                        }
+                                },
+                            )}
+                            {number_row(
+                                "Launchers ",
+                                "sel-battery-launchers",
+                                (Some("1"), Some("10000"), None),
+                                b.battery.launchers.to_string(),
+                                move |v: String| {
+                                    if let Some(n) = parse_u32(&v) {
+                                        ctx.rebuild_battery(&c4, |p| p.launchers = n);
                                     }
-                                />
-                            </label>
+                                },
+                            )}
                             <button
                                 id="battery-delete"
                                 type="button"
@@ -555,36 +578,28 @@ pub fn DefensePanel(
                                     }
                                 />
                             </label>
-                            <label class="row">
-                                "Value "
-                                <input
-                                    id="sel-asset-value"
-                                    type="number"
-                                    min="0"
-                                    step="10"
-                                    prop:value=format!("{}", a.asset.value)
-                                    on:change=move |ev| {
-                                        if let Some(v) = parse_finite(&event_target_value(&ev)) {
-                                            ctx.rebuild_asset(&n2, |a| a.value = v);
-                                        }
+                            {number_row(
+                                "Value ",
+                                "sel-asset-value",
+                                (Some("0"), None, Some("10")),
+                                format!("{}", a.asset.value),
+                                move |v: String| {
+                                    if let Some(v) = parse_finite(&v) {
+                                        ctx.rebuild_asset(&n2, |a| a.value = v);
                                     }
-                                />
-                            </label>
-                            <label class="row">
-                                "Radius (km) "
-                                <input
-                                    id="sel-asset-radius"
-                                    type="number"
-                                    min="1"
-                                    step="5"
-                                    prop:value=format!("{}", a.asset.radius_m / 1000.0)
-                                    on:change=move |ev| {
-                                        if let Some(v) = parse_finite(&event_target_value(&ev)) {
-                                            ctx.rebuild_asset(&n3, |a| a.radius_m = v * 1000.0);
-                                        }
+                                },
+                            )}
+                            {number_row(
+                                "Radius (km) ",
+                                "sel-asset-radius",
+                                (Some("1"), None, Some("5")),
+                                format!("{}", a.asset.radius_m / 1000.0),
+                                move |v: String| {
+                                    if let Some(v) = parse_finite(&v) {
+                                        ctx.rebuild_asset(&n3, |a| a.radius_m = v * 1000.0);
                                     }
-                                />
-                            </label>
+                                },
+                            )}
                             <button
                                 id="asset-delete"
                                 type="button"
@@ -668,36 +683,28 @@ pub fn DefensePanel(
                             on:change=move |ev| ui.battery.update(|f| f.call_sign = event_target_value(&ev))
                         />
                     </label>
-                    <label class="row">
-                        "Rounds "
-                        <input
-                            id="battery-rounds"
-                            type="number"
-                            min="0"
-                            max="10000"
-                            prop:value=move || ui.battery.get().rounds.to_string()
-                            on:change=move |ev| {
-                                if let Some(n) = parse_u32(&event_target_value(&ev)) {
-                                    ui.battery.update(|f| f.rounds = n);
-                                }
+                    {number_row(
+                        "Rounds ",
+                        "battery-rounds",
+                        (Some("0"), Some("10000"), None),
+                        move || ui.battery.get().rounds.to_string(),
+                        move |v: String| {
+                            if let Some(n) = parse_u32(&v) {
+                                ui.battery.update(|f| f.rounds = n);
                             }
-                        />
-                    </label>
-                    <label class="row">
-                        "Launchers "
-                        <input
-                            id="battery-launchers"
-                            type="number"
-                            min="1"
-                            max="10000"
-                            prop:value=move || ui.battery.get().launchers.to_string()
-                            on:change=move |ev| {
-                                if let Some(n) = parse_u32(&event_target_value(&ev)) {
-                                    ui.battery.update(|f| f.launchers = n);
-                                }
+                        },
+                    )}
+                    {number_row(
+                        "Launchers ",
+                        "battery-launchers",
+                        (Some("1"), Some("10000"), None),
+                        move || ui.battery.get().launchers.to_string(),
+                        move |v: String| {
+                            if let Some(n) = parse_u32(&v) {
+                                ui.battery.update(|f| f.launchers = n);
                             }
-                        />
-                    </label>
+                        },
+                    )}
                 </fieldset>
                 <fieldset class="form" class:hidden=move || ui.tool.get() != DefenseTool::Asset>
                     <legend>"Next asset"</legend>
@@ -711,51 +718,39 @@ pub fn DefensePanel(
                             on:change=move |ev| ui.asset.update(|f| f.name = event_target_value(&ev))
                         />
                     </label>
-                    <label class="row">
-                        "Value "
-                        <input
-                            id="asset-value"
-                            type="number"
-                            min="0"
-                            step="10"
-                            prop:value=move || format!("{}", ui.asset.get().value)
-                            on:change=move |ev| {
-                                if let Some(v) = parse_finite(&event_target_value(&ev)) {
-                                    ui.asset.update(|f| f.value = v);
-                                }
+                    {number_row(
+                        "Value ",
+                        "asset-value",
+                        (Some("0"), None, Some("10")),
+                        move || format!("{}", ui.asset.get().value),
+                        move |v: String| {
+                            if let Some(v) = parse_finite(&v) {
+                                ui.asset.update(|f| f.value = v);
                             }
-                        />
-                    </label>
-                    <label class="row">
-                        "Radius (km) "
-                        <input
-                            id="asset-radius"
-                            type="number"
-                            min="1"
-                            step="5"
-                            prop:value=move || format!("{}", ui.asset.get().radius_km)
-                            on:change=move |ev| {
-                                if let Some(v) = parse_finite(&event_target_value(&ev)) {
-                                    ui.asset.update(|f| f.radius_km = v);
-                                }
+                        },
+                    )}
+                    {number_row(
+                        "Radius (km) ",
+                        "asset-radius",
+                        (Some("1"), None, Some("5")),
+                        move || format!("{}", ui.asset.get().radius_km),
+                        move |v: String| {
+                            if let Some(v) = parse_finite(&v) {
+                                ui.asset.update(|f| f.radius_km = v);
                             }
-                        />
-                    </label>
+                        },
+                    )}
                 </fieldset>
                 {editor}
                 <fieldset class="form doctrine" id="doctrine">
                     <legend>"Doctrine"</legend>
-                    <label class="row">
-                        "Rounds per engagement "
-                        <input
-                            id="doctrine-salvo"
-                            type="number"
-                            min="1"
-                            max="8"
-                            prop:value=move || doctrine.get().salvo_size.to_string()
-                            on:change=move |ev| ctx.set_doctrine(parse_u32(&event_target_value(&ev)), None, None, None)
-                        />
-                    </label>
+                    {number_row(
+                        "Rounds per engagement ",
+                        "doctrine-salvo",
+                        (Some("1"), Some("8"), None),
+                        move || doctrine.get().salvo_size.to_string(),
+                        move |v: String| ctx.set_doctrine(parse_u32(&v), None, None, None),
+                    )}
                     <label class="row">
                         "Fire "
                         <select
@@ -770,28 +765,20 @@ pub fn DefensePanel(
                             <option value=mode_name(FireMode::Salvo)>"salvo"</option>
                         </select>
                     </label>
-                    <label class="row">
-                        "Minimum Pk "
-                        <input
-                            id="doctrine-min-pk"
-                            type="number"
-                            min="0"
-                            max="1"
-                            step="0.05"
-                            prop:value=move || format!("{}", doctrine.get().min_pk)
-                            on:change=move |ev| ctx.set_doctrine(None, None, parse_finite(&event_target_value(&ev)), None)
-                        />
-                    </label>
-                    <label class="row">
-                        "Reserve rounds "
-                        <input
-                            id="doctrine-reserve"
-                            type="number"
-                            min="0"
-                            prop:value=move || doctrine.get().reserve_rounds.to_string()
-                            on:change=move |ev| ctx.set_doctrine(None, None, None, parse_u32(&event_target_value(&ev)))
-                        />
-                    </label>
+                    {number_row(
+                        "Minimum Pk ",
+                        "doctrine-min-pk",
+                        (Some("0"), Some("1"), Some("0.05")),
+                        move || format!("{}", doctrine.get().min_pk),
+                        move |v: String| ctx.set_doctrine(None, None, parse_finite(&v), None),
+                    )}
+                    {number_row(
+                        "Reserve rounds ",
+                        "doctrine-reserve",
+                        (Some("0"), None, None),
+                        move || doctrine.get().reserve_rounds.to_string(),
+                        move |v: String| ctx.set_doctrine(None, None, None, parse_u32(&v)),
+                    )}
                 </fieldset>
                 {move || ui.error.get().map(|e| view! { <p id="defense-error" class="error" role="alert">{e}</p> })}
                 <p class="hint">

@@ -300,7 +300,7 @@ impl SimLayer {
         }
         // The live ends are within a degree of their tracks: drawn under each world copy in
         // sight.
-        for k in Self::copies_in_sight(view) {
+        for k in Self::flat_copies(view) {
             let [a, d, e, f] = view.copy_transform(k);
             ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
             ctx.set_line_width(TRACK_WIDTH_PX / a);
@@ -407,7 +407,7 @@ impl SimLayer {
 
     /// The world copies (flat map) whose transform can put a track in sight; none on the globe,
     /// where paths are in pixels already.
-    fn copies_in_sight(view: &Viewport) -> impl Iterator<Item = i32> {
+    fn flat_copies(view: &Viewport) -> impl Iterator<Item = i32> {
         let r = view.world_copies();
         let flat = view.projection != Projection::Globe;
         (r.start() - 1..=r.end() + 1).filter(move |_| flat)
@@ -434,7 +434,7 @@ impl SimLayer {
             view.raw_lon_at(0.0) - 1.0,
             view.raw_lon_at(view.width_px) + 1.0,
         );
-        for k in Self::copies_in_sight(view) {
+        for k in Self::flat_copies(view) {
             let shift = 360.0 * f64::from(k);
             let in_sight = |span: (f64, f64)| span.0 + shift <= right && span.1 + shift >= left;
             let [a, d, e, f] = view.copy_transform(k);
@@ -460,7 +460,7 @@ impl SimLayer {
             ctx.set_line_width(TRACK_WIDTH_PX);
             ctx.stroke_with_path(&self.fresh);
         }
-        for k in Self::copies_in_sight(view) {
+        for k in Self::flat_copies(view) {
             let [a, d, e, f] = view.copy_transform(k);
             ctx.set_transform(a * dpr, 0.0, 0.0, d * dpr, e * dpr, f * dpr)?;
             ctx.set_line_width(TRACK_WIDTH_PX / a);
