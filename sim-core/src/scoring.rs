@@ -361,7 +361,7 @@ impl Scorer {
             if track.status != TrackStatus::Confirmed {
                 continue;
             }
-            let (x, _) = model.propagate(&track.state(), now - track.time_s);
+            let x = model.propagate_state(&track.state(), now - track.time_s);
             let (r, v) = (motion::position(&x), motion::velocity(&x));
             estimates.push(r);
             let tally = self.tracks.entry(track.id).or_default();

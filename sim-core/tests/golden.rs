@@ -83,7 +83,7 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x80f5_076d_908c_a6c6;
+const SENSING_STATE_HASH: u64 = 0x2af7_b33d_d023_65f8;
 /// FNV-1a of every event of the sensing run.
 const SENSING_EVENTS_HASH: u64 = 0x8524_4a49_68ca_a768;
 

@@ -168,6 +168,31 @@ pub fn earliest_intercept_in(
         return Err(NoIntercept::NoPrediction);
     }
     validate(samples, site_ecef, earliest_launch_s).map_err(NoIntercept::InvalidPrediction)?;
+    let alts: Vec<f64> = samples
+        .iter()
+        .map(|(_, r)| ellipsoid.altitude_m(r))
+        .collect();
+    earliest_validated(
+        kind,
+        band,
+        site_ecef,
+        ellipsoid,
+        samples,
+        &alts,
+        earliest_launch_s,
+    )
+}
+
+/// [`earliest_intercept_in`] on validated samples whose altitudes `alts` are known.
+fn earliest_validated(
+    kind: InterceptorKind,
+    band: (f64, f64),
+    site_ecef: &Vector3<f64>,
+    ellipsoid: &Ellipsoid,
+    samples: &[(f64, Vector3<f64>)],
+    alts: &[f64],
+    earliest_launch_s: f64,
+) -> Result<Intercept, NoIntercept> {
     if !(band.0.is_finite() && band.1.is_finite()) {
         return Err(NoIntercept::InvalidPrediction(
             "the altitude band must be finite".into(),
@@ -194,12 +219,18 @@ pub fn earliest_intercept_in(
     let mut first: Option<usize> = None;
     let mut last: Option<usize> = None;
     let mut latest_launch = f64::NEG_INFINITY;
-    for (i, (t, r)) in samples.iter().enumerate() {
-        let (_, range, in_band, in_env) = geometry(r);
-        any_band |= in_band;
-        any_range |= in_env;
+    for (i, ((t, r), alt)) in samples.iter().zip(alts).enumerate() {
+        if !(*alt >= band.0 && *alt <= band.1) {
+            continue;
+        }
+        any_band = true;
+        let range = libm::sqrt((r - site_ecef).norm_squared());
+        if range > p.max_range_m {
+            continue;
+        }
+        any_range = true;
         let m = margin(*t, range);
-        if in_env && m >= 0.0 {
+        if m >= 0.0 {
             first.get_or_insert(i);
             last = Some(i);
             latest_launch = latest_launch.max(earliest_launch_s + m);
@@ -320,11 +351,36 @@ pub fn engagement_options_in(
 ) -> (Vec<EngagementOption>, Vec<(u32, u32, NoIntercept)>) {
     let mut options = Vec::new();
     let mut none = Vec::new();
+    // Per prediction, once for every battery: its validity and its samples' altitudes.
+    let prepared: Vec<Result<Vec<f64>, NoIntercept>> = predictions
+        .iter()
+        .map(|p| {
+            if p.samples.is_empty() {
+                return Err(NoIntercept::NoPrediction);
+            }
+            validate(p.samples, &Vector3::zeros(), now_s)
+                .map_err(NoIntercept::InvalidPrediction)?;
+            Ok(p.samples
+                .iter()
+                .map(|(_, r)| ellipsoid.altitude_m(r))
+                .collect())
+        })
+        .collect();
     for b in batteries.iter().filter(|b| b.ready) {
         let site = ellipsoid.geodetic_to_ecef(&b.position.to_geodetic(0.0));
         let band = band(b.kind);
-        for p in predictions {
-            match earliest_intercept_in(b.kind, band, &site, ellipsoid, p.samples, now_s) {
+        let valid_site = site.iter().all(|x| x.is_finite());
+        for (p, alts) in predictions.iter().zip(&prepared) {
+            let found = match alts {
+                Err(e) => Err(e.clone()),
+                Ok(_) if !valid_site => Err(NoIntercept::InvalidPrediction(
+                    "launch time and site must be finite".into(),
+                )),
+                Ok(alts) => {
+                    earliest_validated(b.kind, band, &site, ellipsoid, p.samples, alts, now_s)
+                }
+            };
+            match found {
                 Ok(i) => options.push(EngagementOption {
                     threat: p.threat,
                     battery: b.id,

@@ -71,6 +71,7 @@ use crate::interceptor::endgame;
 use crate::interceptor::flight::{InterceptorFlight, InterceptorPhase};
 use crate::interceptor::guidance::PnLaw;
 use crate::tracking::motion::{self, BallisticModel};
+use crate::tracking::predictor;
 use crate::tracking::{ImpactPrediction, TrackId, TrackStatus};
 
 /// Command and control runs at the end of every this many ticks (1 s at 10 Hz).
@@ -336,8 +337,10 @@ pub fn asset_at<'a>(
 }
 
 /// Samples the predicted trajectory of a track state `x` (ECEF, 7-state) taken at `t0_s`,
-/// from `t0_s` until it falls below the ground or `until_s`, every `step_s` (s):
-/// the filter's ballistic motion model, so the plan uses what the command center believes.
+/// from `t0_s` until it falls below the ground or `until_s`, at most
+/// [`MAX_PREDICTION_SAMPLES`] of them at least a second apart: the filter's ballistic motion
+/// model flown by the fast predictor ([`crate::tracking::predictor`]), so the plan uses what
+/// the command center believes.
 pub fn predict_samples(
     model: &BallisticModel,
     x: &motion::State,
@@ -346,23 +349,7 @@ pub fn predict_samples(
 ) -> Vec<(f64, Vector3<f64>)> {
     let span = (until_s - t0_s).max(0.0);
     let step = (span / (MAX_PREDICTION_SAMPLES as f64 - 2.0)).max(1.0);
-    let mut out = Vec::new();
-    let mut x = *x;
-    let mut t = t0_s;
-    out.push((t, motion::position(&x)));
-    while t < until_s && out.len() < MAX_PREDICTION_SAMPLES {
-        x = model.propagate(&x, step).0;
-        t += step;
-        let r = motion::position(&x);
-        if !r.iter().all(|v| v.is_finite()) {
-            break;
-        }
-        out.push((t, r));
-        if model.ellipsoid.altitude_m(&r) < 0.0 {
-            break;
-        }
-    }
-    out
+    predictor::samples(model, x, t0_s, until_s, step, MAX_PREDICTION_SAMPLES)
 }
 
 /// The defence part of [`SimState`]: empty (and then left out of snapshots and of the state
@@ -688,9 +675,7 @@ pub(crate) fn fly_interceptors(
             ic.last_estimate = Some((t.time_s, [x[0], x[1], x[2], x[3], x[4], x[5], x[6]]));
         }
         let estimate = ic.last_estimate.map(|(t_s, x)| {
-            let x = model
-                .propagate(&motion::State::from_column_slice(&x), t0 - t_s)
-                .0;
+            let x = model.propagate_state(&motion::State::from_column_slice(&x), t0 - t_s);
             PosVel {
                 r_m: motion::position(&x),
                 v_m_s: motion::velocity(&x),

@@ -1,9 +1,10 @@
 //! The predicted impact point of a track and its ground uncertainty ellipse.
 //!
-//! The mean state is flown with the tracker's own ballistic model ([`super::motion`], RK4,
-//! steps of [`step_s`]: up to 20 s in vacuum, 0.5 s in the air) until the ellipsoidal height
-//! crosses zero; the crossing is located by the Illinois method on the last step's length. The covariance rides along,
-//! P(t) = Phi P0 Phi^T + Q(t - t0) (the filter's prediction to the impact time). A position
+//! The mean state is flown with the tracker's own ballistic model ([`super::motion`]) by the
+//! fast predictor ([`super::predictor`]: adaptive Dormand-Prince steps) until the ellipsoidal
+//! height crosses zero. The covariance rides along step by step, P <- Phi P Phi^T + Q, with
+//! the process noise Q only over steps in the air (above it the model is the truth's own
+//! equations, so the ellipse of a vacuum coast grows by the dynamics alone). A position
 //! error dr at that fixed time moves the impact point along the velocity v to the surface
 //! plane (normal u, the geodetic up): dr_imp = (I - v u^T / (u . v)) dr, the first-order
 //! impact-point sensitivity (Li & Jilkov, IEEE Trans. AES 46(1), 2010, sec. on impact point
@@ -16,9 +17,9 @@ use nalgebra::{Matrix2, SMatrix};
 use serde::{Deserialize, Serialize};
 
 use super::gate::chi2_2dof_quantile;
-use super::motion::{BallisticModel, Mat7, State, position, process_noise, velocity};
+use super::motion::{BallisticModel, Mat7, State, position, velocity};
+use super::predictor;
 use crate::earth::{Ellipsoid, GeoPoint};
-use crate::flight::illinois::Illinois;
 
 /// Probability mass inside the reported ground ellipse.
 pub const ELLIPSE_PROBABILITY: f64 = 0.95;
@@ -42,29 +43,10 @@ pub struct ImpactPrediction {
     pub from_estimate_s: f64,
 }
 
-/// Longest step of the impact flight in vacuum (s). RK4's local error at 20 s on a ~90 min
-/// orbit is (omega h)^5 r ~ 5 cm, far below the filter's own uncertainty.
-pub const MAX_STEP_S: f64 = 20.0;
-/// Step inside (or within 10 km of) the atmosphere, and the shortest step (s).
-pub const AIR_STEP_S: f64 = 0.5;
-
-/// The step of the impact flight (s) at height `alt_m` with radial speed `climb_m_s`
-/// (positive up): the time to fall to the boundary (the top of the atmosphere, or the ground
-/// in vacuum), clamped to [AIR_STEP_S, MAX_STEP_S]; [`AIR_STEP_S`] within 10 km of it.
-pub fn step_s(model: &BallisticModel, alt_m: f64, climb_m_s: f64) -> f64 {
-    let boundary = if model.atmosphere {
-        crate::atmosphere::TOP_OF_ATMOSPHERE_M
-    } else {
-        0.0
-    };
-    if alt_m < boundary + 10_000.0 {
-        return AIR_STEP_S;
-    }
-    ((alt_m - boundary) / (-climb_m_s).max(100.0)).clamp(AIR_STEP_S, MAX_STEP_S)
-}
-
 /// Predicts the impact of the estimate `x` (covariance `p`, time `t0_s`), or `None` when it
 /// is already at or below the surface or does not come down within [`MAX_PREDICTION_S`].
+/// The flight and the covariance go through the fast predictor ([`super::predictor`]):
+/// adaptive steps, and process noise only where the ballistic model meets the air.
 pub fn predict(
     model: &BallisticModel,
     x: &State,
@@ -73,51 +55,9 @@ pub fn predict(
     q_m2_s3: f64,
     q_kappa: f64,
 ) -> Option<ImpactPrediction> {
-    let ell = model.ellipsoid;
-    let mut alt = ell.altitude_m(&position(x));
-    if alt.is_nan() || alt <= 0.0 {
-        return None;
-    }
-    let mut s = *x;
-    let mut phi = Mat7::identity();
-    let mut t = 0.0;
-    while t < MAX_PREDICTION_S {
-        let r = position(&s);
-        let climb = velocity(&s).dot(&r) / r.norm();
-        let h = step_s(model, alt, climb);
-        let (next, step_phi) = model.propagate_with(&s, h, h);
-        let next_alt = ell.altitude_m(&position(&next));
-        if next_alt <= 0.0 {
-            // Locate the crossing on the step length.
-            let mut b = Illinois {
-                a: 0.0,
-                fa: alt,
-                b: h,
-                fb: next_alt,
-            };
-            let mut best = (h, next, step_phi);
-            for _ in 0..40 {
-                let c = b.next();
-                let (sc, pc) = model.propagate_with(&s, c, h);
-                let fc = ell.altitude_m(&position(&sc));
-                best = (c, sc, pc);
-                if fc.abs() < 0.01 || (b.b - b.a).abs() < 1e-6 {
-                    break;
-                }
-                b.update(c, fc);
-            }
-            let (dt, s_imp, phi_last) = best;
-            let phi = phi_last * phi;
-            let t_imp = t + dt;
-            let cov = phi * p * phi.transpose() + process_noise(t_imp, q_m2_s3, q_kappa);
-            return Some(ellipse(&ell, &s_imp, &cov, t0_s + t_imp, t0_s));
-        }
-        phi = step_phi * phi;
-        s = next;
-        alt = next_alt;
-        t += h;
-    }
-    None
+    let (s_imp, cov, t_imp) =
+        predictor::to_impact(model, x, p, MAX_PREDICTION_S, q_m2_s3, q_kappa)?;
+    Some(ellipse(&model.ellipsoid, &s_imp, &cov, t0_s + t_imp, t0_s))
 }
 
 /// The ground point and 95% ellipse of an impact state and its covariance.

@@ -13,6 +13,8 @@
 //! - [`measurement`]: h(x) = AER from the radar's antenna and its analytic Jacobian.
 //! - [`gate`]: the chi-square gate (3 dof) from a gate probability.
 //! - [`hungarian`]: the optimal assignment with forbidden pairs (global nearest neighbour).
+//! - [`predictor`]: the fast predictor (adaptive Dormand-Prince steps, dense output,
+//!   covariance per step) that flies an estimate minutes ahead.
 //! - [`impact`]: the predicted impact point and its 95% ground ellipse.
 //! - [`workload`]: a synthetic many-object scene for the benchmark.
 //!
@@ -53,6 +55,7 @@ pub mod hungarian;
 pub mod impact;
 pub mod measurement;
 pub mod motion;
+pub mod predictor;
 pub mod workload;
 
 use nalgebra::{Matrix3, SMatrix, Vector3};

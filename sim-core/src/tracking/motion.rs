@@ -84,7 +84,7 @@ impl BallisticModel {
     }
 
     /// Whether a position is in (or within 5 km of) the modelled atmosphere.
-    fn in_air(&self, r: &Vector3<f64>) -> bool {
+    pub(crate) fn in_air(&self, r: &Vector3<f64>) -> bool {
         let top = self.ellipsoid.a_m + TOP_OF_ATMOSPHERE_M + 5_000.0;
         self.atmosphere && r.norm_squared() < top * top
     }
@@ -182,6 +182,22 @@ impl BallisticModel {
         } else {
             vacuum_s
         }
+    }
+
+    /// [`BallisticModel::propagate`]'s state alone (the same sub-steps, so the same bits),
+    /// without the transition matrix it would compute and throw away.
+    pub fn propagate_state(&self, x: &State, dt_s: f64) -> State {
+        if dt_s == 0.0 || !dt_s.is_finite() {
+            return *x;
+        }
+        let n = libm::ceil(dt_s.abs() / self.substep_s(x, SUBSTEP_VACUUM_S)).max(1.0);
+        let h = dt_s / n;
+        let mut s = *x;
+        for _ in 0..n as u64 {
+            s = self.rk4(&s, h);
+        }
+        s[6] = s[6].clamp(0.0, KAPPA_MAX_M2_KG);
+        s
     }
 
     /// Propagates a state by `dt_s` (either sign) and returns it with the transition matrix.
