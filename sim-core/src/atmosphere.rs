@@ -112,6 +112,30 @@ pub fn us1976(altitude_m: f64) -> AirSample {
     }
 }
 
+/// The density of [`us1976`] alone (kg/m^3), bit for bit the same, without the temperature,
+/// pressure and speed of sound that a drag model of known ballistic coefficient does not need
+/// (the tracker's ballistic model and its predictor evaluate it several times per step).
+pub fn density_kg_m3(altitude_m: f64) -> f64 {
+    let z = altitude_m.max(-5_000.0);
+    if z >= TOP_OF_ATMOSPHERE_M {
+        return 0.0;
+    }
+    let table = DensityTable::get();
+    if z >= UPPER[0].0 {
+        let x = (z - UPPER[0].0) / UPPER_STEP_M;
+        let i = (x as usize).min(table.upper.len() - 1);
+        let c = &table.upper[i].density;
+        let s = x - i as f64;
+        return c[0] + s * (c[1] + s * (c[2] + s * c[3]));
+    }
+    let h = geopotential_height_m(z);
+    let x = (h - TABLE_H0_M) / TABLE_STEP_M;
+    let i = (x as usize).min(table.pieces.len() - 1);
+    let c = &table.pieces[i].c;
+    let s = x - i as f64;
+    c[0] + s * (c[1] + s * (c[2] + s * c[3]))
+}
+
 /// The standard evaluated from its closed forms at every call: the layer equations below 86 km
 /// (a `pow` or an `exp` per call), log-linear interpolation of the tabulated values from 86 to
 /// 120 km, vacuum above. The reference that [`us1976`]'s table is built from and tested
@@ -312,6 +336,19 @@ fn speed_of_sound(temperature_k: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn density_alone_is_us1976s_density_bit_for_bit() {
+        let mut z = -6_000.0;
+        while z < 125_000.0 {
+            assert_eq!(
+                density_kg_m3(z).to_bits(),
+                us1976(z).density_kg_m3.to_bits(),
+                "at {z} m"
+            );
+            z += 37.3;
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -33,7 +33,7 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x33b6_eec3_2aaa_798a;
+const GOLDEN_STATE_HASH: u64 = 0xa0e0_a9e2_79a9_fdeb;
 /// FNV-1a of the canonical encoding of every event of the run.
 const GOLDEN_EVENTS_HASH: u64 = 0xa63b_702a_8146_d221;
 
@@ -83,7 +83,7 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x2af7_b33d_d023_65f8;
+const SENSING_STATE_HASH: u64 = 0xb4ea_2529_9486_8a25;
 /// FNV-1a of every event of the sensing run.
 const SENSING_EVENTS_HASH: u64 = 0x8524_4a49_68ca_a768;
 

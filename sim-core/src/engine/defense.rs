@@ -89,6 +89,10 @@ pub const MAX_ASSETS: usize = 256;
 pub const MAX_INTERCEPTORS: usize = 10_000;
 /// Longest predicted trajectory sampled for planning (samples).
 pub const MAX_PREDICTION_SAMPLES: usize = 2_000;
+/// How far past the tracker's predicted impact time a threat's trajectory is sampled (s): the
+/// samples stop at the first one below the ground, and the tracker's prediction may be a few
+/// refreshes older than the estimate the samples start from.
+pub const PREDICTION_PAST_IMPACT_S: f64 = 30.0;
 /// The handover basket of a cued seeker: it acquires only a missile within acquisition range x
 /// sin(this angle) of the track's estimate (deg), assumed: seekers have an instantaneous field
 /// of view of a few degrees and search a basket around the predicted target (PAC-3 1.4 km,
@@ -912,7 +916,16 @@ pub(crate) fn command_and_control(
         let Some(ip) = t.impact else { continue };
         let x = t.state();
         let e = state.defense.engagement_mut(t.id);
-        e.estimate = Some((t.time_s, [x[0], x[1], x[2], x[3], x[4], x[5], x[6]]));
+        // The planned trajectory follows the tracker's impact refreshes (adaptive in time to
+        // go, `tracking::IMPACT_REFRESH_TIME_TO_GO_FRACTION`): re-predicted from the estimate
+        // of the first pass after each, kept in the threat file (so a restored snapshot plans
+        // from the same estimate) and cached by its exact bits.
+        let refreshed = e
+            .impact
+            .is_none_or(|old| old.from_estimate_s != ip.from_estimate_s);
+        if refreshed || e.estimate.is_none() {
+            e.estimate = Some((t.time_s, [x[0], x[1], x[2], x[3], x[4], x[5], x[6]]));
+        }
         e.impact = Some(ip);
         e.last_plot_s = Some(t.last_update_s);
     }
@@ -961,7 +974,14 @@ pub(crate) fn command_and_control(
             impact: ip,
             asset: Some(asset.asset.name.clone()),
             estimate: f.estimate,
-            samples: cache.get(&mut keep, &model, f.track, &x, t_s, ip.time_s + 5.0),
+            samples: cache.get(
+                &mut keep,
+                &model,
+                f.track,
+                &x,
+                t_s,
+                ip.time_s + PREDICTION_PAST_IMPACT_S,
+            ),
         });
     }
     cache.entries = keep;

@@ -88,6 +88,14 @@ pub const INITIATION_EXCLUSION_FACTOR: f64 = 4.0;
 
 /// Largest M-of-N window (the window is a bit set).
 pub const MAX_WINDOW: u32 = 32;
+/// The range of the impact refresh periods (s): from a tick to an hour.
+pub const IMPACT_REFRESH_RANGE_S: (f64, f64) = (0.1, 3_600.0);
+/// Far from impact, a track's impact prediction is refreshed every this fraction of its
+/// predicted time to go (within the tracker's refresh periods): a threat five minutes out is
+/// re-predicted every 10 s, one a minute out every 2 s, the last 30 s every second. Command
+/// and control's decisions on a threat fall in its last minute or two (the batteries' reach),
+/// and its trajectory samples follow the same refreshes (`engine/defense.rs`).
+pub const IMPACT_REFRESH_TIME_TO_GO_FRACTION: f64 = 1.0 / 30.0;
 /// Largest number of live tracks a tracker may be configured to hold.
 pub const MAX_TRACKS_LIMIT: u32 = 1_000_000;
 
@@ -124,8 +132,13 @@ pub struct TrackerParams {
     /// Random walk of 1 / beta: standard deviation per square-root second, relative to
     /// 1 / beta0 (absorbs the Mach dependence of Cd).
     pub ballistic_noise_rel_per_sqrt_s: f64,
-    /// Period of the impact-point refresh per confirmed track (s of simulation time).
+    /// Shortest period of the impact-point refresh per confirmed track (s of simulation
+    /// time): the period near impact.
     pub impact_refresh_s: f64,
+    /// Longest period of the impact-point refresh (s): far from impact a track's prediction is
+    /// refreshed every [`IMPACT_REFRESH_TIME_TO_GO_FRACTION`] of its time to go, clamped to
+    /// [`TrackerParams::impact_refresh_s`, this].
+    pub impact_refresh_max_s: f64,
     /// Most live tracks; plots that would initiate more are left unused.
     pub max_tracks: u32,
     /// Position sigma (m) at which the covariance part of the quality is 0.5.
@@ -147,6 +160,7 @@ impl Default for TrackerParams {
             ballistic_coeff_rel_sigma: 1.0,
             ballistic_noise_rel_per_sqrt_s: 0.05,
             impact_refresh_s: 1.0,
+            impact_refresh_max_s: 10.0,
             max_tracks: 20_000,
             quality_reference_m: 100.0,
         }
@@ -166,6 +180,7 @@ impl TrackerParams {
             self.ballistic_coeff_rel_sigma,
             self.ballistic_noise_rel_per_sqrt_s,
             self.impact_refresh_s,
+            self.impact_refresh_max_s,
             self.quality_reference_m,
         ];
         if finite.iter().any(|x| !x.is_finite()) {
@@ -204,6 +219,23 @@ impl TrackerParams {
                 "non-negative, the manoeuvre scale at least 1"
             )
             .into());
+        }
+        for (name, v) in [
+            ("impact_refresh_s", self.impact_refresh_s),
+            ("impact_refresh_max_s", self.impact_refresh_max_s),
+        ] {
+            if !(IMPACT_REFRESH_RANGE_S.0..=IMPACT_REFRESH_RANGE_S.1).contains(&v) {
+                return Err(format!(
+                    "tracker {name} {v} s must be within {}..={} s",
+                    IMPACT_REFRESH_RANGE_S.0, IMPACT_REFRESH_RANGE_S.1
+                ));
+            }
+        }
+        if self.impact_refresh_max_s < self.impact_refresh_s {
+            return Err(format!(
+                "tracker impact_refresh_max_s {} s must be at least impact_refresh_s {} s",
+                self.impact_refresh_max_s, self.impact_refresh_s
+            ));
         }
         if self.max_tracks == 0 || self.max_tracks > MAX_TRACKS_LIMIT {
             return Err(format!(
@@ -778,8 +810,9 @@ impl Tracker {
         });
     }
 
-    /// Refreshes the impact prediction of confirmed tracks whose estimate changed, at most
-    /// once per `impact_refresh_s` each.
+    /// Refreshes the impact prediction of confirmed tracks whose estimate changed, when their
+    /// refresh falls due: [`IMPACT_REFRESH_TIME_TO_GO_FRACTION`] of the time to go after the
+    /// last, within [`TrackerParams::impact_refresh_s`, `impact_refresh_max_s`].
     fn refresh_impacts(&mut self, model: &BallisticModel, time_s: f64) {
         let p = self.params;
         let q_kappa = p.kappa_noise();
@@ -796,7 +829,10 @@ impl Tracker {
                 q_kappa,
             );
             t.impact_stale = false;
-            t.next_impact_s = time_s + p.impact_refresh_s;
+            let time_to_go = t.impact.map_or(0.0, |ip| ip.time_s - time_s);
+            t.next_impact_s = time_s
+                + (time_to_go * IMPACT_REFRESH_TIME_TO_GO_FRACTION)
+                    .clamp(p.impact_refresh_s, p.impact_refresh_max_s);
         }
     }
 }

@@ -94,12 +94,7 @@ impl BallisticModel {
         if !self.in_air(r) {
             return 0.0;
         }
-        let h = self.ellipsoid.altitude_m(r);
-        if h >= TOP_OF_ATMOSPHERE_M {
-            0.0
-        } else {
-            atmosphere::us1976(h).density_kg_m3
-        }
+        atmosphere::density_kg_m3(self.ellipsoid.altitude_m(r))
     }
 
     /// Acceleration (m/s^2) in ECEF: gravity, Coriolis, centrifugal and drag.
@@ -154,8 +149,7 @@ impl BallisticModel {
             // Density gradient along the (geocentric) vertical, by a central difference.
             let h = self.ellipsoid.altitude_m(&r);
             let dh = 50.0;
-            let drho = (atmosphere::us1976(h + dh).density_kg_m3
-                - atmosphere::us1976(h - dh).density_kg_m3)
+            let drho = (atmosphere::density_kg_m3(h + dh) - atmosphere::density_kg_m3(h - dh))
                 / (2.0 * dh);
             let up = r / rn;
             dadr -= (v * up.transpose()) * (0.5 * kappa * speed * drho);
