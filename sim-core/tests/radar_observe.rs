@@ -322,3 +322,60 @@ fn same_seed_same_looks() {
     assert_eq!(run(4), run(4));
     assert_ne!(run(4), run(5));
 }
+
+#[test]
+fn the_coverage_cull_only_skips_targets_out_of_coverage() {
+    // Targets all around a sectored TPY-2 and an all-round MPQ-65, near and far, low and high:
+    // whatever the cull skips, `observe` finds out of coverage; and it does skip the far ones
+    // and those behind the antenna.
+    use rand_core::RngCore;
+    use sim_core::radar::CoverageCull;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut draws = ChaCha8Rng::seed_from_u64(12);
+    let unit = |rng: &mut ChaCha8Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    for site in [
+        site(),
+        RadarKind::AnMpq65.site(RadarId(2), "pac", GeoPoint::new(10.0, 20.0), 5.0, 300.0),
+    ] {
+        let params = site.params();
+        let cull = CoverageCull::new(&site, params, &EARTH);
+        let (mut skipped, mut far) = (0, 0);
+        for _ in 0..20_000 {
+            let lat = site.position.lat_deg + 40.0 * (unit(&mut rng) - 0.5);
+            let lon = site.position.lon_deg + 40.0 * (unit(&mut rng) - 0.5);
+            let alt = 1_000_000.0 * unit(&mut rng) * unit(&mut rng);
+            let target = EARTH
+                .ellipsoid()
+                .geodetic_to_ecef(&GeoPoint::new(lat, lon).to_geodetic(alt));
+            let o = observe(
+                &site,
+                params,
+                &EARTH,
+                &target,
+                1.0,
+                Swerling::Swerling1,
+                &mut draws,
+            );
+            if cull.certainly_outside(&target) {
+                skipped += 1;
+                assert!(
+                    matches!(o, Observation::NotInCoverage { .. }),
+                    "culled but {o:?} at {lat}, {lon}, {alt}"
+                );
+            }
+            if (target
+                - EARTH
+                    .ellipsoid()
+                    .geodetic_to_ecef(&site.position.to_geodetic(0.0)))
+            .norm()
+                > 1.01 * params.max_instrumented_range_m
+            {
+                far += 1;
+            }
+        }
+        assert!(
+            skipped >= far && skipped > 1_000,
+            "{skipped} skipped, {far} far"
+        );
+    }
+}

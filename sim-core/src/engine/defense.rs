@@ -678,8 +678,15 @@ pub(crate) fn fly_interceptors(
             let x = t.state();
             ic.last_estimate = Some((t.time_s, [x[0], x[1], x[2], x[3], x[4], x[5], x[6]]));
         }
+        // The estimate flown to the tick's start by the fast predictor (one adaptive step for
+        // the usual fraction of a second since the last plot, a few for a coasting track).
         let estimate = ic.last_estimate.map(|(t_s, x)| {
-            let x = model.propagate_state(&motion::State::from_column_slice(&x), t0 - t_s);
+            let x = motion::State::from_column_slice(&x);
+            let x = if t0 > t_s {
+                predictor::propagate_state(&model, &x, t0 - t_s)
+            } else {
+                model.propagate_state(&x, t0 - t_s)
+            };
             PosVel {
                 r_m: motion::position(&x),
                 v_m_s: motion::velocity(&x),

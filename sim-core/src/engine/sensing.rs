@@ -169,7 +169,12 @@ pub fn scan(
 ) -> Vec<ScanPlot> {
     let params = site.params();
     let mut plots = Vec::new();
+    // Targets certainly out of coverage are skipped: `observe` would draw nothing for them.
+    let cull = radar::CoverageCull::new(site, params, &physics.earth);
     for t in targets {
+        if cull.certainly_outside(&t.ecef_m) {
+            continue;
+        }
         if let Observation::Detected(detection) = radar::observe(
             site,
             params,

@@ -173,6 +173,54 @@ fn azimuth_offset_deg(site: &RadarSite, azimuth_rad: f64) -> f64 {
     (if d < 0.0 { d + 360.0 } else { d }) - 180.0
 }
 
+/// A cheap, conservative test that a target cannot be in a site's coverage: beyond the
+/// instrumented range, or outside the azimuth sector, each by a margin far above rounding
+/// (1e-9 of the range, 1e-6 degrees). `false` says nothing; `true` means [`coverage`] would
+/// refuse it too, so [`observe`] would return `NotInCoverage` without drawing a random number.
+/// One square root-free distance and at most one arctangent, against [`geometry`]'s geodetic
+/// conversion, great-circle angle and refraction: a scan skips most of a raid's far targets.
+#[derive(Debug, Clone, Copy)]
+pub struct CoverageCull {
+    origin: Vector3<f64>,
+    east: Vector3<f64>,
+    north: Vector3<f64>,
+    max_range2_m2: f64,
+    sector: Option<(f64, f64)>,
+}
+
+impl CoverageCull {
+    /// The cull of one site.
+    pub fn new(site: &RadarSite, params: &RadarParams, earth: &EarthParams) -> Self {
+        let g = antenna(site);
+        let origin = earth.ellipsoid().geodetic_to_ecef(&g);
+        let [east, north, _] = crate::earth::Ellipsoid::enu_basis(g.lat_rad, g.lon_rad);
+        let r = params.max_instrumented_range_m * (1.0 + 1e-9);
+        Self {
+            origin,
+            east,
+            north,
+            max_range2_m2: r * r,
+            sector: (site.sector_half_width_deg < 180.0)
+                .then_some((site.boresight_az_deg, site.sector_half_width_deg + 1e-6)),
+        }
+    }
+
+    /// Whether the target (ECEF, m) is certainly out of coverage.
+    pub fn certainly_outside(&self, target_ecef: &Vector3<f64>) -> bool {
+        let d = target_ecef - self.origin;
+        if d.norm_squared() > self.max_range2_m2 {
+            return true;
+        }
+        let Some((boresight_deg, half_deg)) = self.sector else {
+            return false;
+        };
+        let az_deg = libm::atan2(self.east.dot(&d), self.north.dot(&d)).to_degrees();
+        let off = libm::fmod(az_deg - boresight_deg + 540.0, 360.0);
+        let off = (if off < 0.0 { off + 360.0 } else { off }) - 180.0;
+        off.abs() > half_deg
+    }
+}
+
 /// The measured AER turned into a [`Detection`] with its geodetic position.
 fn plot(
     site: &RadarSite,
