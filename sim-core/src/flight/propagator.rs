@@ -611,6 +611,27 @@ impl Flight {
         })
     }
 
+    /// Flies to impact with other sub-steps than the engine's (the targeting solver's search
+    /// model, [`crate::flight::COARSE_STEPS`]), in chunks of 60 s, and returns the impact. No
+    /// samples, no summary: the engine never flies this path.
+    pub fn coarse_impact(
+        &mut self,
+        physics: &PhysicsParams,
+        steps: &StepParams,
+    ) -> Result<ImpactInfo, FlightError> {
+        let mut events = Vec::new();
+        while self.phase != Phase::Impacted {
+            if self.time_s > MAX_FLIGHT_TIME_S {
+                return Err(FlightError::NoImpact {
+                    time_s: self.time_s,
+                });
+            }
+            self.advance_with_steps(60.0, physics, steps, &mut events);
+            events.clear();
+        }
+        Ok(self.impact.expect("impacted"))
+    }
+
     /// Flies to impact tick by tick (ticks of [`TICK_S`], exactly as the engine does) and
     /// returns the summary, with a display sample every `sample_every_ticks` ticks when asked.
     pub fn fly_to_impact(
