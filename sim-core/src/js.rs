@@ -115,6 +115,14 @@ pub fn solve_trajectory(request_json: &str) -> Result<String, JsError> {
     serde_json::to_string(&sol).map_err(js_err)
 }
 
+/// The targeting benchmark's requests ([`crate::flight::workload::solve_requests`], the same
+/// as the criterion benchmarks `targeting/solve_<CLASS>`), as a JSON array of requests for
+/// [`solve_trajectory`]; time those from JavaScript.
+#[wasm_bindgen]
+pub fn bench_solve_requests() -> String {
+    serde_json::to_string(&crate::flight::workload::solve_requests()).unwrap_or_default()
+}
+
 /// The crate version.
 #[wasm_bindgen]
 pub fn version() -> String {

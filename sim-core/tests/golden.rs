@@ -33,9 +33,9 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x33b6_eec3_2aaa_798a;
+const GOLDEN_STATE_HASH: u64 = 0x92fd_7e1e_3f69_5148;
 /// FNV-1a of the canonical encoding of every event of the run.
-const GOLDEN_EVENTS_HASH: u64 = 0xa63b_702a_8146_d221;
+const GOLDEN_EVENTS_HASH: u64 = 0x2804_f731_a92e_93e5;
 
 fn run(ticks: u64) -> (Simulation, u64) {
     let scenario = Scenario::from_json(GOLDEN_SCENARIO).expect("valid");
@@ -83,9 +83,9 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x80f5_076d_908c_a6c6;
+const SENSING_STATE_HASH: u64 = 0x2e54_f938_ed86_5ce1;
 /// FNV-1a of every event of the sensing run.
-const SENSING_EVENTS_HASH: u64 = 0x8524_4a49_68ca_a768;
+const SENSING_EVENTS_HASH: u64 = 0xb2f9_2e9f_51ef_3a21;
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -180,14 +180,17 @@ if (args.bench) {
     const s = (performance.now() - t0) / 1000;
     console.log(`bench wasm montecarlo socal-scud-c 5 runs: ${(5 / s).toFixed(2)} runs/s (leak ${report.leak?.estimate}, ${report.interceptors_mean} interceptors per run)`);
   }
-  const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
-  let t = performance.now();
-  for (let r = 0; r < 5; r++) wasm.solve_trajectory(req);
-  console.log(`bench wasm solve_SCUD-C: ${((performance.now() - t) / 5).toFixed(1)} ms`);
-  const icbm = JSON.stringify({ kind: "ICBM", from: { lat_deg: 47.5, lon_deg: -111.2 }, to: { lat_deg: 55.0, lon_deg: 40.0 } });
-  t = performance.now();
-  for (let r = 0; r < 3; r++) wasm.solve_trajectory(icbm);
-  console.log(`bench wasm solve_ICBM: ${((performance.now() - t) / 3).toFixed(1)} ms`);
+  // Same requests as the criterion benchmarks `targeting/solve_<CLASS>`
+  // (`flight::workload::solve_requests`).
+  for (const req of JSON.parse(wasm.bench_solve_requests())) {
+    const text = JSON.stringify(req);
+    const name = req.kind === "NODONG" ? "Nodong" : req.kind;
+    wasm.solve_trajectory(text); // warm-up
+    const reps = 5;
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) wasm.solve_trajectory(text);
+    console.log(`bench wasm solve_${name}: ${((performance.now() - t) / reps).toFixed(1)} ms`);
+  }
 }
 
 process.exit(failures === 0 ? 0 : 1);
