@@ -16,7 +16,8 @@
 //! search fails, the solver falls back to the same search on engine flights alone (the
 //! solver's only method before; ten to sixteen flights), so refusals and their figures are
 //! those of engine flights.
-//! Invariants: deterministic, no allocation beyond the flights, an error value (never a panic)
+//! Invariants: deterministic, no allocation beyond the flights (and copies of one coarse
+//! powered flight, about 100 kB for the ICBM), an error value (never a panic)
 //! for every unreachable target.
 
 use crate::flight::illinois::Illinois;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
 use crate::earth::frames::great_circle_distance_m;
-use crate::flight::{COARSE_STEPS, Flight, FlightSummary, Guidance, PhysicsParams};
+use crate::flight::{COARSE_STEPS, Flight, FlightSummary, Guidance, Phase, PhysicsParams};
 use crate::missile::MissileKind;
 
 /// The solver stops once the impact is this close to the target (m).
@@ -240,6 +241,9 @@ struct Search<'a> {
     flown: u32,
     /// Coarse flights flown.
     coarse_flown: u32,
+    /// The kept coarse powered flight of minimum-energy flights in the great-circle plane (full
+    /// burn), one copy per step: see [`Search::coarse`].
+    powered: Vec<Flight>,
 }
 
 /// A 2x2 Jacobian of (downrange, crossrange) with respect to (control, delta).
@@ -311,12 +315,40 @@ impl Search<'_> {
     }
 
     /// One coarse flight ([`Flight::coarse_impact`] with [`COARSE_STEPS`]): its residual.
+    /// Minimum-energy flights in the great-circle plane (`delta` zero: the whole regula falsi)
+    /// differ only in their cut-off, so they resume from the latest step of one kept powered
+    /// flight before their cut-off ([`Search::powered`]), bit for bit the flight they would
+    /// fly from the launch.
     fn coarse(&mut self, u: f64, delta: f64) -> Option<[f64; 2]> {
         self.coarse_flown += 1;
         let guidance = self.guidance(u, delta);
-        let mut f = Flight::launch(self.req.kind, self.req.from, guidance, self.physics);
+        let mut f = if delta == 0.0 && self.req.profile == Profile::MinEnergy {
+            self.powered_before(u)
+        } else {
+            Flight::launch(self.req.kind, self.req.from, guidance, self.physics)
+        };
+        f.guidance = guidance;
         let impact = f.coarse_impact(self.physics, &COARSE_STEPS).ok()?;
         Some(self.geo.residual(&Vector3::from(impact.ecef_m)))
+    }
+
+    /// A copy of the kept full-burn powered flight in the great-circle plane at its latest
+    /// coarse step more than 1e-6 s before `cutoff_s` (the launch when none is), flying it
+    /// further first when needed.
+    fn powered_before(&mut self, cutoff_s: f64) -> Flight {
+        let before = |f: &Flight| f.phase == Phase::Boost && f.time_s + 1e-6 < cutoff_s;
+        if self.powered.is_empty() {
+            let g = self.guidance(self.full_s, 0.0);
+            let launch = Flight::launch(self.req.kind, self.req.from, g, self.physics);
+            self.powered.push(launch);
+        }
+        while let Some(last) = self.powered.last().filter(|f| before(f)) {
+            let mut next = last.clone();
+            next.coarse_boost_step(self.physics, &COARSE_STEPS);
+            self.powered.push(next);
+        }
+        let i = self.powered.iter().rposition(before).unwrap_or(0);
+        self.powered[i].clone()
     }
 
     /// The fast search: regula falsi and Broyden on the coarse model to
@@ -601,6 +633,7 @@ pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution
         increasing,
         flown: 0,
         coarse_flown: 0,
+        powered: Vec::new(),
     };
     let best = match search.coarse_then_fine() {
         Some(fast) if fast.miss_m < MISS_TOLERANCE_M => fast,
