@@ -52,8 +52,8 @@ fn flight(c: &mut Criterion) {
     });
     g.finish();
 
-    // One engine tick with 5,000 SCUD-Cs in flight, 30 s to 270 s into their flights (mostly
-    // coast and re-entry): issue 13's scale goal, at most 10 ms natively.
+    // One engine tick with 5,000 SCUD-Cs in flight, 10% to 95% into their flights (mostly
+    // coast and re-entry; `Raid::spread`): issue 13's scale goal, at most 10 ms natively.
     let mut g = c.benchmark_group("engine");
     g.sample_size(10);
     let raid = Raid::spread(5_000);

@@ -1,4 +1,4 @@
-//! Engine ticks with a large raid in flight ([`Raid::spread`]: SCUD-Cs 30 s to 270 s into their
+//! Engine ticks with a large raid in flight ([`Raid::spread`]: SCUD-Cs 10% to 95% into their
 //! flights, the workload of the criterion benchmark `engine/one_tick_5000_in_flight`): sets the
 //! raid up, then times `TICKS` engine ticks and prints the mean per tick.
 //!

@@ -97,20 +97,20 @@ impl Raid {
         Self { sim }
     }
 
-    /// A raid of `n` rounds at the same aim, launched evenly over 240 s (several per tick for
-    /// thousands), then stepped 30 s on: the rounds are 30 s to 270 s into their 5.5-minute
-    /// flights, a few in boost, most in coast and re-entry (the scale goal of issue 13 is
-    /// 5,000 of them stepped in 10 ms).
+    /// A raid of `n` rounds at the same aim (flight time T, 5.5 minutes), launched evenly
+    /// over 0.85 T (several per tick for thousands), then stepped 0.1 T on: the rounds are
+    /// 0.1 T to 0.95 T into their flights, about a tenth in boost, most in coast, a fifth in
+    /// re-entry (the scale goal of issue 13 is 5,000 of them stepped in 10 ms).
     pub fn spread(n: usize) -> Self {
         use crate::engine::{Command, LaunchCommand};
         let mut sim = crate::Simulation::new(PhysicsParams::default(), 1);
         let req = Self::request();
-        let guidance = crate::targeting::solve(&req, sim.physics())
-            .expect("Los Angeles is within SCUD-C range")
-            .guidance;
-        let launch_ticks = 2_400;
+        let solution = crate::targeting::solve(&req, sim.physics())
+            .expect("Los Angeles is within SCUD-C range");
+        let flight_ticks = (solution.summary.flight_time_s / TICK_S) as usize;
+        let launch_ticks = flight_ticks * 85 / 100;
         let mut launched = 0;
-        for tick in 0..launch_ticks + 300 {
+        for tick in 0..launch_ticks + flight_ticks / 10 {
             let due = if tick < launch_ticks {
                 (tick + 1) * n / launch_ticks
             } else {
@@ -124,7 +124,7 @@ impl Raid {
                         to: req.to,
                         profile: req.profile,
                         label: Some(format!("raid {}/{n}", i + 1)),
-                        guidance: Some(guidance),
+                        guidance: Some(solution.guidance),
                     })
                 })
                 .collect();
