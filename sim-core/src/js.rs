@@ -158,7 +158,18 @@ impl RaidBenchJs {
         }
     }
 
-    /// Goes back to the moment the last round launched.
+    /// The raid of the criterion benchmark `engine/one_tick_5000_in_flight`
+    /// ([`crate::flight::workload::Raid::spread`]): `missiles` rounds (at most 10,000) 10% to
+    /// 95% into their flights, mostly in coast and re-entry.
+    pub fn spread(missiles: u32) -> RaidBenchJs {
+        let start = crate::flight::workload::Raid::spread(missiles.min(10_000) as usize);
+        RaidBenchJs {
+            raid: start.clone(),
+            start,
+        }
+    }
+
+    /// Goes back to the moment the raid was set up.
     pub fn reset(&mut self) {
         self.raid = self.start.clone();
     }

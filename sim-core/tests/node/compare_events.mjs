@@ -140,6 +140,24 @@ if (args.bench) {
     raid.free();
     console.log(`bench wasm engine one_tick_500_scud_c_in_flight: ${(ms / rounds).toFixed(2)} ms per tick, ${(flown / ms).toFixed(1)} k missile-ticks/s`);
   }
+  // Same workload as the criterion benchmark `engine/one_tick_5000_in_flight`: 5,000 SCUD-Cs
+  // 10% to 95% into their flights (`Raid::spread`), one engine tick from the same state.
+  {
+    let t = performance.now();
+    const raid = wasm.RaidBenchJs.spread(5000);
+    console.log(`bench wasm engine spread raid setup (5000 rounds): ${(performance.now() - t).toFixed(0)} ms`);
+    let ms = 0;
+    let flown = 0;
+    const rounds = 10;
+    for (let r = 0; r < rounds; r++) {
+      raid.reset();
+      t = performance.now();
+      flown += raid.step(1);
+      ms += performance.now() - t;
+    }
+    raid.free();
+    console.log(`bench wasm engine one_tick_5000_in_flight: ${(ms / rounds).toFixed(2)} ms per tick, ${(flown / ms).toFixed(1)} k missile-ticks/s`);
+  }
   // Same workload as the criterion benchmark `tracker/plots_N_objects_10_radars`.
   for (const [n, rounds] of [[10, 200], [100, 20], [1000, 3]]) {
     const b = new wasm.TrackerBenchJs(n);
