@@ -115,6 +115,14 @@ pub fn solve_trajectory(request_json: &str) -> Result<String, JsError> {
     serde_json::to_string(&sol).map_err(js_err)
 }
 
+/// The targeting benchmark's requests ([`crate::flight::workload::solve_requests`], the same
+/// as the criterion benchmarks `targeting/solve_<CLASS>`), as a JSON array of requests for
+/// [`solve_trajectory`]; time those from JavaScript.
+#[wasm_bindgen]
+pub fn bench_solve_requests() -> String {
+    serde_json::to_string(&crate::flight::workload::solve_requests()).unwrap_or_default()
+}
+
 /// The crate version.
 #[wasm_bindgen]
 pub fn version() -> String {
@@ -150,7 +158,18 @@ impl RaidBenchJs {
         }
     }
 
-    /// Goes back to the moment the last round launched.
+    /// The raid of the criterion benchmark `engine/one_tick_5000_in_flight`
+    /// ([`crate::flight::workload::Raid::spread`]): `missiles` rounds (at most 10,000) 10% to
+    /// 95% into their flights, mostly in coast and re-entry.
+    pub fn spread(missiles: u32) -> RaidBenchJs {
+        let start = crate::flight::workload::Raid::spread(missiles.min(10_000) as usize);
+        RaidBenchJs {
+            raid: start.clone(),
+            start,
+        }
+    }
+
+    /// Goes back to the moment the raid was set up.
     pub fn reset(&mut self) {
         self.raid = self.start.clone();
     }

@@ -5,11 +5,19 @@
 //! steers crossrange; range is steered by the thrust cut-off time (minimum energy: the pitch
 //! program that maximises range, with the engines cut early, as Scud-type missiles do), or by
 //! the final pitch with a full burn (lofted above the maximum-range pitch, depressed below it).
-//! Method: a bracketed regula falsi (Illinois) on downrange in the great-circle plane, then
-//! Newton-Broyden on (control, delta) against (downrange, crossrange) until the miss is under
-//! [`MISS_TOLERANCE_M`]. Every trial is a complete flight with [`Flight::fly_to_impact`], the
-//! very code the engine flies, so the engine reproduces the solved impact bit for bit.
-//! Invariants: deterministic, no allocation beyond the flights, an error value (never a panic)
+//! Method: the search runs on a coarse model of the same flight (the same propagator with the
+//! sub-steps [`COARSE_STEPS`], a tenth of the cost, its impact within a metre of the engine's):
+//! a bracketed regula falsi (Illinois) on downrange in the great-circle plane, then
+//! Newton-Broyden on (control, delta) against (downrange, crossrange) to 5 cm. Then it shoots
+//! against the truth: complete engine flights ([`Flight::fly_to_impact`], the very code the
+//! engine flies, so the engine reproduces the solved impact bit for bit), corrected by Newton
+//! steps with the coarse model's Jacobian, until the miss is under [`MISS_TOLERANCE_M`]; one
+//! engine flight usually suffices. Near a reach limit, for every refusal, and if the coarse
+//! search fails, the solver falls back to the same search on engine flights alone (the
+//! solver's only method before; ten to sixteen flights), so refusals and their figures are
+//! those of engine flights.
+//! Invariants: deterministic, no allocation beyond the flights (and copies of one coarse
+//! powered flight, about 100 kB for the ICBM), an error value (never a panic)
 //! for every unreachable target.
 
 use crate::flight::illinois::Illinois;
@@ -18,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
 use crate::earth::frames::great_circle_distance_m;
-use crate::flight::{Flight, FlightSummary, Guidance, PhysicsParams};
+use crate::flight::{COARSE_STEPS, Flight, FlightSummary, Guidance, Phase, PhysicsParams};
 use crate::missile::MissileKind;
 
 /// The solver stops once the impact is this close to the target (m).
@@ -87,8 +95,11 @@ pub struct Solution {
     pub distance_m: f64,
     /// Launch azimuth of the solved plane, clockwise from north (deg).
     pub azimuth_deg: f64,
-    /// Number of complete flights the solver flew.
+    /// Number of complete engine flights (the engine's sub-steps) the solver flew.
     pub flights_flown: u32,
+    /// Number of coarse flights ([`COARSE_STEPS`]) the solver's search flew besides.
+    #[serde(default)]
+    pub coarse_flights_flown: u32,
 }
 
 /// Why no flight was found.
@@ -200,6 +211,370 @@ struct Trial {
     miss_m: f64,
 }
 
+/// The coarse search stops once its impact is this close to the target (m): far inside the
+/// coarse model's own difference from the engine's flight, which the engine flights correct.
+const COARSE_TOLERANCE_M: f64 = 0.05;
+/// The coarse model is trusted to bracket the target only when its flights at both ends of the
+/// control's range clear the target by this much (m), far more than its difference from the
+/// engine's flight (at most tens of metres). Closer to a reach limit, and for every refusal,
+/// the solver flies only engine flights, as it always did, so its refusals and their figures
+/// never depend on the coarse model.
+const COARSE_BRACKET_MARGIN_M: f64 = 1_000.0;
+/// Most engine flights of the correction after the coarse search.
+const MAX_CORRECTION_FLIGHTS: u32 = 6;
+
+/// One request's search: its geometry, its control's range and the flights flown so far.
+struct Search<'a> {
+    req: &'a TargetingRequest,
+    physics: &'a PhysicsParams,
+    geo: Geometry,
+    distance_m: f64,
+    /// Final pitch of minimum-energy flights (deg).
+    star_deg: f64,
+    /// A cut-off time after burnout: a full burn (s).
+    full_s: f64,
+    /// The control's bracket, and whether range grows with the control.
+    lo: f64,
+    hi: f64,
+    increasing: bool,
+    /// Engine flights flown.
+    flown: u32,
+    /// Coarse flights flown.
+    coarse_flown: u32,
+    /// The kept coarse powered flight of minimum-energy flights in the great-circle plane (full
+    /// burn), one copy per step: see [`Search::coarse`].
+    powered: Vec<Flight>,
+}
+
+/// A 2x2 Jacobian of (downrange, crossrange) with respect to (control, delta).
+type Jacobian = [[f64; 2]; 2];
+
+/// The Newton step `-J^-1 r`, or `None` for a singular Jacobian.
+fn newton_step(jac: &Jacobian, r: [f64; 2]) -> Option<[f64; 2]> {
+    let det = jac[0][0] * jac[1][1] - jac[0][1] * jac[1][0];
+    if det == 0.0 || !det.is_finite() {
+        return None;
+    }
+    Some([
+        -(jac[1][1] * r[0] - jac[0][1] * r[1]) / det,
+        -(-jac[1][0] * r[0] + jac[0][0] * r[1]) / det,
+    ])
+}
+
+/// Broyden's rank-one update: J += (dr - J dx) dx^T / |dx|^2; false when `dx` is zero.
+fn broyden_update(jac: &mut Jacobian, dx: [f64; 2], dr: [f64; 2]) -> bool {
+    let norm2 = dx[0] * dx[0] + dx[1] * dx[1];
+    if norm2 == 0.0 {
+        return false;
+    }
+    for (i, row) in jac.iter_mut().enumerate() {
+        let jdx = row[0] * dx[0] + row[1] * dx[1];
+        let k = (dr[i] - jdx) / norm2;
+        row[0] += k * dx[0];
+        row[1] += k * dx[1];
+    }
+    true
+}
+
+impl Search<'_> {
+    fn guidance(&self, u: f64, delta: f64) -> Guidance {
+        let nn = self.geo.normal(delta);
+        let (pitch, cutoff) = match self.req.profile {
+            Profile::MinEnergy => (self.star_deg, u),
+            _ => (u, self.full_s),
+        };
+        Guidance {
+            plane_normal_ecef: [nn.x, nn.y, nn.z],
+            pitch_final_deg: pitch,
+            cutoff_s: cutoff,
+        }
+    }
+
+    fn umin(&self) -> f64 {
+        self.lo.min(self.hi)
+    }
+
+    fn umax(&self) -> f64 {
+        self.lo.max(self.hi)
+    }
+
+    /// One engine flight ([`Flight::fly_to_impact`]): the truth.
+    fn fly(&mut self, u: f64, delta: f64) -> Option<Trial> {
+        self.flown += 1;
+        let guidance = self.guidance(u, delta);
+        let mut f = Flight::launch(self.req.kind, self.req.from, guidance, self.physics);
+        let (summary, _) = f.fly_to_impact(self.physics, None).ok()?;
+        let impact = f.impact?;
+        let p = Vector3::from(impact.ecef_m);
+        Some(Trial {
+            guidance,
+            summary,
+            residual: self.geo.residual(&p),
+            miss_m: (p - self.geo.target_ecef).norm(),
+        })
+    }
+
+    /// One coarse flight ([`Flight::coarse_impact`] with [`COARSE_STEPS`]): its residual.
+    /// Minimum-energy flights in the great-circle plane (`delta` zero: the whole regula falsi)
+    /// differ only in their cut-off, so they resume from the latest step of one kept powered
+    /// flight before their cut-off ([`Search::powered`]), bit for bit the flight they would
+    /// fly from the launch.
+    fn coarse(&mut self, u: f64, delta: f64) -> Option<[f64; 2]> {
+        self.coarse_flown += 1;
+        let guidance = self.guidance(u, delta);
+        let mut f = if delta == 0.0 && self.req.profile == Profile::MinEnergy {
+            self.powered_before(u)
+        } else {
+            Flight::launch(self.req.kind, self.req.from, guidance, self.physics)
+        };
+        f.guidance = guidance;
+        let impact = f.coarse_impact(self.physics, &COARSE_STEPS).ok()?;
+        Some(self.geo.residual(&Vector3::from(impact.ecef_m)))
+    }
+
+    /// A copy of the kept full-burn powered flight in the great-circle plane at its latest
+    /// coarse step more than 1e-6 s before `cutoff_s` (the launch when none is), flying it
+    /// further first when needed.
+    fn powered_before(&mut self, cutoff_s: f64) -> Flight {
+        let before = |f: &Flight| f.phase == Phase::Boost && f.time_s + 1e-6 < cutoff_s;
+        if self.powered.is_empty() {
+            let g = self.guidance(self.full_s, 0.0);
+            let launch = Flight::launch(self.req.kind, self.req.from, g, self.physics);
+            self.powered.push(launch);
+        }
+        while let Some(last) = self.powered.last().filter(|f| before(f)) {
+            let mut next = last.clone();
+            next.coarse_boost_step(self.physics, &COARSE_STEPS);
+            self.powered.push(next);
+        }
+        let i = self.powered.iter().rposition(before).unwrap_or(0);
+        self.powered[i].clone()
+    }
+
+    /// The fast search: regula falsi and Broyden on the coarse model to
+    /// [`COARSE_TOLERANCE_M`], then Newton-Broyden on engine flights from the coarse
+    /// Jacobian (shooting against the truth with the coarse model's sensitivity) until the
+    /// engine's impact is within [`MISS_TOLERANCE_M`]. `None` when the coarse model cannot be
+    /// trusted here (near a reach limit, a flight that never lands, a singular Jacobian).
+    fn coarse_then_fine(&mut self) -> Option<Trial> {
+        let (lo, hi) = (self.lo, self.hi);
+        let r_lo = self.coarse(lo, 0.0)?;
+        let r_hi = self.coarse(hi, 0.0)?;
+        let (near, far) = if self.increasing {
+            (r_lo[0], r_hi[0])
+        } else {
+            (r_hi[0], r_lo[0])
+        };
+        if far < COARSE_BRACKET_MARGIN_M || near > -COARSE_BRACKET_MARGIN_M {
+            return None;
+        }
+        // Phase 1: regula falsi in the great-circle plane on the square root of the range
+        // (which grows about as the square of the burnout speed, so that its root is nearly
+        // linear in the control), to within 500 m downrange.
+        let target_m = self.geo.target_angle_rad * self.geo.radius_m;
+        let root = |r: [f64; 2]| libm::sqrt((r[0] + target_m).max(0.0)) - libm::sqrt(target_m);
+        let mut bracket = Illinois {
+            a: lo,
+            fa: root(r_lo),
+            b: hi,
+            fb: root(r_hi),
+        };
+        // The best trial so far and the latest other one, for the secant slopes.
+        let ((mut u, mut r), (mut u2, mut r2)) = if r_lo[0].abs() < r_hi[0].abs() {
+            ((lo, r_lo), (hi, r_hi))
+        } else {
+            ((hi, r_hi), (lo, r_lo))
+        };
+        for _ in 0..30 {
+            if r[0].abs() < 500.0 {
+                break;
+            }
+            let c = bracket.next();
+            let rc = self.coarse(c, 0.0)?;
+            if rc[0].abs() < r[0].abs() {
+                ((u2, r2), (u, r)) = ((u, r), (c, rc));
+            } else {
+                (u2, r2) = (c, rc);
+            }
+            bracket.update(c, root(rc));
+        }
+        // Phase 2: Newton-Broyden on the coarse model. The first Jacobian costs no flight: its
+        // control column is the secant through the last two trials; turning the plane by
+        // `delta` about the launch vertical turns the impact with it, so crossrange moves by
+        // R sin(range angle) per radian and downrange not at all (to first order; Broyden
+        // learns the rest, the Earth's rotation included).
+        let (umin, umax) = (self.umin(), self.umax());
+        let hu = u2 - u;
+        if hu == 0.0 {
+            return None;
+        }
+        let mut jac = [
+            [(r2[0] - r[0]) / hu, 0.0],
+            [
+                (r2[1] - r[1]) / hu,
+                self.geo.radius_m * libm::sin(self.geo.target_angle_rad),
+            ],
+        ];
+        let mut delta = 0.0;
+        for _ in 0..20 {
+            if r[0].hypot(r[1]) < COARSE_TOLERANCE_M {
+                break;
+            }
+            let step = newton_step(&jac, r)?;
+            let nu = (u + step[0]).clamp(umin, umax);
+            let nd = delta + step[1];
+            let rn = self.coarse(nu, nd)?;
+            if !broyden_update(&mut jac, [nu - u, nd - delta], [rn[0] - r[0], rn[1] - r[1]]) {
+                break;
+            }
+            (u, delta, r) = (nu, nd, rn);
+        }
+        // Phase 3: engine flights, from the coarse solution and the coarse Jacobian.
+        let mut current = self.fly(u, delta)?;
+        let mut best = current;
+        for _ in 1..MAX_CORRECTION_FLIGHTS {
+            if best.miss_m < MISS_TOLERANCE_M {
+                break;
+            }
+            let Some(step) = newton_step(&jac, current.residual) else {
+                break;
+            };
+            let nu = (u + step[0]).clamp(umin, umax);
+            let nd = delta + step[1];
+            let Some(trial) = self.fly(nu, nd) else { break };
+            let dr = [
+                trial.residual[0] - current.residual[0],
+                trial.residual[1] - current.residual[1],
+            ];
+            if !broyden_update(&mut jac, [nu - u, nd - delta], dr) {
+                break;
+            }
+            (u, delta, current) = (nu, nd, trial);
+            if trial.miss_m < best.miss_m {
+                best = trial;
+            }
+        }
+        Some(best)
+    }
+
+    /// The search on engine flights alone (the solver's only method before the coarse model,
+    /// and its fallback): bracket and regula falsi on downrange, then Newton-Broyden from a
+    /// finite-difference Jacobian. Returns the best flight found, or the refusal.
+    fn fine_only(&mut self) -> Result<Trial, TargetingError> {
+        let (lo, hi) = (self.lo, self.hi);
+        let not_found = |miss_m: f64| TargetingError::NotConverged { miss_m };
+        // Phase 1: bracket and regula falsi on downrange in the great-circle plane.
+        let t_lo = self.fly(lo, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
+        let t_hi = self.fly(hi, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
+        let (near, far) = if self.increasing {
+            (&t_lo, &t_hi)
+        } else {
+            (&t_hi, &t_lo)
+        };
+        if far.residual[0] < 0.0 || near.residual[0] > 0.0 {
+            let (kind, distance_m) = (self.req.kind, self.distance_m);
+            let reach_max_m = far.summary.range_m;
+            let reach_min_m = near.summary.range_m;
+            return Err(match self.req.profile {
+                Profile::MinEnergy if far.residual[0] < 0.0 => TargetingError::OutOfRange {
+                    kind,
+                    distance_m,
+                    max_range_m: reach_max_m.min(kind.params().max_range_m),
+                },
+                Profile::MinEnergy => TargetingError::TooClose {
+                    kind,
+                    distance_m,
+                    min_range_m: reach_min_m,
+                },
+                profile => TargetingError::ProfileUnavailable {
+                    kind,
+                    profile,
+                    distance_m,
+                    reach_min_m,
+                    reach_max_m,
+                },
+            });
+        }
+        let mut bracket = Illinois {
+            a: lo,
+            fa: t_lo.residual[0],
+            b: hi,
+            fb: t_hi.residual[0],
+        };
+        let lo_is_best = bracket.fa.abs() < bracket.fb.abs();
+        let mut best = if lo_is_best { t_lo } else { t_hi };
+        let mut u = if lo_is_best { lo } else { hi };
+        for _ in 0..30 {
+            if best.residual[0].abs() < 500.0 {
+                break;
+            }
+            let c = bracket.next();
+            let trial = self.fly(c, 0.0).ok_or_else(|| not_found(best.miss_m))?;
+            let fc = trial.residual[0];
+            if fc.abs() < best.residual[0].abs() {
+                best = trial;
+                u = c;
+            }
+            bracket.update(c, fc);
+        }
+
+        // Phase 2: Newton with a finite-difference Jacobian, then Broyden updates.
+        let mut delta = 0.0;
+        let du = match self.req.profile {
+            Profile::MinEnergy => 0.01,
+            _ => 0.005,
+        };
+        let dd = 1e-5;
+        let (umin, umax) = (self.umin(), self.umax());
+        let mut jac = {
+            let pu = self
+                .fly((u + du).min(umax), delta)
+                .ok_or_else(|| not_found(best.miss_m))?;
+            let pd = self
+                .fly(u, delta + dd)
+                .ok_or_else(|| not_found(best.miss_m))?;
+            let hu = (u + du).min(umax) - u;
+            let hu = if hu == 0.0 { du } else { hu };
+            [
+                [
+                    (pu.residual[0] - best.residual[0]) / hu,
+                    (pd.residual[0] - best.residual[0]) / dd,
+                ],
+                [
+                    (pu.residual[1] - best.residual[1]) / hu,
+                    (pd.residual[1] - best.residual[1]) / dd,
+                ],
+            ]
+        };
+        let mut current = best;
+        for _ in 0..20 {
+            if best.miss_m < MISS_TOLERANCE_M {
+                break;
+            }
+            let Some(step) = newton_step(&jac, current.residual) else {
+                break;
+            };
+            let nu = (u + step[0]).clamp(umin, umax);
+            let nd = delta + step[1];
+            let Some(trial) = self.fly(nu, nd) else { break };
+            let dr = [
+                trial.residual[0] - current.residual[0],
+                trial.residual[1] - current.residual[1],
+            ];
+            if !broyden_update(&mut jac, [nu - u, nd - delta], dr) {
+                break;
+            }
+            u = nu;
+            delta = nd;
+            current = trial;
+            if trial.miss_m < best.miss_m {
+                best = trial;
+            }
+        }
+        Ok(best)
+    }
+}
+
 /// Solves a click-to-launch request on the given physics.
 pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution, TargetingError> {
     for p in [&req.from, &req.to] {
@@ -236,176 +611,56 @@ pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution
         radius_m: physics.earth.range_radius_m(),
     };
     let burn = t.total_burn_time_s();
-    let full = burn + 1.0;
     let star = t.max_range_pitch_deg;
     // The control u and its bracket; `increasing` says whether range grows with u.
     let (lo, hi, increasing) = match req.profile {
         Profile::MinEnergy => {
             let vr = t.pitch.vertical_rise_s;
-            (vr + 0.2 * (burn - vr), full, true)
+            (vr + 0.2 * (burn - vr), burn + 1.0, true)
         }
         Profile::Lofted => (star, LOFT_MAX_PITCH_DEG, false),
         Profile::Depressed => (DEPRESSED_MIN_PITCH_DEG, star, true),
     };
-    let guidance_for = |u: f64, delta: f64| {
-        let nn = geo.normal(delta);
-        let (pitch, cutoff) = match req.profile {
-            Profile::MinEnergy => (star, u),
-            _ => (u, full),
-        };
-        Guidance {
-            plane_normal_ecef: [nn.x, nn.y, nn.z],
-            pitch_final_deg: pitch,
-            cutoff_s: cutoff,
+    let mut search = Search {
+        req,
+        physics,
+        geo,
+        distance_m,
+        star_deg: star,
+        full_s: burn + 1.0,
+        lo,
+        hi,
+        increasing,
+        flown: 0,
+        coarse_flown: 0,
+        powered: Vec::new(),
+    };
+    let best = match search.coarse_then_fine() {
+        Some(fast) if fast.miss_m < MISS_TOLERANCE_M => fast,
+        fast => {
+            let slow = search.fine_only()?;
+            match fast {
+                Some(f) if f.miss_m < slow.miss_m => f,
+                _ => slow,
+            }
         }
     };
-    let mut flown = 0u32;
-    let mut fly = |u: f64, delta: f64| -> Option<Trial> {
-        flown += 1;
-        let guidance = guidance_for(u, delta);
-        let mut f = Flight::launch(req.kind, req.from, guidance, physics);
-        let (summary, _) = f.fly_to_impact(physics, None).ok()?;
-        let impact = f.impact?;
-        let p = Vector3::new(impact.ecef_m[0], impact.ecef_m[1], impact.ecef_m[2]);
-        Some(Trial {
-            guidance,
-            summary,
-            residual: geo.residual(&p),
-            miss_m: (p - geo.target_ecef).norm(),
-        })
-    };
-    let not_found = |miss_m: f64| TargetingError::NotConverged { miss_m };
-
-    // Phase 1: bracket and regula falsi on downrange in the great-circle plane.
-    let t_lo = fly(lo, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
-    let t_hi = fly(hi, 0.0).ok_or_else(|| not_found(f64::INFINITY))?;
-    let (near, far) = if increasing {
-        (&t_lo, &t_hi)
-    } else {
-        (&t_hi, &t_lo)
-    };
-    if far.residual[0] < 0.0 || near.residual[0] > 0.0 {
-        let reach_max_m = far.summary.range_m;
-        let reach_min_m = near.summary.range_m;
-        return Err(match req.profile {
-            Profile::MinEnergy if far.residual[0] < 0.0 => TargetingError::OutOfRange {
-                kind: req.kind,
-                distance_m,
-                max_range_m: reach_max_m.min(t.max_range_m),
-            },
-            Profile::MinEnergy => TargetingError::TooClose {
-                kind: req.kind,
-                distance_m,
-                min_range_m: reach_min_m,
-            },
-            profile => TargetingError::ProfileUnavailable {
-                kind: req.kind,
-                profile,
-                distance_m,
-                reach_min_m,
-                reach_max_m,
-            },
+    if best.miss_m > MAX_ACCEPTED_MISS_M {
+        return Err(TargetingError::NotConverged {
+            miss_m: best.miss_m,
         });
     }
-    let mut bracket = Illinois {
-        a: lo,
-        fa: t_lo.residual[0],
-        b: hi,
-        fb: t_hi.residual[0],
-    };
-    let lo_is_best = bracket.fa.abs() < bracket.fb.abs();
-    let mut best = if lo_is_best { t_lo } else { t_hi };
-    let mut u = if lo_is_best { lo } else { hi };
-    for _ in 0..30 {
-        if best.residual[0].abs() < 500.0 {
-            break;
-        }
-        let c = bracket.next();
-        let trial = fly(c, 0.0).ok_or_else(|| not_found(best.miss_m))?;
-        let fc = trial.residual[0];
-        if fc.abs() < best.residual[0].abs() {
-            best = trial;
-            u = c;
-        }
-        bracket.update(c, fc);
-    }
-
-    // Phase 2: Newton with a finite-difference Jacobian, then Broyden updates.
-    let mut delta = 0.0;
-    let du = match req.profile {
-        Profile::MinEnergy => 0.01,
-        _ => 0.005,
-    };
-    let dd = 1e-5;
-    let (umin, umax) = (lo.min(hi), lo.max(hi));
-    let mut jac = {
-        let pu = fly((u + du).min(umax), delta).ok_or_else(|| not_found(best.miss_m))?;
-        let pd = fly(u, delta + dd).ok_or_else(|| not_found(best.miss_m))?;
-        let hu = (u + du).min(umax) - u;
-        let hu = if hu == 0.0 { du } else { hu };
-        [
-            [
-                (pu.residual[0] - best.residual[0]) / hu,
-                (pd.residual[0] - best.residual[0]) / dd,
-            ],
-            [
-                (pu.residual[1] - best.residual[1]) / hu,
-                (pd.residual[1] - best.residual[1]) / dd,
-            ],
-        ]
-    };
-    let mut current = best;
-    for _ in 0..20 {
-        if best.miss_m < MISS_TOLERANCE_M {
-            break;
-        }
-        let det = jac[0][0] * jac[1][1] - jac[0][1] * jac[1][0];
-        if det == 0.0 || !det.is_finite() {
-            break;
-        }
-        let r = current.residual;
-        let step_u = -(jac[1][1] * r[0] - jac[0][1] * r[1]) / det;
-        let step_d = -(-jac[1][0] * r[0] + jac[0][0] * r[1]) / det;
-        let nu = (u + step_u).clamp(umin, umax);
-        let nd = delta + step_d;
-        let Some(trial) = fly(nu, nd) else { break };
-        // Broyden's rank-one update: J += (dr - J dx) dx^T / |dx|^2.
-        let dx = [nu - u, nd - delta];
-        let dr = [
-            trial.residual[0] - current.residual[0],
-            trial.residual[1] - current.residual[1],
-        ];
-        let norm2 = dx[0] * dx[0] + dx[1] * dx[1];
-        if norm2 == 0.0 {
-            break;
-        }
-        for (i, row) in jac.iter_mut().enumerate() {
-            let jdx = row[0] * dx[0] + row[1] * dx[1];
-            let k = (dr[i] - jdx) / norm2;
-            row[0] += k * dx[0];
-            row[1] += k * dx[1];
-        }
-        u = nu;
-        delta = nd;
-        current = trial;
-        if trial.miss_m < best.miss_m {
-            best = trial;
-        }
-    }
-    let final_trial = best;
-    if final_trial.miss_m > MAX_ACCEPTED_MISS_M {
-        return Err(not_found(final_trial.miss_m));
-    }
-    let ng = final_trial.guidance.plane_normal_ecef;
+    let ng = best.guidance.plane_normal_ecef;
     let azimuth_deg = azimuth_of_plane(physics, &req.from, &Vector3::new(ng[0], ng[1], ng[2]));
     Ok(Solution {
         request: *req,
-        guidance: final_trial.guidance,
-        summary: final_trial.summary,
-        miss_m: final_trial.miss_m,
+        guidance: best.guidance,
+        summary: best.summary,
+        miss_m: best.miss_m,
         distance_m,
         azimuth_deg,
-        flights_flown: flown,
+        flights_flown: search.flown,
+        coarse_flights_flown: search.coarse_flown,
     })
 }
 
@@ -455,6 +710,7 @@ pub fn fly_guidance(
         distance_m: great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m()),
         azimuth_deg: azimuth_of_plane(physics, &req.from, &n),
         flights_flown: 1,
+        coarse_flights_flown: 0,
     })
 }
 

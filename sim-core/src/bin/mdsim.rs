@@ -499,6 +499,7 @@ fn trajectory(a: TrajectoryArgs) -> Result<(), Failure> {
         "miss_m": sol.miss_m,
         "guidance": sol.guidance,
         "flights_flown": sol.flights_flown,
+        "coarse_flights_flown": sol.coarse_flights_flown,
         "samples": samples,
     });
     if a.json {
@@ -539,8 +540,8 @@ fn trajectory(a: TrajectoryArgs) -> Result<(), Failure> {
         s.impact.lat_deg, s.impact.lon_deg, s.impact_speed_m_s, s.impact_angle_deg
     );
     println!(
-        "miss distance      {:.2} m ({} flights solved)",
-        sol.miss_m, sol.flights_flown
+        "miss distance      {:.2} m ({} engine and {} coarse flights solved)",
+        sol.miss_m, sol.flights_flown, sol.coarse_flights_flown
     );
     print_samples(samples.as_deref());
     Ok(())

@@ -611,6 +611,41 @@ impl Flight {
         })
     }
 
+    /// Flies to impact with other sub-steps than the engine's (the targeting solver's search
+    /// model, [`crate::flight::COARSE_STEPS`]) and returns the impact: powered flight one
+    /// sub-step per [`Flight::coarse_boost_step`], then chunks of 60 s. No samples, no summary:
+    /// the engine never flies this path.
+    pub fn coarse_impact(
+        &mut self,
+        physics: &PhysicsParams,
+        steps: &StepParams,
+    ) -> Result<ImpactInfo, FlightError> {
+        let mut events = Vec::new();
+        while self.phase == Phase::Boost {
+            self.coarse_boost_step(physics, steps);
+        }
+        while self.phase != Phase::Impacted {
+            if self.time_s > MAX_FLIGHT_TIME_S {
+                return Err(FlightError::NoImpact {
+                    time_s: self.time_s,
+                });
+            }
+            self.advance_with_steps(60.0, physics, steps, &mut events);
+            events.clear();
+        }
+        Ok(self.impact.expect("impacted"))
+    }
+
+    /// One powered sub-step of [`Flight::coarse_impact`] (`steps.boost_s`, or shorter when a
+    /// stage burns out or thrust is cut inside it). A flight that reaches this step's end with
+    /// its cut-off still ahead (more than 1e-6 s) has flown exactly the steps another flight
+    /// with the same launch, plane and pitch and a later cut-off flies: the targeting solver
+    /// resumes such flights from copies instead of flying the same powered flight again.
+    pub fn coarse_boost_step(&mut self, physics: &PhysicsParams, steps: &StepParams) {
+        let mut events = Vec::new();
+        self.advance_with_steps(steps.boost_s, physics, steps, &mut events);
+    }
+
     /// Flies to impact tick by tick (ticks of [`TICK_S`], exactly as the engine does) and
     /// returns the summary, with a display sample every `sample_every_ticks` ticks when asked.
     pub fn fly_to_impact(

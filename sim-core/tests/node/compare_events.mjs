@@ -140,6 +140,24 @@ if (args.bench) {
     raid.free();
     console.log(`bench wasm engine one_tick_500_scud_c_in_flight: ${(ms / rounds).toFixed(2)} ms per tick, ${(flown / ms).toFixed(1)} k missile-ticks/s`);
   }
+  // Same workload as the criterion benchmark `engine/one_tick_5000_in_flight`: 5,000 SCUD-Cs
+  // 10% to 95% into their flights (`Raid::spread`), one engine tick from the same state.
+  {
+    let t = performance.now();
+    const raid = wasm.RaidBenchJs.spread(5000);
+    console.log(`bench wasm engine spread raid setup (5000 rounds): ${(performance.now() - t).toFixed(0)} ms`);
+    let ms = 0;
+    let flown = 0;
+    const rounds = 10;
+    for (let r = 0; r < rounds; r++) {
+      raid.reset();
+      t = performance.now();
+      flown += raid.step(1);
+      ms += performance.now() - t;
+    }
+    raid.free();
+    console.log(`bench wasm engine one_tick_5000_in_flight: ${(ms / rounds).toFixed(2)} ms per tick, ${(flown / ms).toFixed(1)} k missile-ticks/s`);
+  }
   // Same workload as the criterion benchmark `tracker/plots_N_objects_10_radars`.
   for (const [n, rounds] of [[10, 200], [100, 20], [1000, 3]]) {
     const b = new wasm.TrackerBenchJs(n);
@@ -180,14 +198,17 @@ if (args.bench) {
     const s = (performance.now() - t0) / 1000;
     console.log(`bench wasm montecarlo socal-scud-c 5 runs: ${(5 / s).toFixed(2)} runs/s (leak ${report.leak?.estimate}, ${report.interceptors_mean} interceptors per run)`);
   }
-  const req = JSON.stringify({ kind: "SCUD-C", from: { lat_deg: 36.5, lon_deg: -123.1 }, to: { lat_deg: 34.05, lon_deg: -118.25 } });
-  let t = performance.now();
-  for (let r = 0; r < 5; r++) wasm.solve_trajectory(req);
-  console.log(`bench wasm solve_SCUD-C: ${((performance.now() - t) / 5).toFixed(1)} ms`);
-  const icbm = JSON.stringify({ kind: "ICBM", from: { lat_deg: 47.5, lon_deg: -111.2 }, to: { lat_deg: 55.0, lon_deg: 40.0 } });
-  t = performance.now();
-  for (let r = 0; r < 3; r++) wasm.solve_trajectory(icbm);
-  console.log(`bench wasm solve_ICBM: ${((performance.now() - t) / 3).toFixed(1)} ms`);
+  // Same requests as the criterion benchmarks `targeting/solve_<CLASS>`
+  // (`flight::workload::solve_requests`).
+  for (const req of JSON.parse(wasm.bench_solve_requests())) {
+    const text = JSON.stringify(req);
+    const name = req.kind === "NODONG" ? "Nodong" : req.kind;
+    wasm.solve_trajectory(text); // warm-up
+    const reps = 5;
+    const t = performance.now();
+    for (let r = 0; r < reps; r++) wasm.solve_trajectory(text);
+    console.log(`bench wasm solve_${name}: ${((performance.now() - t) / reps).toFixed(1)} ms`);
+  }
 }
 
 process.exit(failures === 0 ? 0 : 1);
