@@ -83,9 +83,9 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x4402_aa73_dfec_422b;
+const SENSING_STATE_HASH: u64 = 0x9d50_c1e3_825c_9ef0;
 /// FNV-1a of every event of the sensing run.
-const SENSING_EVENTS_HASH: u64 = 0xae01_db80_0d76_e8ae;
+const SENSING_EVENTS_HASH: u64 = 0xadb8_7f7f_06b4_14a1;
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

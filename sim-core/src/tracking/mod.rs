@@ -908,7 +908,10 @@ fn confirm(t: &mut Track, time_s: f64, events: &mut Vec<TrackEvent>) {
 
 /// Most iterations of the iterated EKF update.
 const IEKF_ITERATIONS: usize = 5;
-/// The iterated update stops when the position moves less than this (m).
+/// The iterated update stops when the next iterate would move the position less than this
+/// (m): when the last move did, or when the measurement's curvature over the last move,
+/// moved^2 / range (the second-order term of h over the correction, which is what
+/// re-linearising changes), is below it.
 const IEKF_TOLERANCE_M: f64 = 0.01;
 
 /// The iterated EKF update of a predicted track with one plot (BLK sec. 10.5.2: the
@@ -928,21 +931,29 @@ fn ekf_update(
     let r: Matrix3<f64> = measurement::noise(d);
     let z = measurement::measured(d);
     let nu0 = measurement::innovation(&z, &pr.z);
-    let s0 = pr.h * pr.p * pr.h.transpose() + r;
-    let nis = (nu0.transpose() * s0.try_inverse()? * nu0)[(0, 0)];
+    let s0_inv = (pr.h * pr.p * pr.h.transpose() + r).try_inverse()?;
+    let nis = (nu0.transpose() * s0_inv * nu0)[(0, 0)];
     let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
     let mut k: SMatrix<f64, 7, 3>;
     let mut iteration = 0;
+    let range_m = d.range_m.max(1.0);
     loop {
-        let s = hi * pr.p * hi.transpose() + r;
-        let s_inv = s.try_inverse()?;
+        // The first iterate linearises at the prediction, whose S was inverted for the NIS.
+        let s_inv = if iteration == 0 {
+            s0_inv
+        } else {
+            (hi * pr.p * hi.transpose() + r).try_inverse()?
+        };
         k = pr.p * hi.transpose() * s_inv;
         let nu = measurement::innovation(&z, &zi) - hi * (pr.x - xi);
         let next = pr.x + k * nu;
         let moved = (motion::position(&next) - motion::position(&xi)).norm();
         xi = next;
         iteration += 1;
-        if moved < IEKF_TOLERANCE_M || iteration >= IEKF_ITERATIONS {
+        if moved < IEKF_TOLERANCE_M
+            || moved * moved < IEKF_TOLERANCE_M * range_m
+            || iteration >= IEKF_ITERATIONS
+        {
             break;
         }
         (zi, hi) = frame.measure(&motion::position(&xi));
