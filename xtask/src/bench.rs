@@ -41,6 +41,9 @@ const PARTS: [&str; 6] = [
     "browser",
 ];
 
+/// How a row that was deliberately not measured starts its reason (shown without "failed").
+const NOT_MEASURED: &str = "not measured here";
+
 /// The targeting solver's goals per missile kind: median milliseconds per solve.
 const SOLVER_GOALS_MS: [(&str, f64); 5] = [
     ("SCUD-B", 2.0),
@@ -166,6 +169,8 @@ impl Row {
                 }
                 s
             }
+            // A part that was not run on purpose says so; anything else failed.
+            Err(e) if e.starts_with(NOT_MEASURED) => e.clone(),
             Err(e) => format!("failed: {e}"),
         };
         let goal = match self.goal {
@@ -410,6 +415,11 @@ mod tests {
         assert_eq!(
             r.markdown(false),
             "| y | failed: boom | >= 20.0 runs/s | - | a \\| b |"
+        );
+        r.set(Err(format!("{NOT_MEASURED}: see the browser tests")));
+        assert!(
+            r.markdown(false)
+                .starts_with("| y | not measured here: see the browser tests |")
         );
     }
 

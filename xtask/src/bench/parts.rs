@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use super::run::{RelayProcess, cargo, run_logged};
-use super::{Ctx, Goal, Row, SOLVER_GOALS_MS, fail_all, number, parse};
+use super::{Ctx, Goal, NOT_MEASURED, Row, SOLVER_GOALS_MS, fail_all, number, parse};
 use crate::{Result, root, target_dir, tools};
 
 // ---- criterion -------------------------------------------------------------------------
@@ -514,7 +514,7 @@ pub(super) fn browser() -> Vec<Row> {
             fail_all(
                 &mut rows,
                 &format!(
-                    "not measured here: {} is absent (run `cargo xtask test`)",
+                    "{NOT_MEASURED}: {} is absent (run `cargo xtask test`)",
                     file.display()
                 ),
             );
