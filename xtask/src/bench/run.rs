@@ -18,6 +18,25 @@ pub(super) fn cargo() -> Command {
     cmd
 }
 
+/// Removes the variables `cargo run` set for this xtask (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...) from a child's environment: build scripts that watch them (ring's
+/// does) would otherwise see them change between `cargo xtask bench` and a plain `cargo
+/// build`, and each would rebuild the release dependencies the other built.
+fn without_cargo_run_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                key.as_ref(),
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+}
+
 /// What a bounded run gives back.
 #[derive(Debug)]
 pub(super) struct Ran {
@@ -35,6 +54,7 @@ pub(super) fn run_logged(cmd: &mut Command, log: &Path, limit: Duration) -> Resu
     println!("$ {shown}\n  (output: {})", log.display());
     let file = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = file.try_clone().map_err(|e| e.to_string())?;
+    without_cargo_run_env(cmd);
     let cpu_before = children_cpu_s();
     let t = Instant::now();
     let mut child = cmd
