@@ -267,6 +267,8 @@ pub fn bench(args: &[String]) -> Result {
     let uptime_start = uptime();
     println!("load at start: {uptime_start}");
     let started = Instant::now();
+    // The code measured is the code at the start.
+    let commit = commit();
     let mut ctx = Ctx {
         quick: options.quick,
         logs,
@@ -299,7 +301,7 @@ pub fn bench(args: &[String]) -> Result {
         uptime_start: &uptime_start,
         uptime_end: &uptime_end,
         minutes: started.elapsed().as_secs_f64() / 60.0,
-        commit: commit(),
+        commit,
         rows: &rows,
     });
     println!("\n{table}");
