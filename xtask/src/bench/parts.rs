@@ -345,8 +345,9 @@ pub(super) fn rest(ctx: &Ctx) -> Vec<Row> {
         "{wrk_args} -s post.lua 'http://127.0.0.1:PORT{LOCUST_PATH}' (relay-server --release, \
          defaults, fresh data dir)"
     );
-    let random_cmd =
-        format!("{wrk_args} -s random.lua http://127.0.0.1:PORT/ (script in xtask/src/bench.rs)");
+    let random_cmd = format!(
+        "{wrk_args} -s random.lua http://127.0.0.1:PORT/ (script in xtask/src/bench/parts.rs)"
+    );
     let mut rows = vec![
         Row::new(
             "REST `POST /launch`, the old Locust request: launches per second",
@@ -531,8 +532,8 @@ fn browser_results() -> Vec<Row> {
             fail_all(
                 &mut rows,
                 &format!(
-                    "{NOT_MEASURED}: {} is absent (run `cargo xtask test`)",
-                    file.display()
+                    "{NOT_MEASURED}: no browser-results.json in the target directory (run \
+                     `cargo xtask test`)"
                 ),
             );
             return rows;
