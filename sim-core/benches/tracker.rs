@@ -3,9 +3,9 @@
 //! each, staggered by 0.1 s). The tracker is first warmed up for 5 s so every object has a
 //! confirmed, converged track; then one second of scans (10 x n plots, with the impact-point
 //! refresh of every track that falls due) is timed on a clone. The last case switches the
-//! periodic impact refresh off to show what filtering and association cost alone. Results are
-//! recorded in `docs/benchmarks.md` (## sim-core tracker). Run:
-//! `cargo bench -p sim-core --bench tracker`.
+//! periodic impact refresh off to show what filtering and association cost alone. The table
+//! of `docs/benchmarks.md` (from `cargo xtask bench`) gives plots per CPU-second of the
+//! 1,000-object case against its goal. Run: `cargo bench -p sim-core --bench tracker`.
 
 use std::hint::black_box;
 

@@ -1,4 +1,5 @@
-//! `cargo xtask`: the project's automation, in Rust, with no dependencies.
+//! `cargo xtask`: the project's automation, in Rust, with one dependency (`serde_json`, to read
+//! the benchmark tools' JSON).
 //!
 //! - `cargo xtask serve [--port N] [--bind ADDR]`: installs what the build needs, builds the web
 //!   app in release mode with Trunk and serves it with the relay (default `127.0.0.1:8080`).
@@ -7,12 +8,15 @@
 //!   the wasm tests, the release build and the browser tests.
 //! - `cargo xtask build`: the release build of the web app only (into `dist/`).
 //! - `cargo xtask setup [--browser]`: installs the tools and nothing else.
+//! - `cargo xtask bench [--quick] [--only PART]`: runs the benchmark suite and prints one table
+//!   of current figures against their goals (see [`bench`]).
 //!
 //! Invariants: every install is idempotent and pinned (Trunk [`TRUNK_VERSION`], the
 //! `wasm-bindgen` CLI at exactly the version in `Cargo.lock`, Playwright from the committed
 //! `package-lock.json`); nothing is ever downloaded from anywhere but the package registries;
 //! a missing tool or a failed step ends with one sentence that says what to do.
 
+mod bench;
 mod tools;
 
 use std::net::TcpListener;
@@ -31,6 +35,10 @@ Commands:
                                    (default 127.0.0.1:8080; MDSIM_PORT also sets the port)
   test                             run every check and test of the project
   build                            build the web app in release mode into dist/
+  bench [--quick] [--only PART]    run the benchmarks (release builds, bounded times) and print
+                                   one table of figures against the goals; parts: criterion,
+                                   kill-chain, montecarlo, wasm, rest, browser (repeat --only or
+                                   separate with commas); --quick tests the harness only
   setup [--browser]                install the tools (and, for the tests: Chromium, nats-server, PostgreSQL + PostGIS, Prometheus)
   help                             show this message
 ";
@@ -40,6 +48,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve(&args[1..]),
         Some("test") => test(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("build") => tools::Toolchain::ensure(false).and_then(|t| build_web(&t)),
         Some("setup") => tools::Toolchain::ensure(args.iter().any(|a| a == "--browser")).map(drop),
         Some("help" | "--help" | "-h") | None => {

@@ -40,20 +40,7 @@ impl Toolchain {
     /// Finds or installs everything the build needs; with `browser`, also what the tests need
     /// (Node.js, Chromium and ChromeDriver, Playwright).
     pub fn ensure(browser: bool) -> Result<Toolchain> {
-        let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
-        let bin = cargo_bin_dir();
-        let mut paths = vec![bin.clone()];
-        paths.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        let path = std::env::join_paths(paths).map_err(|e| format!("bad PATH: {e}"))?;
-        let mut tools = Toolchain {
-            cargo,
-            trunk: bin.join("trunk"),
-            node: PathBuf::from("node"),
-            path,
-        };
-
+        let mut tools = Toolchain::found()?;
         tools.ensure_wasm_target()?;
         tools.ensure_wasm_bindgen()?;
         tools.ensure_trunk()?;
@@ -68,9 +55,40 @@ impl Toolchain {
         Ok(tools)
     }
 
+    /// Finds or installs what building the wasm package of sim-core needs (the wasm32 target
+    /// and the pinned `wasm-bindgen` CLI), without Trunk or the browser tools.
+    pub fn ensure_wasm_package() -> Result<Toolchain> {
+        let tools = Toolchain::found()?;
+        tools.ensure_wasm_target()?;
+        tools.ensure_wasm_bindgen()?;
+        Ok(tools)
+    }
+
+    /// The `PATH` for children: cargo's bin directory first.
+    pub fn path(&self) -> &std::ffi::OsStr {
+        &self.path
+    }
+
     /// Runs `cargo` with these arguments in the workspace root.
     pub fn cargo(&self, args: &[&str]) -> Result {
         self.run(Command::new(&self.cargo).current_dir(root()).args(args))
+    }
+
+    /// The tools where they are expected, nothing checked or installed yet.
+    fn found() -> Result<Toolchain> {
+        let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+        let bin = cargo_bin_dir();
+        let mut paths = vec![bin.clone()];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let path = std::env::join_paths(paths).map_err(|e| format!("bad PATH: {e}"))?;
+        Ok(Toolchain {
+            cargo,
+            trunk: bin.join("trunk"),
+            node: PathBuf::from("node"),
+            path,
+        })
     }
 
     /// Runs a command with the toolchain's `PATH`; a failure names the command.
@@ -250,6 +268,36 @@ impl Toolchain {
                 .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
         )
     }
+}
+
+/// `wrk`, the HTTP load generator of the REST benchmark: found on `PATH`, or installed from
+/// Debian when running as root (`apt-get install wrk`).
+pub fn ensure_wrk() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(wrk) = which("wrk", &path) {
+        return Ok(wrk);
+    }
+    if !is_root() {
+        return Err("wrk is missing: install it with `sudo apt-get install -y wrk`".to_string());
+    }
+    println!("installing wrk from Debian");
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+    };
+    let installed = apt(&["install", "-y", "-qq", "--no-install-recommends", "wrk"])?;
+    if !installed.success() {
+        // The package lists may be missing or stale: refresh them once and retry.
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "--no-install-recommends", "wrk"])?;
+    }
+    which("wrk", &path)
+        .or_else(|| Some(PathBuf::from("/usr/bin/wrk")).filter(|p| p.is_file()))
+        .ok_or_else(|| "wrk is missing and `apt-get install wrk` did not install it".to_string())
 }
 
 /// `$CARGO_HOME/bin`, where `cargo install` puts tools.

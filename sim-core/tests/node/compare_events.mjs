@@ -173,41 +173,71 @@ if (args.bench) {
     console.log(`bench wasm tracker plots_${n}_objects_10_radars: ${(plots / ms).toFixed(1)} k plots/s`);
   }
   // Same workload as `examples/kill_chain.rs`: the whole kill chain, 500 SCUD-Cs, 30 radars,
-  // 20 batteries, up to KILL_CHAIN_UNTIL_S simulated seconds (default 150), in 50 s windows.
+  // 20 batteries, up to KILL_CHAIN_UNTIL_S simulated seconds (default 150), in 50 s windows,
+  // stopping after the first window that ends past KILL_CHAIN_MAX_WALL_S wall seconds (default
+  // none). The last line, `bench wasm kill_chain result {...}`, has the example's JSON fields.
   {
     const until = Number(process.env.KILL_CHAIN_UNTIL_S ?? 150);
+    const maxWall = Number(process.env.KILL_CHAIN_MAX_WALL_S ?? Infinity);
     let t0 = performance.now();
     const b = new wasm.KillChainBenchJs(500, 30, 20);
-    console.log(`bench wasm kill_chain setup (reference solve, placements): ${(performance.now() - t0).toFixed(0)} ms`);
+    const setupS = (performance.now() - t0) / 1000;
+    console.log(`bench wasm kill_chain setup (reference solve, placements): ${(setupS * 1000).toFixed(0)} ms`);
     let simulated = 0;
+    const windows = [];
+    let ended = "until";
     const t1 = performance.now();
-    for (let w = 50; w <= until; w += 50) {
+    for (let w = 50; w <= until + 49.9; w += 50) {
+      const from = simulated;
       t0 = performance.now();
-      const s = b.run_until(w);
+      const s = b.run_until(Math.min(w, until));
       simulated += s;
       const wall = (performance.now() - t0) / 1000;
-      console.log(`bench wasm kill_chain ${w - 50}-${w} s: ${(s / wall).toFixed(2)} simulated s per wall s (${b.rounds_fired()} rounds fired so far)`);
-      if (s < 49.9) break;
+      console.log(`bench wasm kill_chain ${from.toFixed(0)}-${simulated.toFixed(0)} s: ${(s / wall).toFixed(2)} simulated s per wall s (${b.rounds_fired()} rounds fired so far)`);
+      if (s > 0) windows.push({ from_s: from, to_s: simulated, sim_s_per_wall_s: s / wall });
+      if (s < 49.9 && w <= until) { ended = "idle"; break; }
+      if ((performance.now() - t1) / 1000 > maxWall && w < until) { ended = "wall_budget"; break; }
     }
     const wall = (performance.now() - t1) / 1000;
-    console.log(`bench wasm kill_chain_500_30_20: ${simulated.toFixed(1)} simulated s in ${wall.toFixed(1)} s: ${(simulated / wall).toFixed(2)} simulated s per wall s`);
+    console.log(`bench wasm kill_chain_500_30_20: ${simulated.toFixed(1)} simulated s in ${wall.toFixed(1)} s: ${(simulated / wall).toFixed(2)} simulated s per wall s (${ended})`);
+    const rates = windows.map((x) => x.sim_s_per_wall_s);
+    console.log(`bench wasm kill_chain result ${JSON.stringify({
+      missiles: 500, radars: 30, batteries: 20, setup_s: setupS, simulated_s: simulated, wall_s: wall,
+      sim_s_per_wall_s: simulated / wall, min_window_sim_s_per_wall_s: rates.length ? Math.min(...rates) : null,
+      windows, ended,
+    })}`);
     b.free();
-    const socal = readFileSync("scenarios/socal-scud-c.json", "utf8");
-    t0 = performance.now();
-    const report = JSON.parse(wasm.montecarlo_report(socal, 5));
-    const s = (performance.now() - t0) / 1000;
-    console.log(`bench wasm montecarlo socal-scud-c 5 runs: ${(5 / s).toFixed(2)} runs/s (leak ${report.leak?.estimate}, ${report.interceptors_mean} interceptors per run)`);
   }
-  // Same requests as the criterion benchmarks `targeting/solve_<CLASS>`
-  // (`flight::workload::solve_requests`).
+  // Monte Carlo of the SoCal scenario, MONTECARLO_RUNS seeds (default 5), one thread.
+  {
+    const runs = Number(process.env.MONTECARLO_RUNS ?? 5);
+    const socal = readFileSync("scenarios/socal-scud-c.json", "utf8");
+    const t0 = performance.now();
+    const report = JSON.parse(wasm.montecarlo_report(socal, runs));
+    const s = (performance.now() - t0) / 1000;
+    console.log(`bench wasm montecarlo socal-scud-c ${runs} runs: ${(runs / s).toFixed(2)} runs/s (leak ${report.leak?.estimate}, ${report.interceptors_mean} interceptors per run)`);
+  }
+  // The targeting solver on the same requests as the criterion benchmarks
+  // `targeting/solve_<CLASS>` (`flight::workload::solve_requests`): the median of SOLVE_REPS
+  // solves (default 5) after one warm-up solve.
+  const reps = Number(process.env.SOLVE_REPS ?? 5);
   for (const req of JSON.parse(wasm.bench_solve_requests())) {
     const text = JSON.stringify(req);
-    const name = req.kind === "NODONG" ? "Nodong" : req.kind;
-    wasm.solve_trajectory(text); // warm-up
-    const reps = 5;
-    const t = performance.now();
-    for (let r = 0; r < reps; r++) wasm.solve_trajectory(text);
-    console.log(`bench wasm solve_${name}: ${((performance.now() - t) / reps).toFixed(1)} ms`);
+    const kind = req.kind;
+    try {
+      wasm.solve_trajectory(text);
+      const times = [];
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        wasm.solve_trajectory(text);
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+      console.log(`bench wasm solve_${kind}: ${median.toFixed(2)} ms median of ${reps} solves`);
+    } catch (e) {
+      console.log(`bench wasm solve_${kind}: failed: ${e.message}`);
+    }
   }
 }
 
