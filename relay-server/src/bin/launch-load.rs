@@ -12,6 +12,9 @@
 //! 60S and 60N at a target at a random bearing and a distance between 1.2 times the class's
 //! minimum range and 0.8 times its maximum (seeded xorshift, so a run can be repeated).
 //!
+//! A connection answered 503 waits as `Retry-After` says before its next launch (as a polite
+//! client would; `--ignore-retry-after` retries at once, as wrk and Locust do).
+//!
 //! The report gives the answers by status, launches per second (2xx) and answers per second,
 //! the latency p50/p99/max of all answers, the distinct missile ids answered (equal to the 2xx
 //! count unless ids were reused), 503s without `Retry-After` (should be 0) and transport
@@ -58,6 +61,9 @@ struct Args {
     /// Seed of the random launches.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Retry at once after a 503 instead of waiting as its `Retry-After` says.
+    #[arg(long)]
+    ignore_retry_after: bool,
     /// Print the report as one JSON object (otherwise one readable line).
     #[arg(long)]
     json: bool,
@@ -135,10 +141,10 @@ fn random_launch(rng: &mut Rng) -> String {
     )
 }
 
-/// One answer: status, whether a `Retry-After` came with it, and the body.
+/// One answer: status, its `Retry-After` (seconds) if any, and the body.
 struct Answer {
     status: u16,
-    retry_after: bool,
+    retry_after: Option<u64>,
     body: Vec<u8>,
 }
 
@@ -162,7 +168,7 @@ async fn post(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line {line:?}"))?;
     let mut length = None;
-    let mut retry_after = false;
+    let mut retry_after = None;
     loop {
         line.clear();
         conn.read_line(&mut line).await.map_err(|e| e.to_string())?;
@@ -174,7 +180,7 @@ async fn post(
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse::<usize>().ok();
             } else if name.eq_ignore_ascii_case("retry-after") {
-                retry_after = true;
+                retry_after = Some(value.trim().parse::<u64>().unwrap_or(1));
             }
         }
     }
@@ -207,6 +213,7 @@ async fn connection(
     mode: Mode,
     seed: u64,
     until: Instant,
+    polite: bool,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut rng = Rng::new(seed);
@@ -234,8 +241,15 @@ async fn connection(
                     .latencies_ms
                     .push(started.elapsed().as_secs_f64() * 1000.0);
                 *tally.statuses.entry(answer.status).or_default() += 1;
-                if answer.status == 503 && !answer.retry_after {
-                    tally.busy_without_retry_after += 1;
+                if answer.status == 503 {
+                    match answer.retry_after {
+                        None => tally.busy_without_retry_after += 1,
+                        Some(s) if polite => {
+                            let wake = Instant::now() + Duration::from_secs(s.min(10));
+                            tokio::time::sleep_until(wake.min(until).into()).await;
+                        }
+                        Some(_) => {}
+                    }
                 }
                 if (200..300).contains(&answer.status) {
                     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
@@ -289,6 +303,7 @@ async fn main() -> ExitCode {
                 args.mode,
                 args.seed.wrapping_add(u64::from(i) << 32),
                 until,
+                !args.ignore_retry_after,
             ))
         })
         .collect();
