@@ -197,6 +197,11 @@ pub struct EventBus {
 /// A reserved place in the durable queue: sending through it cannot fail or wait.
 pub type DurablePermit = mpsc::OwnedPermit<Arc<BusEvent>>;
 
+/// The durable queue is full (or its writer is gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the queue of launches to write to the database is full")]
+pub struct DurableFull;
+
 impl EventBus {
     /// A bus feeding `metrics`, with no outbox yet.
     pub fn new(metrics: EventMetrics) -> Self {
@@ -213,12 +218,15 @@ impl EventBus {
         let _ = self.durable.set(queue);
     }
 
-    /// Reserves a place in the durable queue: `Ok(None)` without a database, `Err(())` when
-    /// the queue is full (or its writer is gone). Never waits.
-    pub fn reserve_durable(&self) -> Result<Option<DurablePermit>, ()> {
+    /// Reserves a place in the durable queue: `Ok(None)` without a database. Never waits.
+    pub fn reserve_durable(&self) -> Result<Option<DurablePermit>, DurableFull> {
         match self.durable.get() {
             None => Ok(None),
-            Some(queue) => queue.clone().try_reserve_owned().map(Some).map_err(|_| ()),
+            Some(queue) => queue
+                .clone()
+                .try_reserve_owned()
+                .map(Some)
+                .map_err(|_| DurableFull),
         }
     }
 

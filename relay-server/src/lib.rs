@@ -126,7 +126,8 @@ impl AppState {
             let store = store::Store::connect(&url)
                 .await
                 .map_err(StartupError::Service)?;
-            let (durable, launches) = tokio::sync::mpsc::channel(state.config().launch_queue as usize);
+            let (durable, launches) =
+                tokio::sync::mpsc::channel(state.config().launch_queue as usize);
             store.spawn_writer(outbox.clone(), launches, m.clone());
             state.inner.bus.set_durable(durable);
             state.inner.bus.add_outbox(outbox);

@@ -334,7 +334,9 @@ impl RoomMetrics {
 
     /// Counts one launch answered 503 because of `reason`.
     pub fn overload(&self, reason: &'static str) {
-        self.overload.get_or_create(&OverloadLabels { reason }).inc();
+        self.overload
+            .get_or_create(&OverloadLabels { reason })
+            .inc();
     }
 }
 

@@ -128,8 +128,8 @@ fn random_launch(rng: &mut Rng) -> String {
     // The direct problem on a sphere.
     let d = distance / EARTH_RADIUS_M;
     let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * bearing.cos()).asin();
-    let lon2 = lon1
-        + (bearing.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
+    let lon2 =
+        lon1 + (bearing.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
     let wrap = |lon: f64| (lon.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
     format!(
         "/launch?lat={:.6}&lon={:.6}&targetLat={:.6}&targetLon={:.6}&missileType={}",
@@ -154,8 +154,7 @@ async fn post(
     authority: &str,
     path: &str,
 ) -> Result<Answer, String> {
-    let request =
-        format!("POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n");
+    let request = format!("POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n");
     conn.get_mut()
         .write_all(request.as_bytes())
         .await
@@ -257,7 +256,9 @@ async fn connection(
                         (Some(room), Some(id)) => {
                             tally.missile_ids.insert((room.to_string(), id.to_string()));
                         }
-                        _ => tally.errors.push("a 2xx answer without a missile id".into()),
+                        _ => tally
+                            .errors
+                            .push("a 2xx answer without a missile id".into()),
                     }
                 }
             }

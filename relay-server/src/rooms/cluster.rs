@@ -140,7 +140,10 @@ enum JoinAnswer {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum LaunchAnswer {
-    Launched { missile: MissileId, tick: u64 },
+    Launched {
+        missile: MissileId,
+        tick: u64,
+    },
     Rejected(String),
     /// The owner's room is at capacity: worth retrying later.
     Full(String),

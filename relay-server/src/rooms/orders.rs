@@ -163,12 +163,12 @@ impl Orders {
     /// one that fits gets its id. `durable` is called, under the book's lock, for a launch
     /// about to be accepted: it reserves the launch's place in the database queue (`Err` when
     /// full) and returns what stores the event once ordered.
-    pub fn order<D>(
+    pub fn order<D, E>(
         &self,
         by: Member,
         command: Command,
         applied: Option<&Applied>,
-        durable: impl FnOnce() -> Result<D, ()>,
+        durable: impl FnOnce() -> Result<D, E>,
     ) -> Result<(u64, Option<(Ordered, D)>), Refusal> {
         let mut book = self.lock();
         let tick = book.tick + LEAD_TICKS;
@@ -192,8 +192,13 @@ impl Orders {
                     capacity: self.capacity,
                 });
             }
-            let durable = durable().map_err(|()| Refusal::Busy)?;
-            let index = book.pending.iter().rev().take_while(|c| c.tick == tick).count();
+            let durable = durable().map_err(|_| Refusal::Busy)?;
+            let index = book
+                .pending
+                .iter()
+                .rev()
+                .take_while(|c| c.tick == tick)
+                .count();
             let missile = MissileId(book.next_missile);
             book.next_missile += 1;
             book.pending_launches += 1;
@@ -307,7 +312,11 @@ impl Orders {
         while book.expected.front().is_some_and(|e| e.tick <= tick) {
             wrong += 1;
             let missing = book.expected.pop_front();
-            tracing::error!(tick, ?missing, "the referee did not launch an ordered missile");
+            tracing::error!(
+                tick,
+                ?missing,
+                "the referee did not launch an ordered missile"
+            );
         }
         if wrong > 0 {
             // Re-derive the next id from the referee, so later launches are right again.

@@ -1165,7 +1165,10 @@ mod tests {
         assert_eq!(launched.len(), 3);
         for (ordered, e) in answers.iter().zip(&launched[1..]) {
             assert_eq!(e.event_id, format!("t:0000abcd:{tick}:{}", ordered.index));
-            assert_eq!(**e, BusEvent::new("t", "0000abcd", ordered.index, &ordered.event));
+            assert_eq!(
+                **e,
+                BusEvent::new("t", "0000abcd", ordered.index, &ordered.event)
+            );
         }
         assert_eq!(room.metrics.mispredictions.get(), 0);
         assert_eq!(room.metrics.launches.get(), 3);

@@ -39,8 +39,8 @@ use super::rate::TokenBucket;
 use super::{RoomHandle, RoomRequest, RoomSettings};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::solver::{SolveError, Solver};
 use crate::metrics::RoomMetrics;
+use crate::solver::{SolveError, Solver};
 
 /// Frames larger than this are cut off by the websocket layer itself (the connection ends);
 /// messages between [`MAX_CLIENT_MESSAGE_BYTES`] and this get an `error` answer instead.
