@@ -127,7 +127,7 @@ pub struct Config {
 
     /// Most missiles in flight in one room (launches ordered and not yet flying included);
     /// past it, launches are answered 503 with Retry-After until some have landed.
-    #[arg(long, env = "MDSIM_ROOM_CAPACITY", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "MDSIM_ROOM_CAPACITY", default_value_t = 40_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub room_capacity: u32,
 
     /// Launch solves that may wait for a CPU (one solves per CPU meanwhile); past it, launches

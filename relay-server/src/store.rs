@@ -18,7 +18,7 @@
 //! down the events wait in the bounded [`Outbox`] (`db_buffer_events`) and are written when it
 //! returns. The relay starts even when the database is unreachable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +36,8 @@ use crate::metrics::ServiceMetrics;
 
 /// Events written per transaction.
 const BATCH: usize = 512;
+/// Most ids of durably written launches remembered, so their referee copies are skipped.
+const MAX_SKIPPED_IDS: usize = 1_000_000;
 /// Rows per multi-row `INSERT` (9 or 10 parameters each: within SQLite's and PostgreSQL's
 /// limits on bound parameters).
 const ROWS_PER_INSERT: usize = 256;
@@ -466,6 +468,9 @@ impl Store {
             let mut backoff = Duration::from_millis(50);
             let mut launches: Vec<Arc<BusEvent>> = Vec::new();
             let mut durable_open = true;
+            // Ids of launch events written from the durable queue whose referee copy has not
+            // come through the outbox yet: that copy is skipped (it would change nothing).
+            let mut written: HashSet<String> = HashSet::new();
             loop {
                 while durable_open && launches.len() < BATCH {
                     match durable.try_recv() {
@@ -487,12 +492,32 @@ impl Store {
                     (None, std::mem::take(&mut launches))
                 };
                 let started = Instant::now();
-                match store.write_events(&batch).await {
+                let fresh: Vec<Arc<BusEvent>> = match last {
+                    None => batch.clone(),
+                    Some(_) => batch
+                        .iter()
+                        .filter(|e| e.kind != "launch" || !written.contains(&e.event_id))
+                        .cloned()
+                        .collect(),
+                };
+                match store.write_events(&fresh).await {
                     Ok(()) => {
                         metrics.latency.observe(started.elapsed().as_secs_f64());
                         metrics.delivered.inc_by(batch.len() as u64);
-                        if let Some(last) = last {
-                            outbox.ack(last);
+                        match last {
+                            Some(last) => {
+                                outbox.ack(last);
+                                for e in batch.iter().filter(|e| e.kind == "launch") {
+                                    written.remove(&e.event_id);
+                                }
+                            }
+                            None => {
+                                if written.len() > MAX_SKIPPED_IDS {
+                                    // Referee copies that never came (the room closed): forget.
+                                    written.clear();
+                                }
+                                written.extend(batch.iter().map(|e| e.event_id.clone()));
+                            }
                         }
                         backoff = Duration::from_millis(50);
                     }
