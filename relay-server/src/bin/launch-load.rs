@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Opens CONNECTIONS keep-alive HTTP/1.1 connections and, on each, posts launches one after
-//! the other for DURATION seconds. `--mode locust` (the default) sends the old Locust request
+//! the other for DURATION seconds (with `--rate R`, R launches per second over all
+//! connections, each connection keeping its share of the schedule; as fast as answers come
+//! otherwise). `--mode locust` (the default) sends the old Locust request
 //! every time (SCUD-C from 36.5N 123.1W at Los Angeles); `--mode random` sends distinct random
 //! launches within range: a SCUD-B, SCUD-C or Nodong-class missile from a random site between
 //! 60S and 60N at a target at a random bearing and a distance between 1.2 times the class's
@@ -61,6 +63,9 @@ struct Args {
     /// Seed of the random launches.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Launches per second over all connections (0: as fast as the answers come).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Retry at once after a 503 instead of waiting as its `Retry-After` says.
     #[arg(long)]
     ignore_retry_after: bool,
@@ -213,11 +218,21 @@ async fn connection(
     seed: u64,
     until: Instant,
     polite: bool,
+    period: Option<Duration>,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut rng = Rng::new(seed);
     let mut conn = None;
+    let mut next = Instant::now();
     while Instant::now() < until {
+        if let Some(period) = period {
+            // The schedule, not the answers, sets the pace (late answers do not slow it).
+            tokio::time::sleep_until(next.into()).await;
+            next += period;
+            if Instant::now() >= until {
+                break;
+            }
+        }
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match TcpStream::connect(&authority).await {
@@ -295,6 +310,12 @@ async fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    if !(args.rate.is_finite() && (0.0..=100_000.0).contains(&args.rate)) {
+        eprintln!("launch-load: --rate {} must be in [0, 100000]", args.rate);
+        return ExitCode::from(2);
+    }
+    let period =
+        (args.rate > 0.0).then(|| Duration::from_secs_f64(f64::from(args.connections) / args.rate));
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.duration);
     let tasks: Vec<_> = (0..args.connections)
@@ -305,6 +326,7 @@ async fn main() -> ExitCode {
                 args.seed.wrapping_add(u64::from(i) << 32),
                 until,
                 !args.ignore_retry_after,
+                period,
             ))
         })
         .collect();
