@@ -307,7 +307,6 @@ impl Room {
 
     /// One 100 ms period: `speed` referee ticks, none while paused.
     fn period(&mut self) {
-        self.flush();
         if self.clock.paused {
             return;
         }
@@ -540,8 +539,12 @@ impl Room {
         }
     }
 
-    /// Runs one referee tick with the commands stamped for it.
+    /// Runs one referee tick with the commands stamped for it. What was ordered until now is
+    /// broadcast first: a command ordered after this flush is stamped at least
+    /// [`super::LEAD_TICKS`] ahead, so none is applied before its broadcast, whatever the
+    /// room's speed.
     fn step(&mut self) {
+        self.flush();
         let tick = self.sim.tick();
         let commands = self.orders.due(tick);
         let events = self.sim.step(&commands);
@@ -1231,6 +1234,36 @@ mod tests {
             answers[0]
         );
         assert_eq!(room.metrics.mispredictions.get(), 0);
+    }
+
+    #[test]
+    fn commands_ordered_from_outside_are_broadcast_before_they_apply() {
+        let mut room = room();
+        let (_, mut rx) = join(&mut room, 64);
+        drain(&mut rx);
+        let scud = launch();
+        let applied = applied_of(&scud).unwrap();
+        let (tick, _) = order_in(
+            &room.orders,
+            &room.bus,
+            ("test", "0000abcd"),
+            rest_member(),
+            scud,
+            Some(&applied),
+        )
+        .unwrap();
+        // Only steps, as at 16x, with no wake-up of the task in between.
+        while room.sim.tick() < tick {
+            room.step();
+        }
+        assert!(room.sim.missiles().is_empty());
+        assert!(
+            drain(&mut rx)
+                .iter()
+                .any(|m| matches!(m, ServerMessage::Command(c) if c.tick == tick))
+        );
+        room.step();
+        assert_eq!(room.sim.missiles().len(), 1);
     }
 
     #[test]
