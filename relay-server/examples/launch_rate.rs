@@ -1,8 +1,9 @@
 //! REST launch throughput, in process:
 //! `cargo run --release -p relay-server --example launch_rate -- [CONCURRENCY] [SECONDS] [NATS_URL]`.
 //!
-//! Drives `POST /launch` (Vandenberg to Los Angeles, SCUD-C: every request is validated and
-//! solved, then applied by the public room's referee) through the relay's router without
+//! Drives `POST /launch` (Vandenberg to Los Angeles, SCUD-C: every request is validated, its
+//! solve shared through the solver's cache, and ordered in the public room; past the room's
+//! capacity the answers are 503s, counted as errors) through the relay's router without
 //! sockets, CONCURRENCY requests at a time for SECONDS, and reports launches per second and
 //! the p50/p99 request latency. With NATS_URL (a server on 127.0.0.1 only) every event also
 //! goes out on NATS; no database is used either way, so the figure is the relay's own.

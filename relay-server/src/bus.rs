@@ -10,6 +10,10 @@
 //! - [`Outbox`]: a bounded queue with a size gauge. A writer peeks a batch, tries to deliver
 //!   it and acknowledges it only once delivered, so while NATS or the database is down the
 //!   events wait here; when the queue is full the oldest is dropped and counted.
+//! - The durable queue ([`EventBus::reserve_durable`]): a bounded channel to the database
+//!   writer for the `launch` events that rooms predict when they order a launch. A place is
+//!   reserved before the launch is accepted and nothing in it is ever dropped, so every
+//!   answered launch is written; when it is full, launches are refused (503) instead.
 //!
 //! Invariants: an event id is a pure function of the room, the room's run (8 hex digits drawn
 //! from the operating system when the room task starts, so a room that restarts at tick 0,
@@ -25,7 +29,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_core::Event;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 use crate::metrics::EventMetrics;
 
@@ -187,7 +191,16 @@ pub struct EventBus {
     tx: broadcast::Sender<Arc<BusEvent>>,
     outboxes: Arc<Mutex<Vec<Arc<Outbox>>>>,
     metrics: EventMetrics,
+    durable: Arc<std::sync::OnceLock<mpsc::Sender<Arc<BusEvent>>>>,
 }
+
+/// A reserved place in the durable queue: sending through it cannot fail or wait.
+pub type DurablePermit = mpsc::OwnedPermit<Arc<BusEvent>>;
+
+/// The durable queue is full (or its writer is gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the queue of launches to write to the database is full")]
+pub struct DurableFull;
 
 impl EventBus {
     /// A bus feeding `metrics`, with no outbox yet.
@@ -196,7 +209,32 @@ impl EventBus {
             tx: broadcast::Sender::new(BROADCAST_CAPACITY),
             outboxes: Arc::default(),
             metrics,
+            durable: Arc::default(),
         }
+    }
+
+    /// Sets the durable queue (once, at start, when the relay has a database).
+    pub fn set_durable(&self, queue: mpsc::Sender<Arc<BusEvent>>) {
+        let _ = self.durable.set(queue);
+    }
+
+    /// Reserves a place in the durable queue: `Ok(None)` without a database. Never waits.
+    pub fn reserve_durable(&self) -> Result<Option<DurablePermit>, DurableFull> {
+        match self.durable.get() {
+            None => Ok(None),
+            Some(queue) => queue
+                .clone()
+                .try_reserve_owned()
+                .map(Some)
+                .map_err(|_| DurableFull),
+        }
+    }
+
+    /// Launch events waiting in the durable queue.
+    pub fn durable_pending(&self) -> usize {
+        self.durable
+            .get()
+            .map_or(0, |q| q.max_capacity() - q.capacity())
     }
 
     /// Registers an outbox: every event published from now on is queued in it too.
@@ -213,14 +251,15 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Events waiting in all outboxes.
+    /// Events waiting in all outboxes and the durable queue.
     pub fn pending(&self) -> usize {
         self.outboxes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .map(|o| o.len())
-            .sum()
+            .sum::<usize>()
+            + self.durable_pending()
     }
 
     /// Waits until every outbox is empty, or `timeout` passed; returns what still waits.

@@ -124,6 +124,25 @@ pub struct Config {
     /// it the oldest are dropped (and counted).
     #[arg(long, env = "MDSIM_BUFFER_EVENTS", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub buffer_events: u32,
+
+    /// Most missiles in flight in one room (launches ordered and not yet flying included);
+    /// past it, launches are answered 503 with Retry-After until some have landed.
+    #[arg(long, env = "MDSIM_ROOM_CAPACITY", default_value_t = 40_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub room_capacity: u32,
+
+    /// Launch solves that may wait for a CPU (one solves per CPU meanwhile); past it, launches
+    /// that need a solve are answered 503 with Retry-After at once.
+    #[arg(long, env = "MDSIM_SOLVE_QUEUE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub solve_queue: u32,
+
+    /// Launch solutions remembered, so identical requests share one solve.
+    #[arg(long, env = "MDSIM_SOLVE_CACHE", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub solve_cache: u32,
+
+    /// Launches accepted and waiting to be written to the database; past it, launches are
+    /// answered 503 with Retry-After (an answered launch is always written).
+    #[arg(long, env = "MDSIM_LAUNCH_QUEUE", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub launch_queue: u32,
 }
 
 fn parse_database_url(url: &str) -> Result<String, String> {

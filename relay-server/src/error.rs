@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Why the relay could not start or stopped serving.
@@ -127,6 +127,16 @@ pub enum ApiError {
     #[error("{0}")]
     NotReady(String),
 
+    /// 503 with `Retry-After`: the relay is at one of its limits (a room's capacity, the
+    /// solver's waiting line, the database queue) and refuses at once rather than queue.
+    #[error("{message}")]
+    Busy {
+        /// One sentence.
+        message: String,
+        /// Seconds after which a retry is worth it (the `Retry-After` header).
+        retry_after_s: u32,
+    },
+
     /// 500: something failed inside; the detail is logged, the client sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -148,7 +158,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,6 +167,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            Self::Busy { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        };
         let (message, details) = match self {
             Self::BadRequest { message, details } | Self::Unprocessable { message, details } => {
                 (message, details)
@@ -164,6 +178,13 @@ impl IntoResponse for ApiError {
             Self::Forbidden(message) | Self::NotFound(message) | Self::NotReady(message) => {
                 (message, None)
             }
+            Self::Busy {
+                message,
+                retry_after_s,
+            } => (
+                message,
+                Some(serde_json::json!({ "retry_after_s": retry_after_s })),
+            ),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ("internal error".to_owned(), None)
@@ -176,7 +197,13 @@ impl IntoResponse for ApiError {
                 body.entry(key).or_insert(value);
             }
         }
-        (status, Json(serde_json::Value::Object(body))).into_response()
+        let mut response = (status, Json(serde_json::Value::Object(body))).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -222,5 +249,17 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let response = ApiError::NotReady("not yet".into()).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn busy_answers_503_with_retry_after() {
+        let response = ApiError::Busy {
+            message: "full".into(),
+            retry_after_s: 7,
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
     }
 }

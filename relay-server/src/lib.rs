@@ -10,6 +10,7 @@
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`metrics`]: the Prometheus registry, the request-metrics middleware and `/metrics`;
 //! - [`rest`]: `POST /launch` and the catalogs (`/api/missile-types`, `/api/radar-types`);
+//! - [`solver`]: launch solving on a bounded pool with a bounded cache of answers;
 //! - [`rooms`]: rooms with their referee simulations, `POST /api/rooms`, the room websocket;
 //! - [`bus`]: the event bus: referee events with ids, metrics, outboxes for external writers;
 //! - [`nats`]: the NATS bridge (`--nats-url`): events out on old and new subjects, launches in;
@@ -33,6 +34,7 @@ pub mod rest;
 pub mod rooms;
 pub mod scenarios;
 pub mod server;
+pub mod solver;
 pub mod static_files;
 pub mod store;
 
@@ -41,10 +43,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
-use tokio::sync::Semaphore;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use config::Config;
@@ -71,7 +72,7 @@ struct Inner {
     scenarios: scenarios::ScenarioStore,
     store: std::sync::OnceLock<store::Store>,
     nats: std::sync::OnceLock<async_nats::Client>,
-    solver_permits: Arc<Semaphore>,
+    solver: solver::Solver,
     /// Flips to `true` once shutdown begins; websocket connections watch it.
     shutting_down: tokio::sync::watch::Sender<bool>,
 }
@@ -88,6 +89,12 @@ impl AppState {
             bus.clone(),
         );
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let solver = solver::Solver::new(
+            cpus,
+            config.solve_queue as usize,
+            config.solve_cache as usize,
+            metrics.solver().clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -98,7 +105,7 @@ impl AppState {
                 store: std::sync::OnceLock::new(),
                 nats: std::sync::OnceLock::new(),
                 shutting_down: tokio::sync::watch::Sender::new(false),
-                solver_permits: Arc::new(Semaphore::new(cpus)),
+                solver,
             }),
         }
     }
@@ -119,7 +126,10 @@ impl AppState {
             let store = store::Store::connect(&url)
                 .await
                 .map_err(StartupError::Service)?;
-            store.spawn_writer(outbox.clone(), m.clone());
+            let (durable, launches) =
+                tokio::sync::mpsc::channel(state.config().launch_queue as usize);
+            store.spawn_writer(outbox.clone(), launches, m.clone());
+            state.inner.bus.set_durable(durable);
             state.inner.bus.add_outbox(outbox);
             let _ = state.inner.store.set(store);
         }
@@ -194,9 +204,9 @@ impl AppState {
         self.inner.shutting_down.subscribe()
     }
 
-    /// Permits for concurrent targeting solves (one per CPU).
-    pub fn solver_permits(&self) -> &Arc<Semaphore> {
-        &self.inner.solver_permits
+    /// The launch solver (bounded pool, shared answers).
+    pub fn solver(&self) -> &solver::Solver {
+        &self.inner.solver
     }
 }
 
@@ -226,7 +236,10 @@ pub fn app(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A 503 under load is the relay refusing on purpose, thousands a second; a 500
+                // is logged at ERROR with its detail where it is answered (`ApiError`).
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .with_state(state)
 }

@@ -15,6 +15,15 @@
 //! - `relay_evictions_total`: members dropped because their outbound queue was full;
 //! - `relay_hash_checks_total`: client state hashes compared with the referee's;
 //! - `relay_desyncs_total`: client state hashes that differed from the referee's;
+//! - `relay_overload_total{reason}`: launches answered 503 with `Retry-After` because the relay
+//!   was at a limit: `room-capacity` (the room's missiles in flight), `solver` (every CPU
+//!   solving and the waiting line full), `database` (the queue of launches to write full);
+//! - `relay_solves_total{result}`: launch checks by the relay's solver: `computed`, `hit` (the
+//!   cache had the answer), `shared` (waited for the same computation in flight), `busy`
+//!   (refused: the waiting line was full); `relay_solves_waiting` (gauge);
+//! - `relay_public_room_missiles`: missiles in flight in the public room after its last tick;
+//! - `relay_launch_mispredictions_total`: launch events of a referee that differed from the
+//!   one its room predicted when it ordered the launch (0 unless something is wrong);
 //! - the old system's names, fed by the referee events on the bus ([`EventMetrics`]):
 //!   `radar_detections_total{radar}` (every plot, by radar call sign), `track_updates_total`
 //!   (plots the tracker used), `correlation_latency_seconds` (histogram of the first plot to
@@ -96,6 +105,7 @@ pub struct Metrics {
     events: EventMetrics,
     nats: ServiceMetrics,
     db: ServiceMetrics,
+    solver: crate::solver::SolverMetrics,
 }
 
 /// Most distinct `radar` / `battery` label values; later names share the label `other`, so
@@ -265,6 +275,20 @@ impl ServiceMetrics {
     }
 }
 
+/// Labels `result` of `relay_solves_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// One of a fixed set of results.
+    pub result: &'static str,
+}
+
+/// Labels `reason` of `relay_overload_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OverloadLabels {
+    /// `room-capacity`, `solver` or `database`.
+    pub reason: &'static str,
+}
+
 /// Labels of `relay_refused_messages_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RefusedLabels {
@@ -294,12 +318,25 @@ pub struct RoomMetrics {
     pub hash_checks: Counter,
     /// `relay_desyncs_total`.
     pub desyncs: Counter,
+    /// `relay_overload_total{reason}`.
+    pub overload: Family<OverloadLabels, Counter>,
+    /// `relay_public_room_missiles`.
+    pub public_in_flight: Gauge,
+    /// `relay_launch_mispredictions_total`.
+    pub mispredictions: Counter,
 }
 
 impl RoomMetrics {
     /// Counts one refused client message.
     pub fn refuse(&self, reason: &'static str) {
         self.refused.get_or_create(&RefusedLabels { reason }).inc();
+    }
+
+    /// Counts one launch answered 503 because of `reason`.
+    pub fn overload(&self, reason: &'static str) {
+        self.overload
+            .get_or_create(&OverloadLabels { reason })
+            .inc();
     }
 }
 
@@ -377,6 +414,32 @@ impl Metrics {
             "relay_desyncs",
             "Client state hashes that differed from the referee's",
             rooms.desyncs.clone(),
+        );
+        registry.register(
+            "relay_overload",
+            "Launches answered 503 with Retry-After because the relay was at a limit, by limit",
+            rooms.overload.clone(),
+        );
+        registry.register(
+            "relay_public_room_missiles",
+            "Missiles in flight in the public room after its last tick",
+            rooms.public_in_flight.clone(),
+        );
+        registry.register(
+            "relay_launch_mispredictions",
+            "Referee launch events that differed from the ones their rooms predicted",
+            rooms.mispredictions.clone(),
+        );
+        let solver = crate::solver::SolverMetrics::default();
+        registry.register(
+            "relay_solves",
+            "Launch checks by the relay's solver, by result (computed, hit, shared, busy)",
+            solver.solves.clone(),
+        );
+        registry.register(
+            "relay_solves_waiting",
+            "Launch checks waiting for a CPU",
+            solver.waiting.clone(),
         );
 
         let events = EventMetrics::default();
@@ -462,7 +525,13 @@ impl Metrics {
             events,
             nats,
             db,
+            solver,
         }
+    }
+
+    /// The solver's metrics.
+    pub fn solver(&self) -> &crate::solver::SolverMetrics {
+        &self.solver
     }
 
     /// The handles fed by rooms and websocket connections.

@@ -1,24 +1,30 @@
 //! The REST API: `POST /launch` (the old system's call, kept compatible) and the catalogs.
 //!
 //! - `POST /launch?lat=&lon=&targetLat=&targetLon=&missileType=[&profile=][&room=&token=][&label=]`,
-//!   or the same fields in a JSON object body (the token also as `Authorization: Bearer`): validates every field, solves the flight with
-//!   [`sim_core::targeting::solve`], orders a launch with the solved guidance in the room (the
-//!   public room by default) and answers, once the referee has applied it, with
-//!   `{missile_id, status: "launched", room, tick, ..., flight: {range_m, apogee_alt_m,
-//!   flight_time_s, burnout, ...}}`. `missileType` defaults to `SCUD-C`, as before.
+//!   or the same fields in a JSON object body (the token also as `Authorization: Bearer`):
+//!   validates every field, solves the flight with [`sim_core::targeting::solve`] through the
+//!   relay's [`crate::solver`] (identical requests share one solve), orders a launch with the
+//!   solved guidance in the room (the public room by default) and answers as soon as the
+//!   launch is ordered, with `{missile_id, status: "launched", room, tick, ..., flight:
+//!   {range_m, apogee_alt_m, flight_time_s, burnout, ...}}`: its missile id and the tick the
+//!   referee applies it at (a few ticks ahead) are fixed, and with a database its row has its
+//!   place in the queue of launches to write. The answer does not wait for the referee's tick.
+//!   `missileType` defaults to `SCUD-C`, as before.
 //! - `GET /api/missile-types`, `GET /api/radar-types`: the sim-core catalogs.
 //!
 //! Errors are JSON `{"error": "<one sentence>", ...}`: 400 for missing, non-numeric, NaN or
 //! out-of-range values and unknown names (with `valid_types`), 403 for a private room without
 //! its token, 404 for an unknown room, 422 for a target the missile cannot reach (with the
-//! distance and the reach), 503 when the relay is saturated.
+//! distance and the reach), 503 with `Retry-After` when the relay is at a limit: the room holds
+//! its capacity of missiles in flight (`--room-capacity`), the solver's waiting line is full
+//! (`--solve-queue`) or the database queue is (`--launch-queue`); each is counted in
+//! `relay_overload_total{reason}`.
 //!
 //! Invariant: a solve never runs on the async workers; it runs on the blocking pool, at most
-//! one per CPU at a time (more requests wait their turn).
+//! one per CPU at a time, with a bounded waiting line: a request is refused at once rather
+//! than queued behind seconds of solves.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -30,21 +36,24 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sim_core::earth::GeoPoint;
 use sim_core::engine::LaunchCommand;
-use sim_core::flight::{FlightSummary, PhysicsParams};
+use sim_core::flight::FlightSummary;
 use sim_core::missile::catalog::catalog;
 use sim_core::radar::RadarKind;
-use sim_core::targeting::{self, Profile, TargetingError, TargetingRequest};
+use sim_core::targeting::{Profile, TargetingError, TargetingRequest};
 use sim_core::{Command, MissileKind};
-use tokio::sync::{Semaphore, oneshot};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::rooms::{LaunchOutcome, PUBLIC_ROOM, RoomRequest};
+use crate::rooms::{LaunchOutcome, PUBLIC_ROOM};
+use crate::solver::SolveError;
 
 /// Largest accepted `POST /launch` body.
 pub const MAX_LAUNCH_BODY_BYTES: usize = 16 * 1024;
-/// How long a launch may wait for the referee before the request gives up.
-const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// `Retry-After` when the solver or the database queue is full: they drain in well under a
+/// second.
+const RETRY_SOON_S: u32 = 1;
+/// `Retry-After` when a room is at capacity: missiles take minutes to land.
+const RETRY_CAPACITY_S: u32 = 10;
 
 /// `POST /launch`, `GET /api/missile-types`, `GET /api/radar-types`.
 pub fn router() -> Router<AppState> {
@@ -295,36 +304,55 @@ async fn launch_fields(
     // expensive solve.
     sim_core::protocol::validate_command(&Command::Launch(launch.clone()))
         .map_err(ApiError::bad_request)?;
+    let busy = |reason: &'static str, message: String, retry_after_s: u32| {
+        state.metrics().rooms().overload(reason);
+        ApiError::Busy {
+            message,
+            retry_after_s,
+        }
+    };
+    // A full room refuses before any solving.
+    if !room.has_room() {
+        return Err(busy(
+            "room-capacity",
+            format!(
+                "room {} holds {} missiles in flight, its capacity; try again when some have \
+                 landed",
+                short(room.id()),
+                state.config().room_capacity
+            ),
+            RETRY_CAPACITY_S,
+        ));
+    }
     let request = TargetingRequest {
         kind,
         from,
         to,
         profile,
     };
-    let solution = solve(state.solver_permits(), request)
-        .await?
-        .map_err(targeting_error)?;
+    let checked = state
+        .solver()
+        .check(request, None)
+        .await
+        .map_err(|e| match e {
+            SolveError::Refused(err) => targeting_error(err),
+            SolveError::Busy => busy(
+                "solver",
+                "the relay is solving as many launches as it can; try again in a second".into(),
+                RETRY_SOON_S,
+            ),
+            SolveError::Failed(why) => ApiError::NotReady(why),
+        })?;
+    let solution = checked.solution;
+    let applied = checked.applied.map_err(|message| ApiError::Unprocessable {
+        message: format!("the solved flight would be refused by the referee: {message}"),
+        details: None,
+    })?;
     launch.guidance = Some(solution.guidance);
     let command = Command::Launch(launch);
-
-    let (outcome_tx, outcome_rx) = oneshot::channel();
-    let sent = room
-        .send(RoomRequest::Launch {
-            command,
-            outcome: outcome_tx,
-        })
-        .await;
-    let closed = || ApiError::NotReady("the room closed before the launch; try again".into());
-    if !sent {
-        return Err(closed());
-    }
-    let outcome = tokio::time::timeout(LAUNCH_TIMEOUT, outcome_rx)
-        .await
-        .map_err(|_| ApiError::NotReady("the room did not apply the launch in time".into()))?
-        .map_err(|_| closed())?;
-    match outcome {
+    match room.launch(command, Ok(applied)).await {
         LaunchOutcome::Launched { missile, tick } => {
-            tracing::info!(room = %room.id(), %missile, %kind, tick, "REST launch");
+            tracing::debug!(room = %room.id(), %missile, %kind, tick, "REST launch");
             Ok(LaunchResponse {
                 missile_id: missile.to_string(),
                 status: "launched",
@@ -342,31 +370,13 @@ async fn launch_fields(
                 },
             })
         }
-        LaunchOutcome::Rejected(reason) => Err(ApiError::Unprocessable {
-            message: reason,
+        LaunchOutcome::Rejected(message) => Err(ApiError::Unprocessable {
+            message,
             details: None,
         }),
+        LaunchOutcome::Full(message) => Err(busy("room-capacity", message, RETRY_CAPACITY_S)),
+        LaunchOutcome::Busy(message) => Err(busy("database", message, RETRY_SOON_S)),
     }
-}
-
-/// Solves on the blocking pool, one solve per permit (CPU) at a time. The outer error is the
-/// relay's (shutting down, task failure), the inner one the solver's answer.
-pub(crate) async fn solve(
-    permits: &Arc<Semaphore>,
-    request: TargetingRequest,
-) -> Result<Result<targeting::Solution, TargetingError>, ApiError> {
-    let permit = permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::NotReady("the relay is shutting down".into()))?;
-    let solved = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        targeting::solve(&request, &PhysicsParams::default())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("targeting task failed: {e}")))?;
-    Ok(solved)
 }
 
 /// 400 for bad coordinates, 422 with the figures for a target the missile cannot reach.

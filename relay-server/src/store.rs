@@ -18,6 +18,7 @@
 //! down the events wait in the bounded [`Outbox`] (`db_buffer_events`) and are written when it
 //! returns. The relay starts even when the database is unreachable.
 
+use std::collections::{BTreeSet, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,13 +28,19 @@ use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, SqlSafeStr};
+use sqlx::{QueryBuilder, Row, SqlSafeStr};
+use tokio::sync::mpsc;
 
 use crate::bus::{BusEvent, Outbox};
 use crate::metrics::ServiceMetrics;
 
 /// Events written per transaction.
 const BATCH: usize = 512;
+/// Most ids of durably written launches remembered, so their referee copies are skipped.
+const MAX_SKIPPED_IDS: usize = 1_000_000;
+/// Rows per multi-row `INSERT` (9 or 10 parameters each: within SQLite's and PostgreSQL's
+/// limits on bound parameters).
+const ROWS_PER_INSERT: usize = 256;
 /// Longest wait between attempts while the database is down.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 /// How long to wait for a connection before an operation counts as failed.
@@ -95,8 +102,11 @@ fn point(v: Option<&Value>) -> Option<(f64, f64)> {
 /// `(lat, lon)` in degrees.
 type LatLon = (f64, f64);
 
-/// A launch event's flight row: `(missile_id, type, launch, target)`.
-fn flight(event: &BusEvent) -> Option<(String, String, LatLon, LatLon)> {
+/// A flight row's `(missile_id, type, launch, target)`.
+type Flight = (String, String, LatLon, LatLon);
+
+/// A launch event's flight row.
+fn flight(event: &BusEvent) -> Option<Flight> {
     if event.kind != "launch" {
         return None;
     }
@@ -306,61 +316,137 @@ impl Store {
     }
 
     async fn write_events_inner(&self, batch: &[Arc<BusEvent>]) -> Result<(), sqlx::Error> {
+        // Rooms first (the events reference them), then the events in multi-row inserts, then
+        // the flights (which reference their launch events), then the rare updates.
+        let rooms: BTreeSet<&str> = batch.iter().map(|e| e.room.as_str()).collect();
+        let flights: Vec<(&BusEvent, Flight)> = batch
+            .iter()
+            .filter_map(|e| flight(e).map(|f| (&**e, f)))
+            .collect();
         match &self.pool {
             Pool::Sqlite(pool) => {
                 let mut tx = pool.begin().await?;
-                for e in batch {
-                    let (lat, lon) = e.place().unzip();
+                for room in rooms {
                     sqlx::query("INSERT INTO room (id) VALUES (?) ON CONFLICT (id) DO NOTHING")
-                        .bind(&e.room)
+                        .bind(room)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("INSERT INTO event (event_id, room, tick, idx, type, time_s, lat, lon, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING")
-                        .bind(&e.event_id).bind(&e.room).bind(e.tick as i64).bind(i64::from(e.index))
-                        .bind(&e.kind).bind(e.time_s).bind(lat).bind(lon).bind(e.payload.to_string())
-                        .execute(&mut *tx).await?;
-                    if let Some((missile, kind, from, to)) = flight(e) {
-                        sqlx::query("INSERT INTO missile_flight (event_id, room, missile_id, type, launch_tick, launch_time_s, launch_lat, launch_lon, target_lat, target_lon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING")
-                            .bind(&e.event_id).bind(&e.room).bind(missile).bind(kind).bind(e.tick as i64).bind(e.time_s)
-                            .bind(from.0).bind(from.1).bind(to.0).bind(to.1)
-                            .execute(&mut *tx).await?;
-                    }
+                }
+                for chunk in batch.chunks(ROWS_PER_INSERT) {
+                    let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO event (event_id, room, tick, idx, type, time_s, lat, lon, payload) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        let (lat, lon) = e.place().unzip();
+                        b.push_bind(e.event_id.clone())
+                            .push_bind(e.room.clone())
+                            .push_bind(e.tick as i64)
+                            .push_bind(i64::from(e.index))
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.time_s)
+                            .push_bind(lat)
+                            .push_bind(lon)
+                            .push_bind(e.payload.to_string());
+                    });
+                    q.push(" ON CONFLICT (event_id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in flights.chunks(ROWS_PER_INSERT) {
+                    let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO missile_flight (event_id, room, missile_id, type, launch_tick, launch_time_s, launch_lat, launch_lon, target_lat, target_lon) ",
+                    );
+                    q.push_values(chunk, |mut b, (e, (missile, kind, from, to))| {
+                        b.push_bind(e.event_id.clone())
+                            .push_bind(e.room.clone())
+                            .push_bind(missile.clone())
+                            .push_bind(kind.clone())
+                            .push_bind(e.tick as i64)
+                            .push_bind(e.time_s)
+                            .push_bind(from.0)
+                            .push_bind(from.1)
+                            .push_bind(to.0)
+                            .push_bind(to.1);
+                    });
+                    q.push(" ON CONFLICT (event_id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for e in batch {
+                    // `room = ?` lets the (room, missile_id) index find the flight.
                     if let Some(missile) = killed(e) {
-                        sqlx::query("UPDATE missile_flight SET destroyed = 1 WHERE event_id LIKE ? || '%' AND missile_id = ?")
-                            .bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET destroyed = 1 WHERE room = ? AND missile_id = ? AND event_id LIKE ? || '%'")
+                            .bind(&e.room).bind(missile).bind(run_prefix(&e.event_id)).execute(&mut *tx).await?;
                     }
                     if let Some((missile, wkt)) = trajectory(e) {
-                        sqlx::query("UPDATE missile_flight SET trajectory = ? WHERE event_id LIKE ? || '%' AND missile_id = ?")
-                            .bind(wkt).bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET trajectory = ? WHERE room = ? AND missile_id = ? AND event_id LIKE ? || '%'")
+                            .bind(wkt).bind(&e.room).bind(missile).bind(run_prefix(&e.event_id)).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                for e in batch {
-                    let (lat, lon) = e.place().unzip();
+                for room in rooms {
                     sqlx::query("INSERT INTO room (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
-                        .bind(&e.room)
+                        .bind(room)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("INSERT INTO event (event_id, room, tick, idx, type, time_s, geom, payload) VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326)::geography, $9::jsonb) ON CONFLICT (event_id) DO NOTHING")
-                        .bind(&e.event_id).bind(&e.room).bind(e.tick as i64).bind(e.index as i32)
-                        .bind(&e.kind).bind(e.time_s).bind(lon).bind(lat).bind(e.payload.to_string())
-                        .execute(&mut *tx).await?;
-                    if let Some((missile, kind, from, to)) = flight(e) {
-                        sqlx::query("INSERT INTO missile_flight (event_id, room, missile_id, type, launch_tick, launch_time_s, launch_geom, target_geom) VALUES ($1, $2, $3, $4, $5, $6, ST_SetSRID(ST_MakePoint($7, $8), 4326)::geography, ST_SetSRID(ST_MakePoint($9, $10), 4326)::geography) ON CONFLICT (event_id) DO NOTHING")
-                            .bind(&e.event_id).bind(&e.room).bind(missile).bind(kind).bind(e.tick as i64).bind(e.time_s)
-                            .bind(from.1).bind(from.0).bind(to.1).bind(to.0)
-                            .execute(&mut *tx).await?;
-                    }
+                }
+                for chunk in batch.chunks(ROWS_PER_INSERT) {
+                    let mut q = QueryBuilder::<sqlx::Postgres>::new(
+                        "INSERT INTO event (event_id, room, tick, idx, type, time_s, geom, payload) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        let (lat, lon) = e.place().unzip();
+                        b.push_bind(e.event_id.clone())
+                            .push_bind(e.room.clone())
+                            .push_bind(e.tick as i64)
+                            .push_bind(e.index as i32)
+                            .push_bind(e.kind.clone())
+                            .push_bind(e.time_s)
+                            .push("ST_SetSRID(ST_MakePoint(")
+                            .push_bind_unseparated(lon)
+                            .push_unseparated(", ")
+                            .push_bind_unseparated(lat)
+                            .push_unseparated("), 4326)::geography")
+                            .push_bind(e.payload.to_string())
+                            .push_unseparated("::jsonb");
+                    });
+                    q.push(" ON CONFLICT (event_id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in flights.chunks(ROWS_PER_INSERT) {
+                    let mut q = QueryBuilder::<sqlx::Postgres>::new(
+                        "INSERT INTO missile_flight (event_id, room, missile_id, type, launch_tick, launch_time_s, launch_geom, target_geom) ",
+                    );
+                    q.push_values(chunk, |mut b, (e, (missile, kind, from, to))| {
+                        b.push_bind(e.event_id.clone())
+                            .push_bind(e.room.clone())
+                            .push_bind(missile.clone())
+                            .push_bind(kind.clone())
+                            .push_bind(e.tick as i64)
+                            .push_bind(e.time_s)
+                            .push("ST_SetSRID(ST_MakePoint(")
+                            .push_bind_unseparated(from.1)
+                            .push_unseparated(", ")
+                            .push_bind_unseparated(from.0)
+                            .push_unseparated("), 4326)::geography")
+                            .push("ST_SetSRID(ST_MakePoint(")
+                            .push_bind_unseparated(to.1)
+                            .push_unseparated(", ")
+                            .push_bind_unseparated(to.0)
+                            .push_unseparated("), 4326)::geography");
+                    });
+                    q.push(" ON CONFLICT (event_id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for e in batch {
                     if let Some(missile) = killed(e) {
-                        sqlx::query("UPDATE missile_flight SET destroyed = true WHERE event_id LIKE $1 || '%' AND missile_id = $2")
-                            .bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET destroyed = true WHERE room = $1 AND missile_id = $2 AND event_id LIKE $3 || '%'")
+                            .bind(&e.room).bind(missile).bind(run_prefix(&e.event_id)).execute(&mut *tx).await?;
                     }
                     if let Some((missile, wkt)) = trajectory(e) {
-                        sqlx::query("UPDATE missile_flight SET trajectory = ST_GeogFromText('SRID=4326;' || $1) WHERE event_id LIKE $2 || '%' AND missile_id = $3")
-                            .bind(wkt).bind(run_prefix(&e.event_id)).bind(missile).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE missile_flight SET trajectory = ST_GeogFromText('SRID=4326;' || $1) WHERE room = $2 AND missile_id = $3 AND event_id LIKE $4 || '%'")
+                            .bind(wkt).bind(&e.room).bind(missile).bind(run_prefix(&e.event_id)).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await
@@ -368,24 +454,84 @@ impl Store {
         }
     }
 
-    /// Starts the task that writes the outbox's events until the process ends.
-    pub fn spawn_writer(&self, outbox: Arc<Outbox>, metrics: ServiceMetrics) {
+    /// Starts the task that writes events until the process ends: the launches of the
+    /// durable queue first (REST answers reserved their place there, and a launch's row must
+    /// exist before its flight's later events update it), then the outbox's events.
+    pub fn spawn_writer(
+        &self,
+        outbox: Arc<Outbox>,
+        mut durable: mpsc::Receiver<Arc<BusEvent>>,
+        metrics: ServiceMetrics,
+    ) {
         let store = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(50);
+            let mut launches: Vec<Arc<BusEvent>> = Vec::new();
+            let mut durable_open = true;
+            // Ids of launch events written from the durable queue whose referee copy has not
+            // come through the outbox yet: that copy is skipped (it would change nothing).
+            let mut written: HashSet<String> = HashSet::new();
             loop {
-                let (last, batch) = outbox.peek(BATCH).await;
+                while durable_open && launches.len() < BATCH {
+                    match durable.try_recv() {
+                        Ok(e) => launches.push(e),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => durable_open = false,
+                    }
+                }
+                let (last, batch) = if launches.is_empty() {
+                    tokio::select! {
+                        biased;
+                        n = durable.recv_many(&mut launches, BATCH), if durable_open => {
+                            durable_open = n > 0;
+                            continue;
+                        }
+                        (last, batch) = outbox.peek(BATCH) => (Some(last), batch),
+                    }
+                } else {
+                    (None, std::mem::take(&mut launches))
+                };
                 let started = Instant::now();
-                match store.write_events(&batch).await {
+                let fresh: Vec<Arc<BusEvent>> = match last {
+                    None => batch.clone(),
+                    Some(_) => batch
+                        .iter()
+                        .filter(|e| e.kind != "launch" || !written.contains(&e.event_id))
+                        .cloned()
+                        .collect(),
+                };
+                match store.write_events(&fresh).await {
                     Ok(()) => {
                         metrics.latency.observe(started.elapsed().as_secs_f64());
                         metrics.delivered.inc_by(batch.len() as u64);
-                        outbox.ack(last);
+                        match last {
+                            Some(last) => {
+                                outbox.ack(last);
+                                for e in batch.iter().filter(|e| e.kind == "launch") {
+                                    written.remove(&e.event_id);
+                                }
+                            }
+                            None => {
+                                if written.len() > MAX_SKIPPED_IDS {
+                                    // Referee copies that never came (the room closed): forget.
+                                    written.clear();
+                                }
+                                written.extend(batch.iter().map(|e| e.event_id.clone()));
+                            }
+                        }
                         backoff = Duration::from_millis(50);
                     }
                     Err(err) => {
                         metrics.error("write");
-                        tracing::warn!("{err}; {} events wait, retrying", outbox.len());
+                        tracing::warn!(
+                            "{err}; {} events and {} launches wait, retrying",
+                            outbox.len(),
+                            batch.len() * usize::from(last.is_none()) + durable.len()
+                        );
+                        if last.is_none() {
+                            // The launches are kept (never dropped) and written first.
+                            launches = batch;
+                        }
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_RETRY_DELAY);
                     }

@@ -50,6 +50,18 @@ async fn metrics_text(router: &Router) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+/// Waits (at most 10 s) until the referees have launched `n` missiles.
+async fn flies_soon(router: &Router, n: u64) {
+    let line = format!("missile_launches_total {n}\n");
+    for _ in 0..100 {
+        if metrics_text(router).await.contains(&line) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the referee never launched {n} missiles");
+}
+
 fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()
@@ -113,11 +125,10 @@ async fn the_old_locust_launch_is_solved_and_flown_by_the_public_referee() {
         flight["burnout"]["alt_m"].as_f64().unwrap() > 10_000.0,
         "{body}"
     );
-    assert!(
-        metrics_text(&router)
-            .await
-            .contains("missile_launches_total 1"),
-    );
+    // The answer came once the launch was ordered; the referee flies it a few ticks later.
+    let tick = body["tick"].as_u64().unwrap();
+    assert!(tick >= 3, "{body}");
+    flies_soon(&router, 1).await;
     // A second launch gets the next id, from a JSON body this time.
     let request = Request::post("/launch")
         .header(header::CONTENT_TYPE, "application/json")

@@ -140,8 +140,26 @@ enum JoinAnswer {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum LaunchAnswer {
-    Launched { missile: MissileId, tick: u64 },
+    Launched {
+        missile: MissileId,
+        tick: u64,
+    },
     Rejected(String),
+    /// The owner's room is at capacity: worth retrying later.
+    Full(String),
+    /// The owner is at a limit (database queue): worth retrying.
+    Busy(String),
+}
+
+impl From<LaunchOutcome> for LaunchAnswer {
+    fn from(outcome: LaunchOutcome) -> Self {
+        match outcome {
+            LaunchOutcome::Launched { missile, tick } => LaunchAnswer::Launched { missile, tick },
+            LaunchOutcome::Rejected(why) => LaunchAnswer::Rejected(why),
+            LaunchOutcome::Full(why) => LaunchAnswer::Full(why),
+            LaunchOutcome::Busy(why) => LaunchAnswer::Busy(why),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -303,6 +321,7 @@ impl Cluster {
             tick: tick.clone(),
             clock: clock.clone(),
             remote: Some(self.clone()),
+            local: None,
         });
         let cluster = self.clone();
         let task = async move {
@@ -519,7 +538,10 @@ impl Proxy {
                 self.update_empty();
                 ToOwner::Leave { member }
             }
-            RoomRequest::Command { member, command } => ToOwner::Command { member, command },
+            // The owner checks the launch's flight itself before ordering it.
+            RoomRequest::Command {
+                member, command, ..
+            } => ToOwner::Command { member, command },
             RoomRequest::Hash { member, tick, hash } => ToOwner::Hash { member, tick, hash },
             RoomRequest::Sync { member } => ToOwner::Sync { member },
             RoomRequest::Clock {
@@ -531,7 +553,9 @@ impl Proxy {
                 paused,
                 speed,
             },
-            RoomRequest::Launch { command, outcome } => {
+            RoomRequest::Launch {
+                command, outcome, ..
+            } => {
                 let cluster = self.cluster.clone();
                 let room = self.room.clone();
                 tokio::spawn(async move {
@@ -547,7 +571,9 @@ impl Proxy {
                             LaunchOutcome::Launched { missile, tick }
                         }
                         Ok(LaunchAnswer::Rejected(why)) => LaunchOutcome::Rejected(why),
-                        Err(err) => LaunchOutcome::Rejected(err.to_string()),
+                        Ok(LaunchAnswer::Full(why)) => LaunchOutcome::Full(why),
+                        Ok(LaunchAnswer::Busy(why)) => LaunchOutcome::Busy(why),
+                        Err(err) => LaunchOutcome::Busy(err.to_string()),
                     });
                 });
                 return;
@@ -696,7 +722,18 @@ async fn owner_handle(
         }
         ToOwner::Command { member, command } => {
             if remote.contains_key(&member) {
-                handle.send(RoomRequest::Command { member, command }).await;
+                // The launch's flight is checked off the room task, as for local members.
+                let applied = match checked(&command).await {
+                    Ok(applied) => applied,
+                    Err(()) => return,
+                };
+                handle
+                    .send(RoomRequest::Command {
+                        member,
+                        command,
+                        applied,
+                    })
+                    .await;
             }
             return;
         }
@@ -732,33 +769,37 @@ async fn owner_handle(
         }
         ToOwner::Launch { command } => {
             let Some(reply) = reply else { return };
-            let (outcome, answer) = oneshot::channel();
-            if !handle.send(RoomRequest::Launch { command, outcome }).await {
-                let body = to_json(&LaunchAnswer::Rejected(
-                    "the room closed before the launch".into(),
-                ));
-                let _ = cluster.client.publish(reply, body).await;
-                return;
-            }
-            // The answer waits for the referee's tick: it is sent from a task of its own so
-            // the room's other messages go on meanwhile.
-            let client = cluster.client.clone();
-            tokio::spawn(async move {
-                let answer = match tokio::time::timeout(LAUNCH_TIMEOUT, answer).await {
-                    Ok(Ok(LaunchOutcome::Launched { missile, tick })) => {
-                        LaunchAnswer::Launched { missile, tick }
-                    }
-                    Ok(Ok(LaunchOutcome::Rejected(why))) => LaunchAnswer::Rejected(why),
-                    _ => LaunchAnswer::Rejected("the room did not apply the launch".into()),
-                };
-                let _ = client.publish(reply, to_json(&answer)).await;
-            });
+            // Ordered at once: the answer no longer waits for the referee's tick.
+            let answer = match checked(&command).await {
+                Ok(applied) => LaunchAnswer::from(
+                    handle
+                        .launch(
+                            command,
+                            applied.unwrap_or_else(|| Err("not a launch".into())),
+                        )
+                        .await,
+                ),
+                Err(()) => LaunchAnswer::Busy("the relay is shutting down".into()),
+            };
+            let _ = cluster.client.publish(reply, to_json(&answer)).await;
             return;
         }
     };
     if let Some(reply) = reply {
         let _ = cluster.client.publish(reply, answer).await;
     }
+}
+
+/// For a launch: the outcome of flying its guidance (as the referee will), computed on the
+/// blocking pool; `Ok(None)` for other commands; `Err` when the pool is gone.
+async fn checked(command: &Command) -> Result<Option<super::Applied>, ()> {
+    if !matches!(command, Command::Launch(_)) {
+        return Ok(None);
+    }
+    let command = command.clone();
+    tokio::task::spawn_blocking(move || super::room::applied_of(&command))
+        .await
+        .map_err(|_| ())
 }
 
 /// Sends what the owner's room queues for a member on another relay to that relay, then an

@@ -3,7 +3,10 @@
 //! - [`Rooms`] is the registry: it creates rooms (unguessable ids, write tokens), finds them,
 //!   and keeps the always-available public room ([`PUBLIC_ROOM`]) that REST launches go to.
 //! - [`room`]: the task that owns one room: members, the referee `Simulation` stepped at 10 Hz
-//!   of wall time, command stamping, hash checks, eviction of slow members.
+//!   of wall time, broadcasting, hash checks, eviction of slow members.
+//! - [`orders`]: a room's order book, shared by its task and its handle: commands stamped,
+//!   launches given their missile id and checked against the room's capacity, before the
+//!   referee steps to them.
 //! - [`ws`]: one websocket connection: origin check, hello, rate limit, heartbeats, and the
 //!   bounded outbound queue the room writes into.
 //! - [`rate`]: the token bucket.
@@ -12,10 +15,11 @@
 //!
 //! Invariants: room ids and tokens come from the operating system's random generator (128
 //! bits each) and are only ever compared in constant time; nothing in a room waits for a
-//! client (the room only `try_send`s into bounded queues); a room task owns its state alone,
-//! so there is no lock around a simulation.
+//! client (the room only `try_send`s into bounded queues); a room task owns its simulation
+//! alone (the only lock is the order book's, held for a few field updates).
 
 pub mod cluster;
+pub mod orders;
 pub mod rate;
 pub mod room;
 pub mod ws;
@@ -31,6 +35,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
+use sim_core::Command;
 use tokio::sync::mpsc;
 
 use crate::AppState;
@@ -39,6 +44,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::metrics::RoomMetrics;
 
+pub use orders::{Applied, Ordered, Refusal};
 pub use room::{LaunchOutcome, RoomRequest};
 
 /// Id of the public room: always available, open to everyone (no token), and where REST
@@ -67,6 +73,8 @@ pub struct RoomSettings {
     pub queue: usize,
     /// Origins allowed besides the relay's own.
     pub allowed_origins: Vec<String>,
+    /// Most missiles in flight in one room (launches pending included).
+    pub capacity: usize,
 }
 
 impl RoomSettings {
@@ -80,6 +88,7 @@ impl RoomSettings {
             burst: f64::from(config.ws_burst),
             queue: config.ws_queue as usize,
             allowed_origins: config.allowed_origins.clone(),
+            capacity: config.room_capacity as usize,
         }
     }
 }
@@ -96,6 +105,17 @@ pub struct RoomHandle {
     clock: Arc<AtomicU32>,
     /// For a room owned by another relay: the cluster that reaches its owner.
     remote: Option<Arc<cluster::Cluster>>,
+    /// For a room run by this relay: its order book, and what a launch's event needs.
+    local: Option<Local>,
+}
+
+/// What ordering in a room run by this relay needs besides the book.
+#[derive(Debug)]
+struct Local {
+    orders: Arc<orders::Orders>,
+    bus: EventBus,
+    /// The room task's run id (see [`crate::bus`]).
+    run: String,
 }
 
 impl RoomHandle {
@@ -153,6 +173,53 @@ impl RoomHandle {
     /// Sends a request to the room task; `false` when the task has ended.
     pub async fn send(&self, request: RoomRequest) -> bool {
         self.requests.send(request).await.is_ok()
+    }
+
+    /// Whether one more launch fits in the room's capacity (always, as far as this relay
+    /// knows, for a room owned by another relay): a cheap check before solving.
+    pub fn has_room(&self) -> bool {
+        self.local.as_ref().is_none_or(|l| l.orders.has_room())
+    }
+
+    /// Orders a REST launch (with its solved guidance and `applied`, the outcome of flying
+    /// it, as the referee will): in this relay's room at once, in the book, without waiting
+    /// for the room task; in a room owned by another relay through the owner. The outcome
+    /// comes once the launch has its missile id and tick and, with a database, its place in
+    /// the queue of launches to write.
+    pub async fn launch(&self, command: Command, applied: Applied) -> LaunchOutcome {
+        match &self.local {
+            Some(local) => {
+                let ordered = room::order_in(
+                    &local.orders,
+                    &local.bus,
+                    (&self.id, &local.run),
+                    room::rest_member(),
+                    command,
+                    Some(&applied),
+                );
+                match ordered {
+                    Ok((tick, Some(ordered))) => LaunchOutcome::Launched {
+                        missile: ordered.missile,
+                        tick,
+                    },
+                    Ok((_, None)) => LaunchOutcome::Rejected("not a launch".into()),
+                    Err(refusal) => refusal.into(),
+                }
+            }
+            None => {
+                let (outcome, answer) = tokio::sync::oneshot::channel();
+                let request = RoomRequest::Launch {
+                    command,
+                    applied: Some(applied),
+                    outcome,
+                };
+                let gone = || LaunchOutcome::Busy("the room closed before the launch".into());
+                if !self.send(request).await {
+                    return gone();
+                }
+                answer.await.unwrap_or_else(|_| gone())
+            }
+        }
     }
 }
 
@@ -327,6 +394,8 @@ impl Rooms {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(0));
         let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
+        let orders = Arc::new(orders::Orders::new(self.settings.capacity));
+        let run = crate::bus::random_run();
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             token,
@@ -334,12 +403,19 @@ impl Rooms {
             tick: tick.clone(),
             clock: clock.clone(),
             remote: None,
+            local: Some(Local {
+                orders: orders.clone(),
+                bus: self.bus.clone(),
+                run: run.clone(),
+            }),
         });
         let task = room::Room::new(
             id,
             handle.is_private(),
             tick,
             clock,
+            orders,
+            run,
             self.settings.clone(),
             self.metrics.clone(),
             self.bus.clone(),

@@ -12,11 +12,18 @@
 //! answered with a resync (snapshot + pending commands). A member whose outbound queue is full
 //! is evicted on the spot: the room never waits for anyone.
 //!
+//! Commands are stamped in the room's [`Orders`] book, shared with the room's handle: REST
+//! launches are ordered there by the request itself, websocket commands by this task, and this
+//! task broadcasts what was ordered as soon as it is woken, before the commands' tick. The
+//! book fixes each launch's missile id at order time; after every step the referee's launch
+//! events are compared with the book's (see [`super::orders`]).
+//!
+//! The referee's state hash is computed after a tick only while the room has members (only
+//! members send hashes to compare), so a public room flying thousands of REST launches
+//! unwatched does not hash its whole state ten times a second.
+//!
 //! Invariants: stamped ticks never decrease (the referee's tick only grows), so pending
-//! commands stay in order in a queue; the `k`-th launch outcome event of a tick (`launch` or
-//! `launch-rejected`) belongs to the `k`-th launch command applied in that tick (the engine
-//! applies scheduled commands first, then the given ones, in order), which is how a REST
-//! launch learns its missile id.
+//! commands stay in order; a command is broadcast before the referee applies it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -24,14 +31,16 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use axum::extract::ws::Utf8Bytes;
 use sim_core::engine::TICK_S;
-use sim_core::flight::PhysicsParams;
+use sim_core::flight::{Phase, PhysicsParams};
 use sim_core::protocol::{ALLOWED_SPEEDS, ClockState, Member, Role, ServerMessage, StampedCommand};
+use sim_core::targeting::{self, TargetingRequest};
 use sim_core::{Command, Event, EventKind, MissileId, Simulation};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::{LEAD_TICKS, MAX_MEMBERS, RoomSettings, pack_clock};
-use crate::bus::EventBus;
+use super::orders::{Applied, Orders, Refusal};
+use super::{MAX_MEMBERS, PUBLIC_ROOM, RoomSettings, pack_clock};
+use crate::bus::{BusEvent, EventBus};
 use crate::metrics::RoomMetrics;
 
 /// Ticks of referee hashes kept for comparison with late client hashes (one minute).
@@ -52,18 +61,83 @@ pub fn rest_member() -> Member {
     }
 }
 
-/// What a REST launch became once the referee applied it.
+/// What became of a REST launch sent to a room: ordered (its id and tick fixed), or refused.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LaunchOutcome {
-    /// Launched with this id at this tick.
+    /// Ordered with this id for this tick.
     Launched {
         /// The new missile.
         missile: MissileId,
-        /// The tick it was applied at.
+        /// The tick it is applied at.
         tick: u64,
     },
-    /// The referee refused it; one sentence.
+    /// The referee would refuse it; one sentence.
     Rejected(String),
+    /// The room holds its capacity of missiles in flight; one sentence. Worth retrying once
+    /// some have landed.
+    Full(String),
+    /// The relay is at a limit (the database queue); one sentence. Worth retrying shortly.
+    Busy(String),
+}
+
+impl From<Refusal> for LaunchOutcome {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Rejected(why) => LaunchOutcome::Rejected(why),
+            Refusal::Full { .. } => LaunchOutcome::Full(refusal.to_string()),
+            Refusal::Busy => LaunchOutcome::Busy(refusal.to_string()),
+        }
+    }
+}
+
+/// The outcome of flying a launch command's guidance, as the referee will: the room computes
+/// it itself (on its own task) for a launch that arrives without it, such as one relayed from
+/// another relay; `None` for other commands.
+pub fn applied_of(command: &Command) -> Option<Applied> {
+    let Command::Launch(launch) = command else {
+        return None;
+    };
+    let request = TargetingRequest {
+        kind: launch.missile,
+        from: launch.from,
+        to: launch.to,
+        profile: launch.profile,
+    };
+    let physics = PhysicsParams::default();
+    Some(match &launch.guidance {
+        Some(guidance) => {
+            targeting::fly_guidance(&request, guidance, &physics).map_err(|e| e.to_string())
+        }
+        // The referee solves a launch without guidance; ordering it with the solved guidance
+        // is what websocket connections and REST do before sending.
+        None => Err("a launch must reach a room with its guidance solved".into()),
+    })
+}
+
+/// Orders `command` in `orders` (the book of room `room`, run `run`) for `by`; a launch's
+/// referee event goes to the database queue when the relay has one. Returns the stamped tick
+/// and, for a launch, its order.
+pub(crate) fn order_in(
+    orders: &Orders,
+    bus: &EventBus,
+    (room, run): (&str, &str),
+    by: Member,
+    command: Command,
+    applied: Option<&Applied>,
+) -> Result<(u64, Option<super::orders::Ordered>), Refusal> {
+    let (tick, accepted) = orders.order(by, command, applied, || bus.reserve_durable())?;
+    let Some((ordered, permit)) = accepted else {
+        return Ok((tick, None));
+    };
+    if let Some(permit) = permit {
+        permit.send(Arc::new(BusEvent::new(
+            room,
+            run,
+            ordered.index,
+            &ordered.event,
+        )));
+    }
+    Ok((tick, Some(ordered)))
 }
 
 /// A request to a room task.
@@ -92,8 +166,11 @@ pub enum RoomRequest {
     Command {
         /// Its id.
         member: u32,
-        /// The command.
+        /// The command (a launch with its guidance).
         command: Command,
+        /// For a launch: the outcome of flying its guidance, when the sender computed it
+        /// (otherwise the room does).
+        applied: Option<Applied>,
     },
     /// A member set the room's clock (validated speed; ignored unless it may command).
     Clock {
@@ -118,11 +195,14 @@ pub enum RoomRequest {
         /// The hash.
         hash: u64,
     },
-    /// A launch from the REST API, answered once the referee applied it.
+    /// A launch from the REST API (made on another relay, or through a proxy), answered as
+    /// soon as it is ordered.
     Launch {
         /// The launch command (with solved guidance).
         command: Command,
-        /// The outcome, after the tick ran.
+        /// The outcome of flying its guidance, when the sender computed it.
+        applied: Option<Applied>,
+        /// The outcome.
         outcome: oneshot::Sender<LaunchOutcome>,
     },
 }
@@ -130,14 +210,6 @@ pub enum RoomRequest {
 struct Connected {
     member: Member,
     outbound: mpsc::Sender<Utf8Bytes>,
-}
-
-/// A REST launch waiting for its tick.
-struct Waiter {
-    tick: u64,
-    /// Index among the stamped launch commands of that tick.
-    launch_index: usize,
-    reply: oneshot::Sender<LaunchOutcome>,
 }
 
 /// The state of one room, owned by its task.
@@ -151,8 +223,7 @@ pub struct Room {
     clock_shared: Arc<AtomicU32>,
     members: Vec<Connected>,
     next_member: u32,
-    pending: VecDeque<StampedCommand>,
-    waiters: Vec<Waiter>,
+    orders: Arc<Orders>,
     hashes: VecDeque<(u64, u64)>,
     client_hashes: BTreeMap<u64, Vec<(u32, u64)>>,
     empty_since: Option<Instant>,
@@ -161,7 +232,7 @@ pub struct Room {
     bus: EventBus,
     /// This run of the room: part of every event id (see [`crate::bus`]).
     run: String,
-    /// Flown paths of the missiles in flight: `[lat, lon, alt_m]` once per second.
+    /// Flown paths of the newest missiles in flight: `[lat, lon, alt_m]` once per second.
     trails: BTreeMap<MissileId, Vec<[f64; 3]>>,
 }
 
@@ -169,16 +240,20 @@ pub struct Room {
 const TRAIL_EVERY: u64 = 10;
 /// Most points kept per trail (an ICBM's half hour at one per second, with margin).
 const MAX_TRAIL_POINTS: usize = 2_400;
-/// Most trails kept per room; the oldest missile's is dropped beyond.
+/// Most trails kept per room: those of the newest missiles in flight.
 const MAX_TRAILS: usize = 1_000;
 
 impl Room {
-    /// A room at tick 0 with an empty referee.
+    /// A room at tick 0 with an empty referee, ordering in `orders` (shared with its handle)
+    /// under run id `run`.
+    #[allow(clippy::too_many_arguments, reason = "the room's shared parts, named")]
     pub fn new(
         id: String,
         private: bool,
         tick: Arc<AtomicU64>,
         clock: Arc<AtomicU32>,
+        orders: Arc<Orders>,
+        run: String,
         settings: RoomSettings,
         metrics: RoomMetrics,
         bus: EventBus,
@@ -194,15 +269,14 @@ impl Room {
             clock_shared: clock,
             members: Vec::new(),
             next_member: 1,
-            pending: VecDeque::new(),
-            waiters: Vec::new(),
+            orders,
             hashes,
             client_hashes: BTreeMap::new(),
             empty_since: Some(Instant::now()),
             settings,
             metrics,
             bus,
-            run: crate::bus::random_run(),
+            run,
             trails: BTreeMap::new(),
         }
     }
@@ -212,6 +286,7 @@ impl Room {
     pub async fn run(mut self, mut requests: mpsc::Receiver<RoomRequest>) {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs_f64(TICK_S));
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let orders = self.orders.clone();
         loop {
             tokio::select! {
                 _ = interval.tick() => {
@@ -220,6 +295,7 @@ impl Room {
                         break;
                     }
                 }
+                () = orders.ordered() => self.flush(),
                 request = requests.recv() => match request {
                     Some(request) => self.handle(request),
                     None => break,
@@ -264,7 +340,7 @@ impl Room {
         let empty_long = self
             .empty_since
             .is_some_and(|since| since.elapsed() >= self.settings.grace);
-        empty_long && (self.private || self.sim.is_idle()) && self.waiters.is_empty()
+        empty_long && (self.private || self.sim.is_idle()) && self.orders.is_idle()
     }
 
     fn handle(&mut self, request: RoomRequest) {
@@ -281,7 +357,11 @@ impl Room {
                     self.broadcast_presence();
                 }
             }
-            RoomRequest::Command { member, command } => {
+            RoomRequest::Command {
+                member,
+                command,
+                applied,
+            } => {
                 let Some(by) = self
                     .members
                     .iter()
@@ -290,8 +370,18 @@ impl Room {
                 else {
                     return;
                 };
-                if by.can_command {
-                    self.order(by, command);
+                if !by.can_command {
+                    return;
+                }
+                let applied = applied.or_else(|| applied_of(&command));
+                if let Err(refusal) = self.order(by, command, applied.as_ref()) {
+                    // Ordered nowhere: only the sender hears why.
+                    if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
+                        let message = ServerMessage::Error {
+                            message: format!("launch refused: {refusal}"),
+                        };
+                        self.send_or_evict(vec![i], &message.to_json().into());
+                    }
                 }
             }
             RoomRequest::Clock {
@@ -312,22 +402,27 @@ impl Room {
             RoomRequest::Sync { member } => {
                 if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
                     let welcome = self.welcome(self.members[i].member.clone());
-                    self.send_or_evict(vec![i], &welcome.to_json().into());
+                    // The broadcast in `welcome` may have evicted someone: find it again.
+                    if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
+                        self.send_or_evict(vec![i], &welcome.to_json().into());
+                    }
                 }
             }
-            RoomRequest::Launch { command, outcome } => {
-                let tick = self.order(rest_member(), command);
-                let launch_index = self
-                    .pending
-                    .iter()
-                    .filter(|c| c.tick == tick && is_launch(&c.command))
-                    .count()
-                    - 1;
-                self.waiters.push(Waiter {
-                    tick,
-                    launch_index,
-                    reply: outcome,
-                });
+            RoomRequest::Launch {
+                command,
+                applied,
+                outcome,
+            } => {
+                let applied = applied.or_else(|| applied_of(&command));
+                let answer = match self.order(rest_member(), command, applied.as_ref()) {
+                    Ok((tick, Some(ordered))) => LaunchOutcome::Launched {
+                        missile: ordered.missile,
+                        tick,
+                    },
+                    Ok((_, None)) => LaunchOutcome::Rejected("not a launch".into()),
+                    Err(refusal) => refusal.into(),
+                };
+                let _ = outcome.send(answer);
             }
         }
     }
@@ -353,6 +448,12 @@ impl Room {
             can_command,
         };
         self.next_member += 1;
+        // Hashes are kept only while someone may compare them: the new member's first one
+        // may be for the welcome's tick.
+        let now = self.sim.tick();
+        if self.hashes.back().is_none_or(|&(t, _)| t != now) {
+            self.push_hash(now);
+        }
         let welcome = self.welcome(member.clone());
         // The queue is fresh, so the welcome fits unless the queue has no room at all.
         if outbound.try_send(welcome.to_json().into()).is_err() {
@@ -371,13 +472,16 @@ impl Room {
     }
 
     /// The room's current state for `member`: the referee's snapshot and pending commands.
-    fn welcome(&self, member: Member) -> ServerMessage {
+    /// What was ordered and not yet broadcast goes to the current members first, so the
+    /// welcome's pending commands and later broadcasts never overlap.
+    fn welcome(&mut self, member: Member) -> ServerMessage {
+        let commands = self.flush_with_pending();
         ServerMessage::Welcome {
             room: self.id.clone(),
             you: member,
             tick: self.sim.tick(),
             snapshot: Box::new(self.sim.snapshot()),
-            commands: self.pending.iter().cloned().collect(),
+            commands,
             clock: self.clock.clone(),
         }
     }
@@ -392,104 +496,135 @@ impl Room {
         before != self.members.len()
     }
 
-    /// Stamps a command, queues it for the referee and sends it to every member; returns the
-    /// tick it applies at.
-    fn order(&mut self, by: Member, command: Command) -> u64 {
-        let stamped = StampedCommand {
-            tick: self.sim.tick() + LEAD_TICKS,
+    /// Stamps a command in the book and broadcasts it at once; returns the tick it applies
+    /// at and, for a launch, its order.
+    fn order(
+        &mut self,
+        by: Member,
+        command: Command,
+        applied: Option<&Applied>,
+    ) -> Result<(u64, Option<super::orders::Ordered>), Refusal> {
+        let ordered = order_in(
+            &self.orders,
+            &self.bus,
+            (&self.id, &self.run),
             by,
             command,
-        };
-        let tick = stamped.tick;
-        let message = ServerMessage::Command(stamped.clone());
-        self.pending.push_back(stamped);
-        self.broadcast(&message);
-        tick
+            applied,
+        );
+        self.flush();
+        ordered
     }
 
-    /// Runs one referee tick with the commands stamped for it.
-    fn step(&mut self) {
-        let tick = self.sim.tick();
-        let mut commands = Vec::new();
-        while self.pending.front().is_some_and(|c| c.tick <= tick) {
-            if let Some(c) = self.pending.pop_front() {
-                commands.push(c.command);
-            }
+    /// Broadcasts what was ordered since the last flush, in order.
+    fn flush(&mut self) {
+        let (unsent, _) = self.orders.take_unsent(false);
+        self.broadcast_commands(unsent);
+    }
+
+    /// [`Room::flush`], returning every pending command as of the same instant.
+    fn flush_with_pending(&mut self) -> Vec<StampedCommand> {
+        let (unsent, pending) = self.orders.take_unsent(true);
+        self.broadcast_commands(unsent);
+        pending
+    }
+
+    fn broadcast_commands(&mut self, commands: Vec<StampedCommand>) {
+        // Nobody to tell (the public room under REST load): nothing to encode.
+        if self.members.is_empty() {
+            return;
         }
-        let scheduled_launches = self
-            .sim
-            .state()
-            .scheduled
-            .iter()
-            .take_while(|c| c.tick <= tick)
-            .filter(|c| is_launch(&c.command))
-            .count();
+        for stamped in commands {
+            self.broadcast(&ServerMessage::Command(stamped));
+        }
+    }
+
+    /// Runs one referee tick with the commands stamped for it. What was ordered until now is
+    /// broadcast first: a command ordered after this flush is stamped at least
+    /// [`super::LEAD_TICKS`] ahead, so none is applied before its broadcast, whatever the
+    /// room's speed.
+    fn step(&mut self) {
+        self.flush();
+        let tick = self.sim.tick();
+        let commands = self.orders.due(tick);
         let events = self.sim.step(&commands);
         self.tick.store(self.sim.tick(), Ordering::Relaxed);
-        self.record(tick, scheduled_launches, &events);
+        let in_flight = self
+            .sim
+            .missiles()
+            .iter()
+            .filter(|m| m.flight.phase != Phase::Impacted && m.killed_at.is_none())
+            .count();
+        if self.id == PUBLIC_ROOM {
+            self.metrics
+                .public_in_flight
+                .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
+        }
+        let wrong = self.orders.verify(
+            tick,
+            self.sim.tick(),
+            in_flight,
+            self.sim.state().next_missile_id,
+            &events,
+        );
+        if wrong > 0 {
+            self.metrics.mispredictions.inc_by(wrong as u64);
+        }
+        self.metrics.launches.inc_by(
+            events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Launch { .. }))
+                .count() as u64,
+        );
         self.bus.publish_tick(&self.id, &self.run, &events);
         self.record_trails(&events);
-        let hash = self.sim.state_hash();
-        self.hashes.push_back((self.sim.tick(), hash));
-        if self.hashes.len() > HASH_HISTORY {
-            self.hashes.pop_front();
+        if self.members.is_empty() {
+            // Nobody sends hashes: none to keep (a joining member gets one for its tick).
+            self.hashes.clear();
+            self.client_hashes.clear();
+            return;
         }
-        if let Some(waiting) = self.client_hashes.remove(&self.sim.tick()) {
+        let now = self.sim.tick();
+        let hash = self.push_hash(now);
+        if let Some(waiting) = self.client_hashes.remove(&now) {
             for (member, client_hash) in waiting {
-                self.compare(member, self.sim.tick(), hash, client_hash);
+                self.compare(member, now, hash, client_hash);
             }
         }
         // Client hashes for ticks now in the past will never be compared.
-        let now = self.sim.tick();
         self.client_hashes.retain(|&t, _| t > now);
     }
 
-    /// Counts launches and answers REST waiters from the tick's events.
-    fn record(&mut self, tick: u64, scheduled_launches: usize, events: &[Event]) {
-        let outcomes: Vec<&Event> = events.iter().filter(|e| is_launch_outcome(e)).collect();
-        for e in &outcomes {
-            if matches!(e.kind, EventKind::Launch { .. }) {
-                self.metrics.launches.inc();
-            }
+    /// Records the referee's state hash at `tick` (its current tick) and returns it.
+    fn push_hash(&mut self, tick: u64) -> u64 {
+        let hash = self.sim.state_hash();
+        self.hashes.push_back((tick, hash));
+        if self.hashes.len() > HASH_HISTORY {
+            self.hashes.pop_front();
         }
-        let (ready, later): (Vec<Waiter>, Vec<Waiter>) =
-            self.waiters.drain(..).partition(|w| w.tick <= tick);
-        self.waiters = later;
-        for w in ready {
-            #[allow(
-                unreachable_patterns,
-                reason = "EventKind gains variants as the engine grows"
-            )]
-            let outcome = match outcomes
-                .get(scheduled_launches + w.launch_index)
-                .map(|e| &e.kind)
-            {
-                Some(EventKind::Launch { missile, .. }) => LaunchOutcome::Launched {
-                    missile: *missile,
-                    tick,
-                },
-                Some(EventKind::LaunchRejected { reason, .. }) => {
-                    LaunchOutcome::Rejected(reason.clone())
-                }
-                _ => {
-                    LaunchOutcome::Rejected("the referee reported no outcome for the launch".into())
-                }
-            };
-            let _ = w.reply.send(outcome);
-        }
+        hash
     }
 
-    /// Samples the missiles in flight once per second and, when one impacts, publishes its
-    /// flown path as a relay-derived `trajectory` event (`{missile, points: [[lat, lon,
+    /// Samples the newest missiles in flight once per second and, when one impacts, publishes
+    /// its flown path as a relay-derived `trajectory` event (`{missile, points: [[lat, lon,
     /// alt_m], ...]}`), numbered after the tick's referee events so its id stays
     /// deterministic.
     fn record_trails(&mut self, events: &[Event]) {
         if self.sim.tick().is_multiple_of(TRAIL_EVERY) {
-            for view in self.sim.missile_views() {
-                if matches!(view.phase, sim_core::flight::Phase::Impacted) {
+            let newest: Vec<MissileId> = self
+                .sim
+                .missiles()
+                .iter()
+                .rev()
+                .filter(|m| m.flight.phase != Phase::Impacted)
+                .take(MAX_TRAILS)
+                .map(|m| m.id)
+                .collect();
+            for id in newest {
+                let Some(view) = self.sim.missile_view(id) else {
                     continue;
-                }
-                let trail = self.trails.entry(view.id).or_default();
+                };
+                let trail = self.trails.entry(id).or_default();
                 if trail.len() < MAX_TRAIL_POINTS {
                     trail.push([view.lat_deg, view.lon_deg, view.alt_m]);
                 }
@@ -543,13 +678,14 @@ impl Room {
         }
         self.metrics.desyncs.inc();
         tracing::warn!(room = %self.id, member, tick, expected = format!("{expected:016x}"), got = format!("{got:016x}"), "client state hash differs from the referee's; resyncing");
+        let commands = self.flush_with_pending();
         let message = ServerMessage::Resync {
             mismatch_tick: tick,
             expected,
             got,
             tick: self.sim.tick(),
             snapshot: Box::new(self.sim.snapshot()),
-            commands: self.pending.iter().cloned().collect(),
+            commands,
         };
         let text: Utf8Bytes = message.to_json().into();
         if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
@@ -596,19 +732,9 @@ impl Room {
     }
 }
 
-fn is_launch(command: &Command) -> bool {
-    matches!(command, Command::Launch(_))
-}
-
-fn is_launch_outcome(event: &Event) -> bool {
-    matches!(
-        event.kind,
-        EventKind::Launch { .. } | EventKind::LaunchRejected { .. }
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::LEAD_TICKS;
     use super::*;
     use sim_core::earth::GeoPoint;
     use sim_core::engine::LaunchCommand;
@@ -624,30 +750,59 @@ mod tests {
             burst: 40.0,
             queue: 8,
             allowed_origins: vec![],
+            capacity: 100,
         }
     }
 
-    fn room() -> Room {
+    fn room_on(id: &str, bus: EventBus) -> Room {
         Room::new(
-            "test".into(),
+            id.into(),
             true,
             Arc::default(),
             Arc::new(AtomicU32::new(pack_clock(false, 1))),
+            Arc::new(Orders::new(settings().capacity)),
+            "0000abcd".into(),
             settings(),
             RoomMetrics::default(),
-            EventBus::new(Default::default()),
+            bus,
         )
     }
 
-    fn launch() -> Command {
-        Command::Launch(LaunchCommand {
-            missile: sim_core::MissileKind::ScudB,
-            from: GeoPoint::new(35.0, 45.0),
-            to: GeoPoint::new(33.0, 44.0),
+    fn room() -> Room {
+        room_on("test", EventBus::new(Default::default()))
+    }
+
+    /// A launch with its guidance solved, as websocket connections and REST send them.
+    fn solved(from: GeoPoint, to: GeoPoint) -> Command {
+        let request = TargetingRequest {
+            kind: sim_core::MissileKind::ScudB,
+            from,
+            to,
             profile: Default::default(),
+        };
+        let guidance = targeting::solve(&request, &PhysicsParams::default())
+            .ok()
+            .map(|s| s.guidance);
+        Command::Launch(LaunchCommand {
+            missile: request.kind,
+            from,
+            to,
+            profile: request.profile,
             label: None,
-            guidance: None,
+            guidance,
         })
+    }
+
+    fn launch() -> Command {
+        solved(GeoPoint::new(35.0, 45.0), GeoPoint::new(33.0, 44.0))
+    }
+
+    fn command(member: u32, command: Command) -> RoomRequest {
+        RoomRequest::Command {
+            member,
+            command,
+            applied: None,
+        }
     }
 
     fn join(room: &mut Room, queue: usize) -> (Member, mpsc::Receiver<Utf8Bytes>) {
@@ -675,10 +830,7 @@ mod tests {
         let (member, mut rx) = join(&mut room, 64);
         room.step();
         room.step();
-        room.handle(RoomRequest::Command {
-            member: member.id,
-            command: launch(),
-        });
+        room.handle(command(member.id, launch()));
         let stamped = drain(&mut rx)
             .into_iter()
             .find_map(|m| match m {
@@ -768,10 +920,7 @@ mod tests {
         // A queue of 3 that is never read: welcome + presence fill two slots.
         let (slow, _slow_rx) = join(&mut room, 3);
         for _ in 0..5 {
-            room.handle(RoomRequest::Command {
-                member: fast.id,
-                command: launch(),
-            });
+            room.handle(command(fast.id, launch()));
         }
         assert!(room.members.iter().all(|c| c.member.id != slow.id));
         assert_eq!(room.metrics.evictions.get(), 1);
@@ -838,32 +987,34 @@ mod tests {
         let metrics = crate::metrics::Metrics::new();
         let bus = EventBus::new(metrics.events().clone());
         let mut events = bus.subscribe();
-        let mut room = Room::new(
-            "socal".into(),
-            true,
-            Arc::default(),
-            Arc::new(AtomicU32::new(pack_clock(false, 1))),
-            settings(),
-            RoomMetrics::default(),
-            bus,
-        );
+        let mut room = room_on("socal", bus);
         let radar: Command = serde_json::from_value(serde_json::json!({
             "type": "place-radar", "call_sign": "RAD_VBG", "kind": "AN/TPY-2",
             "position": {"lat_deg": 34.73, "lon_deg": -120.57}, "height_m": 100.0,
             "boresight_az_deg": 315.0
         }))
         .unwrap();
-        let scud = Command::Launch(LaunchCommand {
-            missile: sim_core::MissileKind::ScudC,
+        let request = TargetingRequest {
+            kind: sim_core::MissileKind::ScudC,
             from: GeoPoint::new(36.5, -123.1),
             to: GeoPoint::new(34.05, -118.25),
             profile: Default::default(),
+        };
+        let guidance = targeting::solve(&request, &PhysicsParams::default())
+            .unwrap()
+            .guidance;
+        let scud = Command::Launch(LaunchCommand {
+            missile: request.kind,
+            from: request.from,
+            to: request.to,
+            profile: request.profile,
             label: None,
-            guidance: None,
+            guidance: Some(guidance),
         });
         let member = rest_member();
-        room.order(member.clone(), radar);
-        room.order(member, scud);
+        room.order(member.clone(), radar, None).unwrap();
+        let applied = applied_of(&scud);
+        room.order(member, scud, applied.as_ref()).unwrap();
         let mut plot = None;
         for _ in 0..3000 {
             room.step();
@@ -906,16 +1057,10 @@ mod tests {
     fn an_impact_publishes_the_flown_trajectory() {
         let bus = EventBus::new(Default::default());
         let mut events = bus.subscribe();
-        let mut room = Room::new(
-            "t".into(),
-            true,
-            Arc::default(),
-            Arc::new(AtomicU32::new(pack_clock(false, 1))),
-            settings(),
-            RoomMetrics::default(),
-            bus,
-        );
-        room.order(rest_member(), launch());
+        let mut room = room_on("t", bus);
+        let scud = launch();
+        let applied = applied_of(&scud);
+        room.order(rest_member(), scud, applied.as_ref()).unwrap();
         let mut impact = None;
         let mut path = None;
         for _ in 0..6000 {
@@ -963,38 +1108,196 @@ mod tests {
     }
 
     #[test]
-    fn rest_launches_learn_their_missile_id() {
+    fn launches_get_their_id_and_event_when_ordered_and_the_referee_agrees() {
+        let bus = EventBus::new(Default::default());
+        let mut events = bus.subscribe();
+        let mut room = room_on("t", bus);
+        let (member, mut rx) = join(&mut room, 64);
+        room.step();
+        // A websocket launch and a radar placement, then two launches ordered from outside the
+        // task (as REST does), all for the same tick.
+        room.handle(command(member.id, launch()));
+        let radar: Command = serde_json::from_value(serde_json::json!({
+            "type": "place-radar", "call_sign": "R1", "kind": "AN/TPY-2",
+            "position": {"lat_deg": 34.0, "lon_deg": 44.0}, "height_m": 10.0,
+            "boresight_az_deg": 0.0
+        }))
+        .unwrap();
+        room.handle(command(member.id, radar));
+        let mut answers = Vec::new();
+        for to in [GeoPoint::new(33.5, 44.5), GeoPoint::new(33.0, 44.0)] {
+            let scud = solved(GeoPoint::new(35.0, 45.0), to);
+            let applied = applied_of(&scud).unwrap();
+            let ordered = order_in(
+                &room.orders,
+                &room.bus,
+                ("t", "0000abcd"),
+                rest_member(),
+                scud,
+                Some(&applied),
+            )
+            .unwrap();
+            answers.push(ordered.1.unwrap());
+        }
+        let tick = 1 + LEAD_TICKS;
+        assert_eq!(
+            answers
+                .iter()
+                .map(|o| (o.missile, o.tick, o.index))
+                .collect::<Vec<_>>(),
+            [(MissileId(2), tick, 2), (MissileId(3), tick, 3)]
+        );
+        // The room task broadcasts what was ordered outside it, in order, before it applies.
+        room.flush();
+        let stamped: Vec<StampedCommand> = drain(&mut rx)
+            .into_iter()
+            .filter_map(|m| match m {
+                ServerMessage::Command(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stamped.len(), 4);
+        assert!(stamped.iter().all(|c| c.tick == tick));
+        assert_eq!(stamped[3].by, rest_member());
+        while room.sim.tick() <= tick {
+            room.step();
+        }
+        let launched: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+            .filter(|e| e.kind == "launch")
+            .collect();
+        assert_eq!(launched.len(), 3);
+        for (ordered, e) in answers.iter().zip(&launched[1..]) {
+            assert_eq!(e.event_id, format!("t:0000abcd:{tick}:{}", ordered.index));
+            assert_eq!(
+                **e,
+                BusEvent::new("t", "0000abcd", ordered.index, &ordered.event)
+            );
+        }
+        assert_eq!(room.metrics.mispredictions.get(), 0);
+        assert_eq!(room.metrics.launches.get(), 3);
+        assert!(room.orders.is_idle());
+    }
+
+    #[test]
+    fn launches_past_capacity_or_refused_by_the_referee_are_not_ordered() {
         let mut room = room();
-        let (out_a, mut res_a) = oneshot::channel();
-        let (out_b, mut res_b) = oneshot::channel();
-        let bad = Command::Launch(LaunchCommand {
-            missile: sim_core::MissileKind::ScudB,
-            from: GeoPoint::new(35.0, 45.0),
-            to: GeoPoint::new(-35.0, 45.0),
-            profile: Default::default(),
-            label: None,
-            guidance: None,
-        });
-        room.handle(RoomRequest::Launch {
-            command: bad,
-            outcome: out_a,
-        });
-        room.handle(RoomRequest::Launch {
-            command: launch(),
-            outcome: out_b,
-        });
+        let (member, mut rx) = join(&mut room, 256);
+        let scud = launch();
+        let applied = applied_of(&scud).unwrap();
+        for _ in 0..settings().capacity {
+            order_in(
+                &room.orders,
+                &room.bus,
+                ("test", "0000abcd"),
+                rest_member(),
+                scud.clone(),
+                Some(&applied),
+            )
+            .unwrap();
+        }
+        let full = order_in(
+            &room.orders,
+            &room.bus,
+            ("test", "0000abcd"),
+            rest_member(),
+            scud.clone(),
+            Some(&applied),
+        );
+        assert_eq!(full.unwrap_err(), Refusal::Full { capacity: 100 });
+        // Still full once they fly: they are in flight for minutes.
         for _ in 0..=LEAD_TICKS {
             room.step();
         }
-        assert!(
-            matches!(res_a.try_recv(), Ok(LaunchOutcome::Rejected(r)) if r.contains("maximum range"))
-        );
+        assert_eq!(room.orders.load(), 100);
+        assert!(!room.orders.has_room());
+        // Guidance the referee would refuse: the sender hears why, nobody else anything.
+        let Command::Launch(mut bad) = scud else {
+            panic!("launch() is a launch")
+        };
+        if let Some(g) = bad.guidance.as_mut() {
+            g.pitch_final_deg = 95.0;
+        }
+        room.flush();
         assert_eq!(
-            res_b.try_recv(),
-            Ok(LaunchOutcome::Launched {
-                missile: MissileId(1),
-                tick: LEAD_TICKS
-            })
+            drain(&mut rx)
+                .iter()
+                .filter(|m| matches!(m, ServerMessage::Command(_)))
+                .count(),
+            100
         );
+        room.handle(command(member.id, Command::Launch(bad)));
+        let answers = drain(&mut rx);
+        assert_eq!(answers.len(), 1);
+        assert!(
+            matches!(&answers[0], ServerMessage::Error { message } if message.contains("pitch")),
+            "{:?}",
+            answers[0]
+        );
+        assert_eq!(room.metrics.mispredictions.get(), 0);
+    }
+
+    #[test]
+    fn commands_ordered_from_outside_are_broadcast_before_they_apply() {
+        let mut room = room();
+        let (_, mut rx) = join(&mut room, 64);
+        drain(&mut rx);
+        let scud = launch();
+        let applied = applied_of(&scud).unwrap();
+        let (tick, _) = order_in(
+            &room.orders,
+            &room.bus,
+            ("test", "0000abcd"),
+            rest_member(),
+            scud,
+            Some(&applied),
+        )
+        .unwrap();
+        // Only steps, as at 16x, with no wake-up of the task in between.
+        while room.sim.tick() < tick {
+            room.step();
+        }
+        assert!(room.sim.missiles().is_empty());
+        assert!(
+            drain(&mut rx)
+                .iter()
+                .any(|m| matches!(m, ServerMessage::Command(c) if c.tick == tick))
+        );
+        room.step();
+        assert_eq!(room.sim.missiles().len(), 1);
+    }
+
+    #[test]
+    fn a_member_joining_gets_pending_commands_once() {
+        let mut room = room();
+        let (first, mut first_rx) = join(&mut room, 64);
+        let scud = launch();
+        let applied = applied_of(&scud).unwrap();
+        order_in(
+            &room.orders,
+            &room.bus,
+            ("test", "0000abcd"),
+            rest_member(),
+            scud,
+            Some(&applied),
+        )
+        .unwrap();
+        // Ordered outside the task and not yet broadcast when the second member joins.
+        let (_, mut second_rx) = join(&mut room, 64);
+        room.flush();
+        let second = drain(&mut second_rx);
+        let ServerMessage::Welcome { commands, .. } = &second[0] else {
+            panic!("{second:?}")
+        };
+        assert_eq!(commands.len(), 1);
+        assert!(
+            !second[1..]
+                .iter()
+                .any(|m| matches!(m, ServerMessage::Command(_)))
+        );
+        let first_commands = drain(&mut first_rx)
+            .into_iter()
+            .filter(|m| matches!(m, ServerMessage::Command(_)))
+            .count();
+        assert_eq!(first_commands, 1, "{first:?}");
     }
 }

@@ -7,9 +7,11 @@
 //!   may send commands, otherwise it only watches; a wrong token closes the connection;
 //! - decodes every text message with [`sim_core::protocol::decode`] and answers a refused one
 //!   with an `error` message (never a crash, never a close for a single bad message);
-//! - solves a launch command that carries no guidance (on the blocking pool, like REST
-//!   launches) and orders it with the solved guidance, so the referee and every client fly it
-//!   without solving; a target out of reach is answered with an error and ordered nowhere;
+//! - solves a launch command that carries no guidance (with the relay's [`crate::solver`],
+//!   like REST launches) and orders it with the solved guidance, so the referee and every
+//!   client fly it without solving; a launch that carries guidance has its flight checked the
+//!   same way; a target out of reach, guidance the referee would refuse or a solver with a
+//!   full waiting line is answered with an error and ordered nowhere;
 //! - takes one token per message from a [`TokenBucket`]; messages over the budget are dropped
 //!   with an error;
 //! - pings every heartbeat interval and closes a connection silent for three intervals;
@@ -30,7 +32,7 @@ use sim_core::protocol::{
     self, ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Member, ProtocolError, Role, ServerMessage,
 };
 use sim_core::targeting::TargetingRequest;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::rate::TokenBucket;
@@ -38,6 +40,7 @@ use super::{RoomHandle, RoomRequest, RoomSettings};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::metrics::RoomMetrics;
+use crate::solver::{SolveError, Solver};
 
 /// Frames larger than this are cut off by the websocket layer itself (the connection ends);
 /// messages between [`MAX_CLIENT_MESSAGE_BYTES`] and this get an `error` answer instead.
@@ -62,7 +65,7 @@ pub async fn upgrade(
     let room = rooms.find(&id).await?;
     let settings = rooms.settings().clone();
     let metrics = rooms.metrics().clone();
-    let solver = state.solver_permits().clone();
+    let solver = state.solver().clone();
     let shutdown = state.shutdown_watch();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
@@ -103,7 +106,7 @@ struct Connection {
     room: Arc<RoomHandle>,
     settings: RoomSettings,
     metrics: RoomMetrics,
-    solver: Arc<Semaphore>,
+    solver: Solver,
     member: Option<Member>,
     /// Held until hello, then handed to the room.
     outbound_tx: Option<mpsc::Sender<Utf8Bytes>>,
@@ -126,7 +129,7 @@ impl Connection {
         room: Arc<RoomHandle>,
         settings: RoomSettings,
         metrics: RoomMetrics,
-        solver: Arc<Semaphore>,
+        solver: Solver,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.queue);
         let now = Instant::now();
@@ -296,13 +299,14 @@ impl Connection {
                     };
                     return self.refuse("forbidden", why.into()).await;
                 }
-                let command = match presolve(self.solver.clone(), command).await {
-                    Ok(command) => command,
+                let (command, applied) = match presolve(&self.solver, command).await {
+                    Ok(checked) => checked,
                     Err(message) => return self.refuse("unreachable", message).await,
                 };
                 self.forward(RoomRequest::Command {
                     member: member.id,
                     command,
+                    applied,
                 })
                 .await
             }
@@ -408,31 +412,42 @@ impl Connection {
     }
 }
 
-/// A launch without guidance gets the solved guidance; other commands pass unchanged. The
-/// error is one sentence for the client.
-async fn presolve(solver: Arc<Semaphore>, command: Command) -> Result<Command, String> {
+/// A launch without guidance gets the solved guidance, and every launch the outcome of flying
+/// its guidance as the referee will; other commands pass unchanged. The error is one
+/// sentence for the client.
+async fn presolve(
+    solver: &Solver,
+    command: Command,
+) -> Result<(Command, Option<crate::rooms::Applied>), String> {
     #[allow(
         unreachable_patterns,
         reason = "Command gains variants as the engine grows; they pass unchanged"
     )]
     let mut launch = match command {
         Command::Launch(launch) => launch,
-        other => return Ok(other),
+        other => return Ok((other, None)),
     };
-    if launch.guidance.is_none() {
-        let request = TargetingRequest {
-            kind: launch.missile,
-            from: launch.from,
-            to: launch.to,
-            profile: launch.profile,
-        };
-        let solution = crate::rest::solve(&solver, request)
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("launch refused: {e}"))?;
-        launch.guidance = Some(solution.guidance);
-    }
-    Ok(Command::Launch(launch))
+    let request = TargetingRequest {
+        kind: launch.missile,
+        from: launch.from,
+        to: launch.to,
+        profile: launch.profile,
+    };
+    let checked = solver
+        .check(request, launch.guidance)
+        .await
+        .map_err(|e| match e {
+            SolveError::Refused(e) => format!("launch refused: {e}"),
+            SolveError::Busy => {
+                "the relay is solving as many launches as it can; try again in a second".into()
+            }
+            SolveError::Failed(why) => why,
+        })?;
+    let applied = checked
+        .applied
+        .map_err(|why| format!("launch refused: {why}"))?;
+    launch.guidance = Some(checked.solution.guidance);
+    Ok((Command::Launch(launch), Some(Ok(applied))))
 }
 
 #[cfg(test)]

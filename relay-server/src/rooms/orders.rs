@@ -1,0 +1,333 @@
+//! A room's order book: where every command is stamped with its tick, and every launch gets
+//! its missile id, before the referee steps to it.
+//!
+//! The book is shared by the room task and the room's handle behind one short lock, so a REST
+//! launch is ordered by the request itself (`POST /launch` never waits for the room task,
+//! which may be busy stepping thousands of missiles) and websocket commands by the room task;
+//! both go through [`Orders::order`], so there is one order. The room task broadcasts what was
+//! ordered ([`Orders::take_unsent`]) and hands the referee each tick's commands
+//! ([`Orders::due`]).
+//!
+//! Ids are fixed at order time because a launch's outcome is known then: every launch
+//! reaching a room carries guidance and the result of flying it with
+//! [`sim_core::targeting::fly_guidance`], which is exactly what the referee computes when it
+//! applies the launch (a pure function of the command), so the room knows it will fly. The
+//! referee numbers missiles in the order it applies launches, and it applies the commands of a
+//! tick in stamped order, each giving exactly one event (`launch`, or the placement or
+//! refusal of the other commands) before anything moves. So the `k`-th command stamped for
+//! tick `t` produces event `k` of tick `t`, and the launch's event (id, payload) is known at
+//! order time: [`Ordered::event`]. After each step the room compares the referee's launch
+//! events with the ones predicted ([`Orders::verify`]); a difference is counted in
+//! `relay_launch_mispredictions_total` and logged, and the book re-derives its next id.
+//!
+//! Capacity: a launch is refused ([`Refusal::Full`]) when the missiles in flight (as of the
+//! referee's last step) plus the launches pending reach the room's capacity. Persistence: when
+//! the relay has a database, a launch first reserves a place in the bounded queue of launches
+//! to write ([`crate::bus::EventBus::reserve_durable`]); with the queue full it is refused
+//! ([`Refusal::Busy`]), so an answered launch is always written.
+//!
+//! Invariants: stamped ticks never decrease, so `pending` stays sorted by tick; every command
+//! in `pending` that was never broadcast is in `unsent`, in the same order; the lock is never
+//! held across an await or a referee step.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use sim_core::engine::TICK_S;
+use sim_core::protocol::{Member, StampedCommand};
+use sim_core::targeting::Solution;
+use sim_core::{Command, Event, EventKind, MissileId};
+use tokio::sync::Notify;
+
+use super::LEAD_TICKS;
+
+/// A launch the room accepted: its missile, the tick it flies from, and the referee event
+/// that will announce it (with its index among the tick's events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered {
+    /// The missile's id.
+    pub missile: MissileId,
+    /// The tick the referee applies it at.
+    pub tick: u64,
+    /// Its index among the events of that tick.
+    pub index: u32,
+    /// The referee's `launch` event, as it will be.
+    pub event: Event,
+}
+
+/// Why a room did not order a launch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The room holds its capacity of missiles in flight (with the pending launches).
+    Full {
+        /// The capacity.
+        capacity: usize,
+    },
+    /// The queue of launches waiting to be written to the database is full.
+    Busy,
+    /// The referee would refuse it; one sentence.
+    Rejected(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Full { capacity } => write!(
+                f,
+                "the room holds {capacity} missiles in flight, its capacity; try again when some \
+                 have landed"
+            ),
+            Refusal::Busy => f.write_str(
+                "the relay is writing launches to its database as fast as it can; try again in a \
+                 second",
+            ),
+            Refusal::Rejected(why) => f.write_str(why),
+        }
+    }
+}
+
+/// A launch's outcome as the referee will compute it: `fly_guidance` on its command.
+pub type Applied = Result<Solution, String>;
+
+#[derive(Debug)]
+struct Book {
+    /// The referee's next tick.
+    tick: u64,
+    /// The id the next accepted launch gets.
+    next_missile: u32,
+    /// Missiles in flight after the referee's last step.
+    in_flight: usize,
+    /// Commands stamped and not yet applied, by tick.
+    pending: VecDeque<StampedCommand>,
+    /// Launches among `pending`.
+    pending_launches: usize,
+    /// Commands ordered but not yet broadcast to the members, in order.
+    unsent: Vec<StampedCommand>,
+    /// The `launch` events the referee owes, in order.
+    expected: VecDeque<Ordered>,
+}
+
+/// The shared order book of one room.
+#[derive(Debug)]
+pub struct Orders {
+    book: Mutex<Book>,
+    /// Most missiles in flight (with pending launches).
+    capacity: usize,
+    /// Wakes the room task when something was ordered from outside it.
+    wake: Notify,
+}
+
+impl Orders {
+    /// An empty book for a referee at tick 0 that has launched nothing.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            book: Mutex::new(Book {
+                tick: 0,
+                next_missile: 1,
+                in_flight: 0,
+                pending: VecDeque::new(),
+                pending_launches: 0,
+                unsent: Vec::new(),
+                expected: VecDeque::new(),
+            }),
+            capacity,
+            wake: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Book> {
+        // Every update below leaves the book consistent before it can panic.
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The room's capacity of missiles in flight.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Missiles in flight after the referee's last step plus launches pending.
+    pub fn load(&self) -> usize {
+        let book = self.lock();
+        book.in_flight + book.pending_launches
+    }
+
+    /// Whether one more launch fits (a cheap check before solving; [`Orders::order`] checks
+    /// again).
+    pub fn has_room(&self) -> bool {
+        self.load() < self.capacity
+    }
+
+    /// Stamps `command` for the referee's tick plus [`LEAD_TICKS`] and queues it for the
+    /// referee and the members. A launch needs `applied`, the outcome of flying its guidance
+    /// (see the module documentation): a launch the referee would refuse is not ordered, and
+    /// one that fits gets its id. `durable` is called, under the book's lock, for a launch
+    /// about to be accepted: it reserves the launch's place in the database queue (`Err` when
+    /// full) and returns what stores the event once ordered.
+    pub fn order<D, E>(
+        &self,
+        by: Member,
+        command: Command,
+        applied: Option<&Applied>,
+        durable: impl FnOnce() -> Result<D, E>,
+    ) -> Result<(u64, Option<(Ordered, D)>), Refusal> {
+        let mut book = self.lock();
+        let tick = book.tick + LEAD_TICKS;
+        let launch = match &command {
+            Command::Launch(launch) => Some(launch.clone()),
+            _ => None,
+        };
+        let mut accepted = None;
+        if let Some(launch) = launch {
+            let solution = match applied {
+                Some(Ok(solution)) => solution,
+                Some(Err(why)) => return Err(Refusal::Rejected(why.clone())),
+                None => {
+                    return Err(Refusal::Rejected(
+                        "internal: a launch reached the room unchecked".into(),
+                    ));
+                }
+            };
+            if book.in_flight + book.pending_launches >= self.capacity {
+                return Err(Refusal::Full {
+                    capacity: self.capacity,
+                });
+            }
+            let durable = durable().map_err(|_| Refusal::Busy)?;
+            let index = book
+                .pending
+                .iter()
+                .rev()
+                .take_while(|c| c.tick == tick)
+                .count();
+            let missile = MissileId(book.next_missile);
+            book.next_missile += 1;
+            book.pending_launches += 1;
+            let ordered = Ordered {
+                missile,
+                tick,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                event: Event {
+                    tick,
+                    time_s: tick as f64 * TICK_S,
+                    kind: EventKind::Launch {
+                        missile,
+                        missile_type: launch.missile,
+                        label: launch.label.clone(),
+                        from: launch.from,
+                        to: launch.to,
+                        profile: launch.profile,
+                        predicted: solution.summary,
+                        predicted_miss_m: solution.miss_m,
+                    },
+                },
+            };
+            book.expected.push_back(ordered.clone());
+            accepted = Some((ordered, durable));
+        }
+        let stamped = StampedCommand { tick, by, command };
+        book.unsent.push(stamped.clone());
+        book.pending.push_back(stamped);
+        drop(book);
+        self.wake.notify_one();
+        Ok((tick, accepted))
+    }
+
+    /// Waits until something was ordered since the last [`Orders::take_unsent`].
+    pub async fn ordered(&self) {
+        self.wake.notified().await;
+    }
+
+    /// The commands ordered since the last call, in order, for the room to broadcast; and,
+    /// taken at the same instant, every command pending (for a welcome or a resync, which
+    /// must not repeat what the broadcast will carry).
+    pub fn take_unsent(&self, with_pending: bool) -> (Vec<StampedCommand>, Vec<StampedCommand>) {
+        let mut book = self.lock();
+        let unsent = std::mem::take(&mut book.unsent);
+        let pending = if with_pending {
+            book.pending.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        (unsent, pending)
+    }
+
+    /// Removes and returns the commands due at `tick` (the referee's next tick), in order.
+    pub fn due(&self, tick: u64) -> Vec<Command> {
+        let mut book = self.lock();
+        let mut commands = Vec::new();
+        while book.pending.front().is_some_and(|c| c.tick <= tick) {
+            if let Some(c) = book.pending.pop_front() {
+                if matches!(c.command, Command::Launch(_)) {
+                    // In flight from now on, for the capacity check, until the step's count.
+                    book.pending_launches -= 1;
+                    book.in_flight += 1;
+                }
+                commands.push(c.command);
+            }
+        }
+        commands
+    }
+
+    /// After the referee ran `tick`: records its next tick, its missiles in flight and its
+    /// next missile id, and compares the tick's launch events with those predicted. Returns
+    /// the number of launch events that differed (0 when all is well).
+    pub fn verify(
+        &self,
+        tick: u64,
+        next_tick: u64,
+        in_flight: usize,
+        next_missile: u32,
+        events: &[Event],
+    ) -> usize {
+        let mut book = self.lock();
+        book.tick = next_tick;
+        book.in_flight = in_flight;
+        let mut wrong = 0;
+        for (index, event) in events.iter().enumerate() {
+            if !matches!(
+                event.kind,
+                EventKind::Launch { .. } | EventKind::LaunchRejected { .. }
+            ) {
+                continue;
+            }
+            let expected = match book.expected.front() {
+                Some(e) if e.tick <= tick => book.expected.pop_front(),
+                _ => None,
+            };
+            let right = expected
+                .as_ref()
+                .is_some_and(|e| e.index as usize == index && e.event == *event);
+            if !right {
+                wrong += 1;
+                tracing::error!(
+                    tick,
+                    index,
+                    ?expected,
+                    ?event,
+                    "the referee's launch differs from the one the room ordered"
+                );
+            }
+        }
+        // Predictions for this tick that the referee did not confirm.
+        while book.expected.front().is_some_and(|e| e.tick <= tick) {
+            wrong += 1;
+            let missing = book.expected.pop_front();
+            tracing::error!(
+                tick,
+                ?missing,
+                "the referee did not launch an ordered missile"
+            );
+        }
+        if wrong > 0 {
+            // Re-derive the next id from the referee, so later launches are right again.
+            let pending = u32::try_from(book.pending_launches).unwrap_or(u32::MAX);
+            book.next_missile = next_missile.saturating_add(pending);
+        }
+        wrong
+    }
+
+    /// Whether no command waits for the referee.
+    pub fn is_idle(&self) -> bool {
+        self.lock().pending.is_empty()
+    }
+}
