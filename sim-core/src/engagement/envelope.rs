@@ -340,6 +340,9 @@ pub fn engagement_options(
     })
 }
 
+/// An axis-aligned box (lowest and highest corner, ECEF m).
+type Bounds = (Vector3<f64>, Vector3<f64>);
+
 /// [`engagement_options`] with each type's intercept altitudes restricted to `band(kind)`
 /// (min, max) (m), for example [`planning_band`].
 pub fn engagement_options_in(
@@ -366,16 +369,66 @@ pub fn engagement_options_in(
                 .collect())
         })
         .collect();
+    // Per distinct altitude band of the ready types, per prediction: the box bounding its
+    // samples inside the band (None: no sample in it). A battery farther from the box than its
+    // type's range (by a margin above rounding) has no sample in reach, which is what the full
+    // search would conclude (out of range; outside the band without one): most pairs of a
+    // wide raid are settled by this.
+    let same = |a: &(f64, f64), b: &(f64, f64)| {
+        a.0.to_bits() == b.0.to_bits() && a.1.to_bits() == b.1.to_bits()
+    };
+    let mut bands: Vec<(f64, f64)> = Vec::new();
+    for b in batteries.iter().filter(|b| b.ready) {
+        let band = band(b.kind);
+        if !bands.iter().any(|x| same(x, &band)) {
+            bands.push(band);
+        }
+    }
+    let boxes: Vec<Vec<Option<Bounds>>> = bands
+        .iter()
+        .map(|band| {
+            predictions
+                .iter()
+                .zip(&prepared)
+                .map(|(p, alts)| {
+                    let alts = alts.as_ref().ok()?;
+                    let mut bounds: Option<Bounds> = None;
+                    for ((_, r), alt) in p.samples.iter().zip(alts) {
+                        if *alt >= band.0 && *alt <= band.1 {
+                            bounds = Some(match bounds {
+                                None => (*r, *r),
+                                Some((lo, hi)) => (lo.inf(r), hi.sup(r)),
+                            });
+                        }
+                    }
+                    bounds
+                })
+                .collect()
+        })
+        .collect();
     for b in batteries.iter().filter(|b| b.ready) {
         let site = ellipsoid.geodetic_to_ecef(&b.position.to_geodetic(0.0));
         let band = band(b.kind);
+        let band_boxes = &boxes[bands.iter().position(|x| same(x, &band)).expect("listed")];
+        let reach = b.kind.params().max_range_m * (1.0 + 1e-9);
         let valid_site = site.iter().all(|x| x.is_finite());
-        for (p, alts) in predictions.iter().zip(&prepared) {
+        let finite_band = band.0.is_finite() && band.1.is_finite();
+        for ((p, alts), bounds) in predictions.iter().zip(&prepared).zip(band_boxes) {
             let found = match alts {
                 Err(e) => Err(e.clone()),
                 Ok(_) if !valid_site => Err(NoIntercept::InvalidPrediction(
                     "launch time and site must be finite".into(),
                 )),
+                Ok(_) if finite_band && bounds.is_none() => Err(NoIntercept::OutsideAltitudeBand),
+                Ok(_)
+                    if finite_band
+                        && bounds.is_some_and(|(lo, hi)| {
+                            let nearest = site.sup(&lo).inf(&hi);
+                            (nearest - site).norm_squared() > reach * reach
+                        }) =>
+                {
+                    Err(NoIntercept::OutOfRange)
+                }
                 Ok(alts) => {
                     earliest_validated(b.kind, band, &site, ellipsoid, p.samples, alts, now_s)
                 }

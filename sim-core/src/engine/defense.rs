@@ -707,13 +707,25 @@ pub(crate) fn fly_interceptors(
         // interceptor without an estimate), not merely the nearest to itself, which in a raid
         // may be another track's missile.
         let mut nearest: Option<(MissileId, PosVel, f64)> = None;
+        // Squared distances first: a missile farther than the closest so far and out of the
+        // seeker's reach (by a margin above rounding) changes nothing, whatever else it is.
+        let reach2 = acq * acq * (1.0 + 1e-9);
+        let mut closest2 = f64::INFINITY;
         for (id, pv) in truth0 {
-            if live(*id).is_none() {
+            let rel = pv.r_m - r0;
+            let d2 = rel.norm_squared();
+            let may_lock = match ic.seeker_lock {
+                Some(l) => l == *id,
+                None => d2 <= reach2,
+            };
+            if (d2 >= closest2 && !may_lock) || live(*id).is_none() {
                 continue;
             }
-            let rel = pv.r_m - r0;
-            let range = libm::sqrt(rel.norm_squared());
-            ic.closest_m = ic.closest_m.min(range);
+            closest2 = closest2.min(d2);
+            if !may_lock {
+                continue;
+            }
+            let range = libm::sqrt(d2);
             let closing = -rel.dot(&(pv.v_m_s - v0)) > 0.0;
             let basket_m = acq * libm::sin(SEEKER_CUE_HALF_ANGLE_DEG.to_radians());
             let cued = estimate
@@ -731,6 +743,7 @@ pub(crate) fn fly_interceptors(
                 nearest = Some((*id, *pv, rank));
             }
         }
+        ic.closest_m = ic.closest_m.min(libm::sqrt(closest2));
         let kind = ic.flight.kind;
         let blast_radius = kind.params().lethal_radius_m;
         let call_sign = state
