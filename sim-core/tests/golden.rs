@@ -83,7 +83,7 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x9d50_c1e3_825c_9ef0;
+const SENSING_STATE_HASH: u64 = 0xaa42_c166_285a_5d39;
 /// FNV-1a of every event of the sensing run.
 const SENSING_EVENTS_HASH: u64 = 0xadb8_7f7f_06b4_14a1;
 
