@@ -249,6 +249,9 @@ impl RelayProcess {
             .arg("--data-dir")
             .arg(data)
             .args(["--log-level", "warn"])
+            // Room for 20 s of launches at 10,000/s: the figure is the pace, not the
+            // public room's capacity (40,000 missiles by default; 503s past it).
+            .args(["--room-capacity", "250000"])
             .env_remove("MDSIM_PORT")
             .env_remove("MDSIM_BIND")
             .env_remove("MDSIM_DATABASE_URL")
