@@ -55,6 +55,8 @@
 //!
 //! Each assessment is a `kill-assessment` event.
 
+use std::sync::Arc;
+
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -396,11 +398,14 @@ pub struct PredictionCache {
     pub hits_misses: (u64, u64),
 }
 
+/// A predicted trajectory's samples (t s, ECEF m), shared by the cache and the pass using it.
+type Samples = Arc<[(f64, Vector3<f64>)]>;
+
 #[derive(Debug, Clone)]
 struct CachedPrediction {
     track: TrackId,
     key: [u64; 9],
-    samples: Vec<(f64, Vector3<f64>)>,
+    samples: Samples,
 }
 
 impl PartialEq for PredictionCache {
@@ -421,7 +426,7 @@ impl PredictionCache {
         x: &[f64; 7],
         t0_s: f64,
         until_s: f64,
-    ) -> Vec<(f64, Vector3<f64>)> {
+    ) -> Samples {
         let mut key = [0u64; 9];
         key[0] = t0_s.to_bits();
         key[1] = until_s.to_bits();
@@ -436,18 +441,18 @@ impl PredictionCache {
         {
             Some(i) => {
                 self.hits_misses.0 += 1;
-                core::mem::take(&mut self.entries[i].samples)
+                Arc::clone(&self.entries[i].samples)
             }
             None => {
                 self.hits_misses.1 += 1;
                 let x = motion::State::from_column_slice(x);
-                predict_samples(model, &x, t0_s, until_s)
+                Arc::from(predict_samples(model, &x, t0_s, until_s))
             }
         };
         keep.push(CachedPrediction {
             track,
             key,
-            samples: samples.clone(),
+            samples: Arc::clone(&samples),
         });
         samples
     }
@@ -962,7 +967,7 @@ pub(crate) fn command_and_control(
         impact: ImpactPrediction,
         asset: Option<String>,
         estimate: Option<(f64, [f64; 7])>,
-        samples: Vec<(f64, Vector3<f64>)>,
+        samples: Samples,
     }
     let mut cands = Vec::new();
     let mut threats = Vec::new();
@@ -1023,7 +1028,7 @@ pub(crate) fn command_and_control(
         .iter()
         .map(|c| ThreatPrediction {
             threat: c.track.0,
-            samples: &c.samples,
+            samples: &c.samples[..],
         })
         .collect();
     let (all_opts, none) =
@@ -1102,7 +1107,8 @@ pub(crate) fn command_and_control(
         let b = state.defense.batteries[bi].battery.clone();
         let site = ell.geodetic_to_ecef(&b.position.to_geodetic(0.0));
         let band = envelope::planning_band(b.kind);
-        let Ok(plan) = envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples, t1_s)
+        let Ok(plan) =
+            envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples[..], t1_s)
         else {
             continue;
         };

@@ -171,13 +171,14 @@ pub fn scan(
     let mut plots = Vec::new();
     // Targets certainly out of coverage are skipped: `observe` would draw nothing for them.
     let cull = radar::CoverageCull::new(site, params, &physics.earth);
+    let equation = radar::equation::RangeEquation::new(params);
     for t in targets {
         if cull.certainly_outside(&t.ecef_m) {
             continue;
         }
-        if let Observation::Detected(detection) = radar::observe(
+        if let Observation::Detected(detection) = radar::observe_with(
             site,
-            params,
+            &equation,
             &physics.earth,
             &t.ecef_m,
             t.rcs_m2,

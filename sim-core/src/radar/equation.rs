@@ -45,31 +45,70 @@ pub fn wavelength_m(frequency_hz: f64) -> f64 {
     SPEED_OF_LIGHT_M_S / frequency_hz
 }
 
+/// The range equation of one radar with its decibel figures turned into ratios once (three
+/// `pow` calls), for the many looks of a scan: the same products in the same order as
+/// [`single_pulse_snr`], so the same bits.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeEquation<'a> {
+    params: &'a RadarParams,
+    gain: f64,
+    noise_figure: f64,
+    losses: f64,
+}
+
+impl<'a> RangeEquation<'a> {
+    /// The equation of `params`.
+    pub fn new(params: &'a RadarParams) -> Self {
+        Self {
+            params,
+            gain: db_to_linear(params.antenna_gain_db),
+            noise_figure: db_to_linear(params.noise_figure_db),
+            losses: db_to_linear(params.losses_db),
+        }
+    }
+
+    /// The radar's parameters.
+    pub fn params(&self) -> &'a RadarParams {
+        self.params
+    }
+
+    /// [`single_pulse_snr`].
+    pub fn single_pulse_snr(&self, range_m: f64, rcs_m2: f64) -> f64 {
+        let params = self.params;
+        let pi4 = 4.0 * core::f64::consts::PI;
+        let g = self.gain;
+        let lambda = params.wavelength_m();
+        let compression = (params.pulse_width_s * params.bandwidth_hz).max(1.0);
+        let r2 = range_m * range_m;
+        let numerator = params.peak_power_w * g * g * lambda * lambda * rcs_m2 * compression;
+        let denominator = pi4
+            * pi4
+            * pi4
+            * r2
+            * r2
+            * BOLTZMANN_J_K
+            * T0_K
+            * self.noise_figure
+            * params.bandwidth_hz
+            * self.losses;
+        numerator / denominator
+    }
+
+    /// [`integrated_snr`].
+    pub fn integrated_snr(&self, range_m: f64, rcs_m2: f64) -> f64 {
+        f64::from(self.params.pulses_integrated.max(1)) * self.single_pulse_snr(range_m, rcs_m2)
+    }
+}
+
 /// Single-pulse SNR (linear) from the range equation above, for a target of RCS `rcs_m2` at
 /// slant range `range_m`. The pulse-compression gain tau B is taken as at least 1.
 pub fn single_pulse_snr(params: &RadarParams, range_m: f64, rcs_m2: f64) -> f64 {
-    let pi4 = 4.0 * core::f64::consts::PI;
-    let g = db_to_linear(params.antenna_gain_db);
-    let lambda = params.wavelength_m();
-    let compression = (params.pulse_width_s * params.bandwidth_hz).max(1.0);
-    let r2 = range_m * range_m;
-    let numerator = params.peak_power_w * g * g * lambda * lambda * rcs_m2 * compression;
-    let denominator = pi4
-        * pi4
-        * pi4
-        * r2
-        * r2
-        * BOLTZMANN_J_K
-        * T0_K
-        * db_to_linear(params.noise_figure_db)
-        * params.bandwidth_hz
-        * db_to_linear(params.losses_db);
-    numerator / denominator
+    RangeEquation::new(params).single_pulse_snr(range_m, rcs_m2)
 }
 
 /// SNR (linear) after coherent integration of `params.pulses_integrated` pulses: n SNR_1.
 pub fn integrated_snr(params: &RadarParams, range_m: f64, rcs_m2: f64) -> f64 {
-    f64::from(params.pulses_integrated.max(1)) * single_pulse_snr(params, range_m, rcs_m2)
+    RangeEquation::new(params).integrated_snr(range_m, rcs_m2)
 }
 
 /// [`integrated_snr`] in dB.

@@ -259,12 +259,27 @@ pub fn observe(
     swerling: Swerling,
     rng: &mut impl RngCore,
 ) -> Observation {
+    let equation = equation::RangeEquation::new(params);
+    observe_with(site, &equation, earth, target_ecef, rcs_m2, swerling, rng)
+}
+
+/// [`observe`] with the radar's range equation prepared once for a whole scan.
+pub fn observe_with(
+    site: &RadarSite,
+    equation: &equation::RangeEquation<'_>,
+    earth: &EarthParams,
+    target_ecef: &Vector3<f64>,
+    rcs_m2: f64,
+    swerling: Swerling,
+    rng: &mut impl RngCore,
+) -> Observation {
+    let params = equation.params();
     let g = geometry(site, earth, target_ecef);
     if let Some(reason) = coverage(site, params, &g, &horizon_params(earth)) {
         return Observation::NotInCoverage { reason };
     }
     let look_rcs_m2 = swerling.draw_rcs_m2(rcs_m2, rng);
-    let snr = equation::integrated_snr(params, g.aer.range_m, look_rcs_m2);
+    let snr = equation.integrated_snr(g.aer.range_m, look_rcs_m2);
     let snr_db = equation::linear_to_db(snr);
     let pd = detection::pd_north(snr, params.pfa);
     if random::uniform(rng) >= pd {
