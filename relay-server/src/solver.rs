@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use sim_core::MissileKind;
 use sim_core::flight::{Guidance, PhysicsParams};
 use sim_core::targeting::{self, Solution, TargetingError, TargetingRequest};
 use tokio::sync::{OnceCell, Semaphore, TryAcquireError};
@@ -53,31 +52,11 @@ pub enum SolveError {
     Failed(String),
 }
 
-/// The bits of everything a launch's solution depends on: class, profile (by name), launch
-/// and aim points, and the guidance when given (the physics is the rooms' default).
-type Key = (MissileKind, &'static str, [u64; 4], Option<[u64; 5]>);
+/// The bits of everything a launch's solution depends on (the physics is the rooms' default).
+type Key = sim_core::targeting::RequestKey;
 
 fn key(request: &TargetingRequest, guidance: Option<&Guidance>) -> Key {
-    (
-        request.kind,
-        request.profile.name(),
-        [
-            request.from.lat_deg.to_bits(),
-            request.from.lon_deg.to_bits(),
-            request.to.lat_deg.to_bits(),
-            request.to.lon_deg.to_bits(),
-        ],
-        guidance.map(|g| {
-            let n = g.plane_normal_ecef;
-            [
-                n[0].to_bits(),
-                n[1].to_bits(),
-                n[2].to_bits(),
-                g.pitch_final_deg.to_bits(),
-                g.cutoff_s.to_bits(),
-            ]
-        }),
-    )
+    sim_core::targeting::request_key(request, guidance)
 }
 
 type Answer = Result<Checked, TargetingError>;
@@ -251,6 +230,7 @@ pub fn answer(request: &TargetingRequest, guidance: Option<&Guidance>) -> Answer
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sim_core::MissileKind;
     use sim_core::earth::GeoPoint;
     use sim_core::targeting::Profile;
 

@@ -35,7 +35,7 @@ pub const MISS_TOLERANCE_M: f64 = 1.0;
 pub const MAX_ACCEPTED_MISS_M: f64 = 2_000.0;
 
 /// The shape of the solved trajectory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// Maximum-range pitch program with thrust cut-off: the least energy for the range.
@@ -78,6 +78,36 @@ pub struct TargetingRequest {
     /// Trajectory shape; minimum energy when absent from JSON.
     #[serde(default)]
     pub profile: Profile,
+}
+
+/// The bits of everything a launch's solution depends on, besides the physics: class,
+/// profile, launch and aim points, and the guidance when given. Compared bit for bit (so -0.0
+/// and 0.0, or two NaNs, are different inputs): the key of the engine's salvo memo and of the
+/// relay's solve cache, which reuse a solution exactly when it would be computed again.
+pub type RequestKey = (MissileKind, Profile, [u64; 4], Option<[u64; 5]>);
+
+/// The [`RequestKey`] of a request and its optional pre-solved guidance.
+pub fn request_key(req: &TargetingRequest, guidance: Option<&Guidance>) -> RequestKey {
+    (
+        req.kind,
+        req.profile,
+        [
+            req.from.lat_deg.to_bits(),
+            req.from.lon_deg.to_bits(),
+            req.to.lat_deg.to_bits(),
+            req.to.lon_deg.to_bits(),
+        ],
+        guidance.map(|g| {
+            let n = g.plane_normal_ecef;
+            [
+                n[0].to_bits(),
+                n[1].to_bits(),
+                n[2].to_bits(),
+                g.pitch_final_deg.to_bits(),
+                g.cutoff_s.to_bits(),
+            ]
+        }),
+    )
 }
 
 /// A solved flight.

@@ -167,32 +167,11 @@ struct LaunchMemo {
     )>,
 }
 
-/// The bits of everything a launch solution depends on: class, profile, launch and aim points,
-/// and the guidance when given (physics is fixed for a simulation's life).
-type LaunchKey = (MissileKind, Profile, [u64; 4], Option<[u64; 5]>);
+type LaunchKey = targeting::RequestKey;
 
 impl LaunchMemo {
     fn key(req: &TargetingRequest, guidance: Option<&crate::flight::Guidance>) -> LaunchKey {
-        (
-            req.kind,
-            req.profile,
-            [
-                req.from.lat_deg.to_bits(),
-                req.from.lon_deg.to_bits(),
-                req.to.lat_deg.to_bits(),
-                req.to.lon_deg.to_bits(),
-            ],
-            guidance.map(|g| {
-                let n = g.plane_normal_ecef;
-                [
-                    n[0].to_bits(),
-                    n[1].to_bits(),
-                    n[2].to_bits(),
-                    g.pitch_final_deg.to_bits(),
-                    g.cutoff_s.to_bits(),
-                ]
-            }),
-        )
+        targeting::request_key(req, guidance)
     }
 
     /// The solution for a launch, from the memo or computed (and remembered).
