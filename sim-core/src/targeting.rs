@@ -460,9 +460,29 @@ impl Search<'_> {
             (u, delta, r) = (nu, nd, rn);
         }
         // Phase 3: engine flights, from the coarse solution and the coarse Jacobian.
-        let mut current = self.fly(u, delta)?;
-        let mut best = current;
-        for _ in 1..MAX_CORRECTION_FLIGHTS {
+        let current = self.fly(u, delta)?;
+        Some(self.newton_broyden(
+            jac,
+            (u, delta),
+            current,
+            current,
+            MAX_CORRECTION_FLIGHTS - 1,
+        ))
+    }
+
+    /// Newton steps on engine flights from `current` at (u, delta) with the Jacobian `jac`,
+    /// Broyden-updated after each flight, at most `flights` of them, until the best flight
+    /// (starting from `best`) misses by less than [`MISS_TOLERANCE_M`]: the best flight found.
+    fn newton_broyden(
+        &mut self,
+        mut jac: Jacobian,
+        (mut u, mut delta): (f64, f64),
+        mut current: Trial,
+        mut best: Trial,
+        flights: u32,
+    ) -> Trial {
+        let (umin, umax) = (self.umin(), self.umax());
+        for _ in 0..flights {
             if best.miss_m < MISS_TOLERANCE_M {
                 break;
             }
@@ -484,7 +504,7 @@ impl Search<'_> {
                 best = trial;
             }
         }
-        Some(best)
+        best
     }
 
     /// The search on engine flights alone (the solver's only method before the coarse model,
@@ -549,14 +569,14 @@ impl Search<'_> {
         }
 
         // Phase 2: Newton with a finite-difference Jacobian, then Broyden updates.
-        let mut delta = 0.0;
+        let delta = 0.0;
         let du = match self.req.profile {
             Profile::MinEnergy => 0.01,
             _ => 0.005,
         };
         let dd = 1e-5;
-        let (umin, umax) = (self.umin(), self.umax());
-        let mut jac = {
+        let umax = self.umax();
+        let jac = {
             let pu = self
                 .fly((u + du).min(umax), delta)
                 .ok_or_else(|| not_found(best.miss_m))?;
@@ -576,32 +596,7 @@ impl Search<'_> {
                 ],
             ]
         };
-        let mut current = best;
-        for _ in 0..20 {
-            if best.miss_m < MISS_TOLERANCE_M {
-                break;
-            }
-            let Some(step) = newton_step(&jac, current.residual) else {
-                break;
-            };
-            let nu = (u + step[0]).clamp(umin, umax);
-            let nd = delta + step[1];
-            let Some(trial) = self.fly(nu, nd) else { break };
-            let dr = [
-                trial.residual[0] - current.residual[0],
-                trial.residual[1] - current.residual[1],
-            ];
-            if !broyden_update(&mut jac, [nu - u, nd - delta], dr) {
-                break;
-            }
-            u = nu;
-            delta = nd;
-            current = trial;
-            if trial.miss_m < best.miss_m {
-                best = trial;
-            }
-        }
-        Ok(best)
+        Ok(self.newton_broyden(jac, (u, delta), best, best, 20))
     }
 }
 
