@@ -619,3 +619,20 @@ fn salvo_one_pure_track_per_missile() {
         );
     }
 }
+
+#[test]
+fn a_hand_built_refresh_period_above_the_maximum_switches_the_refresh_off_without_a_panic() {
+    // The tracker benchmark switches the impact refresh off with a minimum period of 1e9 s,
+    // above the default maximum of 10 s (parameters that `validate` would refuse): the
+    // refresh clamp must not panic, and no track is re-predicted after its first prediction.
+    use sim_core::tracking::workload::TrackerBench;
+    let bench = TrackerBench::new(20, Some(1e9), 3);
+    let confirmed: Vec<_> = bench
+        .tracker
+        .tracks()
+        .iter()
+        .filter(|t| t.status == sim_core::tracking::TrackStatus::Confirmed)
+        .collect();
+    assert_eq!(confirmed.len(), 20);
+    assert!(confirmed.iter().all(|t| t.next_impact_s > 1e8));
+}

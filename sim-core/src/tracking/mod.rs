@@ -830,9 +830,14 @@ impl Tracker {
             );
             t.impact_stale = false;
             let time_to_go = t.impact.map_or(0.0, |ip| ip.time_s - time_s);
-            t.next_impact_s = time_s
-                + (time_to_go * IMPACT_REFRESH_TIME_TO_GO_FRACTION)
-                    .clamp(p.impact_refresh_s, p.impact_refresh_max_s);
+            // Validated parameters have min <= max; `max` keeps hand-built ones (a benchmark
+            // switching the refresh off with a huge minimum) from making `clamp` panic.
+            let (lo, hi) = (
+                p.impact_refresh_s,
+                p.impact_refresh_max_s.max(p.impact_refresh_s),
+            );
+            t.next_impact_s =
+                time_s + (time_to_go * IMPACT_REFRESH_TIME_TO_GO_FRACTION).clamp(lo, hi);
         }
     }
 }
