@@ -447,7 +447,7 @@ impl Search<'_> {
         ];
         let mut delta = 0.0;
         for _ in 0..20 {
-            if r[0].hypot(r[1]) < COARSE_TOLERANCE_M {
+            if libm::hypot(r[0], r[1]) < COARSE_TOLERANCE_M {
                 break;
             }
             let step = newton_step(&jac, r)?;
