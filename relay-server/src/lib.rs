@@ -28,6 +28,7 @@ pub mod bus;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod loopback;
 pub mod metrics;
 pub mod nats;
 pub mod rest;

@@ -76,20 +76,7 @@ struct Args {
 
 /// `host:port` of an `http://` URL on loopback, or why it is refused.
 fn loopback_authority(url: &str) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http:// URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.parse::<u16>().is_ok() => host,
-        _ => return Err(format!("{url:?} has no port")),
-    };
-    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-        return Err(format!(
-            "{url:?} is not on this machine; launch-load only targets 127.0.0.1, localhost or [::1]"
-        ));
-    }
-    Ok(authority.to_string())
+    relay_server::loopback::authority(url, &["http://"], "launch-load")
 }
 
 /// The old locustfile's launch.

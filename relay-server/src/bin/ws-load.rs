@@ -64,21 +64,7 @@ struct Args {
 
 /// `host:port` of an `http://` or `ws://` URL on loopback, or why it is refused.
 fn loopback_authority(url: &str) -> Result<String, String> {
-    let rest = ["http://", "ws://"]
-        .iter()
-        .find_map(|p| url.strip_prefix(p))
-        .ok_or_else(|| format!("{url:?} is not an http:// or ws:// URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.parse::<u16>().is_ok() => host,
-        _ => return Err(format!("{url:?} has no port")),
-    };
-    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-        return Err(format!(
-            "{url:?} is not on this machine; ws-load only targets 127.0.0.1, localhost or [::1]"
-        ));
-    }
-    Ok(authority.to_string())
+    relay_server::loopback::authority(url, &["http://", "ws://"], "ws-load")
 }
 
 fn check(args: &Args) -> Result<Vec<String>, String> {
