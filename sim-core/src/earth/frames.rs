@@ -280,11 +280,31 @@ pub fn aer_to_enu(aer: &Aer) -> Vector3<f64> {
 /// (Sinnott 1984, "Virtues of the haversine", Sky & Telescope 68(2)).
 pub fn central_angle_rad(a: &GeoPoint, b: &GeoPoint) -> f64 {
     let (lat1, lat2) = (a.lat_deg.to_radians(), b.lat_deg.to_radians());
-    let dlat = lat2 - lat1;
-    let dlon = (b.lon_deg - a.lon_deg).to_radians();
+    haversine_rad(
+        lat1,
+        libm::cos(lat1),
+        a.lon_deg,
+        lat2,
+        libm::cos(lat2),
+        b.lon_deg,
+    )
+}
+
+/// [`central_angle_rad`] from latitudes (rad) with their cosines already taken and longitudes
+/// (deg): a point looked at many times pays its cosine once.
+pub fn haversine_rad(
+    lat1_rad: f64,
+    cos_lat1: f64,
+    lon1_deg: f64,
+    lat2_rad: f64,
+    cos_lat2: f64,
+    lon2_deg: f64,
+) -> f64 {
+    let dlat = lat2_rad - lat1_rad;
+    let dlon = (lon2_deg - lon1_deg).to_radians();
     let s1 = libm::sin(dlat / 2.0);
     let s2 = libm::sin(dlon / 2.0);
-    let h = s1 * s1 + libm::cos(lat1) * libm::cos(lat2) * s2 * s2;
+    let h = s1 * s1 + cos_lat1 * cos_lat2 * s2 * s2;
     2.0 * libm::asin(libm::sqrt(h.clamp(0.0, 1.0)))
 }
 

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::earth::GeoPoint;
 use crate::engine::{MissileId, TICK_S};
 use crate::flight::{Phase, PhysicsParams};
-use crate::radar::{self, Detection, Observation, RadarId, RadarKind, RadarSite, Swerling};
+use crate::radar::{
+    self, Detection, Observation, RadarId, RadarKind, RadarSite, SiteView, Swerling, TargetView,
+};
 
 /// Most radars in one simulation.
 pub const MAX_RADARS: usize = 256;
@@ -124,8 +126,8 @@ pub struct ScanPlot {
 pub struct RadarTarget {
     /// Its id.
     pub id: MissileId,
-    /// Position (ECEF, m).
-    pub ecef_m: nalgebra::Vector3<f64>,
+    /// Position (ECEF, m), with what every radar's geometry needs of it taken once.
+    pub view: TargetView,
     /// Mean RCS of what is seen (m^2).
     pub rcs_m2: f64,
 }
@@ -139,7 +141,7 @@ pub fn radar_targets<'a>(
         .filter(|m| m.flight.phase != Phase::Impacted && m.killed_at.is_none())
         .map(|m| RadarTarget {
             id: m.id,
-            ecef_m: m.flight.position_ecef(physics),
+            view: TargetView::new(&physics.earth, &m.flight.position_ecef(physics)),
             rcs_m2: m.flight.kind.params().radar_rcs_m2(m.flight.separated),
         })
         .collect()
@@ -171,16 +173,17 @@ pub fn scan(
     let mut plots = Vec::new();
     // Targets certainly out of coverage are skipped: `observe` would draw nothing for them.
     let cull = radar::CoverageCull::new(site, params, &physics.earth);
+    let view = SiteView::new(site, &physics.earth);
     let equation = radar::equation::RangeEquation::new(params);
     for t in targets {
-        if cull.certainly_outside(&t.ecef_m) {
+        if cull.certainly_outside(&t.view.ecef) {
             continue;
         }
         if let Observation::Detected(detection) = radar::observe_with(
             site,
+            &view,
             &equation,
-            &physics.earth,
-            &t.ecef_m,
+            &t.view,
             t.rcs_m2,
             Swerling::Swerling1,
             rng,

@@ -422,17 +422,21 @@ impl Simulation {
             return;
         }
         let physics = self.state.physics;
-        let targets = sensing::radar_targets(self.state.missiles.iter(), &physics);
+        // The targets' views, taken at the first scan of the tick (most ticks have none).
+        let mut targets = None;
         let false_alarms = self.state.sensing.false_alarms;
         let mut track_events = Vec::new();
         for radar in &mut self.state.radars {
             if !sensing::scan_due(radar, t1_s) {
                 continue;
             }
+            let targets = targets.get_or_insert_with(|| {
+                sensing::radar_targets(self.state.missiles.iter(), &physics)
+            });
             let plots = sensing::scan(
                 &radar.site,
                 &physics,
-                &targets,
+                targets,
                 false_alarms,
                 &mut self.state.rng,
             );

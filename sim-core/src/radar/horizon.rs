@@ -73,8 +73,23 @@ impl HorizonParams {
         if target_h_m < 0.0 {
             return ground_m <= 0.0;
         }
-        let theta_eff = ground_m / self.effective_radius_m();
-        theta_eff <= self.horizon_angle_rad(radar_h_m) + self.horizon_angle_rad(target_h_m)
+        self.within_horizons(
+            self.horizon_angle_rad(radar_h_m),
+            self.horizon_angle_rad(target_h_m),
+            ground_m,
+        )
+    }
+
+    /// [`HorizonParams::line_of_sight`] of a target above the surface, from the two horizon
+    /// angles ([`HorizonParams::horizon_angle_rad`]) taken beforehand: theta / k <= theta_hr +
+    /// theta_ht.
+    pub fn within_horizons(
+        &self,
+        radar_angle_rad: f64,
+        target_angle_rad: f64,
+        ground_m: f64,
+    ) -> bool {
+        ground_m / self.effective_radius_m() <= radar_angle_rad + target_angle_rad
     }
 
     /// Effective (refracted) elevation angle (rad) of a target at `target_h_m`, a true ground

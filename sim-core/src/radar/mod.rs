@@ -25,6 +25,7 @@ pub mod horizon;
 pub mod measurement;
 pub mod random;
 pub mod site;
+pub mod view;
 
 use nalgebra::Vector3;
 use rand_core::RngCore;
@@ -35,8 +36,9 @@ pub use detection::Swerling;
 pub use horizon::HorizonParams;
 pub use measurement::MeasurementSigmas;
 pub use site::{RadarId, RadarParams, RadarSite};
+pub use view::{SiteView, TargetView};
 
-use crate::earth::frames::{aer_to_enu, central_angle_rad, enu_to_aer};
+use crate::earth::frames::aer_to_enu;
 use crate::earth::{Aer, EarthParams, Geodetic};
 
 /// Why a target is outside a radar's coverage, for the UI to explain.
@@ -105,6 +107,9 @@ pub struct Geometry {
     pub target_alt_m: f64,
     /// Ground distance from the site (m, on the mean sphere).
     pub ground_m: f64,
+    /// Whether the straight ray over the 4/3 Earth clears the horizon
+    /// ([`HorizonParams::line_of_sight`]).
+    pub line_of_sight: bool,
 }
 
 /// The site's antenna as a geodetic point.
@@ -112,24 +117,10 @@ fn antenna(site: &RadarSite) -> Geodetic {
     site.position.to_geodetic(site.height_m)
 }
 
-/// Where a target (ECEF, m) is seen from a site.
+/// Where a target (ECEF, m) is seen from a site ([`SiteView::geometry`] of the two views; a
+/// scan prepares the views once instead).
 pub fn geometry(site: &RadarSite, earth: &EarthParams, target_ecef: &Vector3<f64>) -> Geometry {
-    let ellipsoid = earth.ellipsoid();
-    let origin = antenna(site);
-    let aer = enu_to_aer(&ellipsoid.ecef_to_enu(&origin, target_ecef));
-    let target = ellipsoid.ecef_to_geodetic(target_ecef);
-    let horizon = horizon_params(earth);
-    let ground_m = central_angle_rad(&site.position, &target.to_point()) * horizon.earth_radius_m;
-    Geometry {
-        aer,
-        effective_elevation_rad: horizon.effective_elevation_rad(
-            site.height_m,
-            target.alt_m,
-            ground_m,
-        ),
-        target_alt_m: target.alt_m,
-        ground_m,
-    }
+    SiteView::new(site, earth).geometry(&TargetView::new(earth, target_ecef))
 }
 
 /// The refraction model on this Earth: k = 4/3 over its range radius.
@@ -142,16 +133,11 @@ pub fn horizon_params(earth: &EarthParams) -> HorizonParams {
 
 /// Whether the target is in coverage, and if not why: instrumented range, then the horizon,
 /// then the azimuth sector, then the elevation limits (refracted elevation).
-pub fn coverage(
-    site: &RadarSite,
-    params: &RadarParams,
-    g: &Geometry,
-    h: &HorizonParams,
-) -> Option<CoverageGap> {
+pub fn coverage(site: &RadarSite, params: &RadarParams, g: &Geometry) -> Option<CoverageGap> {
     if g.aer.range_m > params.max_instrumented_range_m {
         return Some(CoverageGap::BeyondInstrumentedRange);
     }
-    if !h.line_of_sight(site.height_m, g.target_alt_m, g.ground_m) {
+    if !g.line_of_sight {
         return Some(CoverageGap::BelowHorizon);
     }
     if azimuth_offset_deg(site, g.aer.azimuth_rad).abs() > site.sector_half_width_deg {
@@ -222,16 +208,9 @@ impl CoverageCull {
 }
 
 /// The measured AER turned into a [`Detection`] with its geodetic position.
-fn plot(
-    site: &RadarSite,
-    earth: &EarthParams,
-    measured: &Aer,
-    snr_db: f64,
-    sigmas: MeasurementSigmas,
-) -> Detection {
-    let ellipsoid = earth.ellipsoid();
-    let ecef = ellipsoid.enu_to_ecef(&antenna(site), &aer_to_enu(measured));
-    let g = ellipsoid.ecef_to_geodetic(&ecef);
+fn plot(view: &SiteView, measured: &Aer, snr_db: f64, sigmas: MeasurementSigmas) -> Detection {
+    let ecef = view.enu_to_ecef(&aer_to_enu(measured));
+    let g = view.ellipsoid().ecef_to_geodetic(&ecef);
     Detection {
         range_m: measured.range_m,
         azimuth_rad: measured.azimuth_rad,
@@ -260,22 +239,26 @@ pub fn observe(
     rng: &mut impl RngCore,
 ) -> Observation {
     let equation = equation::RangeEquation::new(params);
-    observe_with(site, &equation, earth, target_ecef, rcs_m2, swerling, rng)
+    let view = SiteView::new(site, earth);
+    let target = TargetView::new(earth, target_ecef);
+    observe_with(site, &view, &equation, &target, rcs_m2, swerling, rng)
 }
 
-/// [`observe`] with the radar's range equation prepared once for a whole scan.
+/// [`observe`] with the site's view and range equation prepared once for a whole scan, and
+/// the target's view once for every radar looking at it in this instant: the same draws and
+/// the same numbers.
 pub fn observe_with(
     site: &RadarSite,
+    view: &SiteView,
     equation: &equation::RangeEquation<'_>,
-    earth: &EarthParams,
-    target_ecef: &Vector3<f64>,
+    target: &TargetView,
     rcs_m2: f64,
     swerling: Swerling,
     rng: &mut impl RngCore,
 ) -> Observation {
     let params = equation.params();
-    let g = geometry(site, earth, target_ecef);
-    if let Some(reason) = coverage(site, params, &g, &horizon_params(earth)) {
+    let g = view.geometry(target);
+    if let Some(reason) = coverage(site, params, &g) {
         return Observation::NotInCoverage { reason };
     }
     let look_rcs_m2 = swerling.draw_rcs_m2(rcs_m2, rng);
@@ -287,7 +270,7 @@ pub fn observe_with(
     }
     let sigmas = measurement::sigmas(params, snr);
     let measured = measurement::noisy_aer(&g.aer, &sigmas, rng);
-    Observation::Detected(plot(site, earth, &measured, snr_db, sigmas))
+    Observation::Detected(plot(view, &measured, snr_db, sigmas))
 }
 
 /// False plots of one radar over `dt_s` seconds: a Poisson number of mean
@@ -313,6 +296,7 @@ pub fn false_alarms(
         libm::sin(site.max_el_deg.to_radians()),
     );
     let two_pi = 2.0 * core::f64::consts::PI;
+    let view = SiteView::new(site, earth);
     (0..count)
         .map(|_| {
             let range_m = params.max_instrumented_range_m * libm::cbrt(random::uniform(rng));
@@ -328,7 +312,7 @@ pub fn false_alarms(
                 elevation_rad,
                 range_m,
             };
-            plot(site, earth, &aer, snr_db, sigmas)
+            plot(&view, &aer, snr_db, sigmas)
         })
         .collect()
 }

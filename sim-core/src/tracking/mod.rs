@@ -65,7 +65,7 @@ pub use hungarian::hungarian;
 pub use impact::ImpactPrediction;
 
 use crate::flight::PhysicsParams;
-use crate::radar::{Detection, RadarId, RadarSite, coverage, geometry, horizon_params};
+use crate::radar::{Detection, RadarId, RadarSite, SiteView, TargetView, coverage};
 use measurement::SiteFrame;
 use motion::{BallisticModel, KAPPA_MAX_M2_KG, Mat7, State, process_noise};
 
@@ -445,6 +445,7 @@ pub struct Tracker {
 }
 
 /// A track predicted to the scan time.
+#[derive(Clone, Copy)]
 struct Predicted {
     x: State,
     p: Mat7,
@@ -452,10 +453,12 @@ struct Predicted {
     h: measurement::Mat37,
 }
 
-/// A plot of this scan in ECEF with its gate radius.
+/// A plot of this scan in ECEF with its gate radius and its index in the scan.
+#[derive(Clone, Copy)]
 struct Plot {
     ecef: Vector3<f64>,
     radius_m: f64,
+    index: usize,
 }
 
 impl Tracker {
@@ -537,23 +540,24 @@ impl Tracker {
                 && d.sigmas.azimuth_rad > 0.0
                 && d.sigmas.elevation_rad > 0.0
         };
-        let plots: Vec<Option<Plot>> = detections
+        let usable: Vec<bool> = detections.iter().map(usable).collect();
+        // One contiguous array in x order: the coarse gate walks it for every track.
+        let mut by_x: Vec<Plot> = detections
             .iter()
-            .map(|d| {
-                usable(d).then(|| {
-                    let (ecef, cov) = frame.plot_ecef(d);
-                    Plot {
-                        ecef,
-                        radius_m: sqrt_gamma * libm::sqrt(cov.trace().max(0.0)),
-                    }
-                })
+            .enumerate()
+            .filter(|&(i, _)| usable[i])
+            .map(|(index, d)| {
+                let (ecef, cov) = frame.plot_ecef(d);
+                Plot {
+                    ecef,
+                    radius_m: sqrt_gamma * libm::sqrt(cov.trace().max(0.0)),
+                    index,
+                }
             })
             .collect();
-        let mut by_x: Vec<usize> = (0..plots.len()).filter(|&i| plots[i].is_some()).collect();
-        let plot = |i: usize| plots[i].as_ref().expect("usable plot");
-        by_x.sort_by(|&a, &b| plot(a).ecef.x.total_cmp(&plot(b).ecef.x).then(a.cmp(&b)));
-        let xs: Vec<f64> = by_x.iter().map(|&i| plot(i).ecef.x).collect();
-        let max_plot_radius = by_x.iter().map(|&i| plot(i).radius_m).fold(0.0, f64::max);
+        by_x.sort_by(|a, b| a.ecef.x.total_cmp(&b.ecef.x).then(a.index.cmp(&b.index)));
+        let xs: Vec<f64> = by_x.iter().map(|pl| pl.ecef.x).collect();
+        let max_plot_radius = by_x.iter().map(|pl| pl.radius_m).fold(0.0, f64::max);
 
         // Coarse prediction of every track and its candidate plots.
         let nt = self.tracks.len();
@@ -581,25 +585,27 @@ impl Tracker {
             let reach = radius + max_plot_radius;
             let lo = xs.partition_point(|&x| x < centre.x - reach);
             let hi = xs.partition_point(|&x| x <= centre.x + reach);
-            for &di in &by_x[lo..hi] {
-                let pl = plot(di);
+            for pl in &by_x[lo..hi] {
                 if (pl.ecef - centre).norm() <= radius + pl.radius_m {
-                    candidates.push((ti, di));
+                    candidates.push((ti, pl.index));
                 }
             }
         }
 
-        // Fine gate: predict candidate tracks, Mahalanobis distance to each candidate plot.
-        let mut predicted: Vec<Option<Predicted>> = (0..nt).map(|_| None).collect();
+        // Fine gate: predict candidate tracks (slot[ti] is the track's prediction, in the
+        // order first needed), Mahalanobis distance to each candidate plot.
+        let mut slot = vec![usize::MAX; nt];
+        let mut predicted: Vec<Predicted> = Vec::new();
         let mut edges: Vec<(usize, usize, f64)> = Vec::new();
         let mut near_confirmed = vec![false; detections.len()];
         for &(ti, di) in &candidates {
-            if predicted[ti].is_none() {
+            if slot[ti] == usize::MAX {
                 let t = &self.tracks[ti];
                 let q = p.accel_noise_m2_s3 * t.q_scale;
-                predicted[ti] = Some(predict(&model, &frame, t, time_s, q, q_kappa));
+                slot[ti] = predicted.len();
+                predicted.push(predict(&model, &frame, t, time_s, q, q_kappa));
             }
-            let pr = predicted[ti].as_ref().expect("just predicted");
+            let pr = &predicted[slot[ti]];
             let Some(d2) = distance2(pr, &detections[di]) else {
                 continue;
             };
@@ -617,7 +623,8 @@ impl Tracker {
         // Updates.
         let mut assigned_track = vec![false; nt];
         for &(ti, di) in &assignment {
-            let pr = predicted[ti].take().expect("a gated track was predicted");
+            // An edge exists only for a predicted track, and a track is assigned at most once.
+            let pr = predicted[slot[ti]];
             let d = &detections[di];
             let t = &mut self.tracks[ti];
             if let Some(nis) = ekf_update(t, pr, &frame, d, time_s) {
@@ -672,7 +679,7 @@ impl Tracker {
 
         // Misses: tracks this radar has updated before, predicted inside its coverage.
         let earth = &physics.earth;
-        let horizon = horizon_params(earth);
+        let view = SiteView::new(site, earth);
         let radar = site.params();
         for (ti, t) in self.tracks.iter_mut().enumerate() {
             if assigned_track[ti] || t.radars.binary_search(&site.id).is_err() {
@@ -682,15 +689,15 @@ impl Tracker {
             if (centre - frame.origin).norm() > radar.max_instrumented_range_m {
                 continue;
             }
-            let g = geometry(site, earth, centre);
-            if coverage(site, radar, &g, &horizon).is_none() {
+            let g = view.geometry(&TargetView::new(earth, centre));
+            if coverage(site, radar, &g).is_none() {
                 t.record(false, p.confirm_n);
             }
         }
 
         // Initiation from plots left over and outside every confirmed track's gate.
         for (di, d) in detections.iter().enumerate() {
-            if result[di].is_some() || near_confirmed[di] || plots[di].is_none() {
+            if result[di].is_some() || near_confirmed[di] || !usable[di] {
                 continue;
             }
             if self.tracks.len() >= p.max_tracks as usize || self.next_id == u32::MAX {
