@@ -77,6 +77,7 @@ fn run() -> (u64, usize, Vec<endgame::EndgameOutcome>) {
         let preds = [ThreatPrediction {
             threat: 1,
             samples: &samples,
+            altitudes_m: None,
         }];
         let (opts, _) = engagement_options(&[bat], &preds, &ell, 0.0);
         let opt = opts[0];

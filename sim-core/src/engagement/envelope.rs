@@ -21,6 +21,8 @@
 //! the geometry (a steep intercept costs more than a shallow one) and drag's dependence on
 //! altitude, so it is a planning estimate, and the interceptor's guidance absorbs the error.
 
+use std::borrow::Cow;
+
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -322,6 +324,10 @@ pub struct ThreatPrediction<'a> {
     pub threat: u32,
     /// Predicted samples (t s, ECEF m), increasing in time.
     pub samples: &'a [(f64, Vector3<f64>)],
+    /// The samples' heights above the ellipsoid (m, [`Ellipsoid::altitude_m`]), when the
+    /// caller keeps them with the samples (a prediction reused over many passes); `None`:
+    /// computed here. Of another length than `samples`: the prediction is invalid.
+    pub altitudes_m: Option<&'a [f64]>,
 }
 
 /// The Pk matrix of the assignment: for every ready battery and every threat, the earliest
@@ -355,7 +361,7 @@ pub fn engagement_options_in(
     let mut options = Vec::new();
     let mut none = Vec::new();
     // Per prediction, once for every battery: its validity and its samples' altitudes.
-    let prepared: Vec<Result<Vec<f64>, NoIntercept>> = predictions
+    let prepared: Vec<Result<Cow<'_, [f64]>, NoIntercept>> = predictions
         .iter()
         .map(|p| {
             if p.samples.is_empty() {
@@ -363,10 +369,18 @@ pub fn engagement_options_in(
             }
             validate(p.samples, &Vector3::zeros(), now_s)
                 .map_err(NoIntercept::InvalidPrediction)?;
-            Ok(p.samples
-                .iter()
-                .map(|(_, r)| ellipsoid.altitude_m(r))
-                .collect())
+            match p.altitudes_m {
+                Some(alts) if alts.len() == p.samples.len() => Ok(Cow::Borrowed(alts)),
+                Some(_) => Err(NoIntercept::InvalidPrediction(
+                    "one altitude per sample is needed".into(),
+                )),
+                None => Ok(Cow::Owned(
+                    p.samples
+                        .iter()
+                        .map(|(_, r)| ellipsoid.altitude_m(r))
+                        .collect(),
+                )),
+            }
         })
         .collect();
     // Per distinct altitude band of the ready types, per prediction: the box bounding its
@@ -393,7 +407,7 @@ pub fn engagement_options_in(
                 .map(|(p, alts)| {
                     let alts = alts.as_ref().ok()?;
                     let mut bounds: Option<Bounds> = None;
-                    for ((_, r), alt) in p.samples.iter().zip(alts) {
+                    for ((_, r), alt) in p.samples.iter().zip(alts.iter()) {
                         if *alt >= band.0 && *alt <= band.1 {
                             bounds = Some(match bounds {
                                 None => (*r, *r),
@@ -663,11 +677,33 @@ mod tests {
         let preds = [ThreatPrediction {
             threat: 7,
             samples: &samples,
+            altitudes_m: None,
         }];
         let (opts, none) = engagement_options(&batteries, &preds, &ELL, 0.0);
         assert_eq!(opts.len(), 1);
         assert_eq!((opts[0].battery, opts[0].pk), (1, 0.8));
         assert_eq!(none, vec![(7, 2, NoIntercept::OutOfRange)]);
+        // Altitudes kept with the samples give the same answer; a list of another length is
+        // refused, not indexed past its end.
+        let alts: Vec<f64> = samples.iter().map(|(_, r)| ELL.altitude_m(r)).collect();
+        let kept = [ThreatPrediction {
+            altitudes_m: Some(&alts),
+            ..preds[0]
+        }];
+        assert_eq!(
+            engagement_options(&batteries, &kept, &ELL, 0.0),
+            (opts.clone(), none.clone())
+        );
+        let short = [ThreatPrediction {
+            altitudes_m: Some(&alts[1..]),
+            ..preds[0]
+        }];
+        let (opts_short, none_short) = engagement_options(&batteries, &short, &ELL, 0.0);
+        assert!(opts_short.is_empty());
+        assert!(matches!(
+            none_short[0],
+            (7, 1, NoIntercept::InvalidPrediction(_))
+        ));
         let states: Vec<BatteryState> = batteries
             .iter()
             .map(|b| BatteryState {

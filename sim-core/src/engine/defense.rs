@@ -398,8 +398,10 @@ pub struct PredictionCache {
     pub hits_misses: (u64, u64),
 }
 
-/// A predicted trajectory's samples (t s, ECEF m), shared by the cache and the pass using it.
-type Samples = Arc<[(f64, Vector3<f64>)]>;
+/// A predicted trajectory's samples (t s, ECEF m) and their heights above the ellipsoid (m),
+/// shared by the cache and the passes using it: the heights are taken once per prediction, not
+/// once per pass.
+type Samples = Arc<(Vec<(f64, Vector3<f64>)>, Vec<f64>)>;
 
 #[derive(Debug, Clone)]
 struct CachedPrediction {
@@ -422,6 +424,7 @@ impl PredictionCache {
         &mut self,
         keep: &mut Vec<CachedPrediction>,
         model: &BallisticModel,
+        ellipsoid: &Ellipsoid,
         track: TrackId,
         x: &[f64; 7],
         t0_s: f64,
@@ -446,7 +449,12 @@ impl PredictionCache {
             None => {
                 self.hits_misses.1 += 1;
                 let x = motion::State::from_column_slice(x);
-                Arc::from(predict_samples(model, &x, t0_s, until_s))
+                let samples = predict_samples(model, &x, t0_s, until_s);
+                let alts = samples
+                    .iter()
+                    .map(|(_, r)| ellipsoid.altitude_m(r))
+                    .collect();
+                Arc::new((samples, alts))
             }
         };
         keep.push(CachedPrediction {
@@ -1002,6 +1010,7 @@ pub(crate) fn command_and_control(
             samples: cache.get(
                 &mut keep,
                 &model,
+                &ell,
                 f.track,
                 &x,
                 t_s,
@@ -1028,7 +1037,8 @@ pub(crate) fn command_and_control(
         .iter()
         .map(|c| ThreatPrediction {
             threat: c.track.0,
-            samples: &c.samples[..],
+            samples: &c.samples.0,
+            altitudes_m: Some(&c.samples.1),
         })
         .collect();
     let (all_opts, none) =
@@ -1108,7 +1118,7 @@ pub(crate) fn command_and_control(
         let site = ell.geodetic_to_ecef(&b.position.to_geodetic(0.0));
         let band = envelope::planning_band(b.kind);
         let Ok(plan) =
-            envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples[..], t1_s)
+            envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples.0, t1_s)
         else {
             continue;
         };

@@ -53,6 +53,7 @@
 pub mod gate;
 pub mod hungarian;
 pub mod impact;
+pub mod linalg;
 pub mod measurement;
 pub mod motion;
 pub mod predictor;
@@ -863,7 +864,7 @@ fn predict(
 ) -> Predicted {
     let dt = time_s - t.time_s;
     let (x, phi) = model.propagate(&t.state(), dt);
-    let pp = phi * t.covariance * phi.transpose() + process_noise(dt, q, q_kappa);
+    let pp = linalg::sandwich(&phi, &t.covariance) + process_noise(dt, q, q_kappa);
     let pp = (pp + pp.transpose()) * 0.5;
     let (z, h) = frame.measure(&motion::position(&x));
     Predicted { x, p: pp, z, h }
@@ -871,7 +872,7 @@ fn predict(
 
 /// The squared Mahalanobis distance of a plot from a prediction, if S is invertible.
 fn distance2(pr: &Predicted, d: &Detection) -> Option<f64> {
-    let s = pr.h * pr.p * pr.h.transpose() + measurement::noise(d);
+    let s = linalg::sandwich(&pr.h, &pr.p) + measurement::noise(d);
     let s_inv = s.try_inverse()?;
     let nu = measurement::innovation(&measurement::measured(d), &pr.z);
     let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
@@ -943,7 +944,7 @@ fn ekf_update(
     let r: Matrix3<f64> = measurement::noise(d);
     let z = measurement::measured(d);
     let nu0 = measurement::innovation(&z, &pr.z);
-    let s0_inv = (pr.h * pr.p * pr.h.transpose() + r).try_inverse()?;
+    let s0_inv = (linalg::sandwich(&pr.h, &pr.p) + r).try_inverse()?;
     let nis = (nu0.transpose() * s0_inv * nu0)[(0, 0)];
     let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
     let mut k: SMatrix<f64, 7, 3>;
@@ -954,9 +955,9 @@ fn ekf_update(
         let s_inv = if iteration == 0 {
             s0_inv
         } else {
-            (hi * pr.p * hi.transpose() + r).try_inverse()?
+            (linalg::sandwich(&hi, &pr.p) + r).try_inverse()?
         };
-        k = pr.p * hi.transpose() * s_inv;
+        k = linalg::mul(&linalg::mul_t(&pr.p, &hi), &s_inv);
         let nu = measurement::innovation(&z, &zi) - hi * (pr.x - xi);
         let next = pr.x + k * nu;
         let moved = (motion::position(&next) - motion::position(&xi)).norm();
@@ -971,8 +972,8 @@ fn ekf_update(
         (zi, hi) = frame.measure(&motion::position(&xi));
     }
     let x = xi;
-    let ikh = Mat7::identity() - k * hi;
-    let p = ikh * pr.p * ikh.transpose() + k * r * k.transpose();
+    let ikh = Mat7::identity() - linalg::mul(&k, &hi);
+    let p = linalg::sandwich(&ikh, &pr.p) + linalg::sandwich(&k, &r);
     t.set_state(&x);
     t.covariance = (p + p.transpose()) * 0.5;
     t.time_s = time_s;

@@ -32,6 +32,7 @@
 
 use nalgebra::{Matrix3, SMatrix, SVector, Vector3};
 
+use super::linalg;
 use crate::atmosphere::{self, TOP_OF_ATMOSPHERE_M};
 use crate::earth::{Ellipsoid, Gravity};
 use crate::flight::PhysicsParams;
@@ -215,8 +216,8 @@ impl BallisticModel {
             // A at the sub-step's midpoint (Euler half step): second-order accurate Phi.
             let mid = s + self.derivative(&s) * (0.5 * h);
             let ah = self.jacobian(&mid) * h;
-            let step = Mat7::identity() + ah + ah * ah * 0.5;
-            phi = step * phi;
+            let step = Mat7::identity() + ah + linalg::mul(&ah, &ah) * 0.5;
+            phi = linalg::mul(&step, &phi);
             s = self.rk4(&s, h);
         }
         s[6] = s[6].clamp(0.0, KAPPA_MAX_M2_KG);

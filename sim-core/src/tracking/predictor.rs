@@ -37,6 +37,7 @@
 
 use nalgebra::Vector3;
 
+use super::linalg;
 use super::motion::{BallisticModel, KAPPA_MAX_M2_KG, Mat7, State, position, process_noise};
 use crate::earth::sqrt;
 use crate::flight::illinois::Illinois;
@@ -355,7 +356,7 @@ fn covariance_step(
     q_kappa: f64,
 ) -> Mat7 {
     let phi = transition(model, seg, h_s);
-    let mut next = phi * p * phi.transpose();
+    let mut next = linalg::sandwich(&phi, p);
     if model.in_air(&position(&seg.x0)) || model.in_air(&position(&seg.x1)) {
         next += process_noise(h_s, q_m2_s3, q_kappa);
     }
@@ -367,8 +368,8 @@ fn covariance_step(
 pub fn transition(model: &BallisticModel, seg: &Segment, h_s: f64) -> Mat7 {
     let mid = seg.state_at(0.5 * h_s);
     let ah = model.jacobian(&mid) * h_s;
-    let ah2 = ah * ah;
-    Mat7::identity() + ah + ah2 * 0.5 + ah2 * ah * (1.0 / 6.0)
+    let ah2 = linalg::mul(&ah, &ah);
+    Mat7::identity() + ah + ah2 * 0.5 + linalg::mul(&ah2, &ah) * (1.0 / 6.0)
 }
 
 /// Positions of `x` (taken at `t0_s`) every `step_s` from `t0_s` while they are before
