@@ -2,7 +2,9 @@
 # Builds the native `mdsim` and the wasm `js` package, then runs the Node comparison on the
 # example scenarios. Needs: the wasm32-unknown-unknown target, Node >= 18, and either
 # wasm-pack 0.15.1 with wasm-bindgen-cli 0.2.130 on PATH (preferred), or wasm-bindgen-cli alone.
-# Usage: sim-core/tests/node/run.sh [--bench]
+# Usage: sim-core/tests/node/run.sh [--bench] [--build-only]
+# --build-only builds (release with --bench) and stops: `cargo xtask bench --only chromium`
+# builds the package this way before timing it in headless Chromium.
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
@@ -30,5 +32,8 @@ else
   cargo build -p sim-core --lib $flag --target wasm32-unknown-unknown --no-default-features --features js
   wasm-bindgen --target web --out-dir "$pkg" "$target/wasm32-unknown-unknown/$dir/sim_core.wasm"
 fi
+case " $* " in
+  *" --build-only "*) echo "built $pkg"; exit 0 ;;
+esac
 node sim-core/tests/node/compare_events.mjs --pkg "$pkg" --mdsim "$mdsim" "$@" \
   scenarios/socal-scud-c.json scenarios/socal-salvo.json scenarios/catalog-tour.json
