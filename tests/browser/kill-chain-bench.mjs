@@ -88,7 +88,7 @@ export async function runInChromium({ pkg, untilS = 150, maxWallS = null, log = 
     const { context, page, errors } = await openPage(chrome.browser);
     page.on('console', (m) => { if (m.type() === 'log') log(m.text()); });
     await page.goto(server.url, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.title === 'ready' || undefined, null, { timeout: 60_000 })
+    await page.waitForFunction(() => document.title === 'ready', null, { timeout: 60_000 })
       .catch((e) => { throw new Error(`the page did not load the package: ${errors.join('; ') || e.message}`); });
     const result = await page.evaluate(
       (o) => window.runKillChain(o),
