@@ -10,8 +10,10 @@
 //! Output: one readable line per window, then the last line, machine-readable, starts with
 //! `result ` followed by one JSON object: `simulated_s`, `wall_s`, `sim_s_per_wall_s` (the
 //! whole run, setup excluded), `min_window_sim_s_per_wall_s`, `windows` (`from_s`, `to_s`,
-//! `sim_s_per_wall_s`), and `ended`: `"idle"` (launch to last impact: the whole engagement),
-//! `"until"` (`UNTIL_S` reached first) or `"wall_budget"` (`MAX_WALL_S` reached first).
+//! `sim_s_per_wall_s`, and the state at its end: `state_hash` in 16 hexadecimal digits and
+//! `rounds_fired`, which the wasm runs in Node and Chromium must match bit for bit), and
+//! `ended`: `"idle"` (launch to last impact: the whole engagement), `"until"` (`UNTIL_S`
+//! reached first) or `"wall_budget"` (`MAX_WALL_S` reached first).
 
 use std::time::Instant;
 
@@ -77,8 +79,10 @@ fn main() {
             d.predictions.hits_misses
         );
         if s > 0.0 {
-            windows
-                .push(json!({ "from_s": from, "to_s": w.sim.time_s(), "sim_s_per_wall_s": rate }));
+            windows.push(json!({
+                "from_s": from, "to_s": w.sim.time_s(), "sim_s_per_wall_s": rate,
+                "state_hash": format!("{:016x}", w.sim.state_hash()), "rounds_fired": rounds,
+            }));
         }
         if s < 49.9 && window <= until {
             ended = "idle";

@@ -203,6 +203,18 @@ impl KillChainBenchJs {
         self.inner.run_until(until_s)
     }
 
+    /// Simulation time (s).
+    pub fn time_s(&self) -> f64 {
+        self.inner.sim.time_s()
+    }
+
+    /// The state hash as 16 hexadecimal digits (as [`WasmSimulation::state_hash`]): after the
+    /// same `run_until` calls it is the same natively (`examples/kill_chain.rs` prints it per
+    /// window), in Node and in a browser, which shows a timed run was the real workload.
+    pub fn state_hash(&self) -> String {
+        format!("{:016x}", self.inner.sim.state_hash())
+    }
+
     /// Rounds fired so far by all batteries.
     pub fn rounds_fired(&self) -> u32 {
         self.inner

@@ -4,9 +4,11 @@
 //! Parts (`--only` takes these names, repeated or comma-separated): `criterion` (the native
 //! criterion cases of `sim-core/benches`), `kill-chain` (`examples/kill_chain.rs`, native),
 //! `montecarlo` (`mdsim montecarlo`, native, one thread), `wasm` (`sim-core/tests/node/run.sh
-//! --bench`: the same workloads in the wasm package under Node), `rest` (the release relay on a
-//! free loopback port under `wrk`) and `browser` (not re-run: the figures the browser tests of
-//! `cargo xtask test` wrote to `target/browser-results.json`).
+//! --bench`: the same workloads in the wasm package under Node), `chromium` (the kill chain of
+//! the same package in headless Chromium, `tests/browser/kill-chain-bench.mjs`, its state
+//! checked against native), `rest` (the release relay on a free loopback port under `wrk`) and
+//! `browser` (not re-run: the figures the browser tests of `cargo xtask test` wrote to
+//! `target/browser-results.json`).
 //!
 //! Invariants: every command runs with a time bound and its output goes to a log under
 //! `target/bench-logs/`; a part that fails shows `failed: reason` in its rows and the others
@@ -16,6 +18,7 @@
 //! shorter criterion and wrk times) to test the harness; its figures are never compared with
 //! the goals. The table is also written to `target/bench-results.md`.
 
+mod chromium;
 mod parse;
 mod parts;
 mod run;
@@ -32,11 +35,12 @@ use run::{cargo, commit, read_load, run_logged, uptime};
 pub const LOAD_LIMIT: f64 = 1.5;
 
 /// The parts, in the order they run and appear.
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 7] = [
     "criterion",
     "kill-chain",
     "montecarlo",
     "wasm",
+    "chromium",
     "rest",
     "browser",
 ];
@@ -225,6 +229,11 @@ struct Ctx {
     logs: PathBuf,
     /// The result of building `mdsim` and `examples/kill_chain` in release, once.
     native: Option<Result>,
+    /// The kill chain as the `kill-chain` part ran it natively, when it did: the reference
+    /// whose states the Chromium run must match.
+    kill_chain_native: Option<parse::KillChain>,
+    /// The kill chain as the `wasm` part ran it in Node, when it did.
+    kill_chain_node: Option<parse::KillChain>,
 }
 
 impl Ctx {
@@ -273,6 +282,8 @@ pub fn bench(args: &[String]) -> Result {
         quick: options.quick,
         logs,
         native: None,
+        kill_chain_native: None,
+        kill_chain_node: None,
     };
     let mut rows = Vec::new();
     for part in PARTS.into_iter().filter(|p| options.wants(p)) {
@@ -282,7 +293,8 @@ pub fn bench(args: &[String]) -> Result {
             "criterion" => parts::criterion(&ctx),
             "kill-chain" => parts::kill_chain(&mut ctx),
             "montecarlo" => parts::montecarlo(&mut ctx),
-            "wasm" => parts::wasm(&ctx),
+            "wasm" => parts::wasm(&mut ctx),
+            "chromium" => chromium::chromium(&mut ctx),
             "rest" => parts::rest(&ctx),
             _ => parts::browser(),
         };

@@ -37,8 +37,8 @@ Commands:
   build                            build the web app in release mode into dist/
   bench [--quick] [--only PART]    run the benchmarks (release builds, bounded times) and print
                                    one table of figures against the goals; parts: criterion,
-                                   kill-chain, montecarlo, wasm, rest, browser (repeat --only or
-                                   separate with commas); --quick tests the harness only
+                                   kill-chain, montecarlo, wasm, chromium, rest, browser (repeat
+                                   --only or separate with commas); --quick tests the harness only
   setup [--browser]                install the tools (and, for the tests: Chromium, nats-server, PostgreSQL + PostGIS, Prometheus)
   help                             show this message
 ";
@@ -285,13 +285,18 @@ fn test(args: &[String]) -> Result {
         build_web(&tools)
     })?;
     timed("browser tests (Chromium)", &mut || {
-        // Built by `cargo test` above for the relay's own integration tests.
+        // Built by `cargo test` above: the relay for its own integration tests, the
+        // kill-chain example as every example (the native reference of
+        // kill-chain.test.mjs).
         let relay = target_dir().join("debug").join("relay-server");
-        if !relay.is_file() {
-            return Err(format!(
-                "{} is missing; the host tests build it",
-                relay.display()
-            ));
+        let kill_chain = target_dir().join("debug/examples/kill_chain");
+        for built in [&relay, &kill_chain] {
+            if !built.is_file() {
+                return Err(format!(
+                    "{} is missing; the host tests build it",
+                    built.display()
+                ));
+            }
         }
         tools.run(
             Command::new(&tools.node)
@@ -299,7 +304,10 @@ fn test(args: &[String]) -> Result {
                 .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
                 .env("MDSIM_RELAY_BIN", relay)
                 .env("MDSIM_DIST_DIR", root().join("dist"))
-                .env("MDSIM_RESULTS", target_dir().join("browser-results.json")),
+                .env("MDSIM_RESULTS", target_dir().join("browser-results.json"))
+                // The package `run.sh` built in the step before the release build.
+                .env("MDSIM_SIM_CORE_PKG", target_dir().join("sim-core-pkg"))
+                .env("MDSIM_KILL_CHAIN_BIN", kill_chain),
         )
     })?;
 

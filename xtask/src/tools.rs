@@ -64,6 +64,22 @@ impl Toolchain {
         Ok(tools)
     }
 
+    /// Finds or installs what timing the sim-core wasm package in headless Chromium needs
+    /// (`cargo xtask bench --only chromium`): the package's build tools (the wasm32 target,
+    /// `wasm-bindgen`, wasm-pack), Node.js, Chromium and Playwright, without Trunk or the
+    /// services the relay's tests start.
+    pub fn ensure_chromium_runner() -> Result<Toolchain> {
+        let mut tools = Toolchain::found()?;
+        tools.ensure_wasm_target()?;
+        tools.ensure_wasm_bindgen()?;
+        tools.ensure_wasm_pack()?;
+        tools.install_debian(&tools.missing_browser_packages())?;
+        tools.node = which("node", &tools.path)
+            .ok_or("Node.js is missing: install it (`apt-get install nodejs npm`) and run again")?;
+        tools.ensure_playwright()?;
+        Ok(tools)
+    }
+
     /// The `PATH` for children: cargo's bin directory first.
     pub fn path(&self) -> &std::ffi::OsStr {
         &self.path
@@ -204,13 +220,7 @@ impl Toolchain {
     /// Chromium, ChromeDriver, Node.js, nats-server, PostgreSQL 15 with PostGIS and
     /// Prometheus from Debian, when missing and when we may install.
     fn ensure_debian_packages(&self) -> Result {
-        let mut missing = Vec::new();
-        if !Path::new("/usr/bin/chromium").exists() {
-            missing.extend(["chromium", "chromium-driver"]);
-        }
-        if which("node", &self.path).is_none() || which("npm", &self.path).is_none() {
-            missing.extend(["nodejs", "npm"]);
-        }
+        let mut missing = self.missing_browser_packages();
         // The relay's tests against real services (tests/nats.rs, tests/events.rs) start
         // these on loopback; Debian installs them without starting anything.
         if which("nats-server", &self.path).is_none() && !Path::new(NATS_SERVER).is_file() {
@@ -222,12 +232,30 @@ impl Toolchain {
         if which("prometheus", &self.path).is_none() && !Path::new(PROMETHEUS).is_file() {
             missing.push("prometheus");
         }
+        self.install_debian(&missing)
+    }
+
+    /// The Debian packages of Chromium, ChromeDriver and Node.js that are not installed.
+    fn missing_browser_packages(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if !Path::new("/usr/bin/chromium").exists() {
+            missing.extend(["chromium", "chromium-driver"]);
+        }
+        if which("node", &self.path).is_none() || which("npm", &self.path).is_none() {
+            missing.extend(["nodejs", "npm"]);
+        }
+        missing
+    }
+
+    /// Installs `missing` Debian packages when running as root, or says how to.
+    fn install_debian(&self, missing: &[&str]) -> Result {
         if missing.is_empty() {
             return Ok(());
         }
         if !is_root() {
             return Err(format!(
-                "the tests need {}: install them with `sudo apt-get install -y {}` and run again",
+                "the tests (or the Chromium benchmark) need {}: install them with \
+                 `sudo apt-get install -y {}` and run again",
                 missing.join(", "),
                 missing.join(" ")
             ));
@@ -241,7 +269,7 @@ impl Toolchain {
         self.run(
             Command::new("apt-get")
                 .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&missing)
+                .args(missing)
                 .env("DEBIAN_FRONTEND", "noninteractive"),
         )
     }

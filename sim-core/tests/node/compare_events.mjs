@@ -13,6 +13,7 @@ import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
+import { runKillChain } from "./kill_chain.mjs";
 
 function parseArgs(argv) {
   const out = { pkg: null, mdsim: null, scenarios: [], bench: false };
@@ -175,38 +176,16 @@ if (args.bench) {
   // Same workload as `examples/kill_chain.rs`: the whole kill chain, 500 SCUD-Cs, 30 radars,
   // 20 batteries, up to KILL_CHAIN_UNTIL_S simulated seconds (default 150), in 50 s windows,
   // stopping after the first window that ends past KILL_CHAIN_MAX_WALL_S wall seconds (default
-  // none). The last line, `bench wasm kill_chain result {...}`, has the example's JSON fields.
+  // none); the loop is `kill_chain.mjs`, shared with the Chromium run. The last line, `bench
+  // wasm kill_chain result {...}`, has the example's JSON fields, with each window's state hash.
   {
-    const until = Number(process.env.KILL_CHAIN_UNTIL_S ?? 150);
-    const maxWall = Number(process.env.KILL_CHAIN_MAX_WALL_S ?? Infinity);
-    let t0 = performance.now();
-    const b = new wasm.KillChainBenchJs(500, 30, 20);
-    const setupS = (performance.now() - t0) / 1000;
-    console.log(`bench wasm kill_chain setup (reference solve, placements): ${(setupS * 1000).toFixed(0)} ms`);
-    let simulated = 0;
-    const windows = [];
-    let ended = "until";
-    const t1 = performance.now();
-    for (let w = 50; w <= until + 49.9; w += 50) {
-      const from = simulated;
-      t0 = performance.now();
-      const s = b.run_until(Math.min(w, until));
-      simulated += s;
-      const wall = (performance.now() - t0) / 1000;
-      console.log(`bench wasm kill_chain ${from.toFixed(0)}-${simulated.toFixed(0)} s: ${(s / wall).toFixed(2)} simulated s per wall s (${b.rounds_fired()} rounds fired so far)`);
-      if (s > 0) windows.push({ from_s: from, to_s: simulated, sim_s_per_wall_s: s / wall });
-      if (s < 49.9 && w <= until) { ended = "idle"; break; }
-      if ((performance.now() - t1) / 1000 > maxWall && w < until) { ended = "wall_budget"; break; }
-    }
-    const wall = (performance.now() - t1) / 1000;
-    console.log(`bench wasm kill_chain_500_30_20: ${simulated.toFixed(1)} simulated s in ${wall.toFixed(1)} s: ${(simulated / wall).toFixed(2)} simulated s per wall s (${ended})`);
-    const rates = windows.map((x) => x.sim_s_per_wall_s);
-    console.log(`bench wasm kill_chain result ${JSON.stringify({
-      missiles: 500, radars: 30, batteries: 20, setup_s: setupS, simulated_s: simulated, wall_s: wall,
-      sim_s_per_wall_s: simulated / wall, min_window_sim_s_per_wall_s: rates.length ? Math.min(...rates) : null,
-      windows, ended,
-    })}`);
-    b.free();
+    const result = await runKillChain(wasm, {
+      untilS: Number(process.env.KILL_CHAIN_UNTIL_S ?? 150),
+      maxWallS: Number(process.env.KILL_CHAIN_MAX_WALL_S ?? Infinity),
+      label: "wasm",
+      log: (line) => console.log(line),
+    });
+    console.log(`bench wasm kill_chain result ${JSON.stringify(result)}`);
   }
   // Monte Carlo of the SoCal scenario, MONTECARLO_RUNS seeds (default 5), one thread.
   {

@@ -44,6 +44,60 @@ pub struct KillChain {
     pub wall_s: f64,
     /// `idle` (launch to last impact), `until` or `wall_budget`.
     pub ended: String,
+    /// The windows that recorded the state at their end (older outputs did not).
+    pub windows: Vec<Window>,
+}
+
+/// The state at the end of one kill-chain window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Simulation time at the window's end, seconds (the same double in every run).
+    pub to_s: f64,
+    /// The simulation's state hash, 16 hexadecimal digits.
+    pub state_hash: String,
+    /// Rounds fired by all batteries so far.
+    pub rounds_fired: u64,
+}
+
+impl KillChain {
+    /// Compares the windows this run and `reference` both reached (same end time): `Ok(n)`
+    /// with the number compared, or the first differences. Only windows of this run whose
+    /// end the reference reached count; `Ok(0)` means there was nothing to compare.
+    pub fn same_state_as(&self, reference: &KillChain) -> Result<usize> {
+        let mut compared = 0;
+        let mut diffs = Vec::new();
+        for w in &self.windows {
+            let Some(r) = reference.windows.iter().find(|r| r.to_s == w.to_s) else {
+                continue;
+            };
+            compared += 1;
+            if r.state_hash != w.state_hash {
+                diffs.push(format!(
+                    "state hash at {} s: {} != {}",
+                    w.to_s, w.state_hash, r.state_hash
+                ));
+            }
+            if r.rounds_fired != w.rounds_fired {
+                diffs.push(format!(
+                    "rounds fired at {} s: {} != {}",
+                    w.to_s, w.rounds_fired, r.rounds_fired
+                ));
+            }
+        }
+        if diffs.is_empty() {
+            Ok(compared)
+        } else {
+            diffs.truncate(3);
+            Err(diffs.join("; "))
+        }
+    }
+
+    /// Whether `reference` reached the end of every window of this run.
+    pub fn covered_by(&self, reference: &KillChain) -> bool {
+        self.windows
+            .iter()
+            .all(|w| reference.windows.iter().any(|r| r.to_s == w.to_s))
+    }
 }
 
 /// Reads the line that starts with `prefix` followed by the kill chain's JSON result.
@@ -66,6 +120,20 @@ pub fn kill_chain(output: &str, prefix: &str) -> Result<KillChain> {
         simulated_s: num("simulated_s")?,
         wall_s: num("wall_s")?,
         ended: v["ended"].as_str().unwrap_or("unknown").to_string(),
+        windows: v["windows"]
+            .as_array()
+            .map(|ws| {
+                ws.iter()
+                    .filter_map(|w| {
+                        Some(Window {
+                            to_s: w["to_s"].as_f64()?,
+                            state_hash: w["state_hash"].as_str()?.to_string(),
+                            rounds_fired: w["rounds_fired"].as_u64()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -249,8 +317,53 @@ result {\"batteries\":20,\"ended\":\"idle\",\"min_window_sim_s_per_wall_s\":25.0
         assert_eq!((k.rate, k.min_window), (7.5, 1.04));
         assert_eq!(k.ended, "wall_budget");
         assert!(kill_chain("total: 1 s", "result ").is_err());
+        assert!(k.windows.is_empty());
         // No window at all (the run stopped at once): the minimum is null, which is an error.
         assert!(kill_chain("result {\"sim_s_per_wall_s\":1,\"min_window_sim_s_per_wall_s\":null,\"simulated_s\":0,\"wall_s\":0}", "result ").is_err());
+    }
+
+    /// Per-window states as `examples/kill_chain.rs` prints them (serde_json sorts the keys)
+    /// and as the JavaScript loop `kill_chain.mjs` does (insertion order, integral times
+    /// without a decimal point).
+    #[test]
+    fn compares_kill_chain_states_window_by_window() {
+        let native = "result {\"ended\":\"until\",\"min_window_sim_s_per_wall_s\":55.7,\
+            \"sim_s_per_wall_s\":74.8,\"simulated_s\":149.9,\"wall_s\":2.0,\"windows\":[\
+            {\"from_s\":0.1,\"rounds_fired\":0,\"sim_s_per_wall_s\":114.4,\"state_hash\":\"568650d90a6c5f32\",\"to_s\":50.0},\
+            {\"from_s\":50.0,\"rounds_fired\":0,\"sim_s_per_wall_s\":55.7,\"state_hash\":\"775042ed696e3c9e\",\"to_s\":100.0},\
+            {\"from_s\":100.0,\"rounds_fired\":12,\"sim_s_per_wall_s\":60.0,\"state_hash\":\"0123456789abcdef\",\"to_s\":150.0}]}";
+        let native = kill_chain(native, "result ").unwrap();
+        assert_eq!(native.windows.len(), 3);
+        assert_eq!(native.windows[2].rounds_fired, 12);
+        let chromium = |second_hash: &str| {
+            let line = format!(
+                "bench chromium kill_chain result {{\"sim_s_per_wall_s\":36.4,\
+                 \"min_window_sim_s_per_wall_s\":28.0,\"simulated_s\":99.9,\"wall_s\":2.7,\
+                 \"windows\":[{{\"from_s\":0.1,\"to_s\":50,\"sim_s_per_wall_s\":52.6,\
+                 \"state_hash\":\"568650d90a6c5f32\",\"rounds_fired\":0}},{{\"from_s\":50,\
+                 \"to_s\":100,\"sim_s_per_wall_s\":28.0,\"state_hash\":\"{second_hash}\",\
+                 \"rounds_fired\":0}}],\"ended\":\"wall_budget\"}}"
+            );
+            kill_chain(&line, "bench chromium kill_chain result ").unwrap()
+        };
+        let same = chromium("775042ed696e3c9e");
+        assert!(same.covered_by(&native));
+        assert_eq!(same.same_state_as(&native), Ok(2));
+        let err = chromium("775042ed696e3c9f")
+            .same_state_as(&native)
+            .unwrap_err();
+        assert!(err.contains("state hash at 100 s"), "{err}");
+        // A reference that stopped earlier covers only part of the run.
+        let short = KillChain {
+            windows: native.windows[..1].to_vec(),
+            ..native.clone()
+        };
+        assert!(!same.covered_by(&short));
+        assert_eq!(same.same_state_as(&short), Ok(1));
+        // An output without states compares nothing.
+        let old = kill_chain(KILL_CHAIN, "result ").unwrap();
+        assert!(old.windows.is_empty());
+        assert_eq!(same.same_state_as(&old), Ok(0));
     }
 
     #[test]

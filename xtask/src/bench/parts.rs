@@ -141,15 +141,16 @@ pub(super) fn kill_chain(ctx: &mut Ctx) -> Vec<Row> {
         .args(["500", "30", "20", &until.to_string(), &max_wall.to_string()]);
     let limit = Duration::from_secs(max_wall + 600);
     let ran = run_logged(&mut cmd, &ctx.logs.join("kill-chain.log"), limit);
-    fill_kill_chain(
-        &mut rows,
-        ran.and_then(|r| parse::kill_chain(&r.output, "result ")),
-    );
+    let result = ran.and_then(|r| parse::kill_chain(&r.output, "result "));
+    if let Ok(k) = &result {
+        ctx.kill_chain_native = Some(k.clone());
+    }
+    fill_kill_chain(&mut rows, result);
     rows
 }
 
 /// Fills the two kill-chain rows (whole run, slowest window) from a parsed result.
-fn fill_kill_chain(rows: &mut [Row], result: Result<parse::KillChain>) {
+pub(super) fn fill_kill_chain(rows: &mut [Row], result: Result<parse::KillChain>) {
     match result {
         Err(e) => fail_all(rows, &e),
         Ok(k) => {
@@ -224,7 +225,7 @@ pub(super) fn montecarlo(ctx: &mut Ctx) -> Vec<Row> {
 
 // ---- wasm in Node -----------------------------------------------------------------------
 
-pub(super) fn wasm(ctx: &Ctx) -> Vec<Row> {
+pub(super) fn wasm(ctx: &mut Ctx) -> Vec<Row> {
     let (until, max_wall, runs, reps) = if ctx.quick {
         (100, 30, 1, 3)
     } else {
@@ -287,10 +288,11 @@ pub(super) fn wasm(ctx: &Ctx) -> Vec<Row> {
             return rows;
         }
     };
-    fill_kill_chain(
-        &mut rows[..2],
-        parse::kill_chain(&output, "bench wasm kill_chain result "),
-    );
+    let result = parse::kill_chain(&output, "bench wasm kill_chain result ");
+    if let Ok(k) = &result {
+        ctx.kill_chain_node = Some(k.clone());
+    }
+    fill_kill_chain(&mut rows[..2], result);
     rows[2].set(parse::number_after(
         &output,
         &format!("bench wasm montecarlo socal-scud-c {runs} runs: "),
@@ -481,23 +483,9 @@ fn wrk_against_relay(
 
 // ---- browser (not re-run) ---------------------------------------------------------------
 
+/// The figures the browser tests wrote to `target/browser-results.json` (the kill chain in
+/// Chromium is the `chromium` part's, timed there).
 pub(super) fn browser() -> Vec<Row> {
-    let mut rows = browser_results();
-    let mut chromium = Row::new(
-        "kill chain 500/30/20, launch to last impact (wasm, Chromium)",
-        "sim s/wall s",
-        Goal::AtLeast(30.0),
-        "-",
-    );
-    chromium.value = Err(format!(
-        "{NOT_MEASURED}: no browser test times the kill chain yet (the wasm row above is Node)"
-    ));
-    rows.push(chromium);
-    rows
-}
-
-/// The figures the browser tests wrote to `target/browser-results.json`.
-fn browser_results() -> Vec<Row> {
     let file = target_dir().join("browser-results.json");
     let source = "`cargo xtask test` (browser tests), target/browser-results.json";
     let mut rows = vec![
@@ -592,6 +580,7 @@ mod tests {
             simulated_s: 400.0,
             wall_s: 5.7,
             ended: "wall_budget".into(),
+            windows: Vec::new(),
         };
         fill_kill_chain(&mut rows, Ok(k.clone()));
         assert_eq!(rows[0].met(false), "**no**");
