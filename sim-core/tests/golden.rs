@@ -83,9 +83,9 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0xaa42_c166_285a_5d39;
+const SENSING_STATE_HASH: u64 = 0x5b4e_e047_548f_2ad5;
 /// FNV-1a of every event of the sensing run.
-const SENSING_EVENTS_HASH: u64 = 0xadb8_7f7f_06b4_14a1;
+const SENSING_EVENTS_HASH: u64 = 0xa7d3_041f_4d9d_8083;
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -20,14 +20,11 @@
 //! refraction), as [`crate::radar::observe`] produces it. Invariant: transcendentals via
 //! `libm`.
 
-use nalgebra::{Matrix3, SMatrix, Vector3};
+use nalgebra::{Matrix3, Vector3};
 
 use crate::earth::frames::aer_to_enu;
 use crate::earth::{Aer, Ellipsoid};
 use crate::radar::{Detection, RadarSite};
-
-/// A 3x7 measurement Jacobian.
-pub type Mat37 = SMatrix<f64, 3, 7>;
 
 /// A radar's antenna as a local frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,8 +47,10 @@ impl SiteFrame {
     }
 
     /// Predicted measurement (range m, azimuth rad in [0, 2 pi), elevation rad) of an ECEF
-    /// position, and its Jacobian with respect to the 7-state.
-    pub fn measure(&self, r: &Vector3<f64>) -> (Vector3<f64>, Mat37) {
+    /// position, and its Jacobian with respect to that position: the 7-state's Jacobian is
+    /// this 3 x 3 block followed by zeros (the measurement depends on neither the velocity nor
+    /// kappa), which the filter exploits.
+    pub fn measure(&self, r: &Vector3<f64>) -> (Vector3<f64>, Matrix3<f64>) {
         let d = self.rot * (r - self.origin);
         let (e, n, u) = (d.x, d.y, d.z);
         let rho2 = e * e + n * n;
@@ -74,9 +73,7 @@ impl SiteFrame {
             -n * u / (range * range * rho),
             rho2 / (range * range * rho),
         );
-        let mut h = Mat37::zeros();
-        h.fixed_view_mut::<3, 3>(0, 0).copy_from(&(dd * self.rot));
-        (Vector3::new(range, az, el), h)
+        (Vector3::new(range, az, el), dd * self.rot)
     }
 
     /// A plot as an ECEF point and its Cartesian covariance J R J^T (J the Jacobian of

@@ -451,7 +451,8 @@ struct Predicted {
     x: State,
     p: Mat7,
     z: Vector3<f64>,
-    h: measurement::Mat37,
+    /// The measurement's Jacobian with respect to position (the rest of the 7-state's is 0).
+    h: Matrix3<f64>,
 }
 
 /// A plot of this scan in ECEF with its gate radius and its index in the scan.
@@ -563,10 +564,15 @@ impl Tracker {
         // Coarse prediction of every track and its candidate plots.
         let nt = self.tracks.len();
         let mut coarse: Vec<Vector3<f64>> = Vec::with_capacity(nt);
-        let mut candidates: Vec<(usize, usize)> = Vec::new();
+        let mut candidates: Vec<(usize, usize)> = Vec::with_capacity(nt.min(by_x.len()) * 2);
         for (ti, t) in self.tracks.iter().enumerate() {
             let dt = time_s - t.time_s;
-            let a = model.acceleration(&t.position_m, &t.velocity_m_s, t.kappa_m2_kg);
+            // (No acceleration to take for an estimate already at the scan's time.)
+            let a = if dt == 0.0 {
+                Vector3::zeros()
+            } else {
+                model.acceleration(&t.position_m, &t.velocity_m_s, t.kappa_m2_kg)
+            };
             let centre = t.position_m + t.velocity_m_s * dt + a * (0.5 * dt * dt);
             coarse.push(centre);
             if xs.is_empty() {
@@ -596,8 +602,17 @@ impl Tracker {
         // Fine gate: predict candidate tracks (slot[ti] is the track's prediction, in the
         // order first needed), Mahalanobis distance to each candidate plot.
         let mut slot = vec![usize::MAX; nt];
-        let mut predicted: Vec<Predicted> = Vec::new();
-        let mut edges: Vec<(usize, usize, f64)> = Vec::new();
+        let gated = {
+            let mut n = 0;
+            let mut last = usize::MAX;
+            for &(ti, _) in &candidates {
+                n += usize::from(ti != last);
+                last = ti;
+            }
+            n
+        };
+        let mut predicted: Vec<Predicted> = Vec::with_capacity(gated);
+        let mut edges: Vec<(usize, usize, f64)> = Vec::with_capacity(candidates.len());
         let mut near_confirmed = vec![false; detections.len()];
         for &(ti, di) in &candidates {
             if slot[ti] == usize::MAX {
@@ -863,16 +878,31 @@ fn predict(
     q_kappa: f64,
 ) -> Predicted {
     let dt = time_s - t.time_s;
-    let (x, phi) = model.propagate(&t.state(), dt);
-    let pp = linalg::sandwich(&phi, &t.covariance) + process_noise(dt, q, q_kappa);
+    // Radars sharing a revisit scan in the same tick: after the first one's update the next
+    // ones find the estimate already at their time (Phi = I; the same numbers without the
+    // two products).
+    let (x, pp) = if dt == 0.0 {
+        (t.state(), t.covariance + process_noise(dt, q, q_kappa))
+    } else {
+        let (x, phi) = model.propagate(&t.state(), dt);
+        (
+            x,
+            linalg::sandwich(&phi, &t.covariance) + process_noise(dt, q, q_kappa),
+        )
+    };
     let pp = (pp + pp.transpose()) * 0.5;
     let (z, h) = frame.measure(&motion::position(&x));
     Predicted { x, p: pp, z, h }
 }
 
+/// The position block of a covariance.
+fn position_block(p: &Mat7) -> Matrix3<f64> {
+    p.fixed_view::<3, 3>(0, 0).into_owned()
+}
+
 /// The squared Mahalanobis distance of a plot from a prediction, if S is invertible.
 fn distance2(pr: &Predicted, d: &Detection) -> Option<f64> {
-    let s = linalg::sandwich(&pr.h, &pr.p) + measurement::noise(d);
+    let s = linalg::sandwich(&pr.h, &position_block(&pr.p)) + measurement::noise(d);
     let s_inv = s.try_inverse()?;
     let nu = measurement::innovation(&measurement::measured(d), &pr.z);
     let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
@@ -944,7 +974,10 @@ fn ekf_update(
     let r: Matrix3<f64> = measurement::noise(d);
     let z = measurement::measured(d);
     let nu0 = measurement::innovation(&z, &pr.z);
-    let s0_inv = (linalg::sandwich(&pr.h, &pr.p) + r).try_inverse()?;
+    // H = [Hp 0]: H P H^T = Hp Ppp Hp^T and P H^T = P[:, 0..3] Hp^T.
+    let ppp = position_block(&pr.p);
+    let p_cols: SMatrix<f64, 7, 3> = pr.p.fixed_columns::<3>(0).into_owned();
+    let s0_inv = (linalg::sandwich(&pr.h, &ppp) + r).try_inverse()?;
     let nis = (nu0.transpose() * s0_inv * nu0)[(0, 0)];
     let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
     let mut k: SMatrix<f64, 7, 3>;
@@ -955,10 +988,11 @@ fn ekf_update(
         let s_inv = if iteration == 0 {
             s0_inv
         } else {
-            (linalg::sandwich(&hi, &pr.p) + r).try_inverse()?
+            (linalg::sandwich(&hi, &ppp) + r).try_inverse()?
         };
-        k = linalg::mul(&linalg::mul_t(&pr.p, &hi), &s_inv);
-        let nu = measurement::innovation(&z, &zi) - hi * (pr.x - xi);
+        k = linalg::mul(&linalg::mul_t(&p_cols, &hi), &s_inv);
+        let nu = measurement::innovation(&z, &zi)
+            - hi * (motion::position(&pr.x) - motion::position(&xi));
         let next = pr.x + k * nu;
         let moved = (motion::position(&next) - motion::position(&xi)).norm();
         xi = next;
@@ -972,8 +1006,13 @@ fn ekf_update(
         (zi, hi) = frame.measure(&motion::position(&xi));
     }
     let x = xi;
-    let ikh = Mat7::identity() - linalg::mul(&k, &hi);
-    let p = linalg::sandwich(&ikh, &pr.p) + linalg::sandwich(&k, &r);
+    // Joseph form (I - K H) P (I - K H)^T + K R K^T with I - K H = I - [G 0], G = K Hp:
+    // A = (I - K H) P = P - G P[0..3, :], then A (I - K H)^T = A - A[:, 0..3] G^T.
+    let g = linalg::mul(&k, &hi);
+    let p_rows: SMatrix<f64, 3, 7> = pr.p.fixed_rows::<3>(0).into_owned();
+    let a = pr.p - linalg::mul(&g, &p_rows);
+    let a_cols: SMatrix<f64, 7, 3> = a.fixed_columns::<3>(0).into_owned();
+    let p = a - linalg::mul_t(&a_cols, &g) + linalg::sandwich(&k, &r);
     t.set_state(&x);
     t.covariance = (p + p.transpose()) * 0.5;
     t.time_s = time_s;

@@ -212,12 +212,17 @@ impl BallisticModel {
         let h = dt_s / n;
         let mut phi = Mat7::identity();
         let mut s = *x;
-        for _ in 0..n as u64 {
+        for i in 0..n as u64 {
             // A at the sub-step's midpoint (Euler half step): second-order accurate Phi.
             let mid = s + self.derivative(&s) * (0.5 * h);
             let ah = self.jacobian(&mid) * h;
             let step = Mat7::identity() + ah + linalg::mul(&ah, &ah) * 0.5;
-            phi = linalg::mul(&step, &phi);
+            // The first step's product with the identity is the step itself.
+            phi = if i == 0 {
+                step
+            } else {
+                linalg::mul(&step, &phi)
+            };
             s = self.rk4(&s, h);
         }
         s[6] = s[6].clamp(0.0, KAPPA_MAX_M2_KG);
