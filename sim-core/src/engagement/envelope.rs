@@ -181,11 +181,15 @@ pub fn earliest_intercept_in(
         ellipsoid,
         samples,
         &alts,
+        0..samples.len(),
         earliest_launch_s,
     )
 }
 
-/// [`earliest_intercept_in`] on validated samples whose altitudes `alts` are known.
+/// [`earliest_intercept_in`] on validated samples whose altitudes `alts` are known, and
+/// every sample inside the band among `samples[span]` (the samples outside `span` are skipped:
+/// the caller knows them outside the band).
+#[allow(clippy::too_many_arguments)]
 fn earliest_validated(
     kind: InterceptorKind,
     band: (f64, f64),
@@ -193,6 +197,7 @@ fn earliest_validated(
     ellipsoid: &Ellipsoid,
     samples: &[(f64, Vector3<f64>)],
     alts: &[f64],
+    span: core::ops::Range<usize>,
     earliest_launch_s: f64,
 ) -> Result<Intercept, NoIntercept> {
     if !(band.0.is_finite() && band.1.is_finite()) {
@@ -221,7 +226,10 @@ fn earliest_validated(
     let mut first: Option<usize> = None;
     let mut last: Option<usize> = None;
     let mut latest_launch = f64::NEG_INFINITY;
-    for (i, ((t, r), alt)) in samples.iter().zip(alts).enumerate() {
+    let span = span.start.min(samples.len())..span.end.min(samples.len()).min(alts.len());
+    let offset = span.start;
+    for (j, ((t, r), alt)) in samples[span.clone()].iter().zip(&alts[span]).enumerate() {
+        let i = offset + j;
         if !(*alt >= band.0 && *alt <= band.1) {
             continue;
         }
@@ -346,8 +354,9 @@ pub fn engagement_options(
     })
 }
 
-/// An axis-aligned box (lowest and highest corner, ECEF m).
-type Bounds = (Vector3<f64>, Vector3<f64>);
+/// An axis-aligned box (lowest and highest corner, ECEF m) of a prediction's samples inside a
+/// band, and the indices from the first to past the last of them.
+type Bounds = (Vector3<f64>, Vector3<f64>, core::ops::Range<usize>);
 
 /// [`engagement_options`] with each type's intercept altitudes restricted to `band(kind)`
 /// (min, max) (m), for example [`planning_band`].
@@ -407,11 +416,11 @@ pub fn engagement_options_in(
                 .map(|(p, alts)| {
                     let alts = alts.as_ref().ok()?;
                     let mut bounds: Option<Bounds> = None;
-                    for ((_, r), alt) in p.samples.iter().zip(alts.iter()) {
+                    for (i, ((_, r), alt)) in p.samples.iter().zip(alts.iter()).enumerate() {
                         if *alt >= band.0 && *alt <= band.1 {
                             bounds = Some(match bounds {
-                                None => (*r, *r),
-                                Some((lo, hi)) => (lo.inf(r), hi.sup(r)),
+                                None => (*r, *r, i..i + 1),
+                                Some((lo, hi, span)) => (lo.inf(r), hi.sup(r), span.start..i + 1),
                             });
                         }
                     }
@@ -436,16 +445,26 @@ pub fn engagement_options_in(
                 Ok(_) if finite_band && bounds.is_none() => Err(NoIntercept::OutsideAltitudeBand),
                 Ok(_)
                     if finite_band
-                        && bounds.is_some_and(|(lo, hi)| {
+                        && bounds.as_ref().is_some_and(|(lo, hi, _)| {
                             let nearest = site.sup(&lo).inf(&hi);
                             (nearest - site).norm_squared() > reach * reach
                         }) =>
                 {
                     Err(NoIntercept::OutOfRange)
                 }
-                Ok(alts) => {
-                    earliest_validated(b.kind, band, &site, ellipsoid, p.samples, alts, now_s)
-                }
+                Ok(alts) => earliest_validated(
+                    b.kind,
+                    band,
+                    &site,
+                    ellipsoid,
+                    p.samples,
+                    alts,
+                    // Only the run of samples that holds those inside the band.
+                    bounds
+                        .as_ref()
+                        .map_or(0..p.samples.len(), |(_, _, span)| span.clone()),
+                    now_s,
+                ),
             };
             match found {
                 Ok(i) => options.push(EngagementOption {

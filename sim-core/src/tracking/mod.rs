@@ -557,7 +557,8 @@ impl Tracker {
                 }
             })
             .collect();
-        by_x.sort_by(|a, b| a.ecef.x.total_cmp(&b.ecef.x).then(a.index.cmp(&b.index)));
+        // A total order (ties by index): the unstable sort gives the one result.
+        by_x.sort_unstable_by(|a, b| a.ecef.x.total_cmp(&b.ecef.x).then(a.index.cmp(&b.index)));
         let xs: Vec<f64> = by_x.iter().map(|pl| pl.ecef.x).collect();
         let max_plot_radius = by_x.iter().map(|pl| pl.radius_m).fold(0.0, f64::max);
 
