@@ -116,6 +116,26 @@ impl SiteFrame {
     }
 }
 
+impl SiteFrame {
+    /// A plot as an ECEF point and the trace of its [`SiteFrame::plot_ecef`] covariance, for
+    /// gate bounds: the columns of J are orthogonal with lengths 1, R cos(el) and R, and the
+    /// rotation to ECEF keeps lengths, so trace(J R J^T) = sR^2 + (R cos(el) s_az)^2 +
+    /// (R s_el)^2 without forming the matrix.
+    pub fn plot_position(&self, det: &Detection) -> (Vector3<f64>, f64) {
+        let (se, ce) = libm::sincos(det.elevation_rad);
+        let (sa, ca) = libm::sincos(det.azimuth_rad);
+        let rg = det.range_m;
+        let enu = Vector3::new(rg * ce * sa, rg * ce * ca, rg * se);
+        let s = &det.sigmas;
+        let across = rg * ce * s.azimuth_rad;
+        let up = rg * s.elevation_rad;
+        (
+            self.origin + self.rot.transpose() * enu,
+            s.range_m * s.range_m + across * across + up * up,
+        )
+    }
+}
+
 /// The measurement vector (range, azimuth, elevation) of a detection.
 pub fn measured(det: &Detection) -> Vector3<f64> {
     Vector3::new(det.range_m, det.azimuth_rad, det.elevation_rad)
@@ -194,6 +214,10 @@ mod tests {
         // Trace: sigma_R^2 + (R sigma_az cos el)^2 + (R sigma_el)^2.
         let want = 100.0 + (z.x * 1e-3 * libm::cos(z.z)).powi(2) + (z.x * 1e-3).powi(2);
         assert!((cov.trace() / want - 1.0).abs() < 1e-9);
+        // The gate bound's shortcut: the same point and trace.
+        let (q, trace) = f.plot_position(&det);
+        assert_eq!(q, p);
+        assert!((trace / cov.trace() - 1.0).abs() < 1e-12);
         let w = innovation(&Vector3::new(0.0, 0.01, 0.0), &Vector3::new(0.0, 6.27, 0.0));
         assert!((w.y - (0.01 - 6.27 + 2.0 * core::f64::consts::PI)).abs() < 1e-12);
     }

@@ -549,10 +549,10 @@ impl Tracker {
             .enumerate()
             .filter(|&(i, _)| usable[i])
             .map(|(index, d)| {
-                let (ecef, cov) = frame.plot_ecef(d);
+                let (ecef, trace) = frame.plot_position(d);
                 Plot {
                     ecef,
-                    radius_m: sqrt_gamma * libm::sqrt(cov.trace().max(0.0)),
+                    radius_m: sqrt_gamma * libm::sqrt(trace.max(0.0)),
                     index,
                 }
             })
