@@ -641,7 +641,7 @@ impl Tracker {
         let mut assigned_track = vec![false; nt];
         for &(ti, di) in &assignment {
             // An edge exists only for a predicted track, and a track is assigned at most once.
-            let pr = predicted[slot[ti]];
+            let pr = &predicted[slot[ti]];
             let d = &detections[di];
             let t = &mut self.tracks[ti];
             if let Some(nis) = ekf_update(t, pr, &frame, d, time_s) {
@@ -686,7 +686,7 @@ impl Tracker {
                 continue;
             };
             let t = &mut self.tracks[ti];
-            if let Some(nis) = ekf_update(t, pr, &frame, &detections[di], time_s) {
+            if let Some(nis) = ekf_update(t, &pr, &frame, &detections[di], time_s) {
                 assigned_track[ti] = true;
                 result[di] = Some(t.id);
                 t.q_scale = p.maneuver_noise_scale.max(t.q_scale);
@@ -967,7 +967,7 @@ const IEKF_TOLERANCE_M: f64 = 0.01;
 /// innovation squared at the prediction, or `None` if S is singular.
 fn ekf_update(
     t: &mut Track,
-    pr: Predicted,
+    pr: &Predicted,
     frame: &SiteFrame,
     d: &Detection,
     time_s: f64,
@@ -1008,12 +1008,22 @@ fn ekf_update(
     }
     let x = xi;
     // Joseph form (I - K H) P (I - K H)^T + K R K^T with I - K H = I - [G 0], G = K Hp:
-    // A = (I - K H) P = P - G P[0..3, :], then A (I - K H)^T = A - A[:, 0..3] G^T.
+    // A = (I - K H) P = P - G P[0..3, :], then A (I - K H)^T + K R K^T
+    // = A - (A[:, 0..3] Hp^T - K R) K^T (R is diagonal). The bracket is A H^T - K R =
+    // P H^T - K S, the gain's own residual: the Joseph form's correction of a gain that is
+    // not exactly optimal, here taken as one product.
     let g = linalg::mul(&k, &hi);
     let p_rows: SMatrix<f64, 3, 7> = pr.p.fixed_rows::<3>(0).into_owned();
     let a = pr.p - linalg::mul(&g, &p_rows);
     let a_cols: SMatrix<f64, 7, 3> = a.fixed_columns::<3>(0).into_owned();
-    let p = a - linalg::mul_t(&a_cols, &g) + linalg::sandwich(&k, &r);
+    let mut residual = linalg::mul_t(&a_cols, &hi);
+    for m in 0..3 {
+        let rm = r[(m, m)];
+        for i in 0..7 {
+            residual[(i, m)] -= k[(i, m)] * rm;
+        }
+    }
+    let p = a - linalg::mul_t(&residual, &k);
     t.set_state(&x);
     t.covariance = (p + p.transpose()) * 0.5;
     t.time_s = time_s;
