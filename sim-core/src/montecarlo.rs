@@ -197,7 +197,7 @@ pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
     } else {
         0.0
     };
-    let half = Z_95 * libm::sqrt(var / n as f64);
+    let half = Z_95 * crate::earth::sqrt(var / n as f64);
     let launched: u64 = outcomes.iter().map(|o| u64::from(o.interceptors)).sum();
     let kills: u64 = outcomes.iter().map(|o| u64::from(o.kills)).sum();
     let mut names: Vec<&String> = outcomes.iter().flat_map(|o| &o.asset_hits).collect();
@@ -318,7 +318,7 @@ mod tests {
         assert_eq!((leak.successes, leak.trials), (1, 3));
         assert!((r.interceptors_mean - 2.0).abs() < 1e-12);
         // s = 1, half width 1.96 / sqrt(3).
-        assert!((r.interceptors_ci95.1 - (2.0 + Z_95 / libm::sqrt(3.0))).abs() < 1e-12);
+        assert!((r.interceptors_ci95.1 - (2.0 + Z_95 / crate::earth::sqrt(3.0))).abs() < 1e-12);
         assert!((r.kills_per_interceptor - 2.0 / 6.0).abs() < 1e-12);
         assert_eq!(r.asset_hits.len(), 1);
         assert_eq!(r.asset_hits[0].hits, 1);

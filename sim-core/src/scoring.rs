@@ -33,6 +33,7 @@ use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::earth::Length;
 use crate::engine::{Event, EventKind, MissileId, Simulation};
 use crate::flight::Phase;
 use crate::radar::RadarId;
@@ -248,7 +249,7 @@ pub struct ScoreReport {
 }
 
 fn rms(sum_sq: f64, n: u64) -> Option<f64> {
-    (n > 0).then(|| libm::sqrt(sum_sq / n as f64))
+    (n > 0).then(|| crate::earth::sqrt(sum_sq / n as f64))
 }
 
 impl Scorer {
@@ -560,7 +561,7 @@ pub fn ospa(x: &[Vector3<f64>], y: &[Vector3<f64>], cutoff_m: f64, order: f64) -
         .flat_map(|a| {
             large
                 .iter()
-                .map(move |b| libm::pow((a - b).norm().min(cutoff_m), order))
+                .map(move |b| libm::pow((a - b).length().min(cutoff_m), order))
         })
         .collect();
     let assignment = hungarian(&cost, m, n);
@@ -590,7 +591,10 @@ mod tests {
         assert!((ospa(&[p(0.0)], &[p(500.0)], 100.0, 2.0) - 100.0).abs() < 1e-9);
         // One missed object of two, the other exact: sqrt(c^2 / 2).
         let d = ospa(&[p(0.0), p(1000.0)], &[p(0.0)], 100.0, 2.0);
-        assert!((d - libm::sqrt(100.0 * 100.0 / 2.0)).abs() < 1e-9, "{d}");
+        assert!(
+            (d - crate::earth::sqrt(100.0 * 100.0 / 2.0)).abs() < 1e-9,
+            "{d}"
+        );
         // The assignment is optimal, not in order: swapped lists give the same value.
         let a = ospa(&[p(0.0), p(100.0)], &[p(101.0), p(1.0)], 1e4, 2.0);
         assert!((a - 1.0).abs() < 1e-9, "{a}");

@@ -58,7 +58,7 @@ pub fn wilson(successes: u64, trials: u64, z: f64) -> Result<Proportion, String>
     let p = successes as f64 / n;
     let z2n = z * z / n;
     let centre = (p + 0.5 * z2n) / (1.0 + z2n);
-    let half = z / (1.0 + z2n) * libm::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n));
+    let half = z / (1.0 + z2n) * crate::earth::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n));
     Ok(Proportion {
         successes,
         trials,
@@ -117,7 +117,7 @@ impl Summary {
         }
         let n = values.len();
         let std_dev = if n > 1 {
-            libm::sqrt(m2 / (n - 1) as f64)
+            crate::earth::sqrt(m2 / (n - 1) as f64)
         } else {
             0.0
         };
@@ -204,7 +204,7 @@ mod tests {
         let s = Summary::of(&v).unwrap();
         assert_eq!((s.count, s.min, s.max), (100, 1.0, 100.0));
         assert!((s.mean - 50.5).abs() < 1e-12);
-        assert!((s.std_dev - libm::sqrt(100.0 * 101.0 / 12.0)).abs() < 1e-9);
+        assert!((s.std_dev - crate::earth::sqrt(100.0 * 101.0 / 12.0)).abs() < 1e-9);
         assert!((s.p05 - 5.95).abs() < 1e-12 && (s.median - 50.5).abs() < 1e-12);
         assert!((s.p95 - 95.05).abs() < 1e-12);
         let one = Summary::of(&[3.0]).unwrap();

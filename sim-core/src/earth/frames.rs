@@ -127,7 +127,7 @@ impl Ellipsoid {
         let (slat, clat) = libm::sincos(g.lat_rad);
         let (slon, clon) = libm::sincos(g.lon_rad);
         let e2 = self.e2();
-        let n = self.a_m / libm::sqrt(1.0 - e2 * slat * slat);
+        let n = self.a_m / crate::earth::sqrt(1.0 - e2 * slat * slat);
         Vector3::new(
             (n + g.alt_m) * clat * clon,
             (n + g.alt_m) * clat * slon,
@@ -139,9 +139,9 @@ impl Ellipsoid {
     /// from the centre of the Earth outwards of a few km; on a sphere, plain spherical coordinates.
     pub fn ecef_to_geodetic(&self, r: &Vector3<f64>) -> Geodetic {
         let lon_rad = libm::atan2(r.y, r.x);
-        let p = libm::sqrt(r.x * r.x + r.y * r.y);
+        let p = crate::earth::sqrt(r.x * r.x + r.y * r.y);
         if self.f == 0.0 {
-            let norm = libm::sqrt(p * p + r.z * r.z);
+            let norm = crate::earth::sqrt(p * p + r.z * r.z);
             return Geodetic {
                 lat_rad: libm::atan2(r.z, p),
                 lon_rad,
@@ -207,17 +207,17 @@ impl Ellipsoid {
         let ff = 54.0 * b * b * z * z;
         let g = p * p + (1.0 - e2) * z * z - e2 * (a * a - b * b);
         let c = e2 * e2 * ff * p * p / (g * g * g);
-        let s = libm::cbrt(1.0 + c + libm::sqrt(c * c + 2.0 * c));
+        let s = libm::cbrt(1.0 + c + crate::earth::sqrt(c * c + 2.0 * c));
         let k = s + 1.0 + 1.0 / s;
         let pp = ff / (3.0 * k * k * g * g);
-        let q = libm::sqrt(1.0 + 2.0 * e2 * e2 * pp);
+        let q = crate::earth::sqrt(1.0 + 2.0 * e2 * e2 * pp);
         let r0_sq = 0.5 * a * a * (1.0 + 1.0 / q)
             - pp * (1.0 - e2) * z * z / (q * (1.0 + q))
             - 0.5 * pp * p * p;
-        let r0 = -pp * e2 * p / (1.0 + q) + libm::sqrt(r0_sq.max(0.0));
+        let r0 = -pp * e2 * p / (1.0 + q) + crate::earth::sqrt(r0_sq.max(0.0));
         let t = p - e2 * r0;
-        let u = libm::sqrt(t * t + z * z);
-        let v = libm::sqrt(t * t + (1.0 - e2) * z * z);
+        let u = crate::earth::sqrt(t * t + z * z);
+        let v = crate::earth::sqrt(t * t + (1.0 - e2) * z * z);
         let z0 = b * b * z / (a * v);
         let h = u * (1.0 - b * b / (a * v));
         let lat = libm::atan2(z + ep2 * z0, p);
@@ -253,7 +253,7 @@ impl Ellipsoid {
 
 /// ENU -> AER: azimuth = atan2(e, n) wrapped to [0, 2 pi), elevation = atan2(u, hypot(e, n)).
 pub fn enu_to_aer(enu: &Vector3<f64>) -> Aer {
-    let horizontal = libm::sqrt(enu.x * enu.x + enu.y * enu.y);
+    let horizontal = crate::earth::sqrt(enu.x * enu.x + enu.y * enu.y);
     let mut azimuth_rad = libm::atan2(enu.x, enu.y);
     if azimuth_rad < 0.0 {
         azimuth_rad += 2.0 * core::f64::consts::PI;
@@ -261,7 +261,7 @@ pub fn enu_to_aer(enu: &Vector3<f64>) -> Aer {
     Aer {
         azimuth_rad,
         elevation_rad: libm::atan2(enu.z, horizontal),
-        range_m: libm::sqrt(horizontal * horizontal + enu.z * enu.z),
+        range_m: crate::earth::sqrt(horizontal * horizontal + enu.z * enu.z),
     }
 }
 
@@ -305,7 +305,7 @@ pub fn haversine_rad(
     let s1 = libm::sin(dlat / 2.0);
     let s2 = libm::sin(dlon / 2.0);
     let h = s1 * s1 + cos_lat1 * cos_lat2 * s2 * s2;
-    2.0 * libm::asin(libm::sqrt(h.clamp(0.0, 1.0)))
+    2.0 * libm::asin(crate::earth::sqrt(h.clamp(0.0, 1.0)))
 }
 
 /// Great-circle distance (m) on a sphere of the given radius (haversine; display accuracy,
@@ -330,6 +330,7 @@ pub fn initial_bearing_rad(a: &GeoPoint, b: &GeoPoint) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::earth::Length;
 
     #[test]
     fn geodetic_ecef_round_trip_is_sub_millimetre() {
@@ -353,7 +354,7 @@ mod tests {
                         "lat {lat} {lon} {alt}"
                     );
                     let r2 = e.geodetic_to_ecef(&back);
-                    assert!((r2 - r).norm() < 1e-3);
+                    assert!((r2 - r).length() < 1e-3);
                 }
             }
         }
@@ -403,7 +404,7 @@ mod tests {
     fn ecef_of_known_points() {
         let e = Ellipsoid::WGS84;
         let eq = e.geodetic_to_ecef(&GeoPoint::new(0.0, 0.0).to_geodetic(0.0));
-        assert!((eq - Vector3::new(6_378_137.0, 0.0, 0.0)).norm() < 1e-6);
+        assert!((eq - Vector3::new(6_378_137.0, 0.0, 0.0)).length() < 1e-6);
         let pole = e.geodetic_to_ecef(&GeoPoint::new(90.0, 0.0).to_geodetic(0.0));
         assert!((pole.z - 6_356_752.314_245).abs() < 1e-3);
     }
@@ -417,7 +418,7 @@ mod tests {
             ..origin
         };
         let enu = e.ecef_to_enu(&origin, &e.geodetic_to_ecef(&up));
-        assert!((enu - Vector3::new(0.0, 0.0, 1000.0)).norm() < 1e-6);
+        assert!((enu - Vector3::new(0.0, 0.0, 1000.0)).length() < 1e-6);
         let aer = Aer {
             azimuth_rad: 1.0,
             elevation_rad: 0.3,
@@ -426,7 +427,7 @@ mod tests {
         let back = enu_to_aer(&aer_to_enu(&aer));
         assert!((back.azimuth_rad - 1.0).abs() < 1e-12 && (back.range_m - 12_345.0).abs() < 1e-6);
         let p = e.enu_to_ecef(&origin, &aer_to_enu(&aer));
-        assert!((e.ecef_to_enu(&origin, &p) - aer_to_enu(&aer)).norm() < 1e-6);
+        assert!((e.ecef_to_enu(&origin, &p) - aer_to_enu(&aer)).length() < 1e-6);
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl Gravity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::earth::Length;
     use crate::earth::{EarthParams, EarthShape};
 
     #[test]
@@ -62,9 +63,13 @@ mod tests {
         // Somigliana normal gravity (WGS84): 9.7803 at the equator, 9.8322 at the poles. The
         // gravitational part (without centrifugal) at the equator is 9.7803 + omega^2 a = 9.8142.
         let g = EarthParams::default().gravity();
-        let eq = g.acceleration(&Vector3::new(6_378_137.0, 0.0, 0.0)).norm();
+        let eq = g
+            .acceleration(&Vector3::new(6_378_137.0, 0.0, 0.0))
+            .length();
         assert!((eq - 9.8143).abs() < 2e-3, "{eq}");
-        let pole = g.acceleration(&Vector3::new(0.0, 0.0, 6_356_752.3)).norm();
+        let pole = g
+            .acceleration(&Vector3::new(0.0, 0.0, 6_356_752.3))
+            .length();
         assert!((pole - 9.8322).abs() < 2e-3, "{pole}");
         let s = EarthParams {
             shape: EarthShape::Sphere,
@@ -72,6 +77,6 @@ mod tests {
         }
         .gravity()
         .acceleration(&Vector3::new(0.0, 6_371_000.0, 0.0));
-        assert!((s.norm() - 9.820).abs() < 1e-3 && s.y < 0.0);
+        assert!((s.length() - 9.820).abs() < 1e-3 && s.y < 0.0);
     }
 }

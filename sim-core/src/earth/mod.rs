@@ -112,11 +112,28 @@ impl EarthParams {
 /// IEEE 754 rounding) are; so is `libm::sqrt`. But on stable Rust `libm` computes it in
 /// software on wasm32 (its wasm intrinsic needs the nightly `unstable-intrinsics` feature),
 /// several times slower; `f64::sqrt` compiles to the instruction (nalgebra's `norm` already
-/// does). The flight's hot path takes its roots here; the golden tests compare the bits
+/// does). Every root in sim-core is taken here (the profile of the wasm kill chain had a
+/// third of its time in the software root); the golden tests compare the bits
 /// natively and in wasm.
 #[inline]
 pub fn sqrt(x: f64) -> f64 {
     x.sqrt()
+}
+
+/// The Euclidean length of a vector, with the root of [`sqrt`]: bit for bit nalgebra's
+/// `norm()`, which is `norm_squared()` then a root, but a root that the workspace's
+/// `libm-force` feature (set so that nalgebra's maths is the same everywhere) sends to
+/// `libm`'s software square root on wasm32.
+pub trait Length {
+    /// `sqrt(norm_squared())`.
+    fn length(&self) -> f64;
+}
+
+impl<const D: usize> Length for nalgebra::SVector<f64, D> {
+    #[inline]
+    fn length(&self) -> f64 {
+        sqrt(self.norm_squared())
+    }
 }
 
 /// Rotates a vector about +Z by `angle_rad` (right-handed): `Rz(angle) * v`.

@@ -69,7 +69,7 @@ impl FlyoutModel {
     pub fn time_s(&self, d_m: f64) -> f64 {
         let db = 0.5 * self.burnout_speed_m_s * self.burn_s;
         if d_m <= db {
-            libm::sqrt(2.0 * d_m.max(0.0) * self.burn_s / self.burnout_speed_m_s)
+            crate::earth::sqrt(2.0 * d_m.max(0.0) * self.burn_s / self.burnout_speed_m_s)
         } else {
             self.burn_s + (d_m - db) / self.coast_speed_m_s
         }
@@ -209,7 +209,7 @@ fn earliest_validated(
     let model = FlyoutModel::of(kind);
     let geometry = |r: &Vector3<f64>| {
         let alt = ellipsoid.altitude_m(r);
-        let range = libm::sqrt((r - site_ecef).norm_squared());
+        let range = crate::earth::sqrt((r - site_ecef).norm_squared());
         let in_band = alt >= band.0 && alt <= band.1;
         (alt, range, in_band, in_band && range <= p.max_range_m)
     };
@@ -234,7 +234,7 @@ fn earliest_validated(
             continue;
         }
         any_band = true;
-        let range = libm::sqrt((r - site_ecef).norm_squared());
+        let range = crate::earth::sqrt((r - site_ecef).norm_squared());
         if range > p.max_range_m {
             continue;
         }
@@ -267,7 +267,7 @@ fn earliest_validated(
                 let mid = 0.5 * (lo + hi);
                 let rm = r0 + (r - r0) * mid;
                 let tm = t0 + (t - t0) * mid;
-                if margin(tm, libm::sqrt((rm - site_ecef).norm_squared())) >= 0.0 {
+                if margin(tm, crate::earth::sqrt((rm - site_ecef).norm_squared())) >= 0.0 {
                     hi = mid;
                 } else {
                     lo = mid;
@@ -320,9 +320,9 @@ fn validate(
 /// a first-order aim for [`crate::interceptor::flight::InterceptorFlight::launch`], which
 /// proportional navigation corrects in flight.
 pub fn launch_direction(site: &Vector3<f64>, point: &Vector3<f64>, flyout_s: f64) -> Vector3<f64> {
-    let up = site / libm::sqrt(site.norm_squared());
+    let up = site / crate::earth::sqrt(site.norm_squared());
     let d = point - site + up * (0.5 * crate::G0_M_S2 * flyout_s * flyout_s);
-    d / libm::sqrt(d.norm_squared())
+    d / crate::earth::sqrt(d.norm_squared())
 }
 
 /// One threat's predicted trajectory, for planning.
@@ -487,6 +487,7 @@ pub fn engagement_options_in(
 mod tests {
     use super::*;
     use crate::earth::GeoPoint;
+    use crate::earth::Length;
     use crate::flight::{PhysicsParams, PosVel};
     use crate::interceptor::flight::InterceptorFlight;
     use crate::interceptor::guidance::PnLaw;
@@ -636,7 +637,7 @@ mod tests {
     fn flown(kind: InterceptorKind, frac: f64) -> Option<(f64, f64)> {
         let physics = PhysicsParams::default();
         let (site, [e, _, u]) = enu(33.0, -118.0);
-        let dir = (e + u) / libm::sqrt(2.0);
+        let dir = (e + u) / crate::earth::sqrt(2.0);
         let mut f = InterceptorFlight::launch(kind, PnLaw::True, site, dir).ok()?;
         let far = PosVel {
             r_m: -site,
@@ -646,7 +647,7 @@ mod tests {
         let goal = frac * kind.params().max_range_m;
         while !f.is_over() {
             f.step(0.5, &physics, None, &far, &mut rng).ok()?;
-            let d = (f.state.r_m - site).norm();
+            let d = (f.state.r_m - site).length();
             if d >= goal {
                 return Some((d, f.t_s));
             }

@@ -334,7 +334,7 @@ pub fn asset_at<'a>(
     let mut best: Option<(&Asset, f64)> = None;
     for a in assets {
         let c = ell.geodetic_to_ecef(&a.asset.position.to_geodetic(0.0));
-        let d = libm::sqrt((p - c).norm_squared());
+        let d = crate::earth::sqrt((p - c).norm_squared());
         if d <= a.asset.radius_m && best.is_none_or(|(b, _)| a.asset.value > b.asset.value) {
             best = Some((a, d));
         }
@@ -738,25 +738,25 @@ pub(crate) fn fly_interceptors(
             if !may_lock {
                 continue;
             }
-            let range = libm::sqrt(d2);
+            let range = crate::earth::sqrt(d2);
             let closing = -rel.dot(&(pv.v_m_s - v0)) > 0.0;
             let basket_m = acq * libm::sin(SEEKER_CUE_HALF_ANGLE_DEG.to_radians());
             let cued = estimate
                 .as_ref()
-                .is_none_or(|e| libm::sqrt((pv.r_m - e.r_m).norm_squared()) <= basket_m);
+                .is_none_or(|e| crate::earth::sqrt((pv.r_m - e.r_m).norm_squared()) <= basket_m);
             let eligible = match ic.seeker_lock {
                 Some(l) => l == *id,
                 None => range <= acq && closing && cued,
             };
             let rank = match (&estimate, ic.seeker_lock) {
-                (Some(e), None) => libm::sqrt((pv.r_m - e.r_m).norm_squared()),
+                (Some(e), None) => crate::earth::sqrt((pv.r_m - e.r_m).norm_squared()),
                 _ => range,
             };
             if eligible && nearest.is_none_or(|n| rank < n.2) {
                 nearest = Some((*id, *pv, rank));
             }
         }
-        ic.closest_m = ic.closest_m.min(libm::sqrt(closest2));
+        ic.closest_m = ic.closest_m.min(crate::earth::sqrt(closest2));
         let kind = ic.flight.kind;
         let blast_radius = kind.params().lethal_radius_m;
         let call_sign = state
@@ -827,7 +827,7 @@ pub(crate) fn fly_interceptors(
             ic.seeker_lock = nearest.map(|n| n.0);
             ic.handover_error_m = nearest
                 .zip(estimate.as_ref())
-                .map(|(n, e)| libm::sqrt((e.r_m - n.1.r_m).norm_squared()));
+                .map(|(n, e)| crate::earth::sqrt((e.r_m - n.1.r_m).norm_squared()));
         }
         let r1 = ic.flight.state.r_m;
         if let Some(target) = ic.seeker_lock
@@ -1247,13 +1247,13 @@ pub(crate) fn command_and_control(
 /// second, before guidance acts (1 s at 2.8 g along 30 degrees climbs 6.9 m against a 4.9 m
 /// gravity drop).
 fn launch_dir(site: &Vector3<f64>, dir: &Vector3<f64>) -> Vector3<f64> {
-    let up = site / libm::sqrt(site.norm_squared());
+    let up = site / crate::earth::sqrt(site.norm_squared());
     let min = libm::sin(MIN_LAUNCH_ELEVATION_DEG.to_radians());
     if dir.dot(&up) >= min {
         return *dir;
     }
     let horiz = dir - up * dir.dot(&up);
-    let hn = libm::sqrt(horiz.norm_squared());
+    let hn = crate::earth::sqrt(horiz.norm_squared());
     if hn <= 0.0 {
         return up;
     }

@@ -8,6 +8,7 @@ use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
+use crate::earth::Length;
 use crate::engagement::wta::Doctrine;
 use crate::engine::defense::{self, C2_PERIOD_TICKS, DefenseState};
 use crate::engine::sensing::{self, MAX_RADARS, Radar, RadarPlacement};
@@ -773,7 +774,7 @@ impl Simulation {
                     EventKind::Impact {
                         missile,
                         at: i.point,
-                        miss_m: (hit - aim).norm(),
+                        miss_m: (hit - aim).length(),
                         flight_time_s: i.time_s,
                         speed_m_s: i.speed_m_s,
                     },

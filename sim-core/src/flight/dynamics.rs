@@ -10,6 +10,7 @@
 use nalgebra::Vector3;
 
 use crate::atmosphere::{self, TOP_OF_ATMOSPHERE_M};
+use crate::earth::Length;
 use crate::earth::{Ellipsoid, Gravity, rotate_z};
 use crate::flight::PhysicsParams;
 use crate::missile::{DragTable, PitchProgramParams};
@@ -103,7 +104,7 @@ impl ForceModel {
             if alt < TOP_OF_ATMOSPHERE_M {
                 let air = atmosphere::us1976(alt);
                 let v_rel = v - Vector3::new(-self.omega_rad_s * r.y, self.omega_rad_s * r.x, 0.0);
-                let speed = v_rel.norm();
+                let speed = v_rel.length();
                 if speed > 0.0 {
                     let cd = self.drag.cd(speed / air.speed_of_sound_m_s);
                     let k = -0.5 * air.density_kg_m3 * speed * cd * self.area_m2 / mass;
@@ -112,10 +113,10 @@ impl ForceModel {
             }
         }
         if let Some(th) = &self.thrust {
-            let up = r / r.norm();
+            let up = r / r.length();
             let n = rotate_z(&th.plane_normal, self.omega_rad_s * t_s);
             let horizontal = n.cross(&up);
-            let horizontal = horizontal / horizontal.norm();
+            let horizontal = horizontal / horizontal.length();
             let (s, c) = libm::sincos(th.pitch_rad(t_s));
             a += (up * s + horizontal * c) * (th.thrust_n / mass);
         }

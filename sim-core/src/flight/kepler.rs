@@ -26,7 +26,7 @@ pub fn free_flight(mu_m3_s2: f64, r_m: f64, v_m_s: f64, gamma_rad: f64) -> Keple
     let p = h * h / mu_m3_s2;
     let energy = 0.5 * v_m_s * v_m_s - mu_m3_s2 / r_m;
     let a = -mu_m3_s2 / (2.0 * energy);
-    let e = libm::sqrt((1.0 - p / a).max(0.0));
+    let e = crate::earth::sqrt((1.0 - p / a).max(0.0));
     let nu0 = libm::acos(((p / r_m - 1.0) / e).clamp(-1.0, 1.0));
     let cos_e0 = (e + libm::cos(nu0)) / (1.0 + e * libm::cos(nu0));
     let e0 = libm::acos(cos_e0.clamp(-1.0, 1.0));
@@ -34,7 +34,9 @@ pub fn free_flight(mu_m3_s2: f64, r_m: f64, v_m_s: f64, gamma_rad: f64) -> Keple
     KeplerFlight {
         range_angle_rad: 2.0 * (core::f64::consts::PI - nu0),
         apogee_radius_m: a * (1.0 + e),
-        time_of_flight_s: 2.0 * (core::f64::consts::PI - m0) * libm::sqrt(a * a * a / mu_m3_s2),
+        time_of_flight_s: 2.0
+            * (core::f64::consts::PI - m0)
+            * crate::earth::sqrt(a * a * a / mu_m3_s2),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::flight::illinois::Illinois;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
+use crate::earth::Length;
 use crate::earth::frames::great_circle_distance_m;
 use crate::earth::{GeoPoint, rotate_z};
 use crate::engine::TICK_S;
@@ -56,7 +57,7 @@ impl Guidance {
         let (s, c) = libm::sincos(azimuth_deg.to_radians());
         let d = e * s + n * c;
         let normal = r.cross(&d);
-        let normal = normal / normal.norm();
+        let normal = normal / normal.length();
         Self {
             plane_normal_ecef: [normal.x, normal.y, normal.z],
             pitch_final_deg,
@@ -404,7 +405,7 @@ impl Flight {
             } else {
                 g.alt_m
             },
-            speed_m_s: self.velocity_ecef(physics).norm(),
+            speed_m_s: self.velocity_ecef(physics).length(),
             phase: self.phase,
         }
     }
@@ -486,7 +487,7 @@ impl Flight {
         let mass_now = self.stage_ignition_mass_kg - stage.mass_flow_kg_s() * burnt;
         let last = self.stage as usize + 1 == t.stages.len();
         let cut = self.time_s >= self.guidance.cutoff_s - 1e-9;
-        let speed = self.velocity_ecef(physics).norm();
+        let speed = self.velocity_ecef(physics).length();
         if !last && !cut {
             events.push(FlightEvent::StageBurnout {
                 stage: self.stage,
@@ -528,8 +529,9 @@ impl Flight {
         BurnoutInfo {
             time_s: self.time_s,
             alt_m,
-            speed_m_s: v.norm(),
-            flight_path_angle_deg: libm::atan2(vu, libm::sqrt(ve * ve + vn * vn)).to_degrees(),
+            speed_m_s: v.length(),
+            flight_path_angle_deg: libm::atan2(vu, crate::earth::sqrt(ve * ve + vn * vn))
+                .to_degrees(),
             point: g.to_point(),
         }
     }
@@ -586,8 +588,8 @@ impl Flight {
             time_s: self.time_s,
             point: g.to_point(),
             ecef_m: [on_surface.x, on_surface.y, on_surface.z],
-            speed_m_s: v.norm(),
-            angle_deg: libm::atan2(-vu, libm::sqrt(ve * ve + vn * vn)).to_degrees(),
+            speed_m_s: v.length(),
+            angle_deg: libm::atan2(-vu, crate::earth::sqrt(ve * ve + vn * vn)).to_degrees(),
         });
     }
 

@@ -64,7 +64,7 @@ pub fn closest_approach(
     };
     Some(ClosestApproach {
         t_s: t,
-        miss_m: libm::sqrt((r0_rel + v * t).norm_squared()),
+        miss_m: crate::earth::sqrt((r0_rel + v * t).norm_squared()),
     })
 }
 
@@ -147,6 +147,7 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::earth::Length;
     use rand_chacha::ChaCha8Rng;
     use rand_core::SeedableRng;
 
@@ -161,7 +162,7 @@ mod tests {
         let r0 = Vector3::new(400.0, -250.0, 30.0);
         let r1 = Vector3::new(-200.0, 350.0, 30.0);
         let d = r1 - r0;
-        let perp = r0.cross(&d).norm() / d.norm();
+        let perp = r0.cross(&d).length() / d.length();
         let ca = closest_approach(&r0, &r1, 0.1).unwrap();
         assert!((ca.miss_m - perp).abs() < 1e-9, "{} vs {perp}", ca.miss_m);
         // Still closing: the minimum is at the end of the tick.

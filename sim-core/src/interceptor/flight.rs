@@ -147,12 +147,12 @@ impl InterceptorFlight {
                 "launch site must be a finite ECEF position near the Earth's surface".into(),
             );
         }
-        let n = libm::sqrt(direction_ecef.norm_squared());
+        let n = crate::earth::sqrt(direction_ecef.norm_squared());
         if !n.is_finite() || n <= 0.0 {
             return Err("launch direction must be a finite non-zero vector".into());
         }
         let dir = direction_ecef / n;
-        let up = site_ecef / libm::sqrt(site_ecef.norm_squared());
+        let up = site_ecef / crate::earth::sqrt(site_ecef.norm_squared());
         if dir.dot(&up) < libm::sin(5f64.to_radians()) {
             return Err("launch direction must point at least 5 degrees above the horizon".into());
         }
@@ -213,7 +213,7 @@ impl InterceptorFlight {
         let env = Env::new(physics, p);
         // Seeker: acquisition is decided on the true range at the start of the step.
         let rel = truth.r_m - self.state.r_m;
-        let range = libm::sqrt(rel.norm_squared());
+        let range = crate::earth::sqrt(rel.norm_squared());
         if self.phase != InterceptorPhase::Terminal && range <= p.seeker_acquisition_m {
             self.phase = InterceptorPhase::Terminal;
             events.push(InterceptorEvent::SeekerAcquired {
@@ -306,7 +306,7 @@ impl InterceptorFlight {
                 events.push(InterceptorEvent::Burnout {
                     stage,
                     t_s: self.t_s,
-                    speed_m_s: libm::sqrt(self.state.v_m_s.norm_squared()),
+                    speed_m_s: crate::earth::sqrt(self.state.v_m_s.norm_squared()),
                 });
                 if self.stages_done == p.stages.len() && self.phase == InterceptorPhase::Boost {
                     self.phase = InterceptorPhase::Midcourse;
@@ -417,7 +417,7 @@ impl Env {
             return Vector3::zeros();
         }
         let air = atmosphere::us1976(alt);
-        let speed = libm::sqrt(v.norm_squared());
+        let speed = crate::earth::sqrt(v.norm_squared());
         if speed <= 0.0 {
             return Vector3::zeros();
         }
@@ -430,6 +430,7 @@ impl Env {
 mod tests {
     use super::*;
     use crate::earth::GeoPoint;
+    use crate::earth::Length;
     use rand_chacha::ChaCha8Rng;
     use rand_core::SeedableRng;
 
@@ -521,7 +522,7 @@ mod tests {
         // Aim at the target's straight-line position after a 16 s fly-out, raised 3 degrees.
         // The battery aims with the track, like guidance.
         let aim = truth.r_m + bias + truth.v_m_s * 16.0 - s;
-        let dir = aim / aim.norm() + u * 0.05;
+        let dir = aim / aim.length() + u * 0.05;
         let mut f =
             InterceptorFlight::launch(InterceptorKind::Pac3, PnLaw::Augmented, s, dir).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -668,7 +669,7 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(f, g);
-        assert!(f.last_command_m_s2.norm() <= f.params().max_lateral_m_s2() + 1e-9);
+        assert!(f.last_command_m_s2.length() <= f.params().max_lateral_m_s2() + 1e-9);
     }
 
     #[test]

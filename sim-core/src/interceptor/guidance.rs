@@ -55,13 +55,13 @@ pub fn los_rate(r_rel: &Vector3<f64>, v_rel: &Vector3<f64>) -> Vector3<f64> {
 
 /// Closing speed Vc = -(r . v) / |r| (m/s), positive while the range shrinks.
 pub fn closing_speed(r_rel: &Vector3<f64>, v_rel: &Vector3<f64>) -> f64 {
-    let r = libm::sqrt(r_rel.norm_squared());
+    let r = crate::earth::sqrt(r_rel.norm_squared());
     if r > 0.0 { -r_rel.dot(v_rel) / r } else { 0.0 }
 }
 
 /// Scales `a` down to magnitude `max` if it is longer; NaN or infinite vectors become zero.
 pub fn limit(a: &Vector3<f64>, max_m_s2: f64) -> Vector3<f64> {
-    let n = libm::sqrt(a.norm_squared());
+    let n = crate::earth::sqrt(a.norm_squared());
     if !n.is_finite() || !max_m_s2.is_finite() || max_m_s2 <= 0.0 {
         return Vector3::zeros();
     }
@@ -87,7 +87,7 @@ pub fn command(
     v_rel: &Vector3<f64>,
     target_accel: &Vector3<f64>,
 ) -> Vector3<f64> {
-    let r = libm::sqrt(r_rel.norm_squared());
+    let r = crate::earth::sqrt(r_rel.norm_squared());
     if r <= 0.0 || !r.is_finite() || !p.nav_ratio.is_finite() {
         return Vector3::zeros();
     }
@@ -105,6 +105,7 @@ pub fn command(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::earth::Length;
     use crate::flight::PosVel;
     use crate::flight::integrator::rk4_step;
 
@@ -152,7 +153,7 @@ mod tests {
                 let r0v = tp.r_m - mp.r_m;
                 let dv = (r1 - r0v) / h;
                 let s = (-r0v.dot(&dv) / dv.norm_squared()).clamp(0.0, h);
-                return (samples, (r0v + dv * s).norm());
+                return (samples, (r0v + dv * s).length());
             }
         }
     }
@@ -231,14 +232,14 @@ mod tests {
         let r = Vector3::new(1_000.0, 10.0, -5.0);
         let v = Vector3::new(-2_000.0, 300.0, 100.0);
         let a = command(&p, &r, &v, &Vector3::new(0.0, 200.0, 0.0));
-        assert!((a.norm() - 50.0).abs() < 1e-9, "{}", a.norm());
+        assert!((a.length() - 50.0).abs() < 1e-9, "{}", a.length());
         // Perpendicular to the LOS for true PN.
         let pt = PnParams {
             law: PnLaw::True,
             ..p
         };
         let a = command(&pt, &r, &v, &Vector3::zeros());
-        assert!(a.dot(&r).abs() < 1e-9 * a.norm() * r.norm());
+        assert!(a.dot(&r).abs() < 1e-9 * a.length() * r.length());
         // A guided run whose demand exceeds the limit never exceeds it.
         let limited = PnParams {
             nav_ratio: 4.0,

@@ -72,7 +72,7 @@ impl Swerling {
 /// sqrt(SNR + 0.5)), SNR linear (negative SNR is clamped to 0).
 pub fn pd_north(snr: f64, pfa: f64) -> f64 {
     let snr = snr.max(0.0);
-    0.5 * libm::erfc(libm::sqrt(-libm::log(pfa)) - libm::sqrt(snr + 0.5))
+    0.5 * libm::erfc(crate::earth::sqrt(-libm::log(pfa)) - crate::earth::sqrt(snr + 0.5))
 }
 
 /// Swerling 1, single pulse, square-law detector: Pd = Pfa^(1/(1 + SNR)) (exact), SNR the
@@ -96,7 +96,7 @@ pub fn snr_required_north(pd: f64, pfa: f64) -> f64 {
         }
     }
     let x = 0.5 * (lo + hi);
-    let s = libm::sqrt(-libm::log(pfa)) - x;
+    let s = crate::earth::sqrt(-libm::log(pfa)) - x;
     (s * s - 0.5).max(0.0)
 }
 
@@ -115,7 +115,7 @@ pub fn albersheim_required_snr_db(pd: f64, pfa: f64, n: u32) -> f64 {
     let a = libm::log(0.62 / pfa);
     let b = libm::log(pd / (1.0 - pd));
     -5.0 * libm::log10(n)
-        + (6.2 + 4.54 / libm::sqrt(n + 0.44)) * libm::log10(a + 0.12 * a * b + 1.7 * b)
+        + (6.2 + 4.54 / crate::earth::sqrt(n + 0.44)) * libm::log10(a + 0.12 * a * b + 1.7 * b)
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ pub fn integrated_snr_db(params: &RadarParams, range_m: f64, rcs_m2: f64) -> f64
 /// the range equation solved for R, R = (n SNR_1(1 m) / SNR)^(1/4).
 pub fn range_for_snr_m(params: &RadarParams, snr_db: f64, rcs_m2: f64) -> f64 {
     let at_one_metre = integrated_snr(params, 1.0, rcs_m2);
-    libm::sqrt(libm::sqrt(at_one_metre / db_to_linear(snr_db)))
+    crate::earth::sqrt(crate::earth::sqrt(at_one_metre / db_to_linear(snr_db)))
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ impl HorizonParams {
     /// sqrt(2 k R h + h^2) (0 at or below the surface).
     pub fn horizon_distance_m(&self, h_m: f64) -> f64 {
         let h = h_m.max(0.0);
-        libm::sqrt(2.0 * self.effective_radius_m() * h + h * h)
+        crate::earth::sqrt(2.0 * self.effective_radius_m() * h + h * h)
     }
 
     /// Radar horizon (m): the largest tangent-ray distance at which a radar at `radar_h_m`

@@ -46,14 +46,14 @@ pub fn range_resolution_m(bandwidth_hz: f64) -> f64 {
 /// The sigmas at a linear SNR (clamped to at least 1, where the formulas stop meaning much):
 /// dR / sqrt(2 SNR) and theta_3dB / (k_m sqrt(2 SNR)), each root-sum-squared with its floor.
 pub fn sigmas(params: &RadarParams, snr: f64) -> MeasurementSigmas {
-    let root = libm::sqrt(2.0 * snr.max(1.0));
+    let root = crate::earth::sqrt(2.0 * snr.max(1.0));
     let range = range_resolution_m(params.bandwidth_hz) / root;
     let angle = params.beamwidth_deg.to_radians() / (params.monopulse_slope * root);
     let angle_floor = params.angle_floor_deg.to_radians();
     MeasurementSigmas {
-        range_m: libm::sqrt(range * range + params.range_floor_m * params.range_floor_m),
-        azimuth_rad: libm::sqrt(angle * angle + angle_floor * angle_floor),
-        elevation_rad: libm::sqrt(angle * angle + angle_floor * angle_floor),
+        range_m: crate::earth::sqrt(range * range + params.range_floor_m * params.range_floor_m),
+        azimuth_rad: crate::earth::sqrt(angle * angle + angle_floor * angle_floor),
+        elevation_rad: crate::earth::sqrt(angle * angle + angle_floor * angle_floor),
     }
 }
 
@@ -101,7 +101,7 @@ mod tests {
         let base = sigmas(&p, 10.0);
         for k in [4.0, 16.0, 100.0, 1e4] {
             let s = sigmas(&p, 10.0 * k);
-            let f = 1.0 / libm::sqrt(k);
+            let f = 1.0 / crate::earth::sqrt(k);
             assert!((s.range_m / base.range_m - f).abs() < 1e-12);
             assert!((s.azimuth_rad / base.azimuth_rad - f).abs() < 1e-12);
             assert!((s.elevation_rad / base.elevation_rad - f).abs() < 1e-12);
@@ -157,7 +157,7 @@ mod tests {
         let want = [s.range_m, s.azimuth_rad, s.elevation_rad];
         for i in 0..3 {
             let mean = sums[i] / f64::from(n);
-            let sd = libm::sqrt(squares[i] / f64::from(n) - mean * mean);
+            let sd = crate::earth::sqrt(squares[i] / f64::from(n) - mean * mean);
             assert!(
                 (sd / want[i] - 1.0).abs() < 0.02,
                 "axis {i}: {sd} vs {}",

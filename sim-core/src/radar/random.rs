@@ -28,7 +28,7 @@ pub fn uniform_open0(rng: &mut impl RngCore) -> f64 {
 pub fn standard_normal(rng: &mut impl RngCore) -> f64 {
     let u1 = uniform_open0(rng);
     let u2 = uniform(rng);
-    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2)
+    crate::earth::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * core::f64::consts::PI * u2)
 }
 
 /// An exponential draw of the given mean by inverse transform: x = -mean ln(u), u in (0, 1]
@@ -47,7 +47,7 @@ pub fn poisson(rng: &mut impl RngCore, mean: f64) -> u64 {
         return 0;
     }
     if mean > 500.0 {
-        let x = mean + libm::sqrt(mean) * standard_normal(rng);
+        let x = mean + crate::earth::sqrt(mean) * standard_normal(rng);
         return libm::round(x).max(0.0) as u64;
     }
     let limit = libm::exp(-mean);

@@ -19,8 +19,8 @@ pub fn chi2_3dof_cdf(x: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }
-    libm::erf(libm::sqrt(0.5 * x))
-        - libm::sqrt(2.0 * x / core::f64::consts::PI) * libm::exp(-0.5 * x)
+    libm::erf(crate::earth::sqrt(0.5 * x))
+        - crate::earth::sqrt(2.0 * x / core::f64::consts::PI) * libm::exp(-0.5 * x)
 }
 
 /// The gate gamma with F_3(gamma) = `p`, for `p` in (0, 1): 100 bisection steps on

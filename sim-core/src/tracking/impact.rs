@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::chi2_2dof_quantile;
 use super::motion::{BallisticModel, Mat7, State, position, velocity};
 use super::predictor;
+use crate::earth::Length;
 use crate::earth::{Ellipsoid, GeoPoint};
 
 /// Probability mass inside the reported ground ellipse.
@@ -69,8 +70,8 @@ fn ellipse(ell: &Ellipsoid, s: &State, cov: &Mat7, time_s: f64, from_s: f64) -> 
     let [e, n, u] = Ellipsoid::enu_basis(g.lat_rad, g.lon_rad);
     let uv = u.dot(&v);
     // Guard a grazing trajectory (u . v ~ 0): cap the stretch along v at 1e3.
-    let uv = if uv.abs() < 1e-3 * v.norm().max(1e-9) {
-        -1e-3 * v.norm().max(1e-9)
+    let uv = if uv.abs() < 1e-3 * v.length().max(1e-9) {
+        -1e-3 * v.length().max(1e-9)
     } else {
         uv
     };
@@ -80,7 +81,7 @@ fn ellipse(ell: &Ellipsoid, s: &State, cov: &Mat7, time_s: f64, from_s: f64) -> 
     let c: Matrix2<f64> = en * prr * en.transpose();
     let (a, b, d) = (c[(0, 0)], 0.5 * (c[(0, 1)] + c[(1, 0)]), c[(1, 1)]);
     let mean = 0.5 * (a + d);
-    let rad = libm::sqrt(0.25 * (a - d) * (a - d) + b * b);
+    let rad = crate::earth::sqrt(0.25 * (a - d) * (a - d) + b * b);
     let (l1, l2) = ((mean + rad).max(0.0), (mean - rad).max(0.0));
     // Major axis angle from east, counter-clockwise; as an azimuth from north, clockwise.
     let theta = 0.5 * libm::atan2(2.0 * b, a - d);
@@ -93,8 +94,8 @@ fn ellipse(ell: &Ellipsoid, s: &State, cov: &Mat7, time_s: f64, from_s: f64) -> 
     ImpactPrediction {
         at: g.to_point(),
         time_s,
-        semi_major_m: libm::sqrt(k2 * l1),
-        semi_minor_m: libm::sqrt(k2 * l2),
+        semi_major_m: crate::earth::sqrt(k2 * l1),
+        semi_minor_m: crate::earth::sqrt(k2 * l2),
         orientation_deg: az,
         from_estimate_s: from_s,
     }

@@ -54,8 +54,8 @@ impl SiteFrame {
         let d = self.rot * (r - self.origin);
         let (e, n, u) = (d.x, d.y, d.z);
         let rho2 = e * e + n * n;
-        let rho = libm::sqrt(rho2).max(1e-9);
-        let range = libm::sqrt(rho2 + u * u).max(1e-9);
+        let rho = crate::earth::sqrt(rho2).max(1e-9);
+        let range = crate::earth::sqrt(rho2 + u * u).max(1e-9);
         let mut az = libm::atan2(e, n);
         if az < 0.0 {
             az += 2.0 * core::f64::consts::PI;
@@ -166,6 +166,7 @@ pub fn innovation(z: &Vector3<f64>, h: &Vector3<f64>) -> Vector3<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::earth::Length;
     use crate::earth::{EarthParams, GeoPoint};
     use crate::radar::{MeasurementSigmas, RadarId, RadarKind, geometry};
 
@@ -210,7 +211,7 @@ mod tests {
             },
         };
         let (p, cov) = f.plot_ecef(&det);
-        assert!((p - target).norm() < 1e-6);
+        assert!((p - target).length() < 1e-6);
         // Trace: sigma_R^2 + (R sigma_az cos el)^2 + (R sigma_el)^2.
         let want = 100.0 + (z.x * 1e-3 * libm::cos(z.z)).powi(2) + (z.x * 1e-3).powi(2);
         assert!((cov.trace() / want - 1.0).abs() < 1e-9);

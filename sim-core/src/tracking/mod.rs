@@ -65,6 +65,7 @@ use serde::{Deserialize, Serialize};
 pub use hungarian::hungarian;
 pub use impact::ImpactPrediction;
 
+use crate::earth::Length;
 use crate::flight::PhysicsParams;
 use crate::radar::{Detection, RadarId, RadarSite, SiteView, TargetView, coverage};
 use measurement::SiteFrame;
@@ -405,7 +406,7 @@ impl Track {
     /// Root-mean-square position standard deviation sqrt(trace(P_rr) / 3) (m).
     pub fn position_sigma_m(&self) -> f64 {
         let t = self.covariance[(0, 0)] + self.covariance[(1, 1)] + self.covariance[(2, 2)];
-        libm::sqrt((t / 3.0).max(0.0))
+        crate::earth::sqrt((t / 3.0).max(0.0))
     }
 
     fn hits_in_window(&self, n: u32) -> u32 {
@@ -521,7 +522,7 @@ impl Tracker {
         let gamma = self.gate_chi2;
         let exclusion = INITIATION_EXCLUSION_FACTOR * gamma;
         // The coarse gate bounds the larger of the two gates.
-        let sqrt_gamma = libm::sqrt(exclusion);
+        let sqrt_gamma = crate::earth::sqrt(exclusion);
         let p = self.params;
         let q_kappa = p.kappa_noise();
 
@@ -552,7 +553,7 @@ impl Tracker {
                 let (ecef, trace) = frame.plot_position(d);
                 Plot {
                     ecef,
-                    radius_m: sqrt_gamma * libm::sqrt(trace.max(0.0)),
+                    radius_m: sqrt_gamma * crate::earth::sqrt(trace.max(0.0)),
                     index,
                 }
             })
@@ -586,15 +587,15 @@ impl Tracker {
                 + dt * dt * trace(3, 3)
                 + p.accel_noise_m2_s3 * t.q_scale.max(p.maneuver_noise_scale) * dt.abs() * dt * dt)
                 .max(0.0);
-            let radius = 1.2 * sqrt_gamma * libm::sqrt(var)
-                + 0.5 * a.norm() * dt * dt
-                + 1e-3 * t.velocity_m_s.norm() * dt.abs()
+            let radius = 1.2 * sqrt_gamma * crate::earth::sqrt(var)
+                + 0.5 * a.length() * dt * dt
+                + 1e-3 * t.velocity_m_s.length() * dt.abs()
                 + 100.0;
             let reach = radius + max_plot_radius;
             let lo = xs.partition_point(|&x| x < centre.x - reach);
             let hi = xs.partition_point(|&x| x <= centre.x + reach);
             for pl in &by_x[lo..hi] {
-                if (pl.ecef - centre).norm() <= radius + pl.radius_m {
+                if (pl.ecef - centre).length() <= radius + pl.radius_m {
                     candidates.push((ti, pl.index));
                 }
             }
@@ -703,7 +704,7 @@ impl Tracker {
                 continue;
             }
             let centre = &coarse[ti];
-            if (centre - frame.origin).norm() > radar.max_instrumented_range_m {
+            if (centre - frame.origin).length() > radar.max_instrumented_range_m {
                 continue;
             }
             let g = view.geometry(&TargetView::new(earth, centre));
@@ -995,7 +996,7 @@ fn ekf_update(
         let nu = measurement::innovation(&z, &zi)
             - hi * (motion::position(&pr.x) - motion::position(&xi));
         let next = pr.x + k * nu;
-        let moved = (motion::position(&next) - motion::position(&xi)).norm();
+        let moved = (motion::position(&next) - motion::position(&xi)).length();
         xi = next;
         iteration += 1;
         if moved < IEKF_TOLERANCE_M

@@ -34,6 +34,7 @@ use nalgebra::{Matrix3, SMatrix, SVector, Vector3};
 
 use super::linalg;
 use crate::atmosphere::{self, TOP_OF_ATMOSPHERE_M};
+use crate::earth::Length;
 use crate::earth::{Ellipsoid, Gravity};
 use crate::flight::PhysicsParams;
 
@@ -109,7 +110,7 @@ impl BallisticModel {
         );
         let rho = self.density(r);
         if rho > 0.0 {
-            a -= v * (0.5 * rho * kappa * v.norm());
+            a -= v * (0.5 * rho * kappa * v.length());
         }
         a
     }
@@ -133,7 +134,7 @@ impl BallisticModel {
             Gravity::PointMass { mu_m3_s2 } | Gravity::J2 { mu_m3_s2, .. } => mu_m3_s2,
         };
         let r2 = r.norm_squared();
-        let rn = libm::sqrt(r2);
+        let rn = crate::earth::sqrt(r2);
         let k = mu / (r2 * rn);
         let mut dadr = (r * r.transpose()) * (3.0 * k / r2) - Matrix3::identity() * k;
         dadr[(0, 0)] += w * w;
@@ -141,7 +142,7 @@ impl BallisticModel {
         let mut dadv = Matrix3::new(0.0, 2.0 * w, 0.0, -2.0 * w, 0.0, 0.0, 0.0, 0.0, 0.0);
         let mut dadk = Vector3::zeros();
         let rho = self.density(&r);
-        let speed = v.norm();
+        let speed = v.length();
         if rho > 0.0 && speed > 0.0 {
             // d/dv of -1/2 rho kappa |v| v = -1/2 rho kappa (|v| I + v v^T / |v|).
             dadv -=
@@ -278,8 +279,8 @@ mod tests {
         let mut events = Vec::new();
         f.advance(200.0, &physics, &mut events);
         let (x1, _) = model.propagate(&x0, 200.0);
-        let dr = (position(&x1) - f.position_ecef(&physics)).norm();
-        let dv = (velocity(&x1) - f.velocity_ecef(&physics)).norm();
+        let dr = (position(&x1) - f.position_ecef(&physics)).length();
+        let dv = (velocity(&x1) - f.velocity_ecef(&physics)).length();
         assert!(dr < 0.5 && dv < 0.01, "{dr} m, {dv} m/s");
     }
 
@@ -291,7 +292,7 @@ mod tests {
             .earth
             .ellipsoid()
             .geodetic_to_ecef(&GeoPoint::new(20.0, 30.0).to_geodetic(40_000.0));
-        let up = g / g.norm();
+        let up = g / g.length();
         let east = Vector3::new(0.0, 0.0, 1.0).cross(&up).normalize();
         let x = state(g, east * 2_000.0 - up * 1_500.0, 1.0 / 2_000.0);
         let dt = 2.0;

@@ -52,7 +52,7 @@ impl Scene {
         };
         let ell = physics.earth.ellipsoid();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let side = libm::ceil(libm::sqrt(n as f64)).max(1.0) as usize;
+        let side = libm::ceil(crate::earth::sqrt(n as f64)).max(1.0) as usize;
         let objects = (0..n)
             .map(|i| {
                 let (row, col) = ((i / side) as f64, (i % side) as f64);
