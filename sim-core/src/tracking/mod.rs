@@ -595,7 +595,13 @@ impl Tracker {
             let lo = xs.partition_point(|&x| x < centre.x - reach);
             let hi = xs.partition_point(|&x| x <= centre.x + reach);
             for pl in &by_x[lo..hi] {
-                if (pl.ecef - centre).length() <= radius + pl.radius_m {
+                let d = pl.ecef - centre;
+                let bound = radius + pl.radius_m;
+                // Most of the x strip is far in y or z: no root for those.
+                if d.y.abs() > bound || d.z.abs() > bound {
+                    continue;
+                }
+                if d.length() <= bound {
                     candidates.push((ti, pl.index));
                 }
             }

@@ -141,7 +141,17 @@ impl BallisticModel {
         dadr[(1, 1)] += w * w;
         let mut dadv = Matrix3::new(0.0, 2.0 * w, 0.0, -2.0 * w, 0.0, 0.0, 0.0, 0.0, 0.0);
         let mut dadk = Vector3::zeros();
-        let rho = self.density(&r);
+        // The height once, for the density and its gradient (as `density` would take it).
+        let h = if self.in_air(&r) {
+            self.ellipsoid.altitude_m(&r)
+        } else {
+            f64::NAN
+        };
+        let rho = if h.is_nan() {
+            0.0
+        } else {
+            atmosphere::density_kg_m3(h)
+        };
         let speed = v.length();
         if rho > 0.0 && speed > 0.0 {
             // d/dv of -1/2 rho kappa |v| v = -1/2 rho kappa (|v| I + v v^T / |v|).
@@ -149,7 +159,6 @@ impl BallisticModel {
                 (Matrix3::identity() * speed + (v * v.transpose()) / speed) * (0.5 * rho * kappa);
             dadk = -v * (0.5 * rho * speed);
             // Density gradient along the (geocentric) vertical, by a central difference.
-            let h = self.ellipsoid.altitude_m(&r);
             let dh = 50.0;
             let drho = (atmosphere::density_kg_m3(h + dh) - atmosphere::density_kg_m3(h - dh))
                 / (2.0 * dh);
