@@ -83,7 +83,7 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x2ec4_0224_03ba_3e84;
+const SENSING_STATE_HASH: u64 = 0x88da_9185_7cb3_f1c3;
 /// FNV-1a of every event of the sensing run.
 const SENSING_EVENTS_HASH: u64 = 0xa7d3_041f_4d9d_8083;
 

@@ -87,8 +87,13 @@ impl BallisticModel {
 
     /// Whether a position is in (or within 5 km of) the modelled atmosphere.
     pub(crate) fn in_air(&self, r: &Vector3<f64>) -> bool {
-        let top = self.ellipsoid.a_m + TOP_OF_ATMOSPHERE_M + 5_000.0;
+        let top = self.air_edge_radius_m();
         self.atmosphere && r.norm_squared() < top * top
+    }
+
+    /// The geocentric radius (m) below which [`BallisticModel::in_air`] holds.
+    pub(crate) fn air_edge_radius_m(&self) -> f64 {
+        self.ellipsoid.a_m + TOP_OF_ATMOSPHERE_M + 5_000.0
     }
 
     /// Air density (kg/m^3) at a position; zero above the atmosphere or with it off.

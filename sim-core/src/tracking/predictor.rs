@@ -38,7 +38,9 @@
 use nalgebra::Vector3;
 
 use super::linalg;
-use super::motion::{BallisticModel, KAPPA_MAX_M2_KG, Mat7, State, position, process_noise};
+use super::motion::{
+    BallisticModel, KAPPA_MAX_M2_KG, Mat7, State, position, process_noise, velocity,
+};
 use crate::earth::sqrt;
 use crate::flight::illinois::Illinois;
 
@@ -203,6 +205,22 @@ fn step_factor(ratio: f64) -> f64 {
     (0.9 / sqrt(sqrt(ratio))).clamp(0.2, 5.0)
 }
 
+/// Time (s) for a state above the air, coming down, to reach the air's edge at its present
+/// radial speed (an overestimate: gravity only shortens it); infinite in the air, going up or
+/// with the atmosphere off.
+fn air_entry_s(model: &BallisticModel, x: &State) -> f64 {
+    let r = position(x);
+    if !model.atmosphere || model.in_air(&r) {
+        return f64::INFINITY;
+    }
+    let rn = sqrt(r.norm_squared());
+    let radial = velocity(x).dot(&r) / rn;
+    if radial.is_nan() || radial >= 0.0 {
+        return f64::INFINITY;
+    }
+    (rn - model.air_edge_radius_m()) / -radial
+}
+
 /// The first step to try from a state: a second in (or near) the air, a minute above it.
 fn first_step_s(model: &BallisticModel, x: &State) -> f64 {
     if model.substep_s(x, 2.0) < 1.0 {
@@ -238,6 +256,10 @@ pub fn fly(
     let mut t = 0.0;
     let mut h = first_step_s(model, &x);
     for n in 0..MAX_STEPS {
+        // A coast that comes down does not step deep into the air: the step ends about where
+        // the straight-line descent reaches the air's edge, so the controller meets the
+        // atmosphere with a step of its own size instead of rejecting a long one several times.
+        h = h.min(air_entry_s(model, &x).max(1.0));
         let last = h >= span_s - t;
         if last {
             h = span_s - t;
@@ -248,7 +270,13 @@ pub fn fly(
             let ratio = error_ratio(&err);
             if ratio <= 1.0 || h <= MIN_STEP_S || rejections >= MAX_REJECTIONS {
                 let taken = h;
-                h = (h * step_factor(ratio)).clamp(MIN_STEP_S, MAX_STEP_S);
+                // After a rejection the step does not grow at once (HNW II.4, p. 168).
+                let factor = if rejections > 0 {
+                    step_factor(ratio).min(1.0)
+                } else {
+                    step_factor(ratio)
+                };
+                h = (h * factor).clamp(MIN_STEP_S, MAX_STEP_S);
                 break (x1, f1, taken);
             }
             rejections += 1;
