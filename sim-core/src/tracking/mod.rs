@@ -593,8 +593,11 @@ impl Tracker {
                 + 100.0;
             let reach = radius + max_plot_radius;
             let lo = xs.partition_point(|&x| x < centre.x - reach);
-            let hi = xs.partition_point(|&x| x <= centre.x + reach);
-            for pl in &by_x[lo..hi] {
+            let x_hi = centre.x + reach;
+            for pl in &by_x[lo..] {
+                if pl.ecef.x > x_hi {
+                    break;
+                }
                 let d = pl.ecef - centre;
                 let bound = radius + pl.radius_m;
                 // Most of the x strip is far in y or z: no root for those.
