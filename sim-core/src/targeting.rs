@@ -35,7 +35,9 @@ pub const MISS_TOLERANCE_M: f64 = 1.0;
 pub const MAX_ACCEPTED_MISS_M: f64 = 2_000.0;
 
 /// The shape of the solved trajectory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// Maximum-range pitch program with thrust cut-off: the least energy for the range.
@@ -699,6 +701,31 @@ pub fn fly_guidance(
     physics: &PhysicsParams,
 ) -> Result<Solution, TargetingError> {
     let invalid = |message: String| TargetingError::InvalidInput { message };
+    validate_guidance(req, guidance)?;
+    let n = Vector3::from(guidance.plane_normal_ecef);
+    let mut f = Flight::launch(req.kind, req.from, *guidance, physics);
+    let (summary, _) = f
+        .fly_to_impact(physics, None)
+        .map_err(|e| invalid(format!("this guidance never comes down: {e}")))?;
+    let impact = f.impact.ok_or_else(|| invalid("no impact".into()))?;
+    let ell = physics.earth.ellipsoid();
+    let target = ell.geodetic_to_ecef(&req.to.to_geodetic(0.0));
+    Ok(Solution {
+        request: *req,
+        guidance: *guidance,
+        summary,
+        miss_m: (Vector3::from(impact.ecef_m) - target).norm(),
+        distance_m: great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m()),
+        azimuth_deg: azimuth_of_plane(physics, &req.from, &n),
+        flights_flown: 1,
+        coarse_flights_flown: 0,
+    })
+}
+
+/// The checks [`fly_guidance`] makes before it flies: valid coordinates, a finite unit plane
+/// normal, a final pitch in 0-90 degrees and a non-negative cut-off.
+fn validate_guidance(req: &TargetingRequest, guidance: &Guidance) -> Result<(), TargetingError> {
+    let invalid = |message: String| TargetingError::InvalidInput { message };
     for p in [&req.from, &req.to] {
         p.validate().map_err(invalid)?;
     }
@@ -720,23 +747,76 @@ pub fn fly_guidance(
             guidance.cutoff_s
         )));
     }
-    let mut f = Flight::launch(req.kind, req.from, *guidance, physics);
-    let (summary, _) = f
-        .fly_to_impact(physics, None)
-        .map_err(|e| invalid(format!("this guidance never comes down: {e}")))?;
-    let impact = f.impact.ok_or_else(|| invalid("no impact".into()))?;
-    let ell = physics.earth.ellipsoid();
-    let target = ell.geodetic_to_ecef(&req.to.to_geodetic(0.0));
-    Ok(Solution {
-        request: *req,
-        guidance: *guidance,
-        summary,
-        miss_m: (Vector3::from(impact.ecef_m) - target).norm(),
-        distance_m: great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m()),
-        azimuth_deg: azimuth_of_plane(physics, &req.from, &n),
-        flights_flown: 1,
-        coarse_flights_flown: 0,
-    })
+    Ok(())
+}
+
+/// A launch's guidance flown as the engine flies it when it applies the launch: what
+/// [`fly_guidance`] returns for the request, the guidance and the physics, kept with them.
+///
+/// Only this module makes one, by flying ([`Flown::fly`]) or from the flight a solve ended
+/// with ([`solve_flown`]), and it cannot be deserialised, so handing one to a simulation
+/// ([`crate::Simulation::remember_launch`]) can spare the simulation that flight but never
+/// change what it computes: a server that checked a launch before ordering it (the relay) need
+/// not have its referee fly it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flown {
+    key: RequestKey,
+    physics: PhysicsParams,
+    solution: Solution,
+}
+
+impl Flown {
+    /// Flies `guidance` for `req` ([`fly_guidance`]) and keeps the result with its inputs.
+    pub fn fly(
+        req: &TargetingRequest,
+        guidance: &Guidance,
+        physics: &PhysicsParams,
+    ) -> Result<Self, TargetingError> {
+        let solution = fly_guidance(req, guidance, physics)?;
+        Ok(Self {
+            key: request_key(req, Some(guidance)),
+            physics: *physics,
+            solution,
+        })
+    }
+
+    /// What [`fly_guidance`] returned.
+    pub fn solution(&self) -> &Solution {
+        &self.solution
+    }
+
+    /// The [`RequestKey`] of the request with its guidance.
+    pub fn key(&self) -> &RequestKey {
+        &self.key
+    }
+
+    /// The physics it was flown with.
+    pub fn physics(&self) -> &PhysicsParams {
+        &self.physics
+    }
+}
+
+/// [`solve`], and the launch of its guidance as [`Flown::fly`] would give it, without flying it
+/// again: the solution's flight is a complete engine flight of its guidance
+/// ([`Flight::fly_to_impact`], as [`fly_guidance`] flies it), so its summary, miss and azimuth
+/// are the very numbers `fly_guidance` computes; only the counts of flights differ (one engine
+/// flight, no coarse one). The inner `Err` is [`fly_guidance`]'s refusal of the solved
+/// guidance (it checks the guidance before flying; a solve never gives guidance it refuses).
+pub fn solve_flown(
+    req: &TargetingRequest,
+    physics: &PhysicsParams,
+) -> Result<(Solution, Result<Flown, TargetingError>), TargetingError> {
+    let solution = solve(req, physics)?;
+    let flown = validate_guidance(req, &solution.guidance).map(|()| Flown {
+        key: request_key(req, Some(&solution.guidance)),
+        physics: *physics,
+        solution: Solution {
+            flights_flown: 1,
+            coarse_flights_flown: 0,
+            ..solution
+        },
+    });
+    Ok((solution, flown))
 }
 
 /// Azimuth (deg, clockwise from north) of the horizontal direction of a launch plane.
