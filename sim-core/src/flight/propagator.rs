@@ -442,7 +442,7 @@ impl Flight {
             let prev_t = self.time_s;
             let prev_alt = self.alt_m;
             if h > 0.0 {
-                self.state = rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, &prev, h);
+                self.state = rk4(&model, prev_t, &prev, h);
             }
             self.time_s = thrust_end.unwrap_or(prev_t + h);
             remaining -= h;
@@ -550,7 +550,7 @@ impl Flight {
         physics: &PhysicsParams,
     ) {
         let ell = physics.earth.ellipsoid();
-        let step = |dt: f64| rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, prev, dt);
+        let step = |dt: f64| rk4(model, prev_t, prev, dt);
         let mut bracket = Illinois {
             a: 0.0,
             fa: prev_alt.max(0.0),
@@ -680,9 +680,74 @@ impl Flight {
     }
 }
 
+/// One RK4 step of the force model, bit for bit `rk4_step` of [`ForceModel::acceleration`],
+/// with the thrust direction's terms computed once for each of the step's three distinct
+/// times (start, middle twice, end) instead of at each of its four evaluations.
+fn rk4(model: &ForceModel, t_s: f64, y: &PosVel, h_s: f64) -> PosVel {
+    if model.thrust.is_none() {
+        return rk4_step(|t, r, v| model.acceleration_in(t, r, v, None), t_s, y, h_s);
+    }
+    // The same expressions as `rk4_step`'s evaluation times, so the same bits.
+    let (t_mid, t_end) = (t_s + 0.5 * h_s, t_s + h_s);
+    let (f_start, f_mid, f_end) = (
+        model.thrust_frame(t_s),
+        model.thrust_frame(t_mid),
+        model.thrust_frame(t_end),
+    );
+    rk4_step(
+        |t: f64, r, v| {
+            let frame = if t.to_bits() == t_mid.to_bits() {
+                f_mid
+            } else if t.to_bits() == t_s.to_bits() {
+                f_start
+            } else if t.to_bits() == t_end.to_bits() {
+                f_end
+            } else {
+                model.thrust_frame(t)
+            };
+            model.acceleration_in(t, r, v, frame.as_ref())
+        },
+        t_s,
+        y,
+        h_s,
+    )
+}
+
 /// Earth-relative velocity in ECEF at flight time `t_s` for an inertial state.
 pub fn velocity_ecef(physics: &PhysicsParams, t_s: f64, s: &PosVel) -> Vector3<f64> {
     let omega = physics.earth.omega_rad_s();
     let v_rel = s.v_m_s - Vector3::new(-omega * s.r_m.y, omega * s.r_m.x, 0.0);
     rotate_z(&v_rel, -omega * t_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rk4_with_shared_thrust_terms_is_rk4_step_bit_for_bit() {
+        let physics = PhysicsParams::default();
+        let from = GeoPoint::new(39.0, 125.7);
+        for kind in MissileKind::ALL {
+            let g = Guidance::toward_azimuth(&physics, &from, 120.0, 40.0, 1.0e4);
+            let mut f = Flight::launch(kind, from, g, &physics);
+            let mut events = Vec::new();
+            // Through the vertical rise, the pitch-over and staging, and into the coast.
+            for _ in 0..2_000 {
+                let model = f.force_model(&physics);
+                for h in [0.1, 0.5, 0.0371] {
+                    let direct =
+                        rk4_step(|t, r, v| model.acceleration(t, r, v), f.time_s, &f.state, h);
+                    assert_eq!(
+                        rk4(&model, f.time_s, &f.state, h),
+                        direct,
+                        "{kind} {}",
+                        f.time_s
+                    );
+                }
+                f.advance(0.1, &physics, &mut events);
+            }
+            assert!(f.burnout.is_some());
+        }
+    }
 }
