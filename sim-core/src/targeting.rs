@@ -26,8 +26,8 @@ use crate::flight::illinois::Illinois;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
-use crate::earth::GeoPoint;
 use crate::earth::frames::great_circle_distance_m;
+use crate::earth::{GeoPoint, Length};
 use crate::flight::{COARSE_STEPS, Flight, FlightSummary, Guidance, Phase, PhysicsParams};
 use crate::missile::MissileKind;
 
@@ -233,7 +233,7 @@ impl Geometry {
     /// Jacobian is nearly diagonal and nearly constant (Broyden learns the Earth's rotation
     /// and shape).
     fn residual(&self, impact_ecef: &Vector3<f64>) -> [f64; 2] {
-        let p = impact_ecef / impact_ecef.norm();
+        let p = impact_ecef / impact_ecef.length();
         let (x, y) = (p.dot(&self.forward), p.dot(&self.plane_normal));
         let range = libm::atan2(libm::hypot(x, y), p.dot(&self.launch_unit));
         let bearing = libm::atan2(y, x);
@@ -247,7 +247,7 @@ impl Geometry {
     /// projection on the plane, less the target's, on the range sphere. The reach tests use
     /// it, as they always did.
     fn downrange_m(&self, impact_ecef: &Vector3<f64>) -> f64 {
-        let p = impact_ecef / impact_ecef.norm();
+        let p = impact_ecef / impact_ecef.length();
         let down = libm::atan2(
             self.launch_unit.cross(&p).dot(&self.plane_normal),
             self.launch_unit.dot(&p),
@@ -374,7 +374,7 @@ impl Search<'_> {
             summary,
             residual: self.geo.residual(&p),
             downrange_m: self.geo.downrange_m(&p),
-            miss_m: (p - self.geo.target_ecef).norm(),
+            miss_m: (p - self.geo.target_ecef).length(),
         })
     }
 
@@ -444,7 +444,9 @@ impl Search<'_> {
         // (which grows about as the square of the burnout speed, so that its root is nearly
         // linear in the control), to within 500 m downrange.
         let target_m = self.geo.target_angle_rad * self.geo.radius_m;
-        let root = |r: [f64; 2]| libm::sqrt((r[0] + target_m).max(0.0)) - libm::sqrt(target_m);
+        let root = |r: [f64; 2]| {
+            crate::earth::sqrt((r[0] + target_m).max(0.0)) - crate::earth::sqrt(target_m)
+        };
         // A minimum-energy cut-off at or after burnout is the full burn, `hi`'s flight: the
         // bracket ends at burnout, so no trial is spent on that flat stretch (and the secant
         // slopes do not cross it).
@@ -681,16 +683,16 @@ pub fn solve(req: &TargetingRequest, physics: &PhysicsParams) -> Result<Solution
     let ell = physics.earth.ellipsoid();
     let rl = ell.geodetic_to_ecef(&req.from.to_geodetic(0.0));
     let rt = ell.geodetic_to_ecef(&req.to.to_geodetic(0.0));
-    let l = rl / rl.norm();
-    let tu = rt / rt.norm();
+    let l = rl / rl.length();
+    let tu = rt / rt.length();
     let n = l.cross(&tu);
-    let plane_normal = n / n.norm();
+    let plane_normal = n / n.length();
     let geo = Geometry {
         launch_unit: l,
         plane_normal,
         forward: plane_normal.cross(&l),
         target_ecef: rt,
-        target_angle_rad: libm::atan2(n.norm(), l.dot(&tu)),
+        target_angle_rad: libm::atan2(n.length(), l.dot(&tu)),
         radius_m: physics.earth.range_radius_m(),
     };
     let burn = t.total_burn_time_s();
@@ -770,7 +772,7 @@ pub fn fly_guidance(
         request: *req,
         guidance: *guidance,
         summary,
-        miss_m: (Vector3::from(impact.ecef_m) - target).norm(),
+        miss_m: (Vector3::from(impact.ecef_m) - target).length(),
         distance_m: great_circle_distance_m(&req.from, &req.to, physics.earth.range_radius_m()),
         azimuth_deg: azimuth_of_plane(physics, &req.from, &n),
         flights_flown: 1,
@@ -786,7 +788,7 @@ fn validate_guidance(req: &TargetingRequest, guidance: &Guidance) -> Result<(), 
         p.validate().map_err(invalid)?;
     }
     let n = Vector3::from(guidance.plane_normal_ecef);
-    if !(n.iter().all(|x| x.is_finite()) && (0.99..=1.01).contains(&n.norm())) {
+    if !(n.iter().all(|x| x.is_finite()) && (0.99..=1.01).contains(&n.length())) {
         return Err(invalid(
             "guidance plane normal must be a finite unit vector".into(),
         ));
@@ -879,7 +881,7 @@ pub fn solve_flown(
 fn azimuth_of_plane(physics: &PhysicsParams, from: &GeoPoint, normal: &Vector3<f64>) -> f64 {
     let g = from.to_geodetic(0.0);
     let r = physics.earth.ellipsoid().geodetic_to_ecef(&g);
-    let d = normal.cross(&(r / r.norm()));
+    let d = normal.cross(&(r / r.length()));
     let [e, n, _] = crate::earth::Ellipsoid::enu_basis(g.lat_rad, g.lon_rad);
     let mut az = libm::atan2(d.dot(&e), d.dot(&n)).to_degrees();
     if az < 0.0 {
@@ -908,7 +910,7 @@ pub fn max_range(kind: MissileKind) -> (f64, FlightSummary) {
             .map(|(s, _)| s)
             .expect("a full burn at a sane pitch comes down")
     };
-    let phi = (libm::sqrt(5.0) - 1.0) / 2.0;
+    let phi = (crate::earth::sqrt(5.0) - 1.0) / 2.0;
     let (mut a, mut b) = (10.0_f64, 70.0_f64);
     let mut c = b - phi * (b - a);
     let mut d = a + phi * (b - a);
