@@ -3,8 +3,11 @@
 //!
 //! [`Solver::check`] answers, for a launch request (and the guidance it carries, if any), the
 //! [`Checked`] pair: the solver's solution ([`targeting::solve`], or the given guidance) and
-//! the outcome of flying that guidance with [`targeting::fly_guidance`], which is exactly what
-//! a room's referee computes when it applies the launch. Both are pure functions of the
+//! the outcome of flying that guidance ([`targeting::Flown`]: what
+//! [`targeting::fly_guidance`] returns, which is exactly what a room's referee computes when it
+//! applies the launch, and which the referee then reuses instead of flying the launch again).
+//! A solve's own last flight is that flight ([`targeting::solve_flown`]), so a request without
+//! guidance costs one solve and no further flight. Both are pure functions of the
 //! request's bits and the (default) physics, so the cache changes only how often they are
 //! computed, never what they are: it is keyed by the exact bits of the missile class, profile,
 //! launch and target coordinates and the guidance (as the engine's own launch memo is), holds
@@ -27,7 +30,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use sim_core::flight::{Guidance, PhysicsParams};
-use sim_core::targeting::{self, Solution, TargetingError, TargetingRequest};
+use sim_core::targeting::{self, Flown, Solution, TargetingError, TargetingRequest};
 use tokio::sync::{OnceCell, Semaphore, TryAcquireError};
 
 use crate::metrics::ResultLabels;
@@ -38,7 +41,7 @@ pub struct Checked {
     /// The solver's solution (for a launch that came with guidance: its flight).
     pub solution: Solution,
     /// Flying `solution.guidance` as the referee will (`Err`: the referee would refuse it).
-    pub applied: Result<Solution, String>,
+    pub applied: Result<Flown, String>,
 }
 
 /// Why [`Solver::check`] gave no answer.
@@ -210,19 +213,20 @@ impl Solver {
     }
 }
 
-/// The uncached computation: solve (or take the given guidance), then fly the guidance as the
-/// referee will.
+/// The uncached computation: solve (or take the given guidance), and the flight of the
+/// guidance as the referee will fly it: for a solve, its own last flight (no flight more).
 pub fn answer(request: &TargetingRequest, guidance: Option<&Guidance>) -> Answer {
     let physics = PhysicsParams::default();
-    let solution = match guidance {
-        Some(g) => targeting::fly_guidance(request, g, &physics)?,
-        None => targeting::solve(request, &physics)?,
-    };
-    let applied = match guidance {
-        // The referee flies the same guidance: the same answer.
-        Some(_) => Ok(solution),
-        None => targeting::fly_guidance(request, &solution.guidance, &physics)
-            .map_err(|e| e.to_string()),
+    let (solution, applied) = match guidance {
+        Some(g) => {
+            // The referee flies the same guidance: the same answer.
+            let flown = Flown::fly(request, g, &physics)?;
+            (*flown.solution(), Ok(flown))
+        }
+        None => {
+            let (solution, flown) = targeting::solve_flown(request, &physics)?;
+            (solution, flown.map_err(|e| e.to_string()))
+        }
     };
     Ok(Checked { solution, applied })
 }
@@ -269,8 +273,12 @@ mod tests {
         }
         // What the referee will fly is what the solver found.
         let applied = direct.applied.clone().unwrap();
-        assert_eq!(applied.guidance, direct.solution.guidance);
-        assert_eq!(applied.summary, direct.solution.summary);
+        assert_eq!(applied.solution().guidance, direct.solution.guidance);
+        assert_eq!(applied.solution().summary, direct.solution.summary);
+        // Bit for bit what flying the guidance again gives, without flying it again.
+        let physics = PhysicsParams::default();
+        let again = targeting::fly_guidance(&locust(), &direct.solution.guidance, &physics);
+        assert_eq!(Ok(applied.solution()), again.as_ref());
         // The same guidance, checked as a websocket launch: the referee's answer.
         let guided = solver
             .check(locust(), Some(direct.solution.guidance))

@@ -33,9 +33,9 @@ const GOLDEN_SCENARIO: &str = r#"{
 /// Ticks to run: 150 s, through boost, staging and coast.
 const GOLDEN_TICKS: u64 = 1500;
 /// State hash after [`GOLDEN_TICKS`].
-const GOLDEN_STATE_HASH: u64 = 0x019b_46d6_e3e3_80e2;
+const GOLDEN_STATE_HASH: u64 = 0xc265_7245_f1d2_7cd0;
 /// FNV-1a of the canonical encoding of every event of the run.
-const GOLDEN_EVENTS_HASH: u64 = 0x7f34_9bd8_9318_71a9;
+const GOLDEN_EVENTS_HASH: u64 = 0xacf8_7af1_c080_133c;
 
 fn run(ticks: u64) -> (Simulation, u64) {
     let scenario = Scenario::from_json(GOLDEN_SCENARIO).expect("valid");
@@ -83,9 +83,9 @@ const SENSING_SCENARIO: &str = include_str!("../../scenarios/socal-three-radars.
 /// Ticks to run: 150 s, from the first detections through boost into mid-course.
 const SENSING_TICKS: u64 = 1500;
 /// State hash after [`SENSING_TICKS`].
-const SENSING_STATE_HASH: u64 = 0x88da_9185_7cb3_f1c3;
+const SENSING_STATE_HASH: u64 = 0x402c_be4d_13fb_14d5;
 /// FNV-1a of every event of the sensing run.
-const SENSING_EVENTS_HASH: u64 = 0xa7d3_041f_4d9d_8083;
+const SENSING_EVENTS_HASH: u64 = 0x1eba_177d_c9c4_a17d;
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -334,3 +334,54 @@ fn targets_at_the_reach_limit_are_refused_or_hit_on_engine_flights() {
     assert!(sol.miss_m < 1.0, "{}", sol.miss_m);
     assert!(sol.flights_flown <= 2, "{}", sol.flights_flown);
 }
+
+/// A solve's own last flight is the flight `fly_guidance` gives for its guidance, bit for bit,
+/// and a simulation handed it (`remember_launch`) computes exactly what it computes alone.
+#[test]
+fn a_solved_flight_is_handed_to_the_engine_unchanged() {
+    use sim_core::engine::LaunchCommand;
+    use sim_core::flight::workload::solve_requests;
+    use sim_core::{Command, Simulation};
+    let physics = PhysicsParams::default();
+    let mut lofted = solve_requests()[1];
+    lofted.profile = Profile::Lofted;
+    for req in solve_requests().into_iter().take(3).chain([lofted]) {
+        let (solution, flown) = targeting::solve_flown(&req, &physics).expect("solvable");
+        let flown = flown.expect("the solved guidance is valid");
+        let again = targeting::fly_guidance(&req, &solution.guidance, &physics).unwrap();
+        assert_eq!(*flown.solution(), again, "{}", req.kind);
+        assert_eq!(flown.solution().summary, solution.summary);
+        assert_eq!(flown.solution().miss_m.to_bits(), solution.miss_m.to_bits());
+        let command = Command::Launch(LaunchCommand {
+            missile: req.kind,
+            from: req.from,
+            to: req.to,
+            profile: req.profile,
+            label: None,
+            guidance: Some(solution.guidance),
+        });
+        // Handed the flight (and one of other physics, which must be ignored) or not: the same
+        // events and the same state.
+        let vacuum = PhysicsParams {
+            atmosphere: false,
+            ..physics
+        };
+        let other = targeting::Flown::fly(&req, &solution.guidance, &vacuum).unwrap();
+        let mut alone = Simulation::new(physics, 7);
+        let mut handed = Simulation::new(physics, 7);
+        let mut mismatched = Simulation::new(physics, 7);
+        handed.remember_launch(flown.clone());
+        mismatched.remember_launch(other);
+        let commands = [command.clone(), command];
+        let expected = alone.step(&commands);
+        assert_eq!(handed.step(&commands), expected);
+        assert_eq!(mismatched.step(&commands), expected);
+        for _ in 0..50 {
+            let expected = alone.step(&[]);
+            assert_eq!(handed.step(&[]), expected);
+            assert_eq!(mismatched.step(&[]), expected);
+        }
+        assert_eq!(handed.state_hash(), alone.state_hash());
+        assert_eq!(mismatched.state_hash(), alone.state_hash());
+    }
+}

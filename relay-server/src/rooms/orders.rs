@@ -9,9 +9,11 @@
 //! ([`Orders::due`]).
 //!
 //! Ids are fixed at order time because a launch's outcome is known then: every launch
-//! reaching a room carries guidance and the result of flying it with
-//! [`sim_core::targeting::fly_guidance`], which is exactly what the referee computes when it
-//! applies the launch (a pure function of the command), so the room knows it will fly. The
+//! reaching a room carries guidance and the result of flying it ([`sim_core::targeting::Flown`],
+//! made by flying it or by the solve that found it), which is exactly what the referee computes
+//! when it applies the launch (a pure function of the command), so the room knows it will fly.
+//! The book hands that result to the referee with the launch ([`Orders::due`], then
+//! [`sim_core::Simulation::remember_launch`]), so the referee does not fly it again. The
 //! referee numbers missiles in the order it applies launches, and it applies the commands of a
 //! tick in stamped order, each giving exactly one event (`launch`, or the placement or
 //! refusal of the other commands) before anything moves. So the `k`-th command stamped for
@@ -35,7 +37,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use sim_core::engine::TICK_S;
 use sim_core::protocol::{Member, StampedCommand};
-use sim_core::targeting::Solution;
+use sim_core::targeting::Flown;
 use sim_core::{Command, Event, EventKind, MissileId};
 use tokio::sync::Notify;
 
@@ -86,8 +88,9 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// A launch's outcome as the referee will compute it: `fly_guidance` on its command.
-pub type Applied = Result<Solution, String>;
+/// A launch's outcome as the referee will compute it (`fly_guidance` on its command), or why
+/// the referee would refuse it.
+pub type Applied = Result<Flown, String>;
 
 #[derive(Debug)]
 struct Book {
@@ -101,6 +104,8 @@ struct Book {
     pending: VecDeque<StampedCommand>,
     /// Launches among `pending`.
     pending_launches: usize,
+    /// The flown outcome of each launch in `pending`, in the same order.
+    flown: VecDeque<Flown>,
     /// Commands ordered but not yet broadcast to the members, in order.
     unsent: Vec<StampedCommand>,
     /// The `launch` events the referee owes, in order.
@@ -127,6 +132,7 @@ impl Orders {
                 in_flight: 0,
                 pending: VecDeque::new(),
                 pending_launches: 0,
+                flown: VecDeque::new(),
                 unsent: Vec::new(),
                 expected: VecDeque::new(),
             }),
@@ -178,8 +184,8 @@ impl Orders {
         };
         let mut accepted = None;
         if let Some(launch) = launch {
-            let solution = match applied {
-                Some(Ok(solution)) => solution,
+            let flown = match applied {
+                Some(Ok(flown)) => flown,
                 Some(Err(why)) => return Err(Refusal::Rejected(why.clone())),
                 None => {
                     return Err(Refusal::Rejected(
@@ -202,6 +208,8 @@ impl Orders {
             let missile = MissileId(book.next_missile);
             book.next_missile += 1;
             book.pending_launches += 1;
+            book.flown.push_back(flown.clone());
+            let solution = flown.solution();
             let ordered = Ordered {
                 missile,
                 tick,
@@ -251,21 +259,25 @@ impl Orders {
         (unsent, pending)
     }
 
-    /// Removes and returns the commands due at `tick` (the referee's next tick), in order.
-    pub fn due(&self, tick: u64) -> Vec<Command> {
+    /// Removes and returns the commands due at `tick` (the referee's next tick), in order, and
+    /// the flown outcome of each launch among them, for
+    /// [`sim_core::Simulation::remember_launch`].
+    pub fn due(&self, tick: u64) -> (Vec<Command>, Vec<Flown>) {
         let mut book = self.lock();
         let mut commands = Vec::new();
+        let mut flown = Vec::new();
         while book.pending.front().is_some_and(|c| c.tick <= tick) {
             if let Some(c) = book.pending.pop_front() {
                 if matches!(c.command, Command::Launch(_)) {
                     // In flight from now on, for the capacity check, until the step's count.
                     book.pending_launches -= 1;
                     book.in_flight += 1;
+                    flown.extend(book.flown.pop_front());
                 }
                 commands.push(c.command);
             }
         }
-        commands
+        (commands, flown)
     }
 
     /// After the referee ran `tick`: records its next tick, its missiles in flight and its

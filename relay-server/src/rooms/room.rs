@@ -106,7 +106,7 @@ pub fn applied_of(command: &Command) -> Option<Applied> {
     let physics = PhysicsParams::default();
     Some(match &launch.guidance {
         Some(guidance) => {
-            targeting::fly_guidance(&request, guidance, &physics).map_err(|e| e.to_string())
+            targeting::Flown::fly(&request, guidance, &physics).map_err(|e| e.to_string())
         }
         // The referee solves a launch without guidance; ordering it with the solved guidance
         // is what websocket connections and REST do before sending.
@@ -546,7 +546,11 @@ impl Room {
     fn step(&mut self) {
         self.flush();
         let tick = self.sim.tick();
-        let commands = self.orders.due(tick);
+        let (commands, flown) = self.orders.due(tick);
+        // Each launch's flight was flown when it was checked: the referee reuses it.
+        for f in flown {
+            self.sim.remember_launch(f);
+        }
         let events = self.sim.step(&commands);
         self.tick.store(self.sim.tick(), Ordering::Relaxed);
         let in_flight = self

@@ -3,6 +3,8 @@
 //! Invariants: see the module documentation of [`crate::engine`]. In short: `step` is the only
 //! mutation, entity `Vec`s stay sorted by id, and the state is plain serde data.
 
+use std::collections::{BTreeMap, VecDeque};
+
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -150,6 +152,9 @@ impl PartialEq for Simulation {
 
 /// Most launch solutions kept by [`LaunchMemo`].
 const LAUNCH_MEMO_CAPACITY: usize = 16;
+/// Most flown launches handed over by [`Simulation::remember_launch`] and not applied yet (the
+/// oldest are forgotten first; a forgotten one is flown again when applied).
+const KNOWN_LAUNCHES_CAPACITY: usize = 8192;
 
 /// The last few launch solutions, by the exact bits of their inputs.
 ///
@@ -160,12 +165,18 @@ const LAUNCH_MEMO_CAPACITY: usize = 16;
 /// result, bit for bit what they would have computed. Keys compare bit patterns (so -0.0 and
 /// 0.0, or two NaNs, are different inputs); rejections are remembered too. Not part of the
 /// state: a restored snapshot starts with an empty memo and computes the same results.
+/// Launches flown elsewhere ([`targeting::Flown`], handed over by
+/// [`Simulation::remember_launch`]) wait in `known` until applied: only sim-core makes a
+/// `Flown`, by the same flight, so using one changes nothing but the work.
 #[derive(Debug, Clone, Default)]
 struct LaunchMemo {
     entries: Vec<(
         LaunchKey,
         Result<targeting::Solution, targeting::TargetingError>,
     )>,
+    /// Flown launches handed over, by key, and their keys oldest first.
+    known: BTreeMap<LaunchKey, targeting::Solution>,
+    known_order: VecDeque<LaunchKey>,
 }
 
 type LaunchKey = targeting::RequestKey;
@@ -186,15 +197,30 @@ impl LaunchMemo {
         if let Some((_, result)) = self.entries.iter().find(|(k, _)| *k == key) {
             return result.clone();
         }
-        let result = match guidance {
-            Some(g) => targeting::fly_guidance(req, g, physics),
-            None => targeting::solve(req, physics),
+        let result = match (self.known.remove(&key), guidance) {
+            (Some(flown), _) => Ok(flown),
+            (None, Some(g)) => targeting::fly_guidance(req, g, physics),
+            (None, None) => targeting::solve(req, physics),
         };
         if self.entries.len() == LAUNCH_MEMO_CAPACITY {
             drop(self.entries.remove(0));
         }
         self.entries.push((key, result.clone()));
         result
+    }
+
+    /// Keeps a launch flown elsewhere until it is applied (see [`Simulation::remember_launch`]).
+    fn remember(&mut self, flown: targeting::Flown, physics: &PhysicsParams) {
+        if flown.physics() != physics || self.known.contains_key(flown.key()) {
+            return;
+        }
+        while self.known_order.len() >= KNOWN_LAUNCHES_CAPACITY {
+            if let Some(old) = self.known_order.pop_front() {
+                self.known.remove(&old);
+            }
+        }
+        self.known_order.push_back(*flown.key());
+        self.known.insert(*flown.key(), *flown.solution());
     }
 }
 
@@ -274,6 +300,17 @@ impl Simulation {
             state: snapshot,
             memo: LaunchMemo::default(),
         }
+    }
+
+    /// Hands over a launch already flown elsewhere ([`targeting::Flown`], for example by a
+    /// relay that checked the launch before ordering it): when a launch command with the same
+    /// request and guidance is applied, it takes this result instead of flying the guidance
+    /// again ([`targeting::fly_guidance`]). Ignored when flown with other physics than this
+    /// simulation's. Changes nothing the simulation computes, only the work: a `Flown` is made
+    /// only by sim-core, by that very flight. At most 8,192 wait to be applied; the oldest are
+    /// forgotten first (and flown when applied).
+    pub fn remember_launch(&mut self, flown: targeting::Flown) {
+        self.memo.remember(flown, &self.state.physics);
     }
 
     /// The full state as a value (clone it, serialise it, send it).

@@ -51,6 +51,18 @@ impl ThrustParams {
     }
 }
 
+/// The time-dependent terms of the thrust direction at one flight time
+/// ([`ForceModel::thrust_frame`]): the launch plane's normal turned with the Earth, and the
+/// sine and cosine of the commanded pitch. An RK4 step evaluates the acceleration twice at its
+/// mid-step time; the propagator computes these terms once per distinct time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrustFrame {
+    /// The launch plane's normal in the flight's inertial frame.
+    normal: Vector3<f64>,
+    /// Sine and cosine of the commanded pitch.
+    pitch_sin_cos: (f64, f64),
+}
+
 /// Everything the acceleration needs besides (t, r, v).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ForceModel {
@@ -95,8 +107,29 @@ impl ForceModel {
         }
     }
 
+    /// The thrust direction's time-dependent terms at flight time `t_s` (`None` unpowered).
+    pub fn thrust_frame(&self, t_s: f64) -> Option<ThrustFrame> {
+        self.thrust.as_ref().map(|th| ThrustFrame {
+            normal: rotate_z(&th.plane_normal, self.omega_rad_s * t_s),
+            pitch_sin_cos: libm::sincos(th.pitch_rad(t_s)),
+        })
+    }
+
     /// Acceleration (m/s^2) in the flight's inertial frame.
     pub fn acceleration(&self, t_s: f64, r: &Vector3<f64>, v: &Vector3<f64>) -> Vector3<f64> {
+        self.acceleration_in(t_s, r, v, self.thrust_frame(t_s).as_ref())
+    }
+
+    /// [`ForceModel::acceleration`] with the thrust terms given: `frame` must be
+    /// [`ForceModel::thrust_frame`] at `t_s` (then the result is the same, bit for bit).
+    #[inline]
+    pub fn acceleration_in(
+        &self,
+        t_s: f64,
+        r: &Vector3<f64>,
+        v: &Vector3<f64>,
+        frame: Option<&ThrustFrame>,
+    ) -> Vector3<f64> {
         let mut a = self.gravity.acceleration(r);
         let mass = self.mass_kg(t_s);
         if self.atmosphere && r.norm_squared() < sq(self.ellipsoid.a_m + TOP_OF_ATMOSPHERE_M) {
@@ -112,12 +145,11 @@ impl ForceModel {
                 }
             }
         }
-        if let Some(th) = &self.thrust {
+        if let (Some(th), Some(frame)) = (&self.thrust, frame) {
             let up = r / r.length();
-            let n = rotate_z(&th.plane_normal, self.omega_rad_s * t_s);
-            let horizontal = n.cross(&up);
+            let horizontal = frame.normal.cross(&up);
             let horizontal = horizontal / horizontal.length();
-            let (s, c) = libm::sincos(th.pitch_rad(t_s));
+            let (s, c) = frame.pitch_sin_cos;
             a += (up * s + horizontal * c) * (th.thrust_n / mass);
         }
         a

@@ -16,7 +16,7 @@ use crate::earth::Length;
 use crate::earth::frames::great_circle_distance_m;
 use crate::earth::{GeoPoint, rotate_z};
 use crate::engine::TICK_S;
-use crate::flight::dynamics::{ForceModel, ThrustParams};
+use crate::flight::dynamics::{ForceModel, ThrustFrame, ThrustParams};
 use crate::flight::integrator::{PosVel, rk4_step};
 use crate::flight::{PhysicsParams, STEPS, StepParams};
 use crate::missile::{MissileKind, MissileType};
@@ -425,6 +425,20 @@ impl Flight {
         steps: &StepParams,
         events: &mut Vec<FlightEvent>,
     ) {
+        self.advance_carrying(dt_s, physics, steps, events, &mut None);
+    }
+
+    /// [`Flight::advance_with_steps`], carrying the thrust direction's terms at the end of the
+    /// last powered step in `carry` from one call to the next (see [`rk4`]): for a caller
+    /// that advances one flight, with its guidance unchanged, in many calls.
+    fn advance_carrying(
+        &mut self,
+        dt_s: f64,
+        physics: &PhysicsParams,
+        steps: &StepParams,
+        events: &mut Vec<FlightEvent>,
+        carry: &mut Carry,
+    ) {
         let ell = physics.earth.ellipsoid();
         let mut remaining = dt_s;
         while remaining > 1e-9 && self.phase != Phase::Impacted {
@@ -442,7 +456,7 @@ impl Flight {
             let prev_t = self.time_s;
             let prev_alt = self.alt_m;
             if h > 0.0 {
-                self.state = rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, &prev, h);
+                self.state = rk4(&model, prev_t, &prev, h, carry);
             }
             self.time_s = thrust_end.unwrap_or(prev_t + h);
             remaining -= h;
@@ -550,7 +564,7 @@ impl Flight {
         physics: &PhysicsParams,
     ) {
         let ell = physics.earth.ellipsoid();
-        let step = |dt: f64| rk4_step(|t, r, v| model.acceleration(t, r, v), prev_t, prev, dt);
+        let step = |dt: f64| rk4(model, prev_t, prev, dt, &mut None);
         let mut bracket = Illinois {
             a: 0.0,
             fa: prev_alt.max(0.0),
@@ -623,8 +637,10 @@ impl Flight {
         steps: &StepParams,
     ) -> Result<ImpactInfo, FlightError> {
         let mut events = Vec::new();
+        let mut carry = None;
         while self.phase == Phase::Boost {
-            self.coarse_boost_step(physics, steps);
+            self.advance_carrying(steps.boost_s, physics, steps, &mut events, &mut carry);
+            events.clear();
         }
         while self.phase != Phase::Impacted {
             if self.time_s > MAX_FLIGHT_TIME_S {
@@ -632,7 +648,7 @@ impl Flight {
                     time_s: self.time_s,
                 });
             }
-            self.advance_with_steps(60.0, physics, steps, &mut events);
+            self.advance_carrying(60.0, physics, steps, &mut events, &mut carry);
             events.clear();
         }
         Ok(self.impact.expect("impacted"))
@@ -658,6 +674,7 @@ impl Flight {
         let mut samples = Vec::new();
         let mut events = Vec::new();
         let mut tick: u64 = 0;
+        let mut carry = None;
         while self.phase != Phase::Impacted {
             if let Some(every) = sample_every_ticks
                 && tick.is_multiple_of(u64::from(every.max(1)))
@@ -669,7 +686,7 @@ impl Flight {
                     time_s: self.time_s,
                 });
             }
-            self.advance(TICK_S, physics, &mut events);
+            self.advance_carrying(TICK_S, physics, &STEPS, &mut events, &mut carry);
             events.clear();
             tick += 1;
         }
@@ -680,9 +697,113 @@ impl Flight {
     }
 }
 
+/// The thrust direction's terms at the end of a flight's last powered step, with the bits of
+/// that time: a function of the time and of the flight's guidance alone (its plane and pitch
+/// program), so the next step of the same flight, starting at that time, can reuse them.
+type Carry = Option<(u64, ThrustFrame)>;
+
+/// One RK4 step of the force model, bit for bit `rk4_step` of [`ForceModel::acceleration`],
+/// with the thrust direction's terms computed once for each of the step's three distinct
+/// times (start, middle twice, end) instead of at each of its four evaluations, and the
+/// start's taken from `carry` when the previous step of the same flight ended at that time
+/// (bit for bit); the end's are left in `carry`.
+fn rk4(model: &ForceModel, t_s: f64, y: &PosVel, h_s: f64, carry: &mut Carry) -> PosVel {
+    if model.thrust.is_none() {
+        *carry = None;
+        return rk4_step(|t, r, v| model.acceleration_in(t, r, v, None), t_s, y, h_s);
+    }
+    // The same expressions as `rk4_step`'s evaluation times, so the same bits.
+    let (t_mid, t_end) = (t_s + 0.5 * h_s, t_s + h_s);
+    let f_start = match *carry {
+        Some((bits, frame)) if bits == t_s.to_bits() => Some(frame),
+        _ => model.thrust_frame(t_s),
+    };
+    let (f_mid, f_end) = (model.thrust_frame(t_mid), model.thrust_frame(t_end));
+    *carry = f_end.map(|f| (t_end.to_bits(), f));
+    rk4_step(
+        |t: f64, r, v| {
+            let frame = if t.to_bits() == t_mid.to_bits() {
+                f_mid
+            } else if t.to_bits() == t_s.to_bits() {
+                f_start
+            } else if t.to_bits() == t_end.to_bits() {
+                f_end
+            } else {
+                model.thrust_frame(t)
+            };
+            model.acceleration_in(t, r, v, frame.as_ref())
+        },
+        t_s,
+        y,
+        h_s,
+    )
+}
+
 /// Earth-relative velocity in ECEF at flight time `t_s` for an inertial state.
 pub fn velocity_ecef(physics: &PhysicsParams, t_s: f64, s: &PosVel) -> Vector3<f64> {
     let omega = physics.earth.omega_rad_s();
     let v_rel = s.v_m_s - Vector3::new(-omega * s.r_m.y, omega * s.r_m.x, 0.0);
     rotate_z(&v_rel, -omega * t_s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rk4_with_shared_thrust_terms_is_rk4_step_bit_for_bit() {
+        let physics = PhysicsParams::default();
+        let from = GeoPoint::new(39.0, 125.7);
+        for kind in MissileKind::ALL {
+            let g = Guidance::toward_azimuth(&physics, &from, 120.0, 40.0, 1.0e4);
+            let mut f = Flight::launch(kind, from, g, &physics);
+            let mut events = Vec::new();
+            // Through the vertical rise, the pitch-over and staging, and into the coast.
+            for _ in 0..2_000 {
+                let model = f.force_model(&physics);
+                for h in [0.1, 0.5, 0.0371] {
+                    let direct =
+                        rk4_step(|t, r, v| model.acceleration(t, r, v), f.time_s, &f.state, h);
+                    assert_eq!(
+                        rk4(&model, f.time_s, &f.state, h, &mut None),
+                        direct,
+                        "{kind} {}",
+                        f.time_s
+                    );
+                }
+                f.advance(0.1, &physics, &mut events);
+            }
+            assert!(f.burnout.is_some());
+        }
+    }
+
+    #[test]
+    fn carried_thrust_terms_fly_the_same_flights() {
+        // `fly_to_impact` and `coarse_impact` carry the thrust terms from step to step;
+        // `advance` starts afresh at each call.
+        let physics = PhysicsParams::default();
+        let from = GeoPoint::new(36.5, -123.1);
+        for kind in MissileKind::ALL {
+            let g = Guidance::toward_azimuth(&physics, &from, 100.0, 45.0, 1.0e4);
+            let mut carried = Flight::launch(kind, from, g, &physics);
+            carried.fly_to_impact(&physics, None).unwrap();
+            let mut fresh = Flight::launch(kind, from, g, &physics);
+            let mut events = Vec::new();
+            while fresh.phase != Phase::Impacted {
+                fresh.advance(TICK_S, &physics, &mut events);
+            }
+            assert_eq!(carried, fresh, "{kind}");
+            let steps = crate::flight::COARSE_STEPS;
+            let mut carried = Flight::launch(kind, from, g, &physics);
+            let impact = carried.coarse_impact(&physics, &steps).unwrap();
+            let mut fresh = Flight::launch(kind, from, g, &physics);
+            while fresh.phase == Phase::Boost {
+                fresh.coarse_boost_step(&physics, &steps);
+            }
+            while fresh.phase != Phase::Impacted {
+                fresh.advance_with_steps(60.0, &physics, &steps, &mut events);
+            }
+            assert_eq!(Some(impact), fresh.impact, "{kind} coarse");
+        }
+    }
 }
