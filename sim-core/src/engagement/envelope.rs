@@ -446,7 +446,7 @@ pub fn engagement_options_in(
                 Ok(_)
                     if finite_band
                         && bounds.as_ref().is_some_and(|(lo, hi, _)| {
-                            let nearest = site.sup(&lo).inf(&hi);
+                            let nearest = site.sup(lo).inf(hi);
                             (nearest - site).norm_squared() > reach * reach
                         }) =>
                 {

@@ -424,7 +424,6 @@ impl PredictionCache {
         &mut self,
         keep: &mut Vec<CachedPrediction>,
         model: &BallisticModel,
-        ellipsoid: &Ellipsoid,
         track: TrackId,
         x: &[f64; 7],
         t0_s: f64,
@@ -452,7 +451,7 @@ impl PredictionCache {
                 let samples = predict_samples(model, &x, t0_s, until_s);
                 let alts = samples
                     .iter()
-                    .map(|(_, r)| ellipsoid.altitude_m(r))
+                    .map(|(_, r)| model.ellipsoid.altitude_m(r))
                     .collect();
                 Arc::new((samples, alts))
             }
@@ -1010,7 +1009,6 @@ pub(crate) fn command_and_control(
             samples: cache.get(
                 &mut keep,
                 &model,
-                &ell,
                 f.track,
                 &x,
                 t_s,
