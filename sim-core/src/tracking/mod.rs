@@ -50,6 +50,8 @@
 //! everything is a pure function of the inputs (no hash-map order, `libm` transcendentals),
 //! so the same detections give the same tracks natively and in wasm.
 
+mod association;
+mod filter;
 pub mod gate;
 pub mod hungarian;
 pub mod impact;
@@ -59,7 +61,7 @@ pub mod motion;
 pub mod predictor;
 pub mod workload;
 
-use nalgebra::{Matrix3, SMatrix, Vector3};
+use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
 pub use hungarian::hungarian;
@@ -68,8 +70,10 @@ pub use impact::ImpactPrediction;
 use crate::earth::Length;
 use crate::flight::PhysicsParams;
 use crate::radar::{Detection, RadarId, RadarSite, SiteView, TargetView, coverage};
+use association::assign_clusters;
+use filter::{Predicted, distance2, ekf_update, predict};
 use measurement::SiteFrame;
-use motion::{BallisticModel, KAPPA_MAX_M2_KG, Mat7, State, process_noise};
+use motion::{BallisticModel, KAPPA_MAX_M2_KG, Mat7, State};
 
 /// The id of a track: a small `Copy` handle, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -444,16 +448,6 @@ pub struct Tracker {
     gate_chi2: f64,
     next_id: u32,
     tracks: Vec<Track>,
-}
-
-/// A track predicted to the scan time.
-#[derive(Clone, Copy)]
-struct Predicted {
-    x: State,
-    p: Mat7,
-    z: Vector3<f64>,
-    /// The measurement's Jacobian with respect to position (the rest of the 7-state's is 0).
-    h: Matrix3<f64>,
 }
 
 /// A plot of this scan in ECEF with its gate radius and its index in the scan.
@@ -879,47 +873,6 @@ impl Tracker {
 /// NIS above which an update raises a track's noise factor: chi-square(3) at 0.99.
 const MANEUVER_NIS: f64 = 11.345;
 
-/// The track predicted to `time_s` with white-acceleration density `q` (and its measurement).
-fn predict(
-    model: &BallisticModel,
-    frame: &SiteFrame,
-    t: &Track,
-    time_s: f64,
-    q: f64,
-    q_kappa: f64,
-) -> Predicted {
-    let dt = time_s - t.time_s;
-    // Radars sharing a revisit scan in the same tick: after the first one's update the next
-    // ones find the estimate already at their time (Phi = I; the same numbers without the
-    // two products).
-    let (x, pp) = if dt == 0.0 {
-        (t.state(), t.covariance + process_noise(dt, q, q_kappa))
-    } else {
-        let (x, phi) = model.propagate(&t.state(), dt);
-        (
-            x,
-            linalg::sandwich(&phi, &t.covariance) + process_noise(dt, q, q_kappa),
-        )
-    };
-    let pp = (pp + pp.transpose()) * 0.5;
-    let (z, h) = frame.measure(&motion::position(&x));
-    Predicted { x, p: pp, z, h }
-}
-
-/// The position block of a covariance.
-fn position_block(p: &Mat7) -> Matrix3<f64> {
-    p.fixed_view::<3, 3>(0, 0).into_owned()
-}
-
-/// The squared Mahalanobis distance of a plot from a prediction, if S is invertible.
-fn distance2(pr: &Predicted, d: &Detection) -> Option<f64> {
-    let s = linalg::sandwich(&pr.h, &position_block(&pr.p)) + measurement::noise(d);
-    let s_inv = s.try_inverse()?;
-    let nu = measurement::innovation(&measurement::measured(d), &pr.z);
-    let d2 = (nu.transpose() * s_inv * nu)[(0, 0)];
-    d2.is_finite().then_some(d2)
-}
-
 /// The bookkeeping of a hit: window, radars, NIS average, noise factor decay, quality,
 /// confirmation.
 fn on_hit(
@@ -958,152 +911,6 @@ fn confirm(t: &mut Track, time_s: f64, events: &mut Vec<TrackEvent>) {
         latency_s: time_s - t.first_detection_s,
         radars: t.radars.clone(),
     });
-}
-
-/// Most iterations of the iterated EKF update.
-const IEKF_ITERATIONS: usize = 5;
-/// The iterated update stops when the next iterate would move the position less than this
-/// (m): when the last move did, or when the measurement's curvature over the last move,
-/// moved^2 / range (the second-order term of h over the correction, which is what
-/// re-linearising changes), is below it.
-const IEKF_TOLERANCE_M: f64 = 0.01;
-
-/// The iterated EKF update of a predicted track with one plot (BLK sec. 10.5.2: the
-/// Gauss-Newton iteration x_{i+1} = x + K_i (z - h(x_i) - H_i (x - x_i)), re-linearising h at
-/// each iterate; then the Joseph form of the covariance, BLK eq. 5.2.3-18). The iteration
-/// matters at initiation, when the prior velocity is zero and the predicted position can be
-/// kilometres off: the range's curvature d^2 / 2R over that offset is many range sigmas and a
-/// single linearisation would give a wrong, over-confident velocity. Returns the normalised
-/// innovation squared at the prediction, or `None` if S is singular.
-fn ekf_update(
-    t: &mut Track,
-    pr: &Predicted,
-    frame: &SiteFrame,
-    d: &Detection,
-    time_s: f64,
-) -> Option<f64> {
-    let r: Matrix3<f64> = measurement::noise(d);
-    let z = measurement::measured(d);
-    let nu0 = measurement::innovation(&z, &pr.z);
-    // H = [Hp 0]: H P H^T = Hp Ppp Hp^T and P H^T = P[:, 0..3] Hp^T.
-    let ppp = position_block(&pr.p);
-    let p_cols: SMatrix<f64, 7, 3> = pr.p.fixed_columns::<3>(0).into_owned();
-    let s0_inv = (linalg::sandwich(&pr.h, &ppp) + r).try_inverse()?;
-    let nis = (nu0.transpose() * s0_inv * nu0)[(0, 0)];
-    let (mut xi, mut zi, mut hi) = (pr.x, pr.z, pr.h);
-    let mut k: SMatrix<f64, 7, 3>;
-    let mut iteration = 0;
-    let range_m = d.range_m.max(1.0);
-    loop {
-        // The first iterate linearises at the prediction, whose S was inverted for the NIS.
-        let s_inv = if iteration == 0 {
-            s0_inv
-        } else {
-            (linalg::sandwich(&hi, &ppp) + r).try_inverse()?
-        };
-        k = linalg::mul(&linalg::mul_t(&p_cols, &hi), &s_inv);
-        let nu = measurement::innovation(&z, &zi)
-            - hi * (motion::position(&pr.x) - motion::position(&xi));
-        let next = pr.x + k * nu;
-        let moved = (motion::position(&next) - motion::position(&xi)).length();
-        xi = next;
-        iteration += 1;
-        if moved < IEKF_TOLERANCE_M
-            || moved * moved < IEKF_TOLERANCE_M * range_m
-            || iteration >= IEKF_ITERATIONS
-        {
-            break;
-        }
-        (zi, hi) = frame.measure(&motion::position(&xi));
-    }
-    let x = xi;
-    // Joseph form (I - K H) P (I - K H)^T + K R K^T with I - K H = I - [G 0], G = K Hp:
-    // A = (I - K H) P = P - G P[0..3, :], then A (I - K H)^T + K R K^T
-    // = A - (A[:, 0..3] Hp^T - K R) K^T (R is diagonal). The bracket is A H^T - K R =
-    // P H^T - K S, the gain's own residual: the Joseph form's correction of a gain that is
-    // not exactly optimal, here taken as one product.
-    let g = linalg::mul(&k, &hi);
-    let p_rows: SMatrix<f64, 3, 7> = pr.p.fixed_rows::<3>(0).into_owned();
-    let a = pr.p - linalg::mul(&g, &p_rows);
-    let a_cols: SMatrix<f64, 7, 3> = a.fixed_columns::<3>(0).into_owned();
-    let mut residual = linalg::mul_t(&a_cols, &hi);
-    for m in 0..3 {
-        let rm = r[(m, m)];
-        for i in 0..7 {
-            residual[(i, m)] -= k[(i, m)] * rm;
-        }
-    }
-    let p = a - linalg::mul_t(&residual, &k);
-    t.set_state(&x);
-    t.covariance = (p + p.transpose()) * 0.5;
-    t.time_s = time_s;
-    Some(nis)
-}
-
-/// Global nearest neighbour per cluster: returns the (track, plot) pairs assigned.
-fn assign_clusters(
-    nt: usize,
-    nd: usize,
-    edges: &[(usize, usize, f64)],
-    gamma: f64,
-) -> Vec<(usize, usize)> {
-    let mut parent: Vec<usize> = (0..nt + nd).collect();
-    fn find(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for &(ti, di, _) in edges {
-        let (a, b) = (find(&mut parent, ti), find(&mut parent, nt + di));
-        if a != b {
-            // The smaller index becomes the root: deterministic, independent of edge order.
-            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-            parent[hi] = lo;
-        }
-    }
-    // Edges grouped by cluster root, clusters in root order, edges in (track, plot) order.
-    let mut keyed: Vec<(usize, usize, usize, f64)> = edges
-        .iter()
-        .map(|&(ti, di, d2)| (find(&mut parent, ti), ti, di, d2))
-        .collect();
-    keyed.sort_by_key(|e| (e.0, e.1, e.2));
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < keyed.len() {
-        let root = keyed[start].0;
-        let end = start + keyed[start..].partition_point(|e| e.0 == root);
-        let cluster = &keyed[start..end];
-        start = end;
-        if cluster.len() == 1 {
-            out.push((cluster[0].1, cluster[0].2));
-            continue;
-        }
-        let mut rows: Vec<usize> = cluster.iter().map(|e| e.1).collect();
-        rows.dedup();
-        let mut cols: Vec<usize> = cluster.iter().map(|e| e.2).collect();
-        cols.sort_unstable();
-        cols.dedup();
-        let (nr, nc) = (rows.len(), cols.len() + rows.len());
-        let mut cost = vec![f64::INFINITY; nr * nc];
-        for &(_, ti, di, d2) in cluster {
-            let r = rows.binary_search(&ti).expect("row of the cluster");
-            let c = cols.binary_search(&di).expect("column of the cluster");
-            cost[r * nc + c] = d2;
-        }
-        for r in 0..nr {
-            cost[r * nc + cols.len() + r] = gamma;
-        }
-        for (r, c) in hungarian(&cost, nr, nc).into_iter().enumerate() {
-            if let Some(c) = c
-                && c < cols.len()
-            {
-                out.push((rows[r], cols[c]));
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
