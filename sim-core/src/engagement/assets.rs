@@ -106,6 +106,9 @@ fn check_name(name: &str, what: &str) -> Result<(), String> {
     if name.chars().count() > MAX_NAME_LEN {
         return Err(format!("{what} is longer than {MAX_NAME_LEN} characters"));
     }
+    if name.chars().any(char::is_control) {
+        return Err(format!("{what} must not contain control characters"));
+    }
     Ok(())
 }
 
@@ -143,6 +146,15 @@ mod tests {
             },
             Battery {
                 call_sign: " ".into(),
+                ..bat()
+            },
+            // A NUL, which PostgreSQL's jsonb refuses, and other control characters.
+            Battery {
+                call_sign: "BAT\u{0}LA".into(),
+                ..bat()
+            },
+            Battery {
+                call_sign: "BAT\nLA".into(),
                 ..bat()
             },
             Battery {

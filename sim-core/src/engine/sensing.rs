@@ -101,12 +101,6 @@ impl RadarPlacement {
                 site.call_sign
             ));
         }
-        if site.revisit_s > 3600.0 {
-            return Err(format!(
-                "radar {}: revisit period {} s is longer than an hour",
-                site.call_sign, site.revisit_s
-            ));
-        }
         site.validate()?;
         Ok(site)
     }
@@ -147,14 +141,32 @@ pub fn radar_targets<'a>(
         .collect()
 }
 
+/// Most additions of the revisit period in one catch-up of [`scan_due`]: a tick over the
+/// shortest revisit accepted ([`crate::radar::site::MIN_REVISIT_S`]), and a margin.
+const MAX_CATCH_UP_STEPS: usize = 16;
+
 /// Whether `radar` scans at the end of the tick ending at `t1_s`; if so, moves its schedule on.
 pub fn scan_due(radar: &mut Radar, t1_s: f64) -> bool {
     // A nanosecond of slack absorbs the rounding of tick times (k * 0.1 is not exact).
     if radar.next_scan_s > t1_s + 1e-9 {
         return false;
     }
-    while radar.next_scan_s <= t1_s + 1e-9 {
+    // Bounded by construction: a validated revisit (at least `MIN_REVISIT_S`) catches up a
+    // tick in at most ten additions; past that (a site built by hand with a tinier, zero or
+    // non-finite period) the next scan is a revisit, and at least a tick, after this one.
+    for _ in 0..MAX_CATCH_UP_STEPS {
+        if radar.next_scan_s > t1_s + 1e-9 {
+            break;
+        }
         radar.next_scan_s += radar.site.revisit_s;
+    }
+    if radar.next_scan_s.is_nan() || radar.next_scan_s <= t1_s + 1e-9 {
+        let period = if radar.site.revisit_s.is_finite() {
+            radar.site.revisit_s.max(TICK_S)
+        } else {
+            TICK_S
+        };
+        radar.next_scan_s = t1_s + period;
     }
     radar.scans += 1;
     true

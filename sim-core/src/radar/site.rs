@@ -44,7 +44,8 @@ pub struct RadarSite {
     pub min_el_deg: f64,
     /// Highest elevation searched (deg).
     pub max_el_deg: f64,
-    /// Time between two looks at the same target (s): the scan or revisit period.
+    /// Time between two looks at the same target (s): the scan or revisit period, from
+    /// [`MIN_REVISIT_S`] to [`MAX_REVISIT_S`].
     pub revisit_s: f64,
 }
 
@@ -95,6 +96,13 @@ impl RadarParams {
     }
 }
 
+/// Shortest revisit period accepted (s). The engine scans at most once per 0.1 s tick, so a
+/// shorter period only scans every tick; the bound keeps the scan schedule's catch-up to a
+/// few steps per tick.
+pub const MIN_REVISIT_S: f64 = 0.01;
+/// Longest revisit period accepted (s): an hour.
+pub const MAX_REVISIT_S: f64 = 3600.0;
+
 impl RadarSite {
     /// The catalog parameters of this site's radar class.
     pub fn params(&self) -> &'static RadarParams {
@@ -103,11 +111,19 @@ impl RadarSite {
 
     /// Checks the site for values the models cannot use; the error is one sentence.
     pub fn validate(&self) -> Result<(), String> {
+        if self.call_sign.chars().any(char::is_control) {
+            return Err("radar call sign must not contain control characters".into());
+        }
         self.position.validate()?;
-        if !(self.height_m.is_finite() && self.revisit_s.is_finite() && self.revisit_s > 0.0) {
+        if !self.height_m.is_finite() {
+            return Err(format!("radar {}: height must be finite", self.call_sign));
+        }
+        // A range, not a sign: a revisit of 1e-300 s is positive and would have the scan
+        // schedule add it to the next scan time forever.
+        if !(MIN_REVISIT_S..=MAX_REVISIT_S).contains(&self.revisit_s) {
             return Err(format!(
-                "radar {}: height and revisit period must be finite, revisit positive",
-                self.call_sign
+                "radar {}: revisit period {} s is outside {MIN_REVISIT_S}..{MAX_REVISIT_S} s",
+                self.call_sign, self.revisit_s
             ));
         }
         if !(0.0..=180.0).contains(&self.sector_half_width_deg) {
