@@ -55,8 +55,6 @@
 //!
 //! Each assessment is a `kill-assessment` event.
 
-use std::sync::Arc;
-
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +73,9 @@ use crate::interceptor::guidance::PnLaw;
 use crate::tracking::motion::{self, BallisticModel};
 use crate::tracking::predictor;
 use crate::tracking::{ImpactPrediction, TrackId, TrackStatus};
+
+use super::prediction_cache::Samples;
+pub use super::prediction_cache::{PredictionCache, predict_samples};
 
 /// Command and control runs at the end of every this many ticks (1 s at 10 Hz).
 pub const C2_PERIOD_TICKS: u64 = 10;
@@ -342,22 +343,6 @@ pub fn asset_at<'a>(
     best
 }
 
-/// Samples the predicted trajectory of a track state `x` (ECEF, 7-state) taken at `t0_s`,
-/// from `t0_s` until it falls below the ground or `until_s`, at most
-/// [`MAX_PREDICTION_SAMPLES`] of them at least a second apart: the filter's ballistic motion
-/// model flown by the fast predictor ([`crate::tracking::predictor`]), so the plan uses what
-/// the command center believes.
-pub fn predict_samples(
-    model: &BallisticModel,
-    x: &motion::State,
-    t0_s: f64,
-    until_s: f64,
-) -> Vec<(f64, Vector3<f64>)> {
-    let span = (until_s - t0_s).max(0.0);
-    let step = (span / (MAX_PREDICTION_SAMPLES as f64 - 2.0)).max(1.0);
-    predictor::samples(model, x, t0_s, until_s, step, MAX_PREDICTION_SAMPLES)
-}
-
 /// The defence part of [`SimState`]: empty (and then left out of snapshots and of the state
 /// hash, so a simulation without defence hashes as before) until a battery, an asset or a
 /// doctrine is set.
@@ -384,85 +369,6 @@ pub struct DefenseState {
     /// the state (not serialised, hashed or compared).
     #[serde(skip)]
     pub predictions: PredictionCache,
-}
-
-/// The predicted trajectory of each threat file at the last command and control pass, with the
-/// exact inputs it was computed from (estimate time, state and horizon, compared bit for bit):
-/// a pass reuses a prediction whose inputs have not changed (a track coasting out of radar
-/// coverage, or deleted, keeps its estimate), so the result is identical to recomputing it.
-/// Derived data: it compares equal to any other cache, and a restored snapshot starts empty.
-#[derive(Debug, Clone, Default)]
-pub struct PredictionCache {
-    entries: Vec<CachedPrediction>,
-    /// Predictions reused and computed since the simulation started (for benchmarks).
-    pub hits_misses: (u64, u64),
-}
-
-/// A predicted trajectory's samples (t s, ECEF m) and their heights above the ellipsoid (m),
-/// shared by the cache and the passes using it: the heights are taken once per prediction, not
-/// once per pass.
-type Samples = Arc<(Vec<(f64, Vector3<f64>)>, Vec<f64>)>;
-
-#[derive(Debug, Clone)]
-struct CachedPrediction {
-    track: TrackId,
-    key: [u64; 9],
-    samples: Samples,
-}
-
-impl PartialEq for PredictionCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl PredictionCache {
-    /// The samples of `track`'s prediction from `x` at `t0_s` until `until_s`, reused when the
-    /// same inputs were predicted at the previous pass; `keep` collects the entries of this
-    /// pass.
-    fn get(
-        &mut self,
-        keep: &mut Vec<CachedPrediction>,
-        model: &BallisticModel,
-        track: TrackId,
-        x: &[f64; 7],
-        t0_s: f64,
-        until_s: f64,
-    ) -> Samples {
-        let mut key = [0u64; 9];
-        key[0] = t0_s.to_bits();
-        key[1] = until_s.to_bits();
-        for (k, v) in key[2..].iter_mut().zip(x) {
-            *k = v.to_bits();
-        }
-        let samples = match self
-            .entries
-            .binary_search_by_key(&track, |e| e.track)
-            .ok()
-            .filter(|&i| self.entries[i].key == key)
-        {
-            Some(i) => {
-                self.hits_misses.0 += 1;
-                Arc::clone(&self.entries[i].samples)
-            }
-            None => {
-                self.hits_misses.1 += 1;
-                let x = motion::State::from_column_slice(x);
-                let samples = predict_samples(model, &x, t0_s, until_s);
-                let alts = samples
-                    .iter()
-                    .map(|(_, r)| model.ellipsoid.altitude_m(r))
-                    .collect();
-                Arc::new((samples, alts))
-            }
-        };
-        keep.push(CachedPrediction {
-            track,
-            key,
-            samples: Arc::clone(&samples),
-        });
-        samples
-    }
 }
 
 impl Default for DefenseState {
@@ -1035,8 +941,8 @@ pub(crate) fn command_and_control(
         .iter()
         .map(|c| ThreatPrediction {
             threat: c.track.0,
-            samples: &c.samples.0,
-            altitudes_m: Some(&c.samples.1),
+            samples: &c.samples.samples,
+            altitudes_m: Some(&c.samples.altitudes_m),
         })
         .collect();
     let (all_opts, none) =
@@ -1116,7 +1022,7 @@ pub(crate) fn command_and_control(
         let site = ell.geodetic_to_ecef(&b.position.to_geodetic(0.0));
         let band = envelope::planning_band(b.kind);
         let Ok(plan) =
-            envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples.0, t1_s)
+            envelope::earliest_intercept_in(b.kind, band, &site, &ell, &c.samples.samples, t1_s)
         else {
             continue;
         };

@@ -20,6 +20,7 @@ mod command;
 pub mod defense;
 mod event;
 mod ids;
+mod prediction_cache;
 mod scenario;
 pub mod sensing;
 mod simulation;

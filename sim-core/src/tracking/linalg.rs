@@ -16,25 +16,7 @@ pub fn mul<const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<f64, R, K>,
     b: &SMatrix<f64, K, C>,
 ) -> SMatrix<f64, R, C> {
-    let mut out = SMatrix::<f64, R, C>::zeros();
-    if K == 0 {
-        return out;
-    }
-    for j in 0..C {
-        let mut col = [0.0; R];
-        let b0 = b[(0, j)];
-        for (i, c) in col.iter_mut().enumerate() {
-            *c = a[(i, 0)] * b0;
-        }
-        for k in 1..K {
-            let bk = b[(k, j)];
-            for (i, c) in col.iter_mut().enumerate() {
-                *c += a[(i, k)] * bk;
-            }
-        }
-        out.column_mut(j).copy_from_slice(&col);
-    }
-    out
+    product(a, |k, j| b[(k, j)])
 }
 
 /// `a * b^T`, without building the transpose.
@@ -43,18 +25,28 @@ pub fn mul_t<const R: usize, const K: usize, const C: usize>(
     a: &SMatrix<f64, R, K>,
     b: &SMatrix<f64, C, K>,
 ) -> SMatrix<f64, R, C> {
+    product(a, |k, j| b[(j, k)])
+}
+
+/// `a` times the K x C matrix whose entry (k, j) is `b(k, j)`: each output column starts from
+/// the first product and adds the next ones in turn.
+#[inline(always)]
+fn product<const R: usize, const K: usize, const C: usize>(
+    a: &SMatrix<f64, R, K>,
+    b: impl Fn(usize, usize) -> f64,
+) -> SMatrix<f64, R, C> {
     let mut out = SMatrix::<f64, R, C>::zeros();
     if K == 0 {
         return out;
     }
     for j in 0..C {
         let mut col = [0.0; R];
-        let b0 = b[(j, 0)];
+        let b0 = b(0, j);
         for (i, c) in col.iter_mut().enumerate() {
             *c = a[(i, 0)] * b0;
         }
         for k in 1..K {
-            let bk = b[(j, k)];
+            let bk = b(k, j);
             for (i, c) in col.iter_mut().enumerate() {
                 *c += a[(i, k)] * bk;
             }
@@ -88,8 +80,8 @@ mod tests {
                 0 => 0.0,
                 1 => -0.0,
                 _ => {
-                    ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
-                        * 10f64.powi((i + 2 * j) as i32 % 9 - 4)
+                    const SCALE: [f64; 9] = [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 1e2, 1e3, 1e4];
+                    ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * SCALE[(i + 2 * j) % 9]
                 }
             }
         })

@@ -22,8 +22,7 @@
 
 use nalgebra::{Matrix3, Vector3};
 
-use crate::earth::frames::aer_to_enu;
-use crate::earth::{Aer, Ellipsoid};
+use crate::earth::Ellipsoid;
 use crate::radar::{Detection, RadarSite};
 
 /// A radar's antenna as a local frame.
@@ -81,26 +80,19 @@ impl SiteFrame {
     /// measurement" (Bar-Shalom, Li & Kirubarajan 2001, sec. 10.4.3), used to initiate tracks
     /// and to bound gates.
     pub fn plot_ecef(&self, det: &Detection) -> (Vector3<f64>, Matrix3<f64>) {
-        let aer = Aer {
-            azimuth_rad: det.azimuth_rad,
-            elevation_rad: det.elevation_rad,
-            range_m: det.range_m,
-        };
-        let enu = aer_to_enu(&aer);
-        let (se, ce) = libm::sincos(det.elevation_rad);
-        let (sa, ca) = libm::sincos(det.azimuth_rad);
+        let t = PlotTrig::of(det);
         let rg = det.range_m;
         // Columns: d/dR, d/daz, d/del of (e, n, u).
         let j = Matrix3::new(
-            ce * sa,
-            rg * ce * ca,
-            -rg * se * sa,
-            ce * ca,
-            -rg * ce * sa,
-            -rg * se * ca,
-            se,
+            t.ce * t.sa,
+            rg * t.ce * t.ca,
+            -rg * t.se * t.sa,
+            t.ce * t.ca,
+            -rg * t.ce * t.sa,
+            -rg * t.se * t.ca,
+            t.se,
             0.0,
-            rg * ce,
+            rg * t.ce,
         );
         let s = &det.sigmas;
         let r = Matrix3::from_diagonal(&Vector3::new(
@@ -109,30 +101,46 @@ impl SiteFrame {
             s.elevation_rad * s.elevation_rad,
         ));
         let jt = self.rot.transpose() * j;
-        (
-            self.origin + self.rot.transpose() * enu,
-            jt * r * jt.transpose(),
-        )
+        (self.point(det, &t), jt * r * jt.transpose())
     }
-}
 
-impl SiteFrame {
     /// A plot as an ECEF point and the trace of its [`SiteFrame::plot_ecef`] covariance, for
     /// gate bounds: the columns of J are orthogonal with lengths 1, R cos(el) and R, and the
     /// rotation to ECEF keeps lengths, so trace(J R J^T) = sR^2 + (R cos(el) s_az)^2 +
     /// (R s_el)^2 without forming the matrix.
     pub fn plot_position(&self, det: &Detection) -> (Vector3<f64>, f64) {
-        let (se, ce) = libm::sincos(det.elevation_rad);
-        let (sa, ca) = libm::sincos(det.azimuth_rad);
-        let rg = det.range_m;
-        let enu = Vector3::new(rg * ce * sa, rg * ce * ca, rg * se);
+        let t = PlotTrig::of(det);
         let s = &det.sigmas;
-        let across = rg * ce * s.azimuth_rad;
-        let up = rg * s.elevation_rad;
+        let across = det.range_m * t.ce * s.azimuth_rad;
+        let up = det.range_m * s.elevation_rad;
         (
-            self.origin + self.rot.transpose() * enu,
+            self.point(det, &t),
             s.range_m * s.range_m + across * across + up * up,
         )
+    }
+
+    /// The plot's ECEF point: its AER as east-north-up (the products of
+    /// [`crate::earth::frames::aer_to_enu`], in its order), rotated and moved to the antenna.
+    fn point(&self, det: &Detection, t: &PlotTrig) -> Vector3<f64> {
+        let rg = det.range_m;
+        let enu = Vector3::new(rg * t.ce * t.sa, rg * t.ce * t.ca, rg * t.se);
+        self.origin + self.rot.transpose() * enu
+    }
+}
+
+/// Sines and cosines of a plot's elevation and azimuth, taken once per plot.
+struct PlotTrig {
+    se: f64,
+    ce: f64,
+    sa: f64,
+    ca: f64,
+}
+
+impl PlotTrig {
+    fn of(det: &Detection) -> Self {
+        let (se, ce) = libm::sincos(det.elevation_rad);
+        let (sa, ca) = libm::sincos(det.azimuth_rad);
+        Self { se, ce, sa, ca }
     }
 }
 

@@ -607,15 +607,8 @@ impl Tracker {
         // Fine gate: predict candidate tracks (slot[ti] is the track's prediction, in the
         // order first needed), Mahalanobis distance to each candidate plot.
         let mut slot = vec![usize::MAX; nt];
-        let gated = {
-            let mut n = 0;
-            let mut last = usize::MAX;
-            for &(ti, _) in &candidates {
-                n += usize::from(ti != last);
-                last = ti;
-            }
-            n
-        };
+        // Candidates come grouped by track: one prediction per group.
+        let gated = candidates.chunk_by(|a, b| a.0 == b.0).count();
         let mut predicted: Vec<Predicted> = Vec::with_capacity(gated);
         let mut edges: Vec<(usize, usize, f64)> = Vec::with_capacity(candidates.len());
         let mut near_confirmed = vec![false; detections.len()];
