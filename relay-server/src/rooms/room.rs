@@ -2,10 +2,12 @@
 //!
 //! Every 100 ms of wall time (a Tokio interval, catching up in bursts after a stall) the
 //! referee runs `speed` ticks with the commands stamped for them, or none while the room's
-//! clock is paused. Members who may command set the clock (pause, resume, speed); the new
-//! clock applies from the referee's next tick and is broadcast to every member. The speed is
-//! one of [`ALLOWED_SPEEDS`], at most 16 ticks per period, so one room's work per period stays
-//! bounded and it cannot hog the runtime. A command from a member is stamped
+//! clock is paused. Members who may command set the clock (pause, resume, speed), in the
+//! public room only its operators (see [`super`]); the new clock applies from the referee's
+//! next tick and is broadcast to every member. The speed is one of [`ALLOWED_SPEEDS`], at most
+//! 16 ticks per period. Each period is timed against the room's [`Budget`]: a room that
+//! overruns it too often is stopped (its members get one `error` saying why, and it closes),
+//! so no room takes the referee threads from the others ([`super::referees`]). A command from a member is stamped
 //! with the referee's current tick plus [`LEAD_TICKS`] and broadcast to every member at once;
 //! every client applies it at that tick, as the referee does. After each tick the referee
 //! records its state hash; a client hash for the same tick that differs is counted, logged and
@@ -39,6 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::orders::{Applied, Orders, Refusal};
+use super::referees::{Budget, Verdict, Vitals};
 use super::{MAX_MEMBERS, PUBLIC_ROOM, RoomSettings, pack_clock};
 use crate::bus::{BusEvent, EventBus};
 use crate::metrics::RoomMetrics;
@@ -50,6 +53,12 @@ const MAX_PENDING_HASHES: usize = 256;
 /// Seed of every room's simulation. Rooms need no secret randomness, and a fixed seed lets a
 /// room be replayed from its command log.
 const ROOM_SEED: u64 = 1;
+
+/// The answer to a member of the public room who is not one of its operators and tries to
+/// set its clock.
+pub const PUBLIC_CLOCK_REFUSED: &str = "the public room's clock belongs to its operators: only \
+     a member who joined with the relay's operator token may pause it or change its speed; \
+     create a room of your own (POST /api/rooms) to control its clock";
 
 /// The member a REST launch is attributed to.
 pub fn rest_member() -> Member {
@@ -78,6 +87,12 @@ pub enum LaunchOutcome {
     Full(String),
     /// The relay is at a limit (the database queue); one sentence. Worth retrying shortly.
     Busy(String),
+    /// Too many launches wait for the room's referee; one sentence. Worth retrying shortly.
+    Backlog(String),
+    /// The room is not ticking (or has just closed); one sentence. Worth retrying shortly.
+    Stalled(String),
+    /// The room's clock is paused; one sentence. Launches wait for whoever paused it.
+    Paused(String),
 }
 
 impl From<Refusal> for LaunchOutcome {
@@ -86,6 +101,7 @@ impl From<Refusal> for LaunchOutcome {
             Refusal::Rejected(why) => LaunchOutcome::Rejected(why),
             Refusal::Full { .. } => LaunchOutcome::Full(refusal.to_string()),
             Refusal::Busy => LaunchOutcome::Busy(refusal.to_string()),
+            Refusal::Backlog { .. } => LaunchOutcome::Backlog(refusal.to_string()),
         }
     }
 }
@@ -152,6 +168,8 @@ pub enum RoomRequest {
         role: Role,
         /// Whether it may send commands.
         can_command: bool,
+        /// Whether it joined with the public room's operator token (may set its clock).
+        operator: bool,
         /// Its outbound queue.
         outbound: mpsc::Sender<Utf8Bytes>,
         /// The answer.
@@ -172,7 +190,8 @@ pub enum RoomRequest {
         /// (otherwise the room does).
         applied: Option<Applied>,
     },
-    /// A member set the room's clock (validated speed; ignored unless it may command).
+    /// A member set the room's clock (validated speed; refused unless it may: see
+    /// [`super`]).
     Clock {
         /// Its id.
         member: u32,
@@ -209,6 +228,8 @@ pub enum RoomRequest {
 
 struct Connected {
     member: Member,
+    /// Joined with the public room's operator token.
+    operator: bool,
     outbound: mpsc::Sender<Utf8Bytes>,
 }
 
@@ -234,6 +255,10 @@ pub struct Room {
     run: String,
     /// Flown paths of the newest missiles in flight: `[lat, lon, alt_m]` once per second.
     trails: BTreeMap<MissileId, Vec<[f64; 3]>>,
+    /// The time budget of a period, and the recent overruns.
+    budget: Budget,
+    /// The task's health, shared with the handle.
+    vitals: Arc<Vitals>,
 }
 
 /// Ticks between two trail points (one second).
@@ -254,6 +279,7 @@ impl Room {
         clock: Arc<AtomicU32>,
         orders: Arc<Orders>,
         run: String,
+        vitals: Arc<Vitals>,
         settings: RoomSettings,
         metrics: RoomMetrics,
         bus: EventBus,
@@ -273,6 +299,8 @@ impl Room {
             hashes,
             client_hashes: BTreeMap::new(),
             empty_since: Some(Instant::now()),
+            budget: Budget::new(settings.budget, settings.overruns),
+            vitals,
             settings,
             metrics,
             bus,
@@ -282,7 +310,8 @@ impl Room {
     }
 
     /// Runs the room until it has been empty for the grace period (the public room also
-    /// waits until its simulation is idle, since REST launches fly there unwatched).
+    /// waits until its simulation is idle, since REST launches fly there unwatched), or until
+    /// it overruns its budget too often.
     pub async fn run(mut self, mut requests: mpsc::Receiver<RoomRequest>) {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs_f64(TICK_S));
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -290,7 +319,23 @@ impl Room {
         loop {
             tokio::select! {
                 _ = interval.tick() => {
+                    let started = std::time::Instant::now();
                     self.period();
+                    let took = started.elapsed();
+                    self.vitals.beat();
+                    match self.budget.record(took) {
+                        Verdict::Within => {}
+                        Verdict::Overran => {
+                            self.metrics.overruns.inc();
+                            // Other rooms queued on this thread get their turn first.
+                            tokio::task::yield_now().await;
+                        }
+                        Verdict::Stop => {
+                            self.metrics.overruns.inc();
+                            self.stop_overrun(took, &mut requests);
+                            return;
+                        }
+                    }
                     if self.should_close() {
                         break;
                     }
@@ -303,6 +348,42 @@ impl Room {
             }
         }
         tracing::info!(room = %self.id, tick = self.sim.tick(), "room closed");
+    }
+
+    /// Stops the room for overrunning its budget: every member gets one `error` saying why
+    /// and is dropped (its connection closes), the room takes no more requests, and the stop
+    /// is counted and logged once.
+    fn stop_overrun(
+        &mut self,
+        took: std::time::Duration,
+        requests: &mut mpsc::Receiver<RoomRequest>,
+    ) {
+        // Closed first, so connections see a closed room (not an eviction) when their queue
+        // ends, and launches are refused.
+        requests.close();
+        self.vitals
+            .stop("stopped: its referee overran its time budget");
+        self.metrics.stop("overrun");
+        let (overruns, window) = self.budget.rule();
+        let why = format!(
+            "room {} was stopped at tick {}: its referee took longer than its budget of {} ms per \
+             100 ms period in {overruns} of its last {window} periods (the last took {} ms at \
+             speed {} with {} missiles), and would slow every other room; start again with \
+             fewer missiles or a slower clock",
+            super::truncate_id(&self.id),
+            self.sim.tick(),
+            self.budget.limit().as_millis(),
+            took.as_millis(),
+            self.clock.speed,
+            self.sim.missiles().len(),
+        );
+        tracing::warn!(room = %self.id, members = self.members.len(), "{why}");
+        let text: Utf8Bytes = ServerMessage::Error { message: why }.to_json().into();
+        for c in self.members.drain(..) {
+            if c.outbound.try_send(text.clone()).is_ok() {
+                self.metrics.messages_out.inc();
+            }
+        }
     }
 
     /// One 100 ms period: `speed` referee ticks, none while paused.
@@ -349,9 +430,10 @@ impl Room {
                 name,
                 role,
                 can_command,
+                operator,
                 outbound,
                 reply,
-            } => self.join(name, role, can_command, outbound, reply),
+            } => self.join(name, role, can_command, operator, outbound, reply),
             RoomRequest::Leave { member } => {
                 if self.remove(member) {
                     self.broadcast_presence();
@@ -389,13 +471,23 @@ impl Room {
                 paused,
                 speed,
             } => {
-                if let Some(by) = self
-                    .members
-                    .iter()
-                    .find(|c| c.member.id == member && c.member.can_command)
-                    .map(|c| c.member.clone())
-                {
-                    self.set_clock(by, paused, speed);
+                let Some(i) = self.members.iter().position(|c| c.member.id == member) else {
+                    return;
+                };
+                let c = &self.members[i];
+                // The public room's clock is its operators'; a private room's, its players'.
+                let may = if self.private {
+                    c.member.can_command
+                } else {
+                    c.operator
+                };
+                if may {
+                    self.set_clock(c.member.clone(), paused, speed);
+                } else if !self.private {
+                    let message = ServerMessage::Error {
+                        message: PUBLIC_CLOCK_REFUSED.into(),
+                    };
+                    self.send_or_evict(vec![i], &message.to_json().into());
                 }
             }
             RoomRequest::Hash { member, tick, hash } => self.check_hash(member, tick, hash),
@@ -432,6 +524,7 @@ impl Room {
         name: String,
         role: Role,
         can_command: bool,
+        operator: bool,
         outbound: mpsc::Sender<Utf8Bytes>,
         reply: oneshot::Sender<Result<Member, String>>,
     ) {
@@ -464,6 +557,7 @@ impl Room {
         tracing::info!(room = %self.id, member = member.id, name = %member.name, role = ?member.role, "member joined");
         self.members.push(Connected {
             member: member.clone(),
+            operator,
             outbound,
         });
         self.empty_since = None;

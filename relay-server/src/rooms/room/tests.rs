@@ -17,18 +17,28 @@ fn settings() -> RoomSettings {
         queue: 8,
         allowed_origins: vec![],
         capacity: 100,
+        launch_waiting: 1_000,
+        budget: Duration::from_millis(100),
+        overruns: 10,
+        referee_threads: 1,
+        operator_token: None,
     }
 }
 
 fn room_on(id: &str, bus: EventBus) -> Room {
+    room_with(id, bus, settings())
+}
+
+fn room_with(id: &str, bus: EventBus, settings: RoomSettings) -> Room {
     Room::new(
         id.into(),
-        true,
+        id != PUBLIC_ROOM,
         Arc::default(),
         Arc::new(AtomicU32::new(pack_clock(false, 1))),
-        Arc::new(Orders::new(settings().capacity)),
+        Arc::new(Orders::new(settings.capacity, settings.launch_waiting)),
         "0000abcd".into(),
-        settings(),
+        Arc::default(),
+        settings,
         RoomMetrics::default(),
         bus,
     )
@@ -72,12 +82,17 @@ fn command(member: u32, command: Command) -> RoomRequest {
 }
 
 fn join(room: &mut Room, queue: usize) -> (Member, mpsc::Receiver<Utf8Bytes>) {
+    join_as(room, queue, false)
+}
+
+fn join_as(room: &mut Room, queue: usize, operator: bool) -> (Member, mpsc::Receiver<Utf8Bytes>) {
     let (tx, rx) = mpsc::channel(queue);
     let (reply, mut answer) = oneshot::channel();
     room.handle(RoomRequest::Join {
         name: "a".into(),
         role: Role::Attacker,
         can_command: true,
+        operator,
         outbound: tx,
         reply,
     });
@@ -166,6 +181,7 @@ fn the_clock_pauses_and_speeds_the_referee_and_is_broadcast() {
         name: "w".into(),
         role: Role::Observer,
         can_command: false,
+        operator: false,
         outbound: tx,
         reply,
     });
@@ -565,4 +581,107 @@ fn a_member_joining_gets_pending_commands_once() {
         .filter(|m| matches!(m, ServerMessage::Command(_)))
         .count();
     assert_eq!(first_commands, 1, "{first:?}");
+}
+
+#[test]
+fn only_operators_set_the_public_room_clock() {
+    let mut room = room_on(PUBLIC_ROOM, EventBus::new(Default::default()));
+    let (visitor, mut visitor_rx) = join_as(&mut room, 64, false);
+    let (operator, mut operator_rx) = join_as(&mut room, 64, true);
+    drain(&mut visitor_rx);
+    drain(&mut operator_rx);
+    room.handle(RoomRequest::Clock {
+        member: visitor.id,
+        paused: true,
+        speed: 16,
+    });
+    assert!(!room.clock.paused);
+    assert_eq!(room.clock.speed, 1);
+    let refused = drain(&mut visitor_rx);
+    assert!(
+        matches!(&refused[..], [ServerMessage::Error { message }] if message == PUBLIC_CLOCK_REFUSED),
+        "{refused:?}"
+    );
+    assert!(drain(&mut operator_rx).is_empty());
+    room.period();
+    assert_eq!(room.sim.tick(), 1);
+    room.handle(RoomRequest::Clock {
+        member: operator.id,
+        paused: true,
+        speed: 1,
+    });
+    assert!(room.clock.paused);
+    assert_eq!(room.clock.by.as_ref(), Some(&operator));
+    // The operator leaves: the clock stays as set.
+    room.handle(RoomRequest::Leave {
+        member: operator.id,
+    });
+    room.period();
+    assert!(room.clock.paused);
+    assert_eq!(room.sim.tick(), 1);
+}
+
+#[test]
+fn launches_waiting_for_the_referee_are_bounded() {
+    let mut settings = settings();
+    settings.launch_waiting = 3;
+    let room = room_with("test", EventBus::new(Default::default()), settings);
+    let scud = launch();
+    let applied = applied_of(&scud).unwrap();
+    let order = || {
+        order_in(
+            &room.orders,
+            &room.bus,
+            ("test", "0000abcd"),
+            rest_member(),
+            scud.clone(),
+            Some(&applied),
+        )
+    };
+    for _ in 0..3 {
+        order().unwrap();
+    }
+    assert_eq!(order().unwrap_err(), Refusal::Backlog { limit: 3 });
+    assert!(matches!(
+        LaunchOutcome::from(Refusal::Backlog { limit: 3 }),
+        LaunchOutcome::Backlog(why) if why.starts_with("3 launches already wait")
+    ));
+}
+
+/// A room whose every period overruns its budget is stopped after `overruns` of them: its
+/// members hear why, the stop is counted, the task ends and takes no more requests.
+#[tokio::test]
+async fn a_room_overrunning_its_budget_is_stopped_and_tells_its_members() {
+    let mut settings = settings();
+    settings.budget = Duration::from_nanos(1);
+    settings.overruns = 3;
+    let mut room = room_with("test", EventBus::new(Default::default()), settings);
+    let (_, mut rx) = join(&mut room, 64);
+    drain(&mut rx);
+    let metrics = room.metrics.clone();
+    let vitals = room.vitals.clone();
+    let (requests, requests_rx) = mpsc::channel(8);
+    tokio::time::timeout(Duration::from_secs(10), room.run(requests_rx))
+        .await
+        .expect("the room stops within 10 s");
+    assert!(requests.is_closed());
+    assert_eq!(metrics.overruns.get(), 3);
+    assert_eq!(
+        metrics
+            .stopped
+            .get_or_create(&crate::metrics::StoppedLabels { reason: "overrun" })
+            .get(),
+        1
+    );
+    assert!(vitals.stopped().is_some());
+    let messages = drain(&mut rx);
+    let Some(ServerMessage::Error { message }) = messages.last() else {
+        panic!("{messages:?}");
+    };
+    assert!(
+        message.contains("was stopped") && message.contains("3 of its last 6 periods"),
+        "{message}"
+    );
+    // The member's queue was dropped: its connection closes.
+    assert!(rx.recv().await.is_none());
 }
