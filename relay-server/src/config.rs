@@ -181,6 +181,12 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A secret for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(secret: &str) -> Self {
+        Self(secret.into())
+    }
 }
 
 impl std::fmt::Debug for Secret {

@@ -254,7 +254,8 @@ impl RoomHandle {
         }
         if let Some(since) = self.local.as_ref().and_then(|l| l.vitals.stalled()) {
             return Err(LaunchOutcome::Stalled(format!(
-                "room {id} is not ticking (its referee has not completed a period for {:.1} s);                  try again shortly",
+                "room {id} is not ticking (its referee has not completed a period for {:.1} s); \
+                 try again shortly",
                 since.as_secs_f64()
             )));
         }
@@ -265,7 +266,8 @@ impl RoomHandle {
                 "its operators"
             };
             return Err(LaunchOutcome::Paused(format!(
-                "room {id} is paused (by {by}) at tick {}; launches are refused until it                  resumes",
+                "room {id} is paused (by {by}) at tick {}; launches are refused until it \
+                 resumes",
                 self.tick()
             )));
         }
@@ -670,6 +672,54 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    /// A handle to a room run here whose task is not running: what REST checks before a
+    /// launch, and the public room's operators.
+    #[tokio::test]
+    async fn launches_are_refused_at_once_into_a_stalled_or_paused_room() {
+        let (requests, _task) = mpsc::channel(1);
+        let vitals = Arc::new(referees::Vitals::default());
+        let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
+        let handle = RoomHandle {
+            id: PUBLIC_ROOM.into(),
+            token: None,
+            requests,
+            tick: Arc::new(AtomicU64::new(7)),
+            clock: clock.clone(),
+            remote: None,
+            local: Some(Local {
+                orders: Arc::new(orders::Orders::new(10, 10)),
+                bus: EventBus::new(Default::default()),
+                run: "0000abcd".into(),
+                vitals: vitals.clone(),
+            }),
+            waiting: Waiting::new(1),
+        };
+        assert_eq!(handle.launchable(), Ok(()));
+        clock.store(pack_clock(true, 1), Ordering::Relaxed);
+        let Err(LaunchOutcome::Paused(why)) = handle.launchable() else {
+            panic!("{:?}", handle.launchable())
+        };
+        assert_eq!(
+            why,
+            "room public is paused (by its operators) at tick 7; launches are refused until it \
+             resumes"
+        );
+        // No period for a second: stalled, whatever the clock.
+        tokio::time::sleep(referees::STALL_AFTER + Duration::from_millis(50)).await;
+        let Err(LaunchOutcome::Stalled(why)) = handle.launchable() else {
+            panic!("{:?}", handle.launchable())
+        };
+        assert!(why.starts_with("room public is not ticking"), "{why}");
+        vitals.beat();
+        assert!(matches!(handle.launchable(), Err(LaunchOutcome::Paused(_))));
+
+        let operator = Secret::for_tests("0123456789abcdef0123");
+        assert!(handle.operates(Some("0123456789abcdef0123"), Some(&operator)));
+        assert!(!handle.operates(Some("0123456789abcdef0124"), Some(&operator)));
+        assert!(!handle.operates(None, Some(&operator)));
+        assert!(!handle.operates(Some("0123456789abcdef0123"), None));
     }
 
     #[test]
