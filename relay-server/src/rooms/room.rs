@@ -7,12 +7,12 @@
 //! next tick and is broadcast to every member. The speed is one of [`ALLOWED_SPEEDS`], at most
 //! 16 ticks per period. Each period is timed against the room's [`Budget`]: a room that
 //! overruns it too often is stopped (its members get one `error` saying why, and it closes),
-//! so no room takes the referee threads from the others ([`super::referees`]). A command from a member is stamped
-//! with the referee's current tick plus [`LEAD_TICKS`] and broadcast to every member at once;
-//! every client applies it at that tick, as the referee does. After each tick the referee
-//! records its state hash; a client hash for the same tick that differs is counted, logged and
-//! answered with a resync (snapshot + pending commands). A member whose outbound queue is full
-//! is evicted on the spot: the room never waits for anyone.
+//! so no room takes the referee threads from the others ([`super::referees`]). A command from
+//! a member is stamped with the referee's current tick plus [`LEAD_TICKS`] and broadcast to
+//! every member at once; every client applies it at that tick, as the referee does. After
+//! each tick the referee records its state hash; a client hash for the same tick that differs
+//! is counted, logged and answered with a resync (snapshot + pending commands). A member whose
+//! outbound queue is full is evicted on the spot: the room never waits for anyone.
 //!
 //! Commands are stamped in the room's [`Orders`] book, shared with the room's handle: REST
 //! launches are ordered there by the request itself, websocket commands by this task, and this
