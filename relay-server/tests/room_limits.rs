@@ -109,7 +109,7 @@ async fn an_expensive_room_is_stopped_while_the_relay_and_other_rooms_answer() {
         "--operator-token",
         OPERATOR,
         "--room-budget-ms",
-        "25",
+        "50",
         "--room-overruns",
         "10",
         "--referee-threads",
@@ -140,7 +140,7 @@ async fn an_expensive_room_is_stopped_while_the_relay_and_other_rooms_answer() {
     }
     let loaded_overruns = relay.metric("relay_room_overruns_total");
 
-    // An operator sets the public room to 16x: each period now far exceeds 25 ms.
+    // An operator sets the public room to 16x: each period now far exceeds 50 ms.
     let (mut operator, welcome) =
         Client::join(&relay.url("public"), "ops", Role::Observer, Some(OPERATOR)).await;
     assert_eq!(
@@ -182,7 +182,7 @@ async fn an_expensive_room_is_stopped_while_the_relay_and_other_rooms_answer() {
     );
     assert!(
         message.contains("room public was stopped")
-            && message.contains("budget of 25 ms")
+            && message.contains("budget of 50 ms")
             && message.contains("10 of its last 20 periods"),
         "{message}"
     );
