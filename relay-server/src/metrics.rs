@@ -17,7 +17,12 @@
 //! - `relay_desyncs_total`: client state hashes that differed from the referee's;
 //! - `relay_overload_total{reason}`: launches answered 503 with `Retry-After` because the relay
 //!   was at a limit: `room-capacity` (the room's missiles in flight), `solver` (every CPU
-//!   solving and the waiting line full), `database` (the queue of launches to write full);
+//!   solving and the waiting line full), `database` (the queue of launches to write full),
+//!   `room-backlog` (`--launch-waiting` launches ordered in the room and not yet applied),
+//!   `room-stalled` (the room's referee has not completed a period for a second);
+//! - `relay_room_overruns_total`: referee periods that took longer than `--room-budget-ms`;
+//! - `relay_rooms_stopped_total{reason}`: rooms the relay stopped, by reason: `overrun`
+//!   (`--room-overruns` overruns among the room's last 2 x that many periods);
 //! - `relay_solves_total{result}`: launch checks by the relay's solver: `computed`, `hit` (the
 //!   cache had the answer), `shared` (waited for the same computation in flight), `busy`
 //!   (refused: the waiting line was full); `relay_solves_waiting` (gauge);
@@ -285,7 +290,14 @@ pub struct ResultLabels {
 /// Labels `reason` of `relay_overload_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct OverloadLabels {
-    /// `room-capacity`, `solver` or `database`.
+    /// `room-capacity`, `solver`, `database`, `room-backlog` or `room-stalled`.
+    pub reason: &'static str,
+}
+
+/// Labels of `relay_rooms_stopped_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct StoppedLabels {
+    /// `overrun`.
     pub reason: &'static str,
 }
 
@@ -324,6 +336,10 @@ pub struct RoomMetrics {
     pub public_in_flight: Gauge,
     /// `relay_launch_mispredictions_total`.
     pub mispredictions: Counter,
+    /// `relay_room_overruns_total`.
+    pub overruns: Counter,
+    /// `relay_rooms_stopped_total{reason}`.
+    pub stopped: Family<StoppedLabels, Counter>,
 }
 
 impl RoomMetrics {
@@ -337,6 +353,11 @@ impl RoomMetrics {
         self.overload
             .get_or_create(&OverloadLabels { reason })
             .inc();
+    }
+
+    /// Counts one room stopped for `reason`.
+    pub fn stop(&self, reason: &'static str) {
+        self.stopped.get_or_create(&StoppedLabels { reason }).inc();
     }
 }
 
@@ -429,6 +450,16 @@ impl Metrics {
             "relay_launch_mispredictions",
             "Referee launch events that differed from the ones their rooms predicted",
             rooms.mispredictions.clone(),
+        );
+        registry.register(
+            "relay_room_overruns",
+            "Referee periods of a room that took longer than the room's time budget",
+            rooms.overruns.clone(),
+        );
+        registry.register(
+            "relay_rooms_stopped",
+            "Rooms stopped by the relay, by reason (overrun)",
+            rooms.stopped.clone(),
         );
         let solver = crate::solver::SolverMetrics::default();
         registry.register(
