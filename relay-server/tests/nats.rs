@@ -269,6 +269,102 @@ async fn the_stream_is_shared_and_keeps_an_event_once_however_often_it_is_publis
     assert_eq!(info.config.max_age, Duration::from_secs(2 * 3600));
 }
 
+/// Events flow steadily while nats-server is killed (SIGKILL) and restarted on its store; a
+/// durable consumer of the stream, away from before the outage until after the relay caught
+/// up, sees every event, each at exactly one stream position (publishes retried across the
+/// kill were dropped by the duplicate window).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_consumer_away_during_a_nats_kill_sees_every_event_once() {
+    const EVENTS: u32 = 20_000;
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let (state, router, _) = relay(&nats).await;
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while stream::context(&client)
+        .get_stream(stream::EVENTS_STREAM)
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not create the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let away = stream::consumer(&client, "away", "mdsim.events.load.>").await;
+    // 20,000 events at about 5,000 a second.
+    let bus = state.bus().clone();
+    let producer = tokio::spawn(async move {
+        for i in 0..EVENTS {
+            bus.publish(BusEvent::from_payload(
+                "load",
+                "00000000",
+                u64::from(i / 10),
+                i % 10,
+                json!({"type": "probe", "n": i}),
+            ));
+            if i % 10 == 9 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut consumed = stream::fetch(&client, &away, 1000, Duration::from_secs(1)).await;
+    assert!(
+        !consumed.is_empty(),
+        "the consumer read nothing before the outage"
+    );
+    drop(away);
+    drop(client);
+    nats.stop();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    nats.restart();
+    producer.await.unwrap();
+    assert_eq!(state.bus().drain(Duration::from_secs(60)).await, 0);
+    assert_eq!(metric(&router, "nats_buffer_dropped_total").await, 0.0);
+    let (_, text) = send(
+        &router,
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let errors: Vec<&str> = text
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("nats_errors_total"))
+        .collect();
+    eprintln!("through the kill: {errors:?}");
+
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let away = stream::durable(&client, "away").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut positions = std::collections::BTreeMap::new();
+    loop {
+        for s in &consumed {
+            let at = positions
+                .entry(s.event_id().to_string())
+                .or_insert(s.sequence);
+            assert_eq!(*at, s.sequence, "{} is stored twice", s.event_id());
+            assert_eq!(s.msg_id.as_deref(), Some(s.event_id()));
+        }
+        if positions.len() == EVENTS as usize {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the durable consumer has {} of {EVENTS} events",
+            positions.len()
+        );
+        consumed = stream::fetch(&client, &away, 1000, Duration::from_secs(1)).await;
+    }
+    for i in 0..EVENTS {
+        let id = format!("load:00000000:{}:{}", i / 10, i % 10);
+        assert!(positions.contains_key(&id), "{id} is missing");
+    }
+}
+
 /// An old deployment's nats-server without JetStream: the relay runs and publishes on the
 /// core subjects.
 #[tokio::test]
