@@ -267,6 +267,26 @@ async fn the_stream_is_shared_and_keeps_an_event_once_however_often_it_is_publis
     // The second relay's limits are the stream's now.
     let info = events.info().await.unwrap();
     assert_eq!(info.config.max_age, Duration::from_secs(2 * 3600));
+
+    // A stream that goes missing (deleted, or a server that lost its store) is created again
+    // by the next publish that finds it missing, and that publish is not lost.
+    js.delete_stream(stream::EVENTS_STREAM).await.unwrap();
+    let after = BusEvent::from_payload("dedup", "00000000", 2, 0, json!({"type": "probe"}));
+    first.bus().publish(after);
+    assert_eq!(first.bus().drain(Duration::from_secs(15)).await, 0);
+    let consumer = stream::consumer(&client, "again", "mdsim.events.dedup.probe").await;
+    let stored = stream::fetch(&client, &consumer, 10, Duration::from_secs(2)).await;
+    let ids: Vec<&str> = stored.iter().map(|s| s.event_id()).collect();
+    assert_eq!(ids, ["dedup:00000000:2:0"]);
+    assert!(metric_of(&first, "nats_errors_total{op=\"stream-missing\"}") >= 1.0);
+}
+
+fn metric_of(state: &AppState, name: &str) -> f64 {
+    let text = state.metrics().encode().unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
 /// Events flow steadily while nats-server is killed (SIGKILL) and restarted on its store; a
