@@ -107,6 +107,25 @@ pub struct Config {
     #[arg(long, env = "MDSIM_NATS_URL")]
     pub nats_url: Option<String>,
 
+    /// Hours an event is kept in the JetStream stream MDSIM_EVENTS (where the server has
+    /// JetStream) for consumers that were away; older events are discarded.
+    #[arg(long, env = "MDSIM_NATS_STREAM_MAX_AGE", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub nats_stream_max_age: u32,
+
+    /// Most megabytes (MiB) the JetStream stream MDSIM_EVENTS keeps; past it the oldest events
+    /// are discarded.
+    #[arg(long, env = "MDSIM_NATS_STREAM_MAX_MB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub nats_stream_max_mb: u32,
+
+    /// Most events the JetStream stream MDSIM_EVENTS keeps; past it the oldest are discarded.
+    #[arg(long, env = "MDSIM_NATS_STREAM_MAX_EVENTS", default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    pub nats_stream_max_events: u64,
+
+    /// Seconds during which the JetStream stream drops an event published again with the
+    /// same id (its Nats-Msg-Id), so a retried publish is stored once.
+    #[arg(long, env = "MDSIM_NATS_DEDUP_WINDOW", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub nats_dedup_window: u32,
+
     /// PostgreSQL URL (postgres://user@host:port/db) of a database with PostGIS; when given,
     /// it is used instead of the SQLite file under --data-dir.
     #[arg(long, env = "MDSIM_DATABASE_URL", value_parser = parse_database_url)]

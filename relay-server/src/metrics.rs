@@ -39,7 +39,10 @@
 //!   batch's publish + flush), `nats_buffer_events` (events waiting for NATS),
 //!   `nats_buffer_dropped_total`, `nats_inbound_total{result}`;
 //! - `db_written_total`, `db_errors_total`, `db_write_seconds`, `db_buffer_events`,
-//!   `db_buffer_dropped_total`.
+//!   `db_buffer_dropped_total`;
+//! - `relay_dead_letters_total{sink}`: events a sink refused for what they are (not an
+//!   outage) and set aside instead of retrying (`nats`: too large, invalid subject, refused by
+//!   the stream).
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static
@@ -111,6 +114,14 @@ pub struct Metrics {
     nats: ServiceMetrics,
     db: ServiceMetrics,
     solver: crate::solver::SolverMetrics,
+    dead_letters: Family<SinkLabels, Counter>,
+}
+
+/// Labels `sink` of `relay_dead_letters_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct SinkLabels {
+    /// `nats` or `database`.
+    pub sink: &'static str,
 }
 
 /// Most distinct `radar` / `battery` label values; later names share the label `other`, so
@@ -542,6 +553,12 @@ impl Metrics {
                 service.dropped.clone(),
             );
         }
+        let dead_letters = Family::<SinkLabels, Counter>::default();
+        registry.register(
+            "relay_dead_letters",
+            "Events a sink refused for what they are (not an outage), set aside and not retried, by sink",
+            dead_letters.clone(),
+        );
         registry.register(
             "nats_inbound",
             "Messages received on the inbound NATS subjects, by result",
@@ -557,7 +574,15 @@ impl Metrics {
             nats,
             db,
             solver,
+            dead_letters,
         }
+    }
+
+    /// The counter of events `sink` set aside (`relay_dead_letters_total{sink}`), created at 0.
+    pub fn dead_letters(&self, sink: &'static str) -> Counter {
+        self.dead_letters
+            .get_or_create(&SinkLabels { sink })
+            .clone()
     }
 
     /// The solver's metrics.

@@ -4,6 +4,9 @@
 //! Prometheus scraping `/metrics`. Then NATS and PostgreSQL are both stopped mid-run while a
 //! radar keeps the referee emitting events, and restarted: every event id the referee emitted
 //! is stored exactly once and was published on NATS, and the relay never stopped serving.
+//! NATS is killed (SIGKILL) and restarted on its JetStream store: a durable consumer of the
+//! stream, away from before the outage until after it, catches up from its position and sees
+//! every event the referee emitted and the database stored, each stored once in the stream.
 
 mod common;
 
@@ -17,6 +20,7 @@ use sim_core::protocol::{ClientMessage, Role};
 use tokio::net::TcpListener;
 
 use common::services::{Nats, Postgres, Prometheus};
+use common::stream::{self, Stored};
 use common::ws::{Client, http};
 use common::{TempDir, dist_fixture};
 
@@ -85,6 +89,22 @@ async fn launch_to_nats_to_postgis_to_prometheus_and_nothing_lost_when_both_rest
     let mut launches = client.subscribe("missile.launch").await.unwrap();
     let before_outage = collect(client.subscribe("mdsim.events.>").await.unwrap());
     client.flush().await.unwrap();
+    // A durable consumer of the stream, on its own connection (a separate program).
+    let consumer_client = async_nats::connect(nats.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while stream::context(&consumer_client)
+        .get_stream(stream::EVENTS_STREAM)
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not create the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let away = stream::consumer(&consumer_client, "away", "").await;
+    let mut consumed: Vec<Stored> = Vec::new();
 
     // A radar on the coast, placed first: its plots and tracks join the events that have to
     // get through the outage.
@@ -185,6 +205,14 @@ async fn launch_to_nats_to_postgis_to_prometheus_and_nothing_lost_when_both_rest
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // The consumer reads what is there, acknowledges it, and goes away before the outage.
+    consumed.extend(stream::fetch(&consumer_client, &away, 1000, Duration::from_secs(2)).await);
+    assert!(
+        consumed.iter().any(|s| s.event_id() == event_id),
+        "the launch before the outage is in the stream: {consumed:?}"
+    );
+    drop(away);
+    drop(consumer_client);
 
     nats.stop();
     pg.stop();
@@ -267,6 +295,51 @@ async fn launch_to_nats_to_postgis_to_prometheus_and_nothing_lost_when_both_rest
         async move { missing == 0 }
     })
     .await;
+    // The consumer comes back after the outage and catches up from its durable position: every
+    // event the referee emitted and the database stored, each at one stream position.
+    let stored_ids: BTreeSet<String> =
+        sqlx::query_scalar::<_, String>("SELECT event_id FROM event")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let consumer_client = async_nats::connect(nats.url()).await.unwrap();
+    let away = stream::durable(&consumer_client, "away").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen: BTreeSet<&str> = consumed.iter().map(Stored::event_id).collect();
+        let missing: Vec<&String> = emitted
+            .union(&stored_ids)
+            .filter(|id| !seen.contains(id.as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the durable consumer misses {} events, such as {:?}",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+        consumed.extend(stream::fetch(&consumer_client, &away, 1000, Duration::from_secs(1)).await);
+    }
+    // Exactly once by id: redeliveries (an acknowledgement lost with the server) repeat a stream
+    // position; no event id is stored at two positions.
+    let mut positions = std::collections::BTreeMap::new();
+    for s in &consumed {
+        assert_eq!(s.msg_id.as_deref(), Some(s.event_id()), "{s:?}");
+        let at = positions
+            .entry(s.event_id().to_string())
+            .or_insert(s.sequence);
+        assert_eq!(*at, s.sequence, "{} is stored twice", s.event_id());
+    }
+    let redelivered = consumed.iter().filter(|s| s.delivered > 1).count();
+    eprintln!(
+        "durable consumer: {} deliveries, {} distinct events, {redelivered} redelivered",
+        consumed.len(),
+        positions.len()
+    );
     for name in ["nats_buffer_dropped_total", "db_buffer_dropped_total"] {
         assert_eq!(metric(&state, name), 0.0, "{name}");
     }

@@ -7,6 +7,7 @@
 )]
 
 pub mod services;
+pub mod stream;
 pub mod ws;
 
 use std::path::{Path, PathBuf};

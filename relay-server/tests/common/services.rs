@@ -40,17 +40,35 @@ fn find(program: &str, extra: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A `nats-server` child process.
+/// How a [`Nats`] server is configured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NatsOptions {
+    /// Start without JetStream (as an old deployment would).
+    pub no_jetstream: bool,
+    /// The server's `max_payload` in bytes (NATS's default is 1 MiB).
+    pub max_payload: Option<u32>,
+}
+
+/// A `nats-server` child process, with JetStream (its store in a temporary directory kept
+/// across [`Nats::stop`] and [`Nats::restart`], as a real server's disk would be) unless told
+/// otherwise.
 pub struct Nats {
     bin: PathBuf,
     /// Its port on 127.0.0.1.
     pub port: u16,
     child: Option<Child>,
+    options: NatsOptions,
+    dir: TempDir,
 }
 
 impl Nats {
-    /// Starts `nats-server` on a free port, or `None` when it is not installed.
+    /// Starts `nats-server` with JetStream on a free port, or `None` when it is not installed.
     pub fn start() -> Option<Self> {
+        Self::start_with(NatsOptions::default())
+    }
+
+    /// Starts `nats-server` configured by `options`, or `None` when it is not installed.
+    pub fn start_with(options: NatsOptions) -> Option<Self> {
         let Some(bin) = find(
             "nats-server",
             &["/usr/sbin/nats-server", "/usr/bin/nats-server"],
@@ -60,10 +78,16 @@ impl Nats {
             );
             return None;
         };
+        let dir = TempDir::new("nats");
+        if let Some(bytes) = options.max_payload {
+            dir.write("nats.conf", format!("max_payload: {bytes}\n"));
+        }
         let mut nats = Self {
             bin,
             port: free_port(),
             child: None,
+            options,
+            dir,
         };
         nats.restart();
         Some(nats)
@@ -83,10 +107,21 @@ impl Nats {
         wait_for_port(self.port, false);
     }
 
-    /// (Re)starts the server on the same port and waits until it accepts connections.
+    /// (Re)starts the server on the same port (and JetStream store) and waits until it
+    /// accepts connections.
     pub fn restart(&mut self) {
-        let child = Command::new(&self.bin)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+        let mut command = Command::new(&self.bin);
+        command.args(["-a", "127.0.0.1", "-p", &self.port.to_string()]);
+        if !self.options.no_jetstream {
+            command
+                .arg("-js")
+                .arg("-sd")
+                .arg(self.dir.path().join("store"));
+        }
+        if self.options.max_payload.is_some() {
+            command.arg("-c").arg(self.dir.path().join("nats.conf"));
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

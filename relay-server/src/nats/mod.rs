@@ -16,16 +16,27 @@
 //! request (with a reply subject) is answered with the REST body, or `{"error": ...}`; at
 //! most 64 are handled at once, more are refused as busy.
 //!
-//! Invariants: delivery is at least once (a batch whose flush fails or times out is published
-//! again; consumers deduplicate by `event_id`); the client reconnects forever with a backoff
-//! capped at [`MAX_RECONNECT_DELAY`], and the subscription is renewed by the client on
-//! reconnection; while NATS is unreachable, events wait in the bounded [`Outbox`]
-//! (`nats_buffer_events`), and nothing in a room waits for NATS.
+//! Where the server has JetStream, the envelopes are also stored in the stream
+//! [`jetstream::EVENTS_STREAM`] (created or updated by each relay on start and after each
+//! reconnection, with limits from the configuration), published with `Nats-Msg-Id` = the event
+//! id and an awaited acknowledgement; see [`publish`] for the publisher and its dead letters.
+//!
+//! Invariants: delivery into the stream is at least once and, within its duplicate window,
+//! exactly once by event id (a batch not acknowledged, flushed or timed out is published
+//! again); delivery on the core subjects is at most once per connection of a subscriber (core
+//! NATS keeps nothing); a message NATS refuses (too large, invalid) is set aside and counted,
+//! never retried; the client reconnects forever with a backoff capped at
+//! [`MAX_RECONNECT_DELAY`], and the subscription is renewed by the client on reconnection;
+//! while NATS is unreachable, events wait in the bounded [`Outbox`] (`nats_buffer_events`), and
+//! nothing in a room waits for NATS. Without JetStream on the server the relay runs on core
+//! subjects only and says so once.
+
+pub mod jetstream;
+mod publish;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_nats::connection::State;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
@@ -40,12 +51,8 @@ pub const INBOUND_LAUNCH: &str = "command.launch";
 pub const INBOUND_QUEUE_GROUP: &str = "mdsim-relays";
 /// Longest wait between reconnection attempts.
 pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
-/// Events published per flush.
-const BATCH: usize = 256;
 /// Inbound launches handled at once; more are answered "busy" at once.
 const MAX_INBOUND_IN_FLIGHT: usize = 64;
-/// How long a flush may take before the batch is considered undelivered.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Connects to `url` (returning at once: the first connection is retried in the background)
 /// and starts the outbound publisher and the inbound launch subscriber.
@@ -56,6 +63,8 @@ pub async fn start(
 ) -> Result<async_nats::Client, String> {
     let metrics = state.metrics().nats().clone();
     let events_metrics = metrics.clone();
+    let connections = Arc::new(publish::Connections::default());
+    let counted = connections.clone();
     let client = async_nats::ConnectOptions::new()
         .name("mdsim-relay")
         .retry_on_initial_connect()
@@ -66,6 +75,9 @@ pub async fn start(
         })
         .event_callback(move |event| {
             let metrics = events_metrics.clone();
+            if matches!(event, async_nats::Event::Connected) {
+                counted.connected();
+            }
             async move {
                 match event {
                     async_nats::Event::Connected => tracing::info!("NATS connected"),
@@ -80,7 +92,15 @@ pub async fn start(
         .connect(url)
         .await
         .map_err(|e| format!("cannot connect to NATS at {url}: {e}"))?;
-    tokio::spawn(publish_loop(client.clone(), outbox, metrics.clone()));
+    let publisher = publish::Publisher::new(
+        client.clone(),
+        outbox,
+        metrics.clone(),
+        state.metrics().dead_letters("nats"),
+        jetstream::StreamLimits::from_config(state.config()),
+        connections,
+    );
+    tokio::spawn(publisher.run());
     // A queue group: with several relays on one NATS, each launch is handled by one of them
     // (which forwards it to the room's owner when another relay owns the room).
     let subscriber = client
@@ -94,56 +114,6 @@ pub async fn start(
         metrics,
     ));
     Ok(client)
-}
-
-/// Publishes queued events until the process ends; never gives up on a batch.
-async fn publish_loop(client: async_nats::Client, outbox: Arc<Outbox>, metrics: ServiceMetrics) {
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        let (last, batch) = outbox.peek(BATCH).await;
-        if client.connection_state() != State::Connected {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_RECONNECT_DELAY);
-            continue;
-        }
-        let started = Instant::now();
-        match publish_batch(&client, &batch).await {
-            Ok(()) => {
-                metrics.latency.observe(started.elapsed().as_secs_f64());
-                metrics.delivered.inc_by(batch.len() as u64);
-                outbox.ack(last);
-                backoff = Duration::from_millis(50);
-            }
-            Err(op) => {
-                metrics.error(op);
-                tracing::warn!(
-                    "publishing {} events on NATS failed ({op}); retrying",
-                    batch.len()
-                );
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_RECONNECT_DELAY);
-            }
-        }
-    }
-}
-
-async fn publish_batch(
-    client: &async_nats::Client,
-    batch: &[Arc<BusEvent>],
-) -> Result<(), &'static str> {
-    for event in batch {
-        for (subject, body) in messages(event) {
-            client
-                .publish(subject, Bytes::from(body))
-                .await
-                .map_err(|_| "publish")?;
-        }
-    }
-    match tokio::time::timeout(FLUSH_TIMEOUT, client.flush()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err("flush"),
-        Err(_) => Err("flush-timeout"),
-    }
 }
 
 /// A NATS subject token: anything outside `[A-Za-z0-9_-]` becomes `_` (room ids and event
