@@ -241,6 +241,62 @@ impl Postgres {
         wait_for_port(self.port, true);
     }
 
+    /// Kills the server as a crash would (SIGKILL to the postmaster, whose children then
+    /// exit by themselves) and waits until its port is closed. The next start recovers from
+    /// the write-ahead log.
+    pub fn kill(&self) {
+        let pid_file = self.dir.path().join("data").join("postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_owned))
+        {
+            let _ = Command::new("kill")
+                .args(["-KILL", pid.trim()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        wait_for_port(self.port, false);
+    }
+
+    /// Starts the server after a [`Postgres::kill`]: the postmaster's children may still hold
+    /// its shared memory for a moment, so the start is retried for up to 30 s.
+    pub fn restart_after_kill(&self) {
+        let data = self.data();
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {}",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut cmd = if self.as_postgres {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"])
+                    .arg(self.bin.join("pg_ctl"));
+                c
+            } else {
+                Command::new(self.bin.join("pg_ctl"))
+            };
+            let started = cmd
+                .args(["-D", &data, "-l", &log, "-w", "-o", &opts, "start"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if started {
+                wait_for_port(self.port, true);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not start again after a kill; see {log}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Stops the server (fast shutdown) and waits until it is down.
     pub fn stop(&self) {
         let data = self.data();
