@@ -80,6 +80,21 @@ impl Toolchain {
         Ok(tools)
     }
 
+    /// Finds or installs what the soak (`cargo xtask soak`) needs besides cargo: nats-server
+    /// and PostgreSQL 15 with PostGIS, without the web or browser tools.
+    pub fn ensure_services() -> Result<Toolchain> {
+        let tools = Toolchain::found()?;
+        let mut missing = Vec::new();
+        if which("nats-server", &tools.path).is_none() && !Path::new(NATS_SERVER).is_file() {
+            missing.push("nats-server");
+        }
+        if !Path::new(POSTGRES_INITDB).is_file() || !Path::new(POSTGIS_CONTROL).is_file() {
+            missing.push("postgresql-15-postgis-3");
+        }
+        tools.install_debian(&missing)?;
+        Ok(tools)
+    }
+
     /// The `PATH` for children: cargo's bin directory first.
     pub fn path(&self) -> &std::ffi::OsStr {
         &self.path
