@@ -115,17 +115,33 @@ pub fn run(services: &mut Services, control: &Control, plan: &Plan, stop: &Atomi
         // Down for 0.5 to 5 s: long enough for reconnection backoffs to grow and buffers to fill.
         let down = Duration::from_secs_f64(rng.between(0.5, 5.0));
         let victim = rng.below(2);
+        // With relay kills on, half the outages also kill a relay while its buffers hold what
+        // the dead service has not taken yet: the hardest case for a relay that keeps them in
+        // memory.
+        let overlap = plan.kill_relay && rng.unit() < 0.5;
         let at = start.elapsed().as_secs_f64();
+        let kill_during = |services: &mut Services, done: &mut Done| {
+            if overlap {
+                std::thread::sleep(down / 2);
+                let mut relays = services.relays.lock().unwrap_or_else(|p| p.into_inner());
+                relays[victim].kill();
+                std::thread::sleep(down / 2);
+                relays[victim].restart();
+                done.relay_kills += 1;
+            } else {
+                std::thread::sleep(down);
+            }
+        };
         match action {
             Action::KillNats => {
                 services.nats.stop();
-                std::thread::sleep(down);
+                kill_during(services, &mut done);
                 services.nats.restart();
                 done.nats_kills += 1;
             }
             Action::KillPostgres => {
                 services.pg.kill();
-                std::thread::sleep(down);
+                kill_during(services, &mut done);
                 services.pg.restart_after_kill();
                 done.pg_kills += 1;
             }
@@ -144,8 +160,12 @@ pub fn run(services: &mut Services, control: &Control, plan: &Plan, stop: &Atomi
                 done.relay_kills += 1;
             }
         }
+        let relay = ["A", "B"][victim];
         let what = match action {
-            Action::KillRelay => format!("kill -9 relay {}", ["A", "B"][victim]),
+            Action::KillRelay => format!("kill -9 relay {relay}"),
+            other if overlap && other != Action::RestartConsumer => {
+                format!("{other:?} and kill -9 relay {relay} during the outage")
+            }
             other => format!("{other:?}"),
         };
         let line = format!("t+{at:.1}s {what}, down {} ms", down.as_millis());
