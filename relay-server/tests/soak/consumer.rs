@@ -155,3 +155,48 @@ pub async fn run(url: String, control: Arc<Control>) {
         }
     }
 }
+
+/// Every event id in the stream now, read from its start by an ephemeral consumer (to tell a
+/// gap of the durable consumer from an event that never reached the stream).
+pub async fn read_all(url: &str) -> Result<BTreeSet<String>, String> {
+    let client = tokio::time::timeout(STEP, async_nats::connect(url))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    let js = async_nats::jetstream::new(client.clone());
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut consumer: PullConsumer = stream
+        .create_consumer(pull::Config {
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::None,
+            inactive_threshold: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut ids = BTreeSet::new();
+    loop {
+        let mut batch = consumer
+            .batch()
+            .max_messages(1000)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(Ok(message)) = tokio::time::timeout(STEP, batch.next())
+            .await
+            .map_err(|_| "the stream stalled".to_string())?
+        {
+            if let Some(id) = message.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")) {
+                ids.insert(id.as_str().to_string());
+            }
+        }
+        let info = consumer.info().await.map_err(|e| e.to_string())?;
+        if info.num_pending == 0 {
+            return Ok(ids);
+        }
+    }
+}

@@ -93,8 +93,8 @@ pub struct Launches {
     pub connection_errors: u64,
 }
 
-/// Posts labelled launches at `rate` per second to `relays[first]`, then to the other relay
-/// after a connection error, until `stop`.
+/// Posts labelled launches at `rate` per second to `relays[first]` (the next one to the other
+/// relay after a connection error), until `stop`.
 async fn rest_load(
     relays: Vec<std::net::SocketAddr>,
     first: usize,
@@ -105,9 +105,11 @@ async fn rest_load(
 ) {
     let mut pace = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut target = first;
+    let mut retry_elsewhere = false;
     while !stop.load(Ordering::Relaxed) {
         pace.tick().await;
+        // Back to its own relay after one retry on the other, so both keep taking launches.
+        let target = if retry_elsewhere { 1 - first } else { first };
         // A new label per attempt: an answer lost with a killed relay may hide a launch that
         // was stored, which must not count as a duplicate of the retry.
         let label = format!("soak-{}", next_label.fetch_add(1, Ordering::Relaxed));
@@ -115,6 +117,7 @@ async fn rest_load(
         let answer = procs::request(relays[target], "POST", &path).await;
         let mut tally = out.lock().unwrap_or_else(|p| p.into_inner());
         tally.attempts += 1;
+        retry_elsewhere = answer.is_err();
         match answer {
             Ok((status, body)) if (200..300).contains(&status) => {
                 let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -127,10 +130,7 @@ async fn rest_load(
                 }
             }
             Ok((status, _)) => *tally.refused.entry(status).or_default() += 1,
-            Err(_) => {
-                tally.connection_errors += 1;
-                target = 1 - target;
-            }
+            Err(_) => tally.connection_errors += 1,
         }
     }
 }
@@ -344,6 +344,13 @@ async fn soak_two_relays_under_chaos_lose_nothing() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let drain_secs = drain_start.elapsed().as_secs_f64();
+    let in_stream = consumer::read_all(&services.nats.url()).await;
+    let mut buffers = Vec::new();
+    for a in &addrs {
+        for m in ["nats_buffer_events", "db_buffer_events"] {
+            buffers.push(procs::metric(*a, m).await);
+        }
+    }
     let rss_end = lock_relays(&relays);
     let mut dropped = 0.0;
     for a in &addrs {
@@ -372,6 +379,8 @@ async fn soak_two_relays_under_chaos_lose_nothing() {
         db_ids: db.0,
         db_cut,
         consumed_cut,
+        in_stream,
+        buffers,
         db_labels: db.1,
         seen,
         ws: ws_totals,
@@ -389,12 +398,25 @@ async fn soak_two_relays_under_chaos_lose_nothing() {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .map(|r| r.log().display().to_string())
+        .map(|r| {
+            std::env::temp_dir()
+                .join(format!("soak-{}-relay-{}.log", settings.seed, r.name))
+                .display()
+                .to_string()
+        })
         .collect();
     let lost = report.lost();
+    if !lost.is_empty() {
+        // Keep the relays' logs, which their temp dirs would take away.
+        for r in relays.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let kept =
+                std::env::temp_dir().join(format!("soak-{}-relay-{}.log", settings.seed, r.name));
+            let _ = std::fs::copy(r.log(), &kept);
+        }
+    }
     assert!(
         lost.is_empty(),
-        "the soak lost or duplicated events (seed {}; MDSIM_SOAK_SEED={} repeats it; relay logs {logs:?}): {lost:?}",
+        "the soak lost or duplicated events (seed {}; MDSIM_SOAK_SEED={} repeats it; relay logs kept as {logs:?}): {lost:?}",
         settings.seed,
         settings.seed
     );

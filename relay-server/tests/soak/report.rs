@@ -24,6 +24,10 @@ pub struct Report {
     /// Launch label -> ids of the stored launch events carrying it.
     pub db_labels: BTreeMap<String, Vec<String>>,
     pub seen: Seen,
+    /// Every id in the stream at the end, read from its start (or why it could not be read).
+    pub in_stream: Result<BTreeSet<String>, String>,
+    /// `nats_buffer_events`, `db_buffer_events` of relay A, then of relay B, at the end.
+    pub buffers: Vec<Option<f64>>,
     pub ws: WsTotals,
     /// Events the relays' buffers dropped (counters of the processes running at the end).
     pub dropped: f64,
@@ -224,6 +228,27 @@ impl Report {
                     self.consumed_not_stored().len(),
                     self.consumed_cut.len(),
                     self.dropped
+                ),
+            ),
+            (
+                "at the end",
+                format!(
+                    "stream: {}; buffers (NATS, database): A {:?} {:?}, B {:?} {:?}",
+                    match &self.in_stream {
+                        Ok(ids) => format!(
+                            "{} events, {} of the stored-not-consumed in it",
+                            ids.len(),
+                            self.stored_not_consumed()
+                                .iter()
+                                .filter(|id| ids.contains(**id))
+                                .count()
+                        ),
+                        Err(e) => format!("unreadable ({e})"),
+                    },
+                    self.buffers[0],
+                    self.buffers[1],
+                    self.buffers[2],
+                    self.buffers[3]
                 ),
             ),
             (
