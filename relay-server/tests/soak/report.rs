@@ -152,6 +152,7 @@ impl Report {
             .keys()
             .filter(|k| !l.accepted.contains_key(*k))
             .count();
+        let count = |v: Option<f64>| v.map_or("?".into(), |n| format!("{n}"));
         let d = &self.done;
         let lost = self.lost();
         let rows: Vec<(&str, String)> = vec![
@@ -233,10 +234,10 @@ impl Report {
             (
                 "at the end",
                 format!(
-                    "stream: {}; buffers (NATS, database): A {:?} {:?}, B {:?} {:?}",
+                    "stream: {}; events in the buffers (NATS, database): A {}, {}; B {}, {}",
                     match &self.in_stream {
                         Ok(ids) => format!(
-                            "{} events, {} of the stored-not-consumed in it",
+                            "{} events, of which {} stored but not consumed",
                             ids.len(),
                             self.stored_not_consumed()
                                 .iter()
@@ -245,10 +246,10 @@ impl Report {
                         ),
                         Err(e) => format!("unreadable ({e})"),
                     },
-                    self.buffers[0],
-                    self.buffers[1],
-                    self.buffers[2],
-                    self.buffers[3]
+                    count(self.buffers[0]),
+                    count(self.buffers[1]),
+                    count(self.buffers[2]),
+                    count(self.buffers[3])
                 ),
             ),
             (
