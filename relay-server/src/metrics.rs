@@ -34,7 +34,9 @@
 //!   batch's publish + flush), `nats_buffer_events` (events waiting for NATS),
 //!   `nats_buffer_dropped_total`, `nats_inbound_total{result}`;
 //! - `db_written_total`, `db_errors_total`, `db_write_seconds`, `db_buffer_events`,
-//!   `db_buffer_dropped_total`.
+//!   `db_buffer_dropped_total`;
+//! - `relay_dead_letters_total{sink}`: events a sink refused for good and set aside
+//!   (`database`: the `dead_letters` table; `nats`), fed through [`ServiceMetrics::dead_letters`].
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static
@@ -253,6 +255,16 @@ pub struct ServiceMetrics {
     pub dropped: Counter,
     /// Inbound messages, by result (NATS only).
     pub inbound: Family<OpLabels, Counter>,
+    /// Events the service refused for good and that were set aside
+    /// (`relay_dead_letters_total{sink}`).
+    pub dead_letters: Counter,
+}
+
+/// Labels `sink` of `relay_dead_letters_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct SinkLabels {
+    /// `database` or `nats`.
+    pub sink: &'static str,
 }
 
 impl Default for ServiceMetrics {
@@ -264,6 +276,7 @@ impl Default for ServiceMetrics {
             buffer: Gauge::default(),
             dropped: Counter::default(),
             inbound: Family::default(),
+            dead_letters: Counter::default(),
         }
     }
 }
@@ -474,8 +487,21 @@ impl Metrics {
             events.intercepts_success.clone(),
         );
 
-        let nats = ServiceMetrics::default();
-        let db = ServiceMetrics::default();
+        let dead_letters = Family::<SinkLabels, Counter>::default();
+        registry.register(
+            "relay_dead_letters",
+            "Events a sink refused for good and set aside instead of retrying, by sink",
+            dead_letters.clone(),
+        );
+        let sink = |sink| dead_letters.get_or_create(&SinkLabels { sink }).clone();
+        let nats = ServiceMetrics {
+            dead_letters: sink("nats"),
+            ..ServiceMetrics::default()
+        };
+        let db = ServiceMetrics {
+            dead_letters: sink("database"),
+            ..ServiceMetrics::default()
+        };
         for (prefix, service, what) in [("nats", &nats, "NATS"), ("db", &db, "the database")] {
             let verb = if prefix == "nats" {
                 "published"
@@ -724,6 +750,8 @@ mod tests {
             "intercepts_success_total 1",
             "nats_buffer_events 0",
             "db_buffer_events 0",
+            r#"relay_dead_letters_total{sink="database"} 0"#,
+            r#"relay_dead_letters_total{sink="nats"} 0"#,
         ] {
             assert!(text.contains(line), "missing {line}:\n{text}");
         }
