@@ -143,6 +143,21 @@ pub struct Config {
     /// answered 503 with Retry-After (an answered launch is always written).
     #[arg(long, env = "MDSIM_LAUNCH_QUEUE", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub launch_queue: u32,
+
+    /// Seconds a client has to send a whole request head; a connection that has not, a new
+    /// one or a kept-alive one waiting for its next request, is closed.
+    #[arg(long, env = "MDSIM_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout: u64,
+
+    /// Seconds a client has to send a whole request body, from the end of its head; a
+    /// request whose body is late is answered 408 and its connection closed.
+    #[arg(long, env = "MDSIM_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub body_timeout: u64,
+
+    /// Most HTTP connections open at once (websockets once upgraded are not counted); further
+    /// clients wait in the operating system's queue until one closes.
+    #[arg(long, env = "MDSIM_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
 }
 
 fn parse_database_url(url: &str) -> Result<String, String> {
@@ -195,6 +210,17 @@ impl Config {
     /// How long graceful shutdown may take before the process exits anyway.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// How long a client may take to send a request head (and a kept-alive connection may stay
+    /// idle).
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout)
+    }
+
+    /// How long a client may take to send a request body.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout)
     }
 
     /// The path of the app's entry page, whose presence means a build is there.
@@ -329,6 +355,9 @@ mod tests {
             ["relay-server", "--ws-rate", "0"],
             ["relay-server", "--database-url", "mysql://db"],
             ["relay-server", "--buffer-events", "0"],
+            ["relay-server", "--header-timeout", "0"],
+            ["relay-server", "--body-timeout", "0"],
+            ["relay-server", "--max-connections", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
             assert!(
