@@ -196,7 +196,6 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         header::CONTENT_LENGTH,
         header::CONTENT_ENCODING,
-        header::CONTENT_RANGE,
         header::ETAG,
         header::LAST_MODIFIED,
     ] {
