@@ -68,7 +68,8 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
                 .into_response();
         }
         Err(err) => {
-            return ApiError::Internal(format!("reading the web app failed: {err}")).into_response();
+            return ApiError::Internal(format!("reading the web app failed: {err}"))
+                .into_response();
         }
     };
 

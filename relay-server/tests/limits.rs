@@ -36,9 +36,13 @@ fn config(dist: &TempDir) -> Config {
 }
 
 async fn serve(dist: &TempDir) -> SocketAddr {
+    serve_with(config(dist)).await
+}
+
+async fn serve_with(config: Config) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(config(dist));
+    let state = AppState::new(config);
     tokio::spawn(async move { server::serve(listener, state, std::future::pending()).await });
     addr
 }
@@ -149,6 +153,36 @@ async fn idle_connections_are_closed_at_the_head_timeout() {
     );
     let closed = closed.expect("an idle kept-alive connection stayed open");
     assert!(closed <= head + Duration::from_secs(2), "{closed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_wait_until_one_closes() {
+    let dist = dist_fixture();
+    let mut config = config(&dist);
+    config.max_connections = 2;
+    let addr = serve_with(config).await;
+    // Two silent connections take both slots until the head timeout closes them.
+    let _first = TcpStream::connect(addr).await.unwrap();
+    let _second = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, _) = read_until_closed(&mut third, started, Duration::from_secs(10)).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let waited = started.elapsed();
+    let head = Duration::from_secs(HEADER_TIMEOUT_S);
+    assert!(
+        waited >= head - Duration::from_millis(700) && waited <= head + Duration::from_secs(3),
+        "answered after {waited:?}; the slots free up at the head timeout, {head:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
