@@ -5,7 +5,9 @@
 //!   query string whose percent-decoded names or values are not UTF-8 is answered 400 (no
 //!   handler ever sees replacement characters); the body must arrive whole within
 //!   `--body-timeout` of the middleware seeing the head, else the request is answered 408 and
-//!   the connection closed.
+//!   the connection closed. (tower-http's `RequestBodyTimeoutLayer` restarts its clock at
+//!   every frame, so a body trickled a byte at a time never times out, and the extractor
+//!   would turn its error into a 400; the deadline here is for the whole body.)
 //! - [`json_errors`] (a middleware): an error answer (4xx or 5xx) that is not JSON already,
 //!   such as axum's own 405 (wrong method), 413 (body over a route's limit), 400 (a path or
 //!   body the extractors refused), 415, or a websocket upgrade refused, or the static files'
