@@ -133,7 +133,8 @@ impl AppState {
                 .map_err(StartupError::Service)?;
             let (durable, launches) =
                 tokio::sync::mpsc::channel(state.config().launch_queue as usize);
-            store.spawn_writer(outbox.clone(), launches, m.clone());
+            let dead_letters = state.metrics().dead_letters("database");
+            store.spawn_writer(outbox.clone(), launches, m.clone(), dead_letters);
             state.inner.bus.set_durable(durable);
             state.inner.bus.add_outbox(outbox);
             let _ = state.inner.store.set(store);

@@ -17,7 +17,12 @@
 //! - `relay_desyncs_total`: client state hashes that differed from the referee's;
 //! - `relay_overload_total{reason}`: launches answered 503 with `Retry-After` because the relay
 //!   was at a limit: `room-capacity` (the room's missiles in flight), `solver` (every CPU
-//!   solving and the waiting line full), `database` (the queue of launches to write full);
+//!   solving and the waiting line full), `database` (the queue of launches to write full),
+//!   `room-backlog` (`--launch-waiting` launches ordered in the room and not yet applied),
+//!   `room-stalled` (the room's referee has not completed a period for a second);
+//! - `relay_room_overruns_total`: referee periods that took longer than `--room-budget-ms`;
+//! - `relay_rooms_stopped_total{reason}`: rooms the relay stopped, by reason: `overrun`
+//!   (`--room-overruns` overruns among the room's last 2 x that many periods);
 //! - `relay_solves_total{result}`: launch checks by the relay's solver: `computed`, `hit` (the
 //!   cache had the answer), `shared` (waited for the same computation in flight), `busy`
 //!   (refused: the waiting line was full); `relay_solves_waiting` (gauge);
@@ -35,8 +40,9 @@
 //!   `nats_buffer_dropped_total`, `nats_inbound_total{result}`;
 //! - `db_written_total`, `db_errors_total`, `db_write_seconds`, `db_buffer_events`,
 //!   `db_buffer_dropped_total`;
-//! - `relay_dead_letters_total{sink}`: events a sink refused for good and set aside
-//!   (`database`: the `dead_letters` table; `nats`), fed through [`ServiceMetrics::dead_letters`].
+//! - `relay_dead_letters_total{sink}`: events a sink refused for what they are (not an
+//!   outage) and set aside instead of retrying (`nats`: too large, invalid subject, refused by
+//!   the stream; `database`: refused data, kept in the `dead_letters` table).
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static
@@ -108,6 +114,14 @@ pub struct Metrics {
     nats: ServiceMetrics,
     db: ServiceMetrics,
     solver: crate::solver::SolverMetrics,
+    dead_letters: Family<SinkLabels, Counter>,
+}
+
+/// Labels `sink` of `relay_dead_letters_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct SinkLabels {
+    /// `nats` or `database`.
+    pub sink: &'static str,
 }
 
 /// Most distinct `radar` / `battery` label values; later names share the label `other`, so
@@ -255,16 +269,6 @@ pub struct ServiceMetrics {
     pub dropped: Counter,
     /// Inbound messages, by result (NATS only).
     pub inbound: Family<OpLabels, Counter>,
-    /// Events the service refused for good and that were set aside
-    /// (`relay_dead_letters_total{sink}`).
-    pub dead_letters: Counter,
-}
-
-/// Labels `sink` of `relay_dead_letters_total`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
-pub struct SinkLabels {
-    /// `database` or `nats`.
-    pub sink: &'static str,
 }
 
 impl Default for ServiceMetrics {
@@ -276,7 +280,6 @@ impl Default for ServiceMetrics {
             buffer: Gauge::default(),
             dropped: Counter::default(),
             inbound: Family::default(),
-            dead_letters: Counter::default(),
         }
     }
 }
@@ -298,7 +301,14 @@ pub struct ResultLabels {
 /// Labels `reason` of `relay_overload_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct OverloadLabels {
-    /// `room-capacity`, `solver` or `database`.
+    /// `room-capacity`, `solver`, `database`, `room-backlog` or `room-stalled`.
+    pub reason: &'static str,
+}
+
+/// Labels of `relay_rooms_stopped_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct StoppedLabels {
+    /// `overrun`.
     pub reason: &'static str,
 }
 
@@ -337,6 +347,10 @@ pub struct RoomMetrics {
     pub public_in_flight: Gauge,
     /// `relay_launch_mispredictions_total`.
     pub mispredictions: Counter,
+    /// `relay_room_overruns_total`.
+    pub overruns: Counter,
+    /// `relay_rooms_stopped_total{reason}`.
+    pub stopped: Family<StoppedLabels, Counter>,
 }
 
 impl RoomMetrics {
@@ -350,6 +364,11 @@ impl RoomMetrics {
         self.overload
             .get_or_create(&OverloadLabels { reason })
             .inc();
+    }
+
+    /// Counts one room stopped for `reason`.
+    pub fn stop(&self, reason: &'static str) {
+        self.stopped.get_or_create(&StoppedLabels { reason }).inc();
     }
 }
 
@@ -443,6 +462,16 @@ impl Metrics {
             "Referee launch events that differed from the ones their rooms predicted",
             rooms.mispredictions.clone(),
         );
+        registry.register(
+            "relay_room_overruns",
+            "Referee periods of a room that took longer than the room's time budget",
+            rooms.overruns.clone(),
+        );
+        registry.register(
+            "relay_rooms_stopped",
+            "Rooms stopped by the relay, by reason (overrun)",
+            rooms.stopped.clone(),
+        );
         let solver = crate::solver::SolverMetrics::default();
         registry.register(
             "relay_solves",
@@ -487,21 +516,8 @@ impl Metrics {
             events.intercepts_success.clone(),
         );
 
-        let dead_letters = Family::<SinkLabels, Counter>::default();
-        registry.register(
-            "relay_dead_letters",
-            "Events a sink refused for good and set aside instead of retrying, by sink",
-            dead_letters.clone(),
-        );
-        let sink = |sink| dead_letters.get_or_create(&SinkLabels { sink }).clone();
-        let nats = ServiceMetrics {
-            dead_letters: sink("nats"),
-            ..ServiceMetrics::default()
-        };
-        let db = ServiceMetrics {
-            dead_letters: sink("database"),
-            ..ServiceMetrics::default()
-        };
+        let nats = ServiceMetrics::default();
+        let db = ServiceMetrics::default();
         for (prefix, service, what) in [("nats", &nats, "NATS"), ("db", &db, "the database")] {
             let verb = if prefix == "nats" {
                 "published"
@@ -537,6 +553,12 @@ impl Metrics {
                 service.dropped.clone(),
             );
         }
+        let dead_letters = Family::<SinkLabels, Counter>::default();
+        registry.register(
+            "relay_dead_letters",
+            "Events a sink refused for what they are (not an outage), set aside and not retried, by sink",
+            dead_letters.clone(),
+        );
         registry.register(
             "nats_inbound",
             "Messages received on the inbound NATS subjects, by result",
@@ -552,7 +574,15 @@ impl Metrics {
             nats,
             db,
             solver,
+            dead_letters,
         }
+    }
+
+    /// The counter of events `sink` set aside (`relay_dead_letters_total{sink}`), created at 0.
+    pub fn dead_letters(&self, sink: &'static str) -> Counter {
+        self.dead_letters
+            .get_or_create(&SinkLabels { sink })
+            .clone()
     }
 
     /// The solver's metrics.
@@ -750,8 +780,6 @@ mod tests {
             "intercepts_success_total 1",
             "nats_buffer_events 0",
             "db_buffer_events 0",
-            r#"relay_dead_letters_total{sink="database"} 0"#,
-            r#"relay_dead_letters_total{sink="nats"} 0"#,
         ] {
             assert!(text.contains(line), "missing {line}:\n{text}");
         }

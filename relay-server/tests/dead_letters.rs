@@ -102,7 +102,12 @@ async fn refused_events_are_set_aside(store: Store, code: &str) {
         outbox.push(e.clone());
     }
     let (_launches, durable) = mpsc::channel(16);
-    store.spawn_writer(outbox.clone(), durable, m.clone());
+    store.spawn_writer(
+        outbox.clone(),
+        durable,
+        m.clone(),
+        metrics.dead_letters("database"),
+    );
 
     eventually("the batch written", || {
         let outbox = outbox.clone();

@@ -29,6 +29,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
+
 use super::{Pool, Store};
 use crate::bus::BusEvent;
 use crate::metrics::ServiceMetrics;
@@ -139,13 +141,24 @@ impl DeadLetter {
     }
 }
 
-/// Error codes already logged, so each kind of refusal is logged once.
-#[derive(Debug, Default)]
-pub struct RefusalLog {
+/// What the writer keeps about refusals: their counter and the error codes already logged,
+/// so each kind of refusal is logged once.
+#[derive(Debug)]
+pub struct Refusals {
+    /// `relay_dead_letters_total{sink="database"}`.
+    counter: Counter,
     seen: HashSet<String>,
 }
 
-impl RefusalLog {
+impl Refusals {
+    /// Refusals counted in `counter`, none logged yet.
+    pub fn new(counter: Counter) -> Self {
+        Self {
+            counter,
+            seen: HashSet::new(),
+        }
+    }
+
     /// Whether `key` is seen for the first time (then it is remembered, up to a bound).
     fn first(&mut self, key: &str) -> bool {
         if self.seen.contains(key) || self.seen.len() >= MAX_LOGGED_CODES {
@@ -164,7 +177,7 @@ impl Store {
         &self,
         batch: &[Arc<BusEvent>],
         metrics: &ServiceMetrics,
-        log: &mut RefusalLog,
+        refusals: &mut Refusals,
     ) -> Result<usize, String> {
         let refused = match self.write_batch(batch).await {
             Ok(()) => return Ok(0),
@@ -197,7 +210,7 @@ impl Store {
                 continue;
             };
             let letter = DeadLetter::new(&batch[*index], code.as_deref(), message);
-            self.set_aside(letter, metrics, log).await?;
+            self.set_aside(letter, metrics, refusals).await?;
         }
         Ok(set_aside.len())
     }
@@ -207,13 +220,13 @@ impl Store {
         &self,
         letter: DeadLetter,
         metrics: &ServiceMetrics,
-        log: &mut RefusalLog,
+        refusals: &mut Refusals,
     ) -> Result<(), String> {
-        metrics.dead_letters.inc();
+        refusals.counter.inc();
         let code = letter.code.clone().unwrap_or_else(|| "encode".into());
         match self.insert_dead_letter(&letter).await {
             Ok(()) => {
-                if log.first(&code) {
+                if refusals.first(&code) {
                     tracing::warn!(
                         event_id = %letter.event_id,
                         code = %code,
@@ -229,7 +242,7 @@ impl Store {
             Err(WriteError::Unavailable(why)) => Err(why),
             Err(WriteError::Refused { message, .. }) => {
                 metrics.error("dead-letter");
-                if log.first(&format!("dead-letter {code}")) {
+                if refusals.first(&format!("dead-letter {code}")) {
                     tracing::error!(
                         event_id = %letter.event_id,
                         "the database refused event {} ({}) and refused to keep it in \
@@ -357,9 +370,9 @@ mod tests {
 
     #[test]
     fn each_code_is_logged_once() {
-        let mut log = RefusalLog::default();
-        assert!(log.first("22P05"));
-        assert!(!log.first("22P05"));
-        assert!(log.first("1299"));
+        let mut refusals = Refusals::new(Counter::default());
+        assert!(refusals.first("22P05"));
+        assert!(!refusals.first("22P05"));
+        assert!(refusals.first("1299"));
     }
 }

@@ -10,10 +10,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use super::Store;
-use super::dead_letter::RefusalLog;
+use super::dead_letter::Refusals;
 use crate::bus::{BusEvent, Outbox};
 use crate::metrics::ServiceMetrics;
 
@@ -28,13 +29,15 @@ impl Store {
     /// Starts the task that writes events until the process ends: the launches of the
     /// durable queue first (REST answers reserved their place there, and a launch's row must
     /// exist before its flight's later events update it), then the outbox's events. Events
-    /// the database refuses are set aside in `dead_letters`; the rest waits while the
-    /// database is unavailable.
+    /// the database refuses are set aside in `dead_letters` and counted in `dead_letters`
+    /// (`relay_dead_letters_total{sink="database"}`); the rest waits while the database is
+    /// unavailable.
     pub fn spawn_writer(
         &self,
         outbox: Arc<Outbox>,
         mut durable: mpsc::Receiver<Arc<BusEvent>>,
         metrics: ServiceMetrics,
+        dead_letters: Counter,
     ) {
         let store = self.clone();
         tokio::spawn(async move {
@@ -44,7 +47,7 @@ impl Store {
             // Ids of launch events written from the durable queue whose referee copy has not
             // come through the outbox yet: that copy is skipped (it would change nothing).
             let mut written: HashSet<String> = HashSet::new();
-            let mut refusals = RefusalLog::default();
+            let mut refusals = Refusals::new(dead_letters);
             loop {
                 while durable_open && launches.len() < BATCH {
                     match durable.try_recv() {
