@@ -158,6 +158,66 @@ pub struct Config {
     /// clients wait in the operating system's queue until one closes.
     #[arg(long, env = "MDSIM_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Operators' token of the public room: a websocket member of `public` whose hello carries
+    /// it may pause the room and change its speed, nobody else may. Unset: nobody may change
+    /// the public room's clock. 16 to 64 ASCII letters or digits; keep it secret.
+    #[arg(long, env = "MDSIM_OPERATOR_TOKEN", hide_env_values = true, value_parser = parse_operator_token)]
+    pub operator_token: Option<Secret>,
+
+    /// Threads that run the rooms' referees, apart from the threads serving HTTP and
+    /// websockets; 0: one per CPU.
+    #[arg(long, env = "MDSIM_REFEREE_THREADS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    pub referee_threads: u32,
+
+    /// Milliseconds of wall time a room's referee may take for one 100 ms period (the ticks
+    /// of the room's speed); a period over it is an overrun.
+    #[arg(long, env = "MDSIM_ROOM_BUDGET_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub room_budget_ms: u64,
+
+    /// Overruns among a room's last 2 x N periods that stop the room: its members are told
+    /// why and it closes (the public room starts afresh on its next use).
+    #[arg(long, env = "MDSIM_ROOM_OVERRUNS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub room_overruns: u32,
+
+    /// Launches ordered in one room and not yet applied by its referee; past it, launches are
+    /// answered 503 with Retry-After at once.
+    #[arg(long, env = "MDSIM_LAUNCH_WAITING", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub launch_waiting: u32,
+}
+
+/// A secret from the configuration: shown as `***` in debug output, compared in constant
+/// time.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A secret for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(secret: &str) -> Self {
+        Self(secret.into())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Accepts 16 to 64 ASCII letters or digits (a hello's token is at most 64 of them).
+fn parse_operator_token(value: &str) -> Result<Secret, String> {
+    let max = sim_core::protocol::MAX_TOKEN_CHARS;
+    if !(16..=max).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "the operator token must be 16 to {max} ASCII letters or digits"
+        ));
+    }
+    Ok(Secret(value.to_string()))
 }
 
 fn parse_database_url(url: &str) -> Result<String, String> {
@@ -358,6 +418,10 @@ mod tests {
             ["relay-server", "--header-timeout", "0"],
             ["relay-server", "--body-timeout", "0"],
             ["relay-server", "--max-connections", "0"],
+            ["relay-server", "--operator-token", "short"],
+            ["relay-server", "--operator-token", "0123456789abcdef-0123"],
+            ["relay-server", "--room-overruns", "0"],
+            ["relay-server", "--room-budget-ms", "0"],
         ] {
             let err = Config::try_parse_from(args).unwrap_err();
             assert!(
@@ -368,6 +432,17 @@ mod tests {
                 "{args:?}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_operator_token_is_parsed_and_hidden() {
+        let token = "0123456789abcdefOPERATOR";
+        let config = Config::try_parse_from(["relay-server", "--operator-token", token]).unwrap();
+        assert_eq!(
+            config.operator_token.as_ref().map(Secret::expose),
+            Some(token)
+        );
+        assert!(!format!("{config:?}").contains(token));
     }
 
     #[test]

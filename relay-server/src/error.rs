@@ -110,6 +110,16 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
 
+    /// 409: well-formed, but the target's state refuses it now, such as a launch into a paused
+    /// room. `details` adds fields to the body (a `reason`).
+    #[error("{message}")]
+    Conflict {
+        /// One sentence.
+        message: String,
+        /// Extra fields of the body.
+        details: Option<serde_json::Value>,
+    },
+
     /// 422: well-formed but impossible, such as a target beyond the missile's range.
     #[error("{message}")]
     Unprocessable {
@@ -153,6 +163,7 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotReady(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -168,9 +179,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let (message, details) = match self {
-            Self::BadRequest { message, details } | Self::Unprocessable { message, details } => {
-                (message, details)
-            }
+            Self::BadRequest { message, details }
+            | Self::Conflict { message, details }
+            | Self::Unprocessable { message, details } => (message, details),
             Self::Forbidden(message) | Self::NotFound(message) | Self::NotReady(message) => {
                 (message, None)
             }

@@ -16,9 +16,11 @@
 //! out-of-range values and unknown names (with `valid_types`), 403 for a private room without
 //! its token, 404 for an unknown room, 422 for a target the missile cannot reach (with the
 //! distance and the reach), 503 with `Retry-After` when the relay is at a limit: the room holds
-//! its capacity of missiles in flight (`--room-capacity`), the solver's waiting line is full
-//! (`--solve-queue`) or the database queue is (`--launch-queue`); each is counted in
-//! `relay_overload_total{reason}`.
+//! its capacity of missiles in flight (`--room-capacity`), `--launch-waiting` launches already
+//! wait for its referee, its referee is not ticking (stalled), the solver's waiting line is
+//! full (`--solve-queue`) or the database queue is (`--launch-queue`); each is counted in
+//! `relay_overload_total{reason}`. A launch into a paused room is answered 409 (`reason:
+//! "room-paused"`) at once: it would wait for whoever paused the room.
 //!
 //! Invariant: a solve never runs on the async workers; it runs on the blocking pool, at most
 //! one per CPU at a time, with a bounded waiting line: a request is refused at once rather
@@ -311,7 +313,10 @@ async fn launch_fields(
             retry_after_s,
         }
     };
-    // A full room refuses before any solving.
+    // A paused, stalled or full room refuses before any solving.
+    if let Err(refused) = room.launchable() {
+        return Err(refusal(state, &room_id, refused));
+    }
     if !room.has_room() {
         return Err(busy(
             "room-capacity",
@@ -370,12 +375,33 @@ async fn launch_fields(
                 },
             })
         }
-        LaunchOutcome::Rejected(message) => Err(ApiError::Unprocessable {
+        refused => Err(refusal(state, room.id(), refused)),
+    }
+}
+
+/// The error answer of a launch the room did not order.
+fn refusal(state: &AppState, room: &str, outcome: LaunchOutcome) -> ApiError {
+    let busy = |reason: &'static str, message: String, retry_after_s: u32| {
+        state.metrics().rooms().overload(reason);
+        ApiError::Busy {
+            message,
+            retry_after_s,
+        }
+    };
+    match outcome {
+        LaunchOutcome::Launched { .. } => ApiError::Internal("a launch refused as launched".into()),
+        LaunchOutcome::Rejected(message) => ApiError::Unprocessable {
             message,
             details: None,
-        }),
-        LaunchOutcome::Full(message) => Err(busy("room-capacity", message, RETRY_CAPACITY_S)),
-        LaunchOutcome::Busy(message) => Err(busy("database", message, RETRY_SOON_S)),
+        },
+        LaunchOutcome::Full(message) => busy("room-capacity", message, RETRY_CAPACITY_S),
+        LaunchOutcome::Busy(message) => busy("database", message, RETRY_SOON_S),
+        LaunchOutcome::Backlog(message) => busy("room-backlog", message, RETRY_SOON_S),
+        LaunchOutcome::Stalled(message) => busy("room-stalled", message, RETRY_SOON_S),
+        LaunchOutcome::Paused(message) => ApiError::Conflict {
+            message,
+            details: Some(json!({ "reason": "room-paused", "room": short(room) })),
+        },
     }
 }
 

@@ -1,5 +1,5 @@
 //! REST tests: `POST /launch`, the catalogs and room creation, driven with `oneshot` (the
-//! referee rooms run as Tokio tasks inside the test's runtime).
+//! referee rooms run on the relay's referee threads, beside the test's runtime).
 
 mod common;
 

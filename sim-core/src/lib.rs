@@ -21,6 +21,8 @@
 //! - [`engine`]: the [`engine::Simulation`] with fixed ticks, commands, events, snapshots and
 //!   the state hash.
 //! - [`protocol`]: the room messages exchanged by the web app and the relay.
+//! - [`limits`]: the range of every number and the rules of every text a user can give, in
+//!   one table.
 //! - [`link`]: share links, a whole session (scenario and commands) in a URL fragment.
 #![warn(missing_docs)]
 
@@ -32,6 +34,7 @@ pub mod flight;
 pub mod interceptor;
 #[cfg(feature = "js")]
 pub mod js;
+pub mod limits;
 pub mod link;
 pub mod missile;
 pub mod montecarlo;

@@ -27,6 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Event, MAX_SCENARIO_BYTES, Scenario, ScenarioError, Simulation};
+use crate::limits;
 
 /// The link format this build writes.
 pub const LINK_VERSION: u32 = 1;
@@ -35,9 +36,9 @@ pub const MAX_LINK_CHARS: usize = 16 * 1024;
 /// Largest session JSON a link may inflate to (bytes); the scenario file limit.
 pub const MAX_INFLATED_BYTES: usize = MAX_SCENARIO_BYTES;
 /// Most commands in a session.
-pub const MAX_COMMANDS: usize = 10_000;
+pub const MAX_COMMANDS: usize = limits::LINK_COMMANDS.max as usize;
 /// Latest tick a command may apply at: one day of simulation time.
-pub const MAX_TICK: u64 = 86_400 * crate::engine::TICK_HZ as u64;
+pub const MAX_TICK: u64 = limits::LINK_TICK.max as u64;
 /// The key of the link in a URL fragment: `#s=<link>`.
 pub const FRAGMENT_KEY: &str = "s";
 /// DEFLATE effort (miniz levels 0-10; 9 is zlib's best, 10 slower still for a few bytes).
@@ -161,19 +162,13 @@ impl Session {
     pub fn validate(&self) -> Result<(), ScenarioError> {
         self.scenario.validate()?;
         let bad = |m: String| Err(ScenarioError::Invalid(m));
-        if self.commands.len() > MAX_COMMANDS {
-            return bad(format!(
-                "{} commands is more than the limit of {MAX_COMMANDS}",
-                self.commands.len()
-            ));
+        if let Err(m) = limits::LINK_COMMANDS.check_count(self.commands.len() as u64) {
+            return bad(m);
         }
         let mut last = 0;
         for (i, c) in self.commands.iter().enumerate() {
-            if c.tick > MAX_TICK {
-                return bad(format!(
-                    "commands[{i}].tick {} is later than the limit of {MAX_TICK}",
-                    c.tick
-                ));
+            if let Err(m) = limits::LINK_TICK.check_count(c.tick) {
+                return bad(format!("commands[{i}]: {m}"));
             }
             if c.tick < last {
                 return bad(format!(
@@ -182,6 +177,10 @@ impl Session {
                 ));
             }
             last = c.tick;
+            // The engine would refuse it when it applies it; a link refuses it at once.
+            if let Err(m) = c.command.validate() {
+                return bad(format!("commands[{i}] ({}): {m}", c.command.name()));
+            }
         }
         Ok(())
     }
@@ -307,6 +306,7 @@ pub fn deflate_with_dictionary(data: &[u8], dictionary: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     let mut input = data;
+    // bounded: each pass consumes input or fills the output buffer, which grows at most to the limit.
     loop {
         let (status, used, written) = compress(&mut c, input, &mut buf, TDEFLFlush::Finish);
         out.extend_from_slice(&buf[..written]);
@@ -338,6 +338,7 @@ pub fn inflate_with_dictionary(
     let mut r = DecompressorOxide::new();
     let mut pos = start;
     let mut input = data;
+    // bounded: each pass consumes input or fills the output buffer, which grows at most to the limit.
     loop {
         let (status, used, written) = decompress(&mut r, input, &mut out, pos, flags);
         pos += written;

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Command, EventKind, MissileId, Scenario, Simulation, TICK_HZ};
 use crate::stats::{self, Proportion, Summary, Z_95};
 
-/// Most runs one report accepts.
-pub const MAX_RUNS: usize = 1_000_000;
+/// Most runs one report accepts: [`crate::limits::MONTE_CARLO_RUNS`].
+pub const MAX_RUNS: usize = crate::limits::MONTE_CARLO_RUNS.max as usize;
 /// Longest simulated time of one run (s).
 pub const MAX_RUN_TIME_S: f64 = 20_000.0;
 
@@ -82,9 +82,11 @@ pub fn run_one_with(scenario: &Scenario, commands: &[(u64, Command)], seed: u64)
     };
     let mut next = 0;
     let mut batch: Vec<Command> = Vec::new();
+    // bounded: max_ticks, from MAX_RUN_TIME_S.
     while (!sim.is_idle() || next < commands.len()) && sim.tick() < max_ticks {
         let tick = sim.tick();
         batch.clear();
+        // bounded: next rises by one per pass through the finite command list.
         while let Some((t, c)) = commands.get(next) {
             if *t > tick {
                 break;
@@ -169,9 +171,7 @@ pub struct Report {
 /// Aggregates run outcomes (their order does not matter for the statistics; pass them in seed
 /// order for identical floating-point sums).
 pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
-    if outcomes.is_empty() || outcomes.len() > MAX_RUNS {
-        return Err(format!("1 to {MAX_RUNS} runs are needed"));
-    }
+    crate::limits::MONTE_CARLO_RUNS.check_count(outcomes.len() as u64)?;
     let n = outcomes.len();
     let count = |f: Fate| -> u64 {
         outcomes
@@ -253,9 +253,7 @@ pub fn aggregate(outcomes: &[RunOutcome]) -> Result<Report, String> {
 
 /// Runs the scenario once per seed, in order, and aggregates.
 pub fn run(scenario: &Scenario, seeds: &[u64]) -> Result<Report, String> {
-    if seeds.is_empty() || seeds.len() > MAX_RUNS {
-        return Err(format!("1 to {MAX_RUNS} seeds are needed"));
-    }
+    crate::limits::MONTE_CARLO_RUNS.check_count(seeds.len() as u64)?;
     let outcomes: Vec<RunOutcome> = seeds.iter().map(|&s| run_one(scenario, s)).collect();
     aggregate(&outcomes)
 }

@@ -29,12 +29,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// about 400 bytes; the cap leaves room for later commands while bounding what one message
 /// can cost the relay).
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
-/// Longest member name, in characters.
-pub const MAX_NAME_CHARS: usize = 32;
+/// Longest member name, in characters: [`crate::limits::MEMBER_NAME`].
+pub const MAX_NAME_CHARS: usize = crate::limits::MEMBER_NAME.max_chars;
 /// Longest room token, in characters.
 pub const MAX_TOKEN_CHARS: usize = 64;
-/// Longest missile label carried by a command, in characters.
-pub const MAX_LABEL_CHARS: usize = 80;
+/// Longest missile label carried by a command, in characters: [`crate::limits::LABEL`].
+pub const MAX_LABEL_CHARS: usize = crate::limits::LABEL.max_chars;
 /// Room clock speeds a member may choose: simulation ticks run per 100 ms of wall time. The
 /// largest bounds the referee's work per period (16 ticks), so a room cannot hog the relay.
 pub const ALLOWED_SPEEDS: [u32; 5] = [1, 2, 4, 8, 16];
@@ -439,16 +439,9 @@ impl ClientMessage {
         let invalid = |m: String| Err(ProtocolError::Invalid(m));
         match self {
             ClientMessage::Hello { name, token, .. } => {
-                let trimmed = name.trim();
-                if trimmed.is_empty() {
-                    return invalid("name must not be empty".into());
-                }
-                if name.chars().count() > MAX_NAME_CHARS {
-                    return invalid(format!("name must be at most {MAX_NAME_CHARS} characters"));
-                }
-                if name.chars().any(char::is_control) {
-                    return invalid("name must not contain control characters".into());
-                }
+                crate::limits::MEMBER_NAME
+                    .check(name)
+                    .map_err(ProtocolError::Invalid)?;
                 if let Some(token) = token
                     && (token.is_empty()
                         || token.len() > MAX_TOKEN_CHARS
@@ -486,47 +479,11 @@ impl ServerMessage {
     }
 }
 
-/// Checks a command's fields before it is ordered and sent to every participant; the error is
-/// one sentence. The engine validates again when it applies the command, so a variant this
-/// function does not know yet (the engine grows new commands) is passed through.
-#[allow(
-    unreachable_patterns,
-    reason = "Command gains variants as the engine grows; they are validated by the engine"
-)]
+/// Checks a command's fields before it is ordered and sent to every participant:
+/// [`Command::validate`], the same check the engine makes when it applies the command; the
+/// error is one sentence.
 pub fn validate_command(command: &Command) -> Result<(), String> {
-    match command {
-        Command::Launch(l) => {
-            l.from
-                .validate()
-                .map_err(|e| format!("launch point: {e}"))?;
-            l.to.validate().map_err(|e| format!("target: {e}"))?;
-            if let Some(label) = &l.label {
-                if label.chars().count() > MAX_LABEL_CHARS {
-                    return Err(format!(
-                        "label must be at most {MAX_LABEL_CHARS} characters"
-                    ));
-                }
-                if label.chars().any(char::is_control) {
-                    return Err("label must not contain control characters".into());
-                }
-            }
-            if let Some(g) = &l.guidance {
-                let normal_ok = g.plane_normal_ecef.iter().all(|x| x.is_finite());
-                let norm2: f64 = g.plane_normal_ecef.iter().map(|x| x * x).sum();
-                if !normal_ok || !(0.98..=1.02).contains(&norm2) {
-                    return Err("guidance plane normal must be a finite unit vector".into());
-                }
-                if !(g.pitch_final_deg.is_finite() && (0.0..=90.0).contains(&g.pitch_final_deg)) {
-                    return Err("guidance final pitch must be within 0 to 90 degrees".into());
-                }
-                if !(g.cutoff_s.is_finite() && (0.0..=10_000.0).contains(&g.cutoff_s)) {
-                    return Err("guidance cut-off time must be within 0 to 10000 s".into());
-                }
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
+    command.validate()
 }
 
 /// serde_json errors may quote long input; keep the first line, bounded.

@@ -274,6 +274,7 @@ impl Scorer {
         let now = sim.time_s();
         if now + 1e-9 >= self.next_sample_s {
             self.sample(sim, now);
+            // bounded: the sample time rises by the fixed sample period per pass up to now.
             while self.next_sample_s <= now + 1e-9 {
                 self.next_sample_s += self.params.sample_period_s;
             }

@@ -38,15 +38,15 @@ fn bad_input_is_one_clear_line_and_a_nonzero_exit() {
     };
     refused(
         &with(&["--from", "95,0", "--to", "34,-118"]),
-        &["latitude 95"],
+        &["lat_deg must be within -90 to 90 degrees, got 95"],
     );
     refused(
         &with(&["--from", "-91.5,0", "--to", "34,-118"]),
-        &["latitude -91.5"],
+        &["lat_deg must be within -90 to 90 degrees, got -91.5"],
     );
     refused(
         &with(&["--from", "36,200", "--to", "34,-118"]),
-        &["longitude 200"],
+        &["lon_deg must be within -180 to 180 degrees, got 200"],
     );
     refused(&with(&["--from", "nan,0", "--to", "34,-118"]), &["finite"]);
     refused(&with(&["--from", "36,-123", "--to", "34,NaN"]), &["finite"]);
@@ -121,7 +121,7 @@ fn bad_scenarios_are_refused_with_one_line() {
             "lat.json",
             r#"{"version": 1, "name": "x", "launches": [{"missile": "SCUD-C",
                "from": {"lat_deg": 95, "lon_deg": 0}, "to": {"lat_deg": 0, "lon_deg": 0}}]}"#,
-            "latitude 95",
+            "lat_deg must be within -90 to 90 degrees, got 95",
         ),
         (
             "type.json",

@@ -230,7 +230,7 @@ fn a_salvo_of_identical_rounds_matches_rounds_launched_alone() {
         }
         let refused = launch_event(&mut salvo, bad);
         assert!(
-            matches!(&refused, EventKind::LaunchRejected { reason, .. } if reason.contains("cut-off")),
+            matches!(&refused, EventKind::LaunchRejected { reason, .. } if reason.contains("guidance.cutoff_s")),
             "{refused:?}"
         );
     }

@@ -56,8 +56,9 @@ const BEAT: Duration = Duration::from_millis(500);
 const ALIVE: Duration = Duration::from_secs(1);
 /// How long a request to an owner may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long a REST launch forwarded to an owner may take (the owner's own limit is 10 s).
-const LAUNCH_TIMEOUT: Duration = Duration::from_secs(12);
+/// How long a REST launch forwarded to an owner may take (the owner orders it at once, or
+/// refuses it at once when its room is paused, stalled or backed up).
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether `id` can be a shared room: 1 to 64 lowercase hex digits (the relay makes 32).
 pub fn valid_room_id(id: &str) -> bool {
@@ -149,6 +150,12 @@ enum LaunchAnswer {
     Full(String),
     /// The owner is at a limit (database queue): worth retrying.
     Busy(String),
+    /// Too many launches wait for the owner's referee: worth retrying.
+    Backlog(String),
+    /// The owner's room is not ticking: worth retrying.
+    Stalled(String),
+    /// The owner's room is paused.
+    Paused(String),
 }
 
 impl From<LaunchOutcome> for LaunchAnswer {
@@ -158,6 +165,23 @@ impl From<LaunchOutcome> for LaunchAnswer {
             LaunchOutcome::Rejected(why) => LaunchAnswer::Rejected(why),
             LaunchOutcome::Full(why) => LaunchAnswer::Full(why),
             LaunchOutcome::Busy(why) => LaunchAnswer::Busy(why),
+            LaunchOutcome::Backlog(why) => LaunchAnswer::Backlog(why),
+            LaunchOutcome::Stalled(why) => LaunchAnswer::Stalled(why),
+            LaunchOutcome::Paused(why) => LaunchAnswer::Paused(why),
+        }
+    }
+}
+
+impl From<LaunchAnswer> for LaunchOutcome {
+    fn from(answer: LaunchAnswer) -> Self {
+        match answer {
+            LaunchAnswer::Launched { missile, tick } => LaunchOutcome::Launched { missile, tick },
+            LaunchAnswer::Rejected(why) => LaunchOutcome::Rejected(why),
+            LaunchAnswer::Full(why) => LaunchOutcome::Full(why),
+            LaunchAnswer::Busy(why) => LaunchOutcome::Busy(why),
+            LaunchAnswer::Backlog(why) => LaunchOutcome::Backlog(why),
+            LaunchAnswer::Stalled(why) => LaunchOutcome::Stalled(why),
+            LaunchAnswer::Paused(why) => LaunchOutcome::Paused(why),
         }
     }
 }
@@ -301,12 +325,13 @@ impl Cluster {
     }
 
     /// Opens a proxy for `room`, owned by another relay: the handle B's connections use, and
-    /// the task that forwards their requests. `tick` is the owner's tick from the lookup.
+    /// the task that forwards their requests. `tick` is the owner's tick from the lookup; at
+    /// most `max_waiting` REST launches wait for the owner's answer at once.
     pub fn proxy(
         self: &Arc<Self>,
         room: String,
         tick: u64,
-        settings_grace: Duration,
+        (settings_grace, max_waiting): (Duration, usize),
     ) -> (
         Arc<RoomHandle>,
         impl std::future::Future<Output = ()> + Send + 'static,
@@ -322,6 +347,7 @@ impl Cluster {
             clock: clock.clone(),
             remote: Some(self.clone()),
             local: None,
+            waiting: super::Waiting::new(max_waiting),
         });
         let cluster = self.clone();
         let task = async move {
@@ -425,7 +451,7 @@ impl Proxy {
         loop {
             tokio::select! {
                 request = requests.recv() => match request {
-                    Some(RoomRequest::Join { name, role, can_command, outbound, reply }) => {
+                    Some(RoomRequest::Join { name, role, can_command, outbound, reply, .. }) => {
                         pending_joins += 1;
                         self.join(name, role, can_command, outbound, reply, joined_tx.clone());
                     }
@@ -567,12 +593,7 @@ impl Proxy {
                         )
                         .await;
                     let _ = outcome.send(match answer {
-                        Ok(LaunchAnswer::Launched { missile, tick }) => {
-                            LaunchOutcome::Launched { missile, tick }
-                        }
-                        Ok(LaunchAnswer::Rejected(why)) => LaunchOutcome::Rejected(why),
-                        Ok(LaunchAnswer::Full(why)) => LaunchOutcome::Full(why),
-                        Ok(LaunchAnswer::Busy(why)) => LaunchOutcome::Busy(why),
+                        Ok(answer) => answer.into(),
                         Err(err) => LaunchOutcome::Busy(err.to_string()),
                     });
                 });
@@ -688,6 +709,8 @@ async fn owner_handle(
                 name,
                 role,
                 can_command,
+                // Shared rooms are private: no operators.
+                operator: false,
                 outbound,
                 reply: joined,
             };

@@ -4,6 +4,9 @@
 //!   and keeps the always-available public room ([`PUBLIC_ROOM`]) that REST launches go to.
 //! - [`room`]: the task that owns one room: members, the referee `Simulation` stepped at 10 Hz
 //!   of wall time, broadcasting, hash checks, eviction of slow members.
+//! - [`referees`]: the referee threads every room task runs on (never the HTTP workers), the
+//!   per-period time budget that stops a room overrunning it, and a room's vitals (stalled,
+//!   stopped).
 //! - [`orders`]: a room's order book, shared by its task and its handle: commands stamped,
 //!   launches given their missile id and checked against the room's capacity, before the
 //!   referee steps to them.
@@ -16,11 +19,17 @@
 //! Invariants: room ids and tokens come from the operating system's random generator (128
 //! bits each) and are only ever compared in constant time; nothing in a room waits for a
 //! client (the room only `try_send`s into bounded queues); a room task owns its simulation
-//! alone (the only lock is the order book's, held for a few field updates).
+//! alone (the only lock is the order book's, held for a few field updates); room tasks run on
+//! the [`referees::Referees`] threads, never on the runtime serving HTTP and websockets.
+//!
+//! The public room's clock belongs to its operators: only a member whose hello carried
+//! `--operator-token` may pause it or change its speed (nobody when it is unset). In a private
+//! room every member with the room's token may.
 
 pub mod cluster;
 pub mod orders;
 pub mod rate;
+pub mod referees;
 pub mod room;
 pub mod ws;
 
@@ -40,7 +49,7 @@ use tokio::sync::mpsc;
 
 use crate::AppState;
 use crate::bus::EventBus;
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::error::ApiError;
 use crate::metrics::RoomMetrics;
 
@@ -75,6 +84,16 @@ pub struct RoomSettings {
     pub allowed_origins: Vec<String>,
     /// Most missiles in flight in one room (launches pending included).
     pub capacity: usize,
+    /// Most launches ordered in one room and not yet applied by its referee.
+    pub launch_waiting: usize,
+    /// Wall time a room's referee may take per 100 ms period.
+    pub budget: Duration,
+    /// Overruns among the last 2 x this many periods that stop a room.
+    pub overruns: u32,
+    /// Referee threads (0: one per CPU).
+    pub referee_threads: usize,
+    /// The token of the public room's operators (who alone may set its clock).
+    pub operator_token: Option<Secret>,
 }
 
 impl RoomSettings {
@@ -89,6 +108,11 @@ impl RoomSettings {
             queue: config.ws_queue as usize,
             allowed_origins: config.allowed_origins.clone(),
             capacity: config.room_capacity as usize,
+            launch_waiting: config.launch_waiting as usize,
+            budget: Duration::from_millis(config.room_budget_ms),
+            overruns: config.room_overruns,
+            referee_threads: config.referee_threads as usize,
+            operator_token: config.operator_token.clone(),
         }
     }
 }
@@ -107,6 +131,44 @@ pub struct RoomHandle {
     remote: Option<Arc<cluster::Cluster>>,
     /// For a room run by this relay: its order book, and what a launch's event needs.
     local: Option<Local>,
+    /// REST launches waiting for the owner's answer (a room owned by another relay; in a room
+    /// run here, launches wait in the book, which bounds them itself).
+    waiting: Waiting,
+}
+
+/// A bounded count of launches waiting for an answer.
+#[derive(Debug)]
+struct Waiting {
+    now: std::sync::atomic::AtomicUsize,
+    max: usize,
+}
+
+impl Waiting {
+    fn new(max: usize) -> Self {
+        Self {
+            now: Default::default(),
+            max,
+        }
+    }
+
+    /// One more waiting launch, or `None` when `max` already wait.
+    fn enter(&self) -> Option<WaitingGuard<'_>> {
+        self.now
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| WaitingGuard(&self.now))
+    }
+}
+
+/// Counts a waiting launch until dropped.
+struct WaitingGuard<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What ordering in a room run by this relay needs besides the book.
@@ -116,6 +178,8 @@ struct Local {
     bus: EventBus,
     /// The room task's run id (see [`crate::bus`]).
     run: String,
+    /// The room task's health.
+    vitals: Arc<referees::Vitals>,
 }
 
 impl RoomHandle {
@@ -161,6 +225,55 @@ impl RoomHandle {
         self.requests.is_closed()
     }
 
+    /// Why the relay stopped the room (a websocket close reason), if it did.
+    pub fn stopped(&self) -> Option<&'static str> {
+        self.local.as_ref().and_then(|l| l.vitals.stopped())
+    }
+
+    /// Whether `token` is the public room's operator token `operator` (compared in constant
+    /// time): only then may a member of the public room set its clock. Never in a private
+    /// room, whose clock every member with the room's token may set.
+    pub fn operates(&self, token: Option<&str>, operator: Option<&Secret>) -> bool {
+        match (self.is_private(), token, operator) {
+            (false, Some(given), Some(expected)) => {
+                constant_time_eq(expected.expose().as_bytes(), given.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a launch may be ordered now; otherwise why not, at once: the room's task has
+    /// ended, it is stalled (no period completed for [`referees::STALL_AFTER`]), or its clock
+    /// is paused (as its owner's beats say, for a room owned by another relay).
+    pub fn launchable(&self) -> Result<(), LaunchOutcome> {
+        let id = truncate_id(&self.id);
+        if self.is_closed() {
+            return Err(LaunchOutcome::Stalled(format!(
+                "room {id} closed before the launch; try again"
+            )));
+        }
+        if let Some(since) = self.local.as_ref().and_then(|l| l.vitals.stalled()) {
+            return Err(LaunchOutcome::Stalled(format!(
+                "room {id} is not ticking (its referee has not completed a period for {:.1} s); \
+                 try again shortly",
+                since.as_secs_f64()
+            )));
+        }
+        if self.clock().0 {
+            let by = if self.is_private() {
+                "a member"
+            } else {
+                "its operators"
+            };
+            return Err(LaunchOutcome::Paused(format!(
+                "room {id} is paused (by {by}) at tick {}; launches are refused until it \
+                 resumes",
+                self.tick()
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether `token` grants the right to send commands, as [`Self::token_grants_commands`];
     /// for a room owned by another relay, that relay is asked.
     pub async fn grants(&self, token: Option<&str>) -> Result<bool, RoomError> {
@@ -189,6 +302,9 @@ impl RoomHandle {
     pub async fn launch(&self, command: Command, applied: Applied) -> LaunchOutcome {
         match &self.local {
             Some(local) => {
+                if let Err(refused) = self.launchable() {
+                    return refused;
+                }
                 let ordered = room::order_in(
                     &local.orders,
                     &local.bus,
@@ -207,6 +323,14 @@ impl RoomHandle {
                 }
             }
             None => {
+                let Some(_waiting) = self.waiting.enter() else {
+                    return LaunchOutcome::Backlog(format!(
+                        "{} launches into room {} already wait for the relay that owns it, the \
+                         limit; try again in a second",
+                        self.waiting.max,
+                        truncate_id(&self.id)
+                    ));
+                };
                 let (outcome, answer) = tokio::sync::oneshot::channel();
                 let request = RoomRequest::Launch {
                     command,
@@ -262,6 +386,8 @@ pub struct Rooms {
     bus: EventBus,
     /// Set once NATS is configured: rooms are then shared with the other relays.
     cluster: Arc<std::sync::OnceLock<Arc<cluster::Cluster>>>,
+    /// The threads the room tasks run on.
+    referees: Arc<referees::Referees>,
 }
 
 impl Rooms {
@@ -269,6 +395,7 @@ impl Rooms {
     /// Tokio runtime.
     pub fn new(settings: RoomSettings, metrics: RoomMetrics, bus: EventBus) -> Self {
         Self {
+            referees: Arc::new(referees::Referees::new(settings.referee_threads)),
             map: Arc::default(),
             settings,
             metrics,
@@ -323,7 +450,11 @@ impl Rooms {
         if map.len() >= self.settings.max_rooms {
             return Err(RoomError::Full(self.settings.max_rooms));
         }
-        let (handle, task) = cluster.proxy(id.to_string(), tick, self.settings.grace);
+        let (handle, task) = cluster.proxy(
+            id.to_string(),
+            tick,
+            (self.settings.grace, self.settings.launch_waiting),
+        );
         map.insert(id.to_string(), handle.clone());
         let map = self.map.clone();
         let me = handle.clone();
@@ -394,8 +525,12 @@ impl Rooms {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(0));
         let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
-        let orders = Arc::new(orders::Orders::new(self.settings.capacity));
+        let orders = Arc::new(orders::Orders::new(
+            self.settings.capacity,
+            self.settings.launch_waiting,
+        ));
         let run = crate::bus::random_run();
+        let vitals = Arc::new(referees::Vitals::default());
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             token,
@@ -407,7 +542,9 @@ impl Rooms {
                 orders: orders.clone(),
                 bus: self.bus.clone(),
                 run: run.clone(),
+                vitals: vitals.clone(),
             }),
+            waiting: Waiting::new(self.settings.launch_waiting),
         });
         let task = room::Room::new(
             id,
@@ -416,6 +553,7 @@ impl Rooms {
             clock,
             orders,
             run,
+            vitals,
             self.settings.clone(),
             self.metrics.clone(),
             self.bus.clone(),
@@ -424,7 +562,8 @@ impl Rooms {
         let me = handle.clone();
         self.metrics.rooms.inc();
         let metrics = self.metrics.clone();
-        tokio::spawn(async move {
+        // On the referee threads: the room's steps never hold up the HTTP workers.
+        self.referees.spawn(async move {
             task.run(rx).await;
             let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
             if map
@@ -533,6 +672,54 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
+    }
+
+    /// A handle to a room run here whose task is not running: what REST checks before a
+    /// launch, and the public room's operators.
+    #[tokio::test]
+    async fn launches_are_refused_at_once_into_a_stalled_or_paused_room() {
+        let (requests, _task) = mpsc::channel(1);
+        let vitals = Arc::new(referees::Vitals::default());
+        let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
+        let handle = RoomHandle {
+            id: PUBLIC_ROOM.into(),
+            token: None,
+            requests,
+            tick: Arc::new(AtomicU64::new(7)),
+            clock: clock.clone(),
+            remote: None,
+            local: Some(Local {
+                orders: Arc::new(orders::Orders::new(10, 10)),
+                bus: EventBus::new(Default::default()),
+                run: "0000abcd".into(),
+                vitals: vitals.clone(),
+            }),
+            waiting: Waiting::new(1),
+        };
+        assert_eq!(handle.launchable(), Ok(()));
+        clock.store(pack_clock(true, 1), Ordering::Relaxed);
+        let Err(LaunchOutcome::Paused(why)) = handle.launchable() else {
+            panic!("{:?}", handle.launchable())
+        };
+        assert_eq!(
+            why,
+            "room public is paused (by its operators) at tick 7; launches are refused until it \
+             resumes"
+        );
+        // No period for a second: stalled, whatever the clock.
+        tokio::time::sleep(referees::STALL_AFTER + Duration::from_millis(50)).await;
+        let Err(LaunchOutcome::Stalled(why)) = handle.launchable() else {
+            panic!("{:?}", handle.launchable())
+        };
+        assert!(why.starts_with("room public is not ticking"), "{why}");
+        vitals.beat();
+        assert!(matches!(handle.launchable(), Err(LaunchOutcome::Paused(_))));
+
+        let operator = Secret::for_tests("0123456789abcdef0123");
+        assert!(handle.operates(Some("0123456789abcdef0123"), Some(&operator)));
+        assert!(!handle.operates(Some("0123456789abcdef0124"), Some(&operator)));
+        assert!(!handle.operates(None, Some(&operator)));
+        assert!(!handle.operates(Some("0123456789abcdef0123"), None));
     }
 
     #[test]

@@ -23,7 +23,10 @@
 //! `relay_launch_mispredictions_total` and logged, and the book re-derives its next id.
 //!
 //! Capacity: a launch is refused ([`Refusal::Full`]) when the missiles in flight (as of the
-//! referee's last step) plus the launches pending reach the room's capacity. Persistence: when
+//! referee's last step) plus the launches pending reach the room's capacity, and
+//! ([`Refusal::Backlog`]) when the launches pending alone reach `--launch-waiting`: a room
+//! whose referee falls behind (or a paused room its members keep launching into) does not
+//! pile up launches. Persistence: when
 //! the relay has a database, a launch first reserves a place in the bounded queue of launches
 //! to write ([`crate::bus::EventBus::reserve_durable`]); with the queue full it is refused
 //! ([`Refusal::Busy`]), so an answered launch is always written.
@@ -67,6 +70,11 @@ pub enum Refusal {
     },
     /// The queue of launches waiting to be written to the database is full.
     Busy,
+    /// So many launches wait for the referee's tick (it is behind, or paused).
+    Backlog {
+        /// The most launches that may wait.
+        limit: usize,
+    },
     /// The referee would refuse it; one sentence.
     Rejected(String),
 }
@@ -82,6 +90,11 @@ impl std::fmt::Display for Refusal {
             Refusal::Busy => f.write_str(
                 "the relay is writing launches to its database as fast as it can; try again in a \
                  second",
+            ),
+            Refusal::Backlog { limit } => write!(
+                f,
+                "{limit} launches already wait for the room's referee to reach their tick, its \
+                 limit; try again in a second"
             ),
             Refusal::Rejected(why) => f.write_str(why),
         }
@@ -118,13 +131,16 @@ pub struct Orders {
     book: Mutex<Book>,
     /// Most missiles in flight (with pending launches).
     capacity: usize,
+    /// Most launches pending.
+    max_pending: usize,
     /// Wakes the room task when something was ordered from outside it.
     wake: Notify,
 }
 
 impl Orders {
-    /// An empty book for a referee at tick 0 that has launched nothing.
-    pub fn new(capacity: usize) -> Self {
+    /// An empty book for a referee at tick 0 that has launched nothing, holding at most
+    /// `capacity` missiles in flight and `max_pending` launches waiting for their tick.
+    pub fn new(capacity: usize, max_pending: usize) -> Self {
         Self {
             book: Mutex::new(Book {
                 tick: 0,
@@ -137,6 +153,7 @@ impl Orders {
                 expected: VecDeque::new(),
             }),
             capacity,
+            max_pending,
             wake: Notify::new(),
         }
     }
@@ -196,6 +213,11 @@ impl Orders {
             if book.in_flight + book.pending_launches >= self.capacity {
                 return Err(Refusal::Full {
                     capacity: self.capacity,
+                });
+            }
+            if book.pending_launches >= self.max_pending {
+                return Err(Refusal::Backlog {
+                    limit: self.max_pending,
                 });
             }
             let durable = durable().map_err(|_| Refusal::Busy)?;

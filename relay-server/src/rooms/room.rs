@@ -2,15 +2,17 @@
 //!
 //! Every 100 ms of wall time (a Tokio interval, catching up in bursts after a stall) the
 //! referee runs `speed` ticks with the commands stamped for them, or none while the room's
-//! clock is paused. Members who may command set the clock (pause, resume, speed); the new
-//! clock applies from the referee's next tick and is broadcast to every member. The speed is
-//! one of [`ALLOWED_SPEEDS`], at most 16 ticks per period, so one room's work per period stays
-//! bounded and it cannot hog the runtime. A command from a member is stamped
-//! with the referee's current tick plus [`LEAD_TICKS`] and broadcast to every member at once;
-//! every client applies it at that tick, as the referee does. After each tick the referee
-//! records its state hash; a client hash for the same tick that differs is counted, logged and
-//! answered with a resync (snapshot + pending commands). A member whose outbound queue is full
-//! is evicted on the spot: the room never waits for anyone.
+//! clock is paused. Members who may command set the clock (pause, resume, speed), in the
+//! public room only its operators (see [`super`]); the new clock applies from the referee's
+//! next tick and is broadcast to every member. The speed is one of [`ALLOWED_SPEEDS`], at most
+//! 16 ticks per period. Each period is timed against the room's [`Budget`]: a room that
+//! overruns it too often is stopped (its members get one `error` saying why, and it closes),
+//! so no room takes the referee threads from the others ([`super::referees`]). A command from
+//! a member is stamped with the referee's current tick plus [`LEAD_TICKS`] and broadcast to
+//! every member at once; every client applies it at that tick, as the referee does. After
+//! each tick the referee records its state hash; a client hash for the same tick that differs
+//! is counted, logged and answered with a resync (snapshot + pending commands). A member whose
+//! outbound queue is full is evicted on the spot: the room never waits for anyone.
 //!
 //! Commands are stamped in the room's [`Orders`] book, shared with the room's handle: REST
 //! launches are ordered there by the request itself, websocket commands by this task, and this
@@ -39,6 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::orders::{Applied, Orders, Refusal};
+use super::referees::{Budget, Verdict, Vitals};
 use super::{MAX_MEMBERS, PUBLIC_ROOM, RoomSettings, pack_clock};
 use crate::bus::{BusEvent, EventBus};
 use crate::metrics::RoomMetrics;
@@ -50,6 +53,12 @@ const MAX_PENDING_HASHES: usize = 256;
 /// Seed of every room's simulation. Rooms need no secret randomness, and a fixed seed lets a
 /// room be replayed from its command log.
 const ROOM_SEED: u64 = 1;
+
+/// The answer to a member of the public room who is not one of its operators and tries to
+/// set its clock.
+pub const PUBLIC_CLOCK_REFUSED: &str = "the public room's clock belongs to its operators: only \
+     a member who joined with the relay's operator token may pause it or change its speed; \
+     create a room of your own (POST /api/rooms) to control its clock";
 
 /// The member a REST launch is attributed to.
 pub fn rest_member() -> Member {
@@ -78,6 +87,12 @@ pub enum LaunchOutcome {
     Full(String),
     /// The relay is at a limit (the database queue); one sentence. Worth retrying shortly.
     Busy(String),
+    /// Too many launches wait for the room's referee; one sentence. Worth retrying shortly.
+    Backlog(String),
+    /// The room is not ticking (or has just closed); one sentence. Worth retrying shortly.
+    Stalled(String),
+    /// The room's clock is paused; one sentence. Launches wait for whoever paused it.
+    Paused(String),
 }
 
 impl From<Refusal> for LaunchOutcome {
@@ -86,6 +101,7 @@ impl From<Refusal> for LaunchOutcome {
             Refusal::Rejected(why) => LaunchOutcome::Rejected(why),
             Refusal::Full { .. } => LaunchOutcome::Full(refusal.to_string()),
             Refusal::Busy => LaunchOutcome::Busy(refusal.to_string()),
+            Refusal::Backlog { .. } => LaunchOutcome::Backlog(refusal.to_string()),
         }
     }
 }
@@ -152,6 +168,8 @@ pub enum RoomRequest {
         role: Role,
         /// Whether it may send commands.
         can_command: bool,
+        /// Whether it joined with the public room's operator token (may set its clock).
+        operator: bool,
         /// Its outbound queue.
         outbound: mpsc::Sender<Utf8Bytes>,
         /// The answer.
@@ -172,7 +190,8 @@ pub enum RoomRequest {
         /// (otherwise the room does).
         applied: Option<Applied>,
     },
-    /// A member set the room's clock (validated speed; ignored unless it may command).
+    /// A member set the room's clock (validated speed; refused unless it may: see
+    /// [`super`]).
     Clock {
         /// Its id.
         member: u32,
@@ -209,6 +228,8 @@ pub enum RoomRequest {
 
 struct Connected {
     member: Member,
+    /// Joined with the public room's operator token.
+    operator: bool,
     outbound: mpsc::Sender<Utf8Bytes>,
 }
 
@@ -234,6 +255,10 @@ pub struct Room {
     run: String,
     /// Flown paths of the newest missiles in flight: `[lat, lon, alt_m]` once per second.
     trails: BTreeMap<MissileId, Vec<[f64; 3]>>,
+    /// The time budget of a period, and the recent overruns.
+    budget: Budget,
+    /// The task's health, shared with the handle.
+    vitals: Arc<Vitals>,
 }
 
 /// Ticks between two trail points (one second).
@@ -254,6 +279,7 @@ impl Room {
         clock: Arc<AtomicU32>,
         orders: Arc<Orders>,
         run: String,
+        vitals: Arc<Vitals>,
         settings: RoomSettings,
         metrics: RoomMetrics,
         bus: EventBus,
@@ -273,6 +299,8 @@ impl Room {
             hashes,
             client_hashes: BTreeMap::new(),
             empty_since: Some(Instant::now()),
+            budget: Budget::new(settings.budget, settings.overruns),
+            vitals,
             settings,
             metrics,
             bus,
@@ -282,7 +310,8 @@ impl Room {
     }
 
     /// Runs the room until it has been empty for the grace period (the public room also
-    /// waits until its simulation is idle, since REST launches fly there unwatched).
+    /// waits until its simulation is idle, since REST launches fly there unwatched), or until
+    /// it overruns its budget too often.
     pub async fn run(mut self, mut requests: mpsc::Receiver<RoomRequest>) {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs_f64(TICK_S));
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -290,7 +319,23 @@ impl Room {
         loop {
             tokio::select! {
                 _ = interval.tick() => {
+                    let started = std::time::Instant::now();
                     self.period();
+                    let took = started.elapsed();
+                    self.vitals.beat();
+                    match self.budget.record(took) {
+                        Verdict::Within => {}
+                        Verdict::Overran => {
+                            self.metrics.overruns.inc();
+                            // Other rooms queued on this thread get their turn first.
+                            tokio::task::yield_now().await;
+                        }
+                        Verdict::Stop => {
+                            self.metrics.overruns.inc();
+                            self.stop_overrun(took, &mut requests);
+                            return;
+                        }
+                    }
                     if self.should_close() {
                         break;
                     }
@@ -303,6 +348,42 @@ impl Room {
             }
         }
         tracing::info!(room = %self.id, tick = self.sim.tick(), "room closed");
+    }
+
+    /// Stops the room for overrunning its budget: every member gets one `error` saying why
+    /// and is dropped (its connection closes), the room takes no more requests, and the stop
+    /// is counted and logged once.
+    fn stop_overrun(
+        &mut self,
+        took: std::time::Duration,
+        requests: &mut mpsc::Receiver<RoomRequest>,
+    ) {
+        // Closed first, so connections see a closed room (not an eviction) when their queue
+        // ends, and launches are refused.
+        requests.close();
+        self.vitals
+            .stop("stopped: its referee overran its time budget");
+        self.metrics.stop("overrun");
+        let (overruns, window) = self.budget.rule();
+        let why = format!(
+            "room {} was stopped at tick {}: its referee took longer than its budget of {} ms per \
+             100 ms period in {overruns} of its last {window} periods (the last took {} ms at \
+             speed {} with {} missiles), and would slow every other room; start again with \
+             fewer missiles or a slower clock",
+            super::truncate_id(&self.id),
+            self.sim.tick(),
+            self.budget.limit().as_millis(),
+            took.as_millis(),
+            self.clock.speed,
+            self.sim.missiles().len(),
+        );
+        tracing::warn!(room = %self.id, members = self.members.len(), "{why}");
+        let text: Utf8Bytes = ServerMessage::Error { message: why }.to_json().into();
+        for c in self.members.drain(..) {
+            if c.outbound.try_send(text.clone()).is_ok() {
+                self.metrics.messages_out.inc();
+            }
+        }
     }
 
     /// One 100 ms period: `speed` referee ticks, none while paused.
@@ -349,9 +430,10 @@ impl Room {
                 name,
                 role,
                 can_command,
+                operator,
                 outbound,
                 reply,
-            } => self.join(name, role, can_command, outbound, reply),
+            } => self.join(name, role, can_command, operator, outbound, reply),
             RoomRequest::Leave { member } => {
                 if self.remove(member) {
                     self.broadcast_presence();
@@ -389,13 +471,23 @@ impl Room {
                 paused,
                 speed,
             } => {
-                if let Some(by) = self
-                    .members
-                    .iter()
-                    .find(|c| c.member.id == member && c.member.can_command)
-                    .map(|c| c.member.clone())
-                {
-                    self.set_clock(by, paused, speed);
+                let Some(i) = self.members.iter().position(|c| c.member.id == member) else {
+                    return;
+                };
+                let c = &self.members[i];
+                // The public room's clock is its operators'; a private room's, its players'.
+                let may = if self.private {
+                    c.member.can_command
+                } else {
+                    c.operator
+                };
+                if may {
+                    self.set_clock(c.member.clone(), paused, speed);
+                } else if !self.private {
+                    let message = ServerMessage::Error {
+                        message: PUBLIC_CLOCK_REFUSED.into(),
+                    };
+                    self.send_or_evict(vec![i], &message.to_json().into());
                 }
             }
             RoomRequest::Hash { member, tick, hash } => self.check_hash(member, tick, hash),
@@ -432,6 +524,7 @@ impl Room {
         name: String,
         role: Role,
         can_command: bool,
+        operator: bool,
         outbound: mpsc::Sender<Utf8Bytes>,
         reply: oneshot::Sender<Result<Member, String>>,
     ) {
@@ -464,6 +557,7 @@ impl Room {
         tracing::info!(room = %self.id, member = member.id, name = %member.name, role = ?member.role, "member joined");
         self.members.push(Connected {
             member: member.clone(),
+            operator,
             outbound,
         });
         self.empty_since = None;
@@ -737,571 +831,4 @@ impl Room {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::LEAD_TICKS;
-    use super::*;
-    use sim_core::earth::GeoPoint;
-    use sim_core::engine::LaunchCommand;
-    use sim_core::protocol::decode_server;
-    use std::time::Duration;
-
-    fn settings() -> RoomSettings {
-        RoomSettings {
-            grace: Duration::from_secs(60),
-            max_rooms: 10,
-            heartbeat: Duration::from_secs(15),
-            rate_per_s: 20.0,
-            burst: 40.0,
-            queue: 8,
-            allowed_origins: vec![],
-            capacity: 100,
-        }
-    }
-
-    fn room_on(id: &str, bus: EventBus) -> Room {
-        Room::new(
-            id.into(),
-            true,
-            Arc::default(),
-            Arc::new(AtomicU32::new(pack_clock(false, 1))),
-            Arc::new(Orders::new(settings().capacity)),
-            "0000abcd".into(),
-            settings(),
-            RoomMetrics::default(),
-            bus,
-        )
-    }
-
-    fn room() -> Room {
-        room_on("test", EventBus::new(Default::default()))
-    }
-
-    /// A launch with its guidance solved, as websocket connections and REST send them.
-    fn solved(from: GeoPoint, to: GeoPoint) -> Command {
-        let request = TargetingRequest {
-            kind: sim_core::MissileKind::ScudB,
-            from,
-            to,
-            profile: Default::default(),
-        };
-        let guidance = targeting::solve(&request, &PhysicsParams::default())
-            .ok()
-            .map(|s| s.guidance);
-        Command::Launch(LaunchCommand {
-            missile: request.kind,
-            from,
-            to,
-            profile: request.profile,
-            label: None,
-            guidance,
-        })
-    }
-
-    fn launch() -> Command {
-        solved(GeoPoint::new(35.0, 45.0), GeoPoint::new(33.0, 44.0))
-    }
-
-    fn command(member: u32, command: Command) -> RoomRequest {
-        RoomRequest::Command {
-            member,
-            command,
-            applied: None,
-        }
-    }
-
-    fn join(room: &mut Room, queue: usize) -> (Member, mpsc::Receiver<Utf8Bytes>) {
-        let (tx, rx) = mpsc::channel(queue);
-        let (reply, mut answer) = oneshot::channel();
-        room.handle(RoomRequest::Join {
-            name: "a".into(),
-            role: Role::Attacker,
-            can_command: true,
-            outbound: tx,
-            reply,
-        });
-        (answer.try_recv().unwrap().unwrap(), rx)
-    }
-
-    fn drain(rx: &mut mpsc::Receiver<Utf8Bytes>) -> Vec<ServerMessage> {
-        std::iter::from_fn(|| rx.try_recv().ok())
-            .map(|t| decode_server(t.as_str()).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn commands_are_stamped_ahead_and_applied_at_their_tick() {
-        let mut room = room();
-        let (member, mut rx) = join(&mut room, 64);
-        room.step();
-        room.step();
-        room.handle(command(member.id, launch()));
-        let stamped = drain(&mut rx)
-            .into_iter()
-            .find_map(|m| match m {
-                ServerMessage::Command(c) => Some(c),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(stamped.tick, 2 + LEAD_TICKS);
-        assert_eq!(stamped.by, member);
-        for _ in 0..LEAD_TICKS {
-            room.step();
-            assert!(room.sim.missiles().is_empty());
-        }
-        room.step();
-        assert_eq!(room.sim.missiles().len(), 1);
-        assert_eq!(room.sim.missiles()[0].launch_tick, stamped.tick);
-        assert_eq!(room.metrics.launches.get(), 1);
-    }
-
-    #[test]
-    fn the_clock_pauses_and_speeds_the_referee_and_is_broadcast() {
-        let mut room = room();
-        let (member, mut rx) = join(&mut room, 64);
-        room.period();
-        assert_eq!(room.sim.tick(), 1);
-        room.handle(RoomRequest::Clock {
-            member: member.id,
-            paused: true,
-            speed: 1,
-        });
-        for _ in 0..5 {
-            room.period();
-        }
-        assert_eq!(room.sim.tick(), 1);
-        room.handle(RoomRequest::Clock {
-            member: member.id,
-            paused: false,
-            speed: 4,
-        });
-        room.period();
-        room.period();
-        assert_eq!(room.sim.tick(), 9);
-        let clocks: Vec<ClockState> = drain(&mut rx)
-            .into_iter()
-            .filter_map(|m| match m {
-                ServerMessage::Clock(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(clocks.len(), 2);
-        assert_eq!((clocks[0].tick, clocks[0].paused), (1, true));
-        assert_eq!((clocks[1].tick, clocks[1].speed), (1, 4));
-        assert_eq!(clocks[1].by.as_ref(), Some(&member));
-        assert_eq!(
-            super::super::unpack_clock(room.clock_shared.load(Ordering::Relaxed)),
-            (false, 4)
-        );
-        // A speed outside the allowed set, or a member who may not command, changes nothing.
-        room.handle(RoomRequest::Clock {
-            member: member.id,
-            paused: true,
-            speed: 1000,
-        });
-        let (tx, _watcher_rx) = mpsc::channel(64);
-        let (reply, mut answer) = oneshot::channel();
-        room.handle(RoomRequest::Join {
-            name: "w".into(),
-            role: Role::Observer,
-            can_command: false,
-            outbound: tx,
-            reply,
-        });
-        let watcher = answer.try_recv().unwrap().unwrap();
-        room.handle(RoomRequest::Clock {
-            member: watcher.id,
-            paused: true,
-            speed: 1,
-        });
-        assert!(!room.clock.paused);
-        assert_eq!(room.clock.speed, 4);
-    }
-
-    #[test]
-    fn a_member_whose_queue_is_full_is_evicted_not_waited_for() {
-        let mut room = room();
-        let (fast, mut fast_rx) = join(&mut room, 1024);
-        // A queue of 3 that is never read: welcome + presence fill two slots.
-        let (slow, _slow_rx) = join(&mut room, 3);
-        for _ in 0..5 {
-            room.handle(command(fast.id, launch()));
-        }
-        assert!(room.members.iter().all(|c| c.member.id != slow.id));
-        assert_eq!(room.metrics.evictions.get(), 1);
-        let presence = drain(&mut fast_rx)
-            .into_iter()
-            .filter_map(|m| match m {
-                ServerMessage::Presence { members } => Some(members),
-                _ => None,
-            })
-            .next_back()
-            .unwrap();
-        assert_eq!(presence, vec![fast]);
-    }
-
-    #[test]
-    fn a_wrong_hash_gets_a_resync_and_is_counted() {
-        let mut room = room();
-        let (member, mut rx) = join(&mut room, 64);
-        room.step();
-        let (tick, good) = *room.hashes.back().unwrap();
-        room.handle(RoomRequest::Hash {
-            member: member.id,
-            tick,
-            hash: good,
-        });
-        assert_eq!(room.metrics.desyncs.get(), 0);
-        room.handle(RoomRequest::Hash {
-            member: member.id,
-            tick,
-            hash: good ^ 1,
-        });
-        assert_eq!(room.metrics.desyncs.get(), 1);
-        let resync = drain(&mut rx).pop().unwrap();
-        let ServerMessage::Resync {
-            mismatch_tick,
-            expected,
-            snapshot,
-            ..
-        } = resync
-        else {
-            panic!("expected a resync, got {resync:?}");
-        };
-        assert_eq!((mismatch_tick, expected), (tick, good));
-        assert_eq!(
-            Simulation::restore(*snapshot).state_hash(),
-            room.sim.state_hash()
-        );
-        // A hash for a future tick is compared when the referee gets there.
-        room.handle(RoomRequest::Hash {
-            member: member.id,
-            tick: room.sim.tick() + 2,
-            hash: 0,
-        });
-        room.step();
-        assert_eq!(room.metrics.desyncs.get(), 1);
-        room.step();
-        assert_eq!(room.metrics.desyncs.get(), 2);
-    }
-
-    /// The old system's setup (scenarios/socal-scud-c.json): the real referee's plots reach
-    /// the bus with the old `radar.detection` fields, ids and the room, and feed the metrics.
-    #[test]
-    fn radar_plots_reach_the_bus_with_the_old_fields() {
-        let metrics = crate::metrics::Metrics::new();
-        let bus = EventBus::new(metrics.events().clone());
-        let mut events = bus.subscribe();
-        let mut room = room_on("socal", bus);
-        let radar: Command = serde_json::from_value(serde_json::json!({
-            "type": "place-radar", "call_sign": "RAD_VBG", "kind": "AN/TPY-2",
-            "position": {"lat_deg": 34.73, "lon_deg": -120.57}, "height_m": 100.0,
-            "boresight_az_deg": 315.0
-        }))
-        .unwrap();
-        let request = TargetingRequest {
-            kind: sim_core::MissileKind::ScudC,
-            from: GeoPoint::new(36.5, -123.1),
-            to: GeoPoint::new(34.05, -118.25),
-            profile: Default::default(),
-        };
-        let guidance = targeting::solve(&request, &PhysicsParams::default())
-            .unwrap()
-            .guidance;
-        let scud = Command::Launch(LaunchCommand {
-            missile: request.kind,
-            from: request.from,
-            to: request.to,
-            profile: request.profile,
-            label: None,
-            guidance: Some(guidance),
-        });
-        let member = rest_member();
-        room.order(member.clone(), radar, None).unwrap();
-        let applied = applied_of(&scud);
-        room.order(member, scud, applied.as_ref()).unwrap();
-        let mut plot = None;
-        for _ in 0..3000 {
-            room.step();
-            while let Ok(e) = events.try_recv() {
-                // A true echo (false alarms may start tentative tracks anywhere).
-                if e.kind == "detection"
-                    && e.payload["missile_id"].is_number()
-                    && e.payload["truth"].is_number()
-                {
-                    plot.get_or_insert(e);
-                }
-            }
-            if plot.is_some() {
-                break;
-            }
-        }
-        let plot = plot.expect("RAD_VBG tracks the SCUD-C within 300 s");
-        assert_eq!(plot.room, "socal");
-        assert_eq!(
-            plot.event_id,
-            format!("socal:{}:{}:{}", room.run, plot.tick, plot.index)
-        );
-        let (_, flat) = crate::nats::messages(&plot).pop().unwrap();
-        let flat: serde_json::Value = serde_json::from_slice(&flat).unwrap();
-        assert_eq!(flat["radar_id"], "RAD_VBG");
-        for key in ["missile_id", "ts", "snr", "lat", "lon"] {
-            assert!(flat[key].is_number(), "{key} in {flat}");
-        }
-        let lat = flat["lat"].as_f64().unwrap();
-        assert!((33.0..37.5).contains(&lat), "{lat}");
-        let text = metrics.encode().unwrap();
-        assert!(
-            text.contains(r#"radar_detections_total{radar="RAD_VBG"}"#),
-            "{text}"
-        );
-        assert!(!text.contains("track_updates_total 0"), "{text}");
-    }
-
-    #[test]
-    fn an_impact_publishes_the_flown_trajectory() {
-        let bus = EventBus::new(Default::default());
-        let mut events = bus.subscribe();
-        let mut room = room_on("t", bus);
-        let scud = launch();
-        let applied = applied_of(&scud);
-        room.order(rest_member(), scud, applied.as_ref()).unwrap();
-        let mut impact = None;
-        let mut path = None;
-        for _ in 0..6000 {
-            room.step();
-            while let Ok(e) = events.try_recv() {
-                match e.kind.as_str() {
-                    "impact" => impact = Some(e),
-                    "trajectory" => path = Some(e),
-                    _ => {}
-                }
-            }
-            if path.is_some() {
-                break;
-            }
-        }
-        let (impact, path) = (impact.unwrap(), path.expect("a trajectory at impact"));
-        assert_eq!(path.tick, impact.tick);
-        assert!(path.index > impact.index);
-        assert_eq!(path.payload["missile"], impact.payload["missile"]);
-        let points = path.payload["points"].as_array().unwrap();
-        let flight_s = impact.payload["flight_time_s"].as_f64().unwrap();
-        // One point per second of flight, plus the impact point.
-        assert!(
-            (points.len() as f64 - flight_s).abs() <= 2.0,
-            "{} points for {flight_s} s",
-            points.len()
-        );
-        let first = points[0].as_array().unwrap();
-        assert!(
-            (first[0].as_f64().unwrap() - 35.0).abs() < 0.05,
-            "{first:?}"
-        );
-        assert!(
-            (first[1].as_f64().unwrap() - 45.0).abs() < 0.05,
-            "{first:?}"
-        );
-        let apogee = points
-            .iter()
-            .map(|p| p[2].as_f64().unwrap())
-            .fold(0.0, f64::max);
-        assert!(apogee > 40_000.0, "{apogee}");
-        let last = points.last().unwrap();
-        assert_eq!(last[0], impact.payload["at"]["lat_deg"]);
-        assert!(room.trails.is_empty());
-    }
-
-    #[test]
-    fn launches_get_their_id_and_event_when_ordered_and_the_referee_agrees() {
-        let bus = EventBus::new(Default::default());
-        let mut events = bus.subscribe();
-        let mut room = room_on("t", bus);
-        let (member, mut rx) = join(&mut room, 64);
-        room.step();
-        // A websocket launch and a radar placement, then two launches ordered from outside the
-        // task (as REST does), all for the same tick.
-        room.handle(command(member.id, launch()));
-        let radar: Command = serde_json::from_value(serde_json::json!({
-            "type": "place-radar", "call_sign": "R1", "kind": "AN/TPY-2",
-            "position": {"lat_deg": 34.0, "lon_deg": 44.0}, "height_m": 10.0,
-            "boresight_az_deg": 0.0
-        }))
-        .unwrap();
-        room.handle(command(member.id, radar));
-        let mut answers = Vec::new();
-        for to in [GeoPoint::new(33.5, 44.5), GeoPoint::new(33.0, 44.0)] {
-            let scud = solved(GeoPoint::new(35.0, 45.0), to);
-            let applied = applied_of(&scud).unwrap();
-            let ordered = order_in(
-                &room.orders,
-                &room.bus,
-                ("t", "0000abcd"),
-                rest_member(),
-                scud,
-                Some(&applied),
-            )
-            .unwrap();
-            answers.push(ordered.1.unwrap());
-        }
-        let tick = 1 + LEAD_TICKS;
-        assert_eq!(
-            answers
-                .iter()
-                .map(|o| (o.missile, o.tick, o.index))
-                .collect::<Vec<_>>(),
-            [(MissileId(2), tick, 2), (MissileId(3), tick, 3)]
-        );
-        // The room task broadcasts what was ordered outside it, in order, before it applies.
-        room.flush();
-        let stamped: Vec<StampedCommand> = drain(&mut rx)
-            .into_iter()
-            .filter_map(|m| match m {
-                ServerMessage::Command(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(stamped.len(), 4);
-        assert!(stamped.iter().all(|c| c.tick == tick));
-        assert_eq!(stamped[3].by, rest_member());
-        while room.sim.tick() <= tick {
-            room.step();
-        }
-        let launched: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
-            .filter(|e| e.kind == "launch")
-            .collect();
-        assert_eq!(launched.len(), 3);
-        for (ordered, e) in answers.iter().zip(&launched[1..]) {
-            assert_eq!(e.event_id, format!("t:0000abcd:{tick}:{}", ordered.index));
-            assert_eq!(
-                **e,
-                BusEvent::new("t", "0000abcd", ordered.index, &ordered.event)
-            );
-        }
-        assert_eq!(room.metrics.mispredictions.get(), 0);
-        assert_eq!(room.metrics.launches.get(), 3);
-        assert!(room.orders.is_idle());
-    }
-
-    #[test]
-    fn launches_past_capacity_or_refused_by_the_referee_are_not_ordered() {
-        let mut room = room();
-        let (member, mut rx) = join(&mut room, 256);
-        let scud = launch();
-        let applied = applied_of(&scud).unwrap();
-        for _ in 0..settings().capacity {
-            order_in(
-                &room.orders,
-                &room.bus,
-                ("test", "0000abcd"),
-                rest_member(),
-                scud.clone(),
-                Some(&applied),
-            )
-            .unwrap();
-        }
-        let full = order_in(
-            &room.orders,
-            &room.bus,
-            ("test", "0000abcd"),
-            rest_member(),
-            scud.clone(),
-            Some(&applied),
-        );
-        assert_eq!(full.unwrap_err(), Refusal::Full { capacity: 100 });
-        // Still full once they fly: they are in flight for minutes.
-        for _ in 0..=LEAD_TICKS {
-            room.step();
-        }
-        assert_eq!(room.orders.load(), 100);
-        assert!(!room.orders.has_room());
-        // Guidance the referee would refuse: the sender hears why, nobody else anything.
-        let Command::Launch(mut bad) = scud else {
-            panic!("launch() is a launch")
-        };
-        if let Some(g) = bad.guidance.as_mut() {
-            g.pitch_final_deg = 95.0;
-        }
-        room.flush();
-        assert_eq!(
-            drain(&mut rx)
-                .iter()
-                .filter(|m| matches!(m, ServerMessage::Command(_)))
-                .count(),
-            100
-        );
-        room.handle(command(member.id, Command::Launch(bad)));
-        let answers = drain(&mut rx);
-        assert_eq!(answers.len(), 1);
-        assert!(
-            matches!(&answers[0], ServerMessage::Error { message } if message.contains("pitch")),
-            "{:?}",
-            answers[0]
-        );
-        assert_eq!(room.metrics.mispredictions.get(), 0);
-    }
-
-    #[test]
-    fn commands_ordered_from_outside_are_broadcast_before_they_apply() {
-        let mut room = room();
-        let (_, mut rx) = join(&mut room, 64);
-        drain(&mut rx);
-        let scud = launch();
-        let applied = applied_of(&scud).unwrap();
-        let (tick, _) = order_in(
-            &room.orders,
-            &room.bus,
-            ("test", "0000abcd"),
-            rest_member(),
-            scud,
-            Some(&applied),
-        )
-        .unwrap();
-        // Only steps, as at 16x, with no wake-up of the task in between.
-        while room.sim.tick() < tick {
-            room.step();
-        }
-        assert!(room.sim.missiles().is_empty());
-        assert!(
-            drain(&mut rx)
-                .iter()
-                .any(|m| matches!(m, ServerMessage::Command(c) if c.tick == tick))
-        );
-        room.step();
-        assert_eq!(room.sim.missiles().len(), 1);
-    }
-
-    #[test]
-    fn a_member_joining_gets_pending_commands_once() {
-        let mut room = room();
-        let (first, mut first_rx) = join(&mut room, 64);
-        let scud = launch();
-        let applied = applied_of(&scud).unwrap();
-        order_in(
-            &room.orders,
-            &room.bus,
-            ("test", "0000abcd"),
-            rest_member(),
-            scud,
-            Some(&applied),
-        )
-        .unwrap();
-        // Ordered outside the task and not yet broadcast when the second member joins.
-        let (_, mut second_rx) = join(&mut room, 64);
-        room.flush();
-        let second = drain(&mut second_rx);
-        let ServerMessage::Welcome { commands, .. } = &second[0] else {
-            panic!("{second:?}")
-        };
-        assert_eq!(commands.len(), 1);
-        assert!(
-            !second[1..]
-                .iter()
-                .any(|m| matches!(m, ServerMessage::Command(_)))
-        );
-        let first_commands = drain(&mut first_rx)
-            .into_iter()
-            .filter(|m| matches!(m, ServerMessage::Command(_)))
-            .count();
-        assert_eq!(first_commands, 1, "{first:?}");
-    }
-}
+mod tests;

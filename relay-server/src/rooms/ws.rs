@@ -4,7 +4,9 @@
 //! own host or one of `--allowed-origin` (403); a request without `Origin` (not a browser) is
 //! allowed. After it, the connection task:
 //! - expects `hello` first; with the room's token and a role other than observer the member
-//!   may send commands, otherwise it only watches; a wrong token closes the connection;
+//!   may send commands, otherwise it only watches; a wrong token closes the connection; in the
+//!   public room (no token needed) a hello with `--operator-token` makes the member an operator,
+//!   the only kind of member who may set the public room's clock;
 //! - decodes every text message with [`sim_core::protocol::decode`] and answers a refused one
 //!   with an `error` message (never a crash, never a close for a single bad message);
 //! - solves a launch command that carries no guidance (with the relay's [`crate::solver`],
@@ -122,6 +124,8 @@ struct Connection {
     bucket: TokenBucket,
     /// Whether the last message was dropped by the rate limit (one error per run of drops).
     limited: bool,
+    /// Joined the public room with the operator token.
+    operator: bool,
     last_heard: Instant,
 }
 
@@ -152,6 +156,7 @@ impl Connection {
             outbound_tx: Some(tx),
             outbound: rx,
             limited: false,
+            operator: false,
             last_heard: now,
         }
     }
@@ -191,7 +196,9 @@ impl Connection {
                     }
                     // Only the room held the sender: it evicted this member, or it closed (its
                     // owner relay is gone).
-                    None if self.room.is_closed() => break Some((close_code::AWAY, "the room closed")),
+                    None if self.room.is_closed() => {
+                        break Some((close_code::AWAY, self.room.stopped().unwrap_or("the room closed")));
+                    }
                     None => break Some((close_code::AGAIN, "evicted: too slow to keep up with the room")),
                 },
                 // A closed channel (state dropped) also means the relay is going away.
@@ -338,7 +345,14 @@ impl Connection {
                 self.forward(RoomRequest::Sync { member: member.id }).await
             }
             (ClientMessage::Clock { paused, speed }, Some(member)) => {
-                if !member.can_command {
+                // The public room's clock is its operators' alone, whatever their role.
+                let public = !self.room.is_private();
+                if public && !self.operator {
+                    return self
+                        .refuse("forbidden", super::room::PUBLIC_CLOCK_REFUSED.into())
+                        .await;
+                }
+                if !public && !member.can_command {
                     let why = if member.role == Role::Observer {
                         "observers cannot pause or change the speed; join as attacker or \
                          defender with the room token"
@@ -400,6 +414,9 @@ impl Connection {
             return Flow::Close(close_code::POLICY, "wrong room token");
         }
         let can_command = role != Role::Observer && grants;
+        self.operator = self
+            .room
+            .operates(token.as_deref(), self.settings.operator_token.as_ref());
         let Some(outbound) = self.outbound_tx.take() else {
             return Flow::Close(close_code::ERROR, "internal: no queue");
         };
@@ -408,6 +425,7 @@ impl Connection {
             name,
             role,
             can_command,
+            operator: self.operator,
             outbound,
             reply,
         };

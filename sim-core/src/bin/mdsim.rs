@@ -29,6 +29,9 @@ struct Cli {
 enum Command {
     /// Print the version of the simulation core.
     Version,
+    /// Print the range of every number and the rules of every text a scenario, a command or a
+    /// link may hold (the table of docs/ranges.md).
+    Limits,
     /// List the missile catalog (or recompute each type's maximum range with --compute).
     Catalog {
         /// Recompute maximum range, its pitch, apogee and flight time with the flight model.
@@ -235,6 +238,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Version => {
             println!("mdsim {}", sim_core::VERSION);
+            Ok(())
+        }
+        Command::Limits => {
+            print!("{}", sim_core::limits::markdown_rows());
             Ok(())
         }
         Command::Catalog { compute, json } => catalog(compute, json),
@@ -797,6 +804,7 @@ fn run(
     let max_ticks = (max_time_s * f64::from(TICK_HZ)).ceil() as u64;
     let mut all = Vec::new();
     let mut scorer = Scorer::new(ScoringParams::default());
+    // bounded: max_ticks, from the --until time or the scenario's limit.
     while !sim.is_idle() && sim.tick() < max_ticks {
         let ev = sim.step(&[]);
         if events_out {

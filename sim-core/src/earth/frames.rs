@@ -30,18 +30,8 @@ impl GeoPoint {
 
     /// Checks that both coordinates are finite and within range; the error is one sentence.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.lat_deg.is_finite() || !self.lon_deg.is_finite() {
-            return Err(format!(
-                "coordinates must be finite numbers, got {},{}",
-                self.lat_deg, self.lon_deg
-            ));
-        }
-        if self.lat_deg.abs() > 90.0 {
-            return Err(format!("latitude {} is beyond ±90 degrees", self.lat_deg));
-        }
-        if self.lon_deg.abs() > 180.0 {
-            return Err(format!("longitude {} is beyond ±180 degrees", self.lon_deg));
-        }
+        crate::limits::LATITUDE.check(self.lat_deg)?;
+        crate::limits::LONGITUDE.check(self.lon_deg)?;
         Ok(())
     }
 

@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::earth::GeoPoint;
 use crate::interceptor::InterceptorKind;
+use crate::limits;
 
-/// Longest name or call sign accepted (characters).
-pub const MAX_NAME_LEN: usize = 64;
-/// Most rounds or launchers a battery may hold.
-pub const MAX_ROUNDS: u32 = 10_000;
+/// Longest name or call sign accepted (characters): [`limits::CALL_SIGN`].
+pub const MAX_NAME_LEN: usize = limits::CALL_SIGN.max_chars;
+/// Most rounds or launchers a battery may hold: [`limits::BATTERY_ROUNDS`].
+pub const MAX_ROUNDS: u32 = limits::BATTERY_ROUNDS.max as u32;
 
 /// A place worth defending (a city, a base). Impacts within `radius_m` of it hit it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,22 +28,15 @@ pub struct DefendedAsset {
 impl DefendedAsset {
     /// Checks every field; the error is one sentence naming the asset.
     pub fn validate(&self) -> Result<(), String> {
-        check_name(&self.name, "asset name")?;
+        limits::CALL_SIGN.named("asset name").check(&self.name)?;
+        let who = &self.name;
+        let within =
+            |r: &limits::Range, v: f64| r.check(v).map_err(|e| format!("asset '{who}': {e}"));
         self.position
             .validate()
-            .map_err(|e| format!("asset '{}': {e}", self.name))?;
-        if !(self.value.is_finite() && self.value >= 0.0) {
-            return Err(format!(
-                "asset '{}': value must be a finite number >= 0, got {}",
-                self.name, self.value
-            ));
-        }
-        if !(self.radius_m.is_finite() && self.radius_m > 0.0 && self.radius_m <= 1.0e6) {
-            return Err(format!(
-                "asset '{}': radius must be in (0, 1000 km], got {} m",
-                self.name, self.radius_m
-            ));
-        }
+            .map_err(|e| format!("asset '{who}': {e}"))?;
+        within(&limits::ASSET_VALUE, self.value)?;
+        within(&limits::ASSET_RADIUS, self.radius_m)?;
         Ok(())
     }
 }
@@ -72,44 +66,21 @@ pub struct Battery {
 impl Battery {
     /// Checks every field; the error is one sentence naming the battery.
     pub fn validate(&self) -> Result<(), String> {
-        check_name(&self.call_sign, "battery call sign")?;
+        limits::CALL_SIGN
+            .named("battery call sign")
+            .check(&self.call_sign)?;
         let who = &self.call_sign;
-        self.position
-            .validate()
-            .map_err(|e| format!("battery '{who}': {e}"))?;
-        if self.rounds > MAX_ROUNDS {
-            return Err(format!(
-                "battery '{who}': at most {MAX_ROUNDS} rounds, got {}",
-                self.rounds
-            ));
-        }
-        if self.launchers == 0 || self.launchers > MAX_ROUNDS {
-            return Err(format!(
-                "battery '{who}': launchers must be 1 to {MAX_ROUNDS}, got {}",
-                self.launchers
-            ));
-        }
-        if !(self.reload_s.is_finite() && (0.0..=86_400.0).contains(&self.reload_s)) {
-            return Err(format!(
-                "battery '{who}': reload time must be 0 to 86400 s, got {}",
-                self.reload_s
-            ));
-        }
+        let err = |e: String| format!("battery '{who}': {e}");
+        self.position.validate().map_err(err)?;
+        limits::BATTERY_ROUNDS
+            .check_count(self.rounds.into())
+            .map_err(err)?;
+        limits::BATTERY_LAUNCHERS
+            .check_count(self.launchers.into())
+            .map_err(err)?;
+        limits::BATTERY_RELOAD.check(self.reload_s).map_err(err)?;
         Ok(())
     }
-}
-
-fn check_name(name: &str, what: &str) -> Result<(), String> {
-    if name.trim().is_empty() {
-        return Err(format!("{what} must not be empty"));
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(format!("{what} is longer than {MAX_NAME_LEN} characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(format!("{what} must not contain control characters"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -153,6 +153,7 @@ impl KillChainWorkload {
     pub fn run_until(&mut self, until_s: f64) -> f64 {
         let start = self.sim.time_s();
         let mut next = self.launches.partition_point(|l| l.0 < self.sim.tick());
+        // bounded: every step advances the time by one tick towards the finite until_s.
         while self.sim.time_s() < until_s {
             let tick = self.sim.tick();
             let end = next + self.launches[next..].partition_point(|l| l.0 <= tick);

@@ -24,6 +24,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
+
 /// Most threats, batteries and options one assignment accepts.
 pub const MAX_THREATS: usize = 10_000;
 /// Most batteries one assignment accepts.
@@ -204,21 +206,12 @@ fn check(
     batteries: &[BatteryState],
     options: &[EngagementOption],
 ) -> Result<(), String> {
-    if !(1..=8).contains(&d.salvo_size) {
-        return Err(format!("salvo size must be 1 to 8, got {}", d.salvo_size));
-    }
-    if !(d.min_pk.is_finite() && (0.0..=1.0).contains(&d.min_pk)) {
-        return Err(format!("minimum Pk must be in [0, 1], got {}", d.min_pk));
-    }
-    if !(d.look_s.is_finite() && d.look_s >= 0.0) {
-        return Err(format!(
-            "look time must be a finite number >= 0, got {}",
-            d.look_s
-        ));
-    }
-    if d.max_engagements_per_threat == 0 {
-        return Err("at least one engagement per threat must be allowed".into());
-    }
+    // Each field's range is in `crate::limits`, shared with scenarios, commands and links.
+    limits::SALVO_SIZE.check_count(d.salvo_size.into())?;
+    limits::MIN_PK.check(d.min_pk)?;
+    limits::RESERVE_ROUNDS.check_count(d.reserve_rounds.into())?;
+    limits::LOOK_TIME.check(d.look_s)?;
+    limits::ENGAGEMENTS_PER_THREAT.check_count(d.max_engagements_per_threat.into())?;
     if threats.len() > MAX_THREATS || batteries.len() > MAX_BATTERIES || options.len() > MAX_OPTIONS
     {
         return Err(format!(
@@ -346,6 +339,7 @@ pub fn assign(
         .map(|k| evaluate(k, &avail, &survival, &engagements))
         .collect();
     let mut decisions = Vec::new();
+    // bounded: every pass commits rounds (avail falls) or an engagement (capped per threat), else breaks.
     loop {
         // Maximum gain per round; ties to the earlier intercept, then battery, then threat.
         let mut best: Option<usize> = None;

@@ -85,9 +85,9 @@ pub const PLANNED_FLYOUT_FRACTION: f64 = 0.5;
 /// Lowest launch elevation (deg), see `launch_dir`.
 pub const MIN_LAUNCH_ELEVATION_DEG: f64 = 30.0;
 /// Most batteries in one simulation.
-pub const MAX_BATTERIES: usize = 256;
+pub const MAX_BATTERIES: usize = crate::limits::BATTERIES.max as usize;
 /// Most defended assets in one simulation.
-pub const MAX_ASSETS: usize = 256;
+pub const MAX_ASSETS: usize = crate::limits::ASSETS.max as usize;
 /// Most interceptors in flight at once.
 pub const MAX_INTERCEPTORS: usize = 10_000;
 /// Longest predicted trajectory sampled for planning (samples).

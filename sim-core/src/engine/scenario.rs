@@ -10,9 +10,10 @@ use crate::earth::GeoPoint;
 use crate::engagement::DefendedAsset;
 use crate::engagement::wta::Doctrine;
 use crate::engine::SensingParams;
-use crate::engine::defense::{self, BatteryId, BatteryPlacement, MAX_ASSETS, MAX_BATTERIES};
-use crate::engine::sensing::{MAX_RADARS, RadarPlacement};
+use crate::engine::defense::{self, BatteryId, BatteryPlacement};
+use crate::engine::sensing::RadarPlacement;
 use crate::flight::PhysicsParams;
+use crate::limits;
 use crate::missile::MissileKind;
 use crate::radar::RadarId;
 use crate::targeting::Profile;
@@ -22,10 +23,6 @@ use crate::tracking::TrackerParams;
 pub const SCENARIO_VERSION: u32 = 1;
 /// Largest scenario accepted (bytes).
 pub const MAX_SCENARIO_BYTES: usize = 1 << 20;
-/// Most launches in one scenario.
-pub const MAX_LAUNCHES: usize = 10_000;
-/// Latest launch time accepted (s): one day.
-pub const MAX_LAUNCH_TIME_S: f64 = 86_400.0;
 
 /// A scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,20 +125,18 @@ impl Scenario {
                 self.version
             ));
         }
-        if self.name.len() > 200 || self.description.len() > 10_000 {
-            return bad("name or description is too long".into());
-        }
-        if self.launches.len() > MAX_LAUNCHES {
-            return bad(format!(
-                "{} launches is more than the limit of {MAX_LAUNCHES}",
-                self.launches.len()
-            ));
-        }
-        if self.radars.len() > MAX_RADARS {
-            return bad(format!(
-                "{} radars is more than the limit of {MAX_RADARS}",
-                self.radars.len()
-            ));
+        let invalid = |m: String| ScenarioError::Invalid(m);
+        limits::SCENARIO_NAME.check(&self.name).map_err(invalid)?;
+        limits::SCENARIO_DESCRIPTION
+            .check(&self.description)
+            .map_err(invalid)?;
+        for (range, n) in [
+            (&limits::SCENARIO_LAUNCHES, self.launches.len()),
+            (&limits::RADARS, self.radars.len()),
+            (&limits::BATTERIES, self.batteries.len()),
+            (&limits::ASSETS, self.assets.len()),
+        ] {
+            range.check_count(n as u64).map_err(invalid)?;
         }
         if let Err(m) = self.tracker.validate() {
             return bad(format!("tracker: {m}"));
@@ -150,13 +145,6 @@ impl Scenario {
             if let Err(m) = r.to_site(RadarId(i as u32 + 1)) {
                 return bad(format!("radars[{i}]: {m}"));
             }
-        }
-        if self.batteries.len() > MAX_BATTERIES || self.assets.len() > MAX_ASSETS {
-            return bad(format!(
-                "at most {MAX_BATTERIES} batteries and {MAX_ASSETS} assets, got {} and {}",
-                self.batteries.len(),
-                self.assets.len()
-            ));
         }
         for (i, b) in self.batteries.iter().enumerate() {
             if let Err(m) = b.to_battery(BatteryId(i as u32 + 1)) {
@@ -172,19 +160,16 @@ impl Scenario {
             return bad(format!("doctrine: {m}"));
         }
         for (i, l) in self.launches.iter().enumerate() {
-            if !(l.time_s.is_finite() && (0.0..=MAX_LAUNCH_TIME_S).contains(&l.time_s)) {
-                return bad(format!(
-                    "launches[{i}].time_s {} must be between 0 and {MAX_LAUNCH_TIME_S}",
-                    l.time_s
-                ));
+            if let Err(m) = limits::LAUNCH_TIME.check(l.time_s) {
+                return bad(format!("launches[{i}]: {m}"));
             }
             for (what, p) in [("from", &l.from), ("to", &l.to)] {
                 if let Err(m) = p.validate() {
                     return bad(format!("launches[{i}].{what}: {m}"));
                 }
             }
-            if l.label.as_ref().is_some_and(|s| s.len() > 200) {
-                return bad(format!("launches[{i}].label is too long"));
+            if let Some(Err(m)) = l.label.as_deref().map(|t| limits::LABEL.check(t)) {
+                return bad(format!("launches[{i}]: {m}"));
             }
         }
         Ok(())

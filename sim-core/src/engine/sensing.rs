@@ -21,10 +21,8 @@ use crate::radar::{
     self, Detection, Observation, RadarId, RadarKind, RadarSite, SiteView, Swerling, TargetView,
 };
 
-/// Most radars in one simulation.
-pub const MAX_RADARS: usize = 256;
-/// Longest call sign accepted (bytes).
-pub const MAX_CALL_SIGN_BYTES: usize = 64;
+/// Most radars in one simulation: [`crate::limits::RADARS`].
+pub const MAX_RADARS: usize = crate::limits::RADARS.max as usize;
 
 /// A radar in a simulation: where it is, and when it next scans.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +40,7 @@ pub struct Radar {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RadarPlacement {
-    /// Call sign (e.g. `"RAD_VBG"`), at most [`MAX_CALL_SIGN_BYTES`] bytes.
+    /// Call sign (e.g. `"RAD_VBG"`), at most [`crate::limits::CALL_SIGN`] characters.
     pub call_sign: String,
     /// Radar class, by public name (e.g. `"AN/TPY-2"`).
     pub kind: RadarKind,
@@ -75,11 +73,6 @@ fn default_height_m() -> f64 {
 impl RadarPlacement {
     /// The site this placement describes, with id `id`, validated; the error is one sentence.
     pub fn to_site(&self, id: RadarId) -> Result<RadarSite, String> {
-        if self.call_sign.is_empty() || self.call_sign.len() > MAX_CALL_SIGN_BYTES {
-            return Err(format!(
-                "radar call sign must be 1 to {MAX_CALL_SIGN_BYTES} bytes long"
-            ));
-        }
         let c = self.kind.coverage();
         let site = RadarSite {
             id,
@@ -95,12 +88,6 @@ impl RadarPlacement {
             max_el_deg: self.max_el_deg.unwrap_or(c.max_el_deg),
             revisit_s: self.revisit_s.unwrap_or(c.revisit_s),
         };
-        if !site.boresight_az_deg.is_finite() || !(-50_000.0..=100_000.0).contains(&site.height_m) {
-            return Err(format!(
-                "radar {}: boresight must be finite and height within -50..100 km",
-                site.call_sign
-            ));
-        }
         site.validate()?;
         Ok(site)
     }

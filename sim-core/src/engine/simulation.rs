@@ -19,7 +19,7 @@ use crate::engine::{Command, Event, EventKind, LaunchCommand, MissileId, Scenari
 use crate::flight::{Flight, FlightEvent, FlightSummary, Phase, PhysicsParams};
 use crate::missile::MissileKind;
 use crate::radar::RadarId;
-use crate::targeting::{self, Profile, TargetingRequest};
+use crate::targeting::{self, Profile, TargetingError, TargetingRequest};
 use crate::tracking::{TrackEvent, Tracker, TrackerParams};
 
 /// Version of the [`SimState`] layout inside snapshots.
@@ -214,6 +214,7 @@ impl LaunchMemo {
         if flown.physics() != physics || self.known.contains_key(flown.key()) {
             return;
         }
+        // bounded: every pass removes one entry.
         while self.known_order.len() >= KNOWN_LAUNCHES_CAPACITY {
             if let Some(old) = self.known_order.pop_front() {
                 self.known.remove(&old);
@@ -647,6 +648,26 @@ impl Simulation {
                 },
             })
         };
+        // One check of every field against its range, wherever the command came from; what
+        // depends on the state (ids, full tables) is refused below.
+        if let Err(reason) = command.validate() {
+            return match command {
+                Command::Launch(l) => events.push(Event {
+                    tick,
+                    time_s: t0,
+                    kind: EventKind::LaunchRejected {
+                        missile_type: l.missile,
+                        from: l.from,
+                        to: l.to,
+                        error: TargetingError::InvalidInput {
+                            message: reason.clone(),
+                        },
+                        reason,
+                    },
+                }),
+                _ => reject(events, command.name(), reason),
+            };
+        }
         match command {
             Command::PlaceBattery(_)
             | Command::RemoveBattery { .. }
@@ -669,13 +690,7 @@ impl Simulation {
                 if let Some(az) = boresight_az_deg {
                     site.boresight_az_deg = *az;
                 }
-                if let Err(reason) = site.validate().and_then(|()| {
-                    if site.boresight_az_deg.is_finite() {
-                        Ok(())
-                    } else {
-                        Err("boresight azimuth must be finite".into())
-                    }
-                }) {
+                if let Err(reason) = site.validate() {
                     return reject(events, "move-radar", reason);
                 }
                 events.push(Event {
@@ -830,6 +845,7 @@ impl Simulation {
     pub fn run_until_idle(&mut self, max_ticks: u64) -> Vec<Event> {
         let mut events = Vec::new();
         let end = self.state.tick.saturating_add(max_ticks);
+        // bounded: the tick rises by one per pass up to end.
         while !self.is_idle() && self.state.tick < end {
             events.extend(self.step(&[]));
         }

@@ -42,6 +42,24 @@ pub struct Guidance {
 }
 
 impl Guidance {
+    /// Checks the fields against [`crate::limits`] (a finite unit plane normal, a final pitch
+    /// from horizontal to vertical, a cut-off within the limit); the error is one sentence.
+    /// Guidance given from outside (a command, a link) is flown only after this check.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = self.plane_normal_ecef;
+        let norm2: f64 = n.iter().map(|x| x * x).sum();
+        if !n.iter().all(|x| x.is_finite())
+            || !crate::limits::GUIDANCE_NORMAL_LENGTH.contains(crate::earth::sqrt(norm2))
+        {
+            return Err(format!(
+                "guidance plane normal must be a finite unit vector, got {n:?}"
+            ));
+        }
+        crate::limits::GUIDANCE_PITCH.check(self.pitch_final_deg)?;
+        crate::limits::GUIDANCE_CUTOFF.check(self.cutoff_s)?;
+        Ok(())
+    }
+
     /// Guidance towards a launch azimuth (deg clockwise from north, in the geodetic horizontal
     /// plane at the launch point).
     pub fn toward_azimuth(
@@ -441,6 +459,7 @@ impl Flight {
     ) {
         let ell = physics.earth.ellipsoid();
         let mut remaining = dt_s;
+        // bounded: each pass takes a sub-step of at least the smallest StepParams step, or ends a stage (finitely many).
         while remaining > 1e-9 && self.phase != Phase::Impacted {
             let mut h = self.substep_s(physics, steps).min(remaining);
             let mut thrust_end = None;
@@ -638,10 +657,12 @@ impl Flight {
     ) -> Result<ImpactInfo, FlightError> {
         let mut events = Vec::new();
         let mut carry = None;
+        // bounded: each pass burns one boost step; the burn time is finite.
         while self.phase == Phase::Boost {
             self.advance_carrying(steps.boost_s, physics, steps, &mut events, &mut carry);
             events.clear();
         }
+        // bounded: MAX_FLIGHT_TIME_S, checked at the top of each pass.
         while self.phase != Phase::Impacted {
             if self.time_s > MAX_FLIGHT_TIME_S {
                 return Err(FlightError::NoImpact {
@@ -675,6 +696,7 @@ impl Flight {
         let mut events = Vec::new();
         let mut tick: u64 = 0;
         let mut carry = None;
+        // bounded: MAX_FLIGHT_TIME_S, checked at the top of each pass.
         while self.phase != Phase::Impacted {
             if let Some(every) = sample_every_ticks
                 && tick.is_multiple_of(u64::from(every.max(1)))

@@ -245,6 +245,7 @@ impl InterceptorFlight {
         let t_start = self.t_s;
         let t_end = t_start + dt_s;
         let burn_ends = stage_end_times(p);
+        // bounded: each pass advances t_s by a nominal step (or the rest of dt_s, at most MAX_STEP_S) or ends a stage.
         while self.t_s < t_end - 1e-9 && !self.is_over() {
             let nominal = match self.phase {
                 InterceptorPhase::Boost => BOOST_STEP_S,

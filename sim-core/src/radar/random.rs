@@ -37,6 +37,11 @@ pub fn exponential(rng: &mut impl RngCore, mean: f64) -> f64 {
     -mean * libm::log(uniform_open0(rng))
 }
 
+/// Most uniforms one Knuth draw multiplies: at a mean of 500 (the method's largest), a count
+/// this far above the mean (about 100 standard deviations) has a probability below 1e-300, so
+/// the cap changes no draw that can happen; it only makes the loop bounded by construction.
+const POISSON_MAX_DRAWS: u64 = 3_000;
+
 /// A Poisson count of the given mean (>= 0).
 ///
 /// Knuth's method (multiply uniforms until the product drops below e^-mean; mean + 1 `u64`s
@@ -53,7 +58,8 @@ pub fn poisson(rng: &mut impl RngCore, mean: f64) -> u64 {
     let limit = libm::exp(-mean);
     let mut k = 0u64;
     let mut p = uniform_open0(rng);
-    while p > limit {
+    // bounded: at most POISSON_MAX_DRAWS uniforms (see the condition).
+    while p > limit && k < POISSON_MAX_DRAWS {
         k += 1;
         p *= uniform_open0(rng);
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::catalog::RadarKind;
 use super::equation::wavelength_m;
 use crate::earth::GeoPoint;
+use crate::limits;
 
 /// The id of a radar in a simulation: a small `Copy` handle, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -96,12 +97,10 @@ impl RadarParams {
     }
 }
 
-/// Shortest revisit period accepted (s). The engine scans at most once per 0.1 s tick, so a
-/// shorter period only scans every tick; the bound keeps the scan schedule's catch-up to a
-/// few steps per tick.
-pub const MIN_REVISIT_S: f64 = 0.01;
-/// Longest revisit period accepted (s): an hour.
-pub const MAX_REVISIT_S: f64 = 3600.0;
+/// Shortest revisit period accepted (s): [`crate::limits::RADAR_REVISIT`].
+pub const MIN_REVISIT_S: f64 = limits::RADAR_REVISIT.min;
+/// Longest revisit period accepted (s): [`crate::limits::RADAR_REVISIT`].
+pub const MAX_REVISIT_S: f64 = limits::RADAR_REVISIT.max;
 
 impl RadarSite {
     /// The catalog parameters of this site's radar class.
@@ -109,36 +108,30 @@ impl RadarSite {
         self.kind.params()
     }
 
-    /// Checks the site for values the models cannot use; the error is one sentence.
+    /// Checks every field against its range in [`crate::limits`]; the error is one sentence
+    /// naming the radar.
     pub fn validate(&self) -> Result<(), String> {
-        if self.call_sign.chars().any(char::is_control) {
-            return Err("radar call sign must not contain control characters".into());
-        }
-        self.position.validate()?;
-        if !self.height_m.is_finite() {
-            return Err(format!("radar {}: height must be finite", self.call_sign));
-        }
+        limits::CALL_SIGN
+            .named("radar call sign")
+            .check(&self.call_sign)?;
+        let who = &self.call_sign;
+        let within =
+            |r: &limits::Range, v: f64| r.check(v).map_err(|e| format!("radar {who}: {e}"));
+        self.position
+            .validate()
+            .map_err(|e| format!("radar {who}: {e}"))?;
+        within(&limits::RADAR_HEIGHT, self.height_m)?;
+        within(&limits::RADAR_BORESIGHT, self.boresight_az_deg)?;
         // A range, not a sign: a revisit of 1e-300 s is positive and would have the scan
         // schedule add it to the next scan time forever.
-        if !(MIN_REVISIT_S..=MAX_REVISIT_S).contains(&self.revisit_s) {
+        within(&limits::RADAR_REVISIT, self.revisit_s)?;
+        within(&limits::RADAR_SECTOR_HALF_WIDTH, self.sector_half_width_deg)?;
+        within(&limits::RADAR_ELEVATION, self.min_el_deg)?;
+        within(&limits::RADAR_ELEVATION, self.max_el_deg)?;
+        if self.min_el_deg >= self.max_el_deg {
             return Err(format!(
-                "radar {}: revisit period {} s is outside {MIN_REVISIT_S}..{MAX_REVISIT_S} s",
-                self.call_sign, self.revisit_s
-            ));
-        }
-        if !(0.0..=180.0).contains(&self.sector_half_width_deg) {
-            return Err(format!(
-                "radar {}: sector half-width {} is outside 0..180 degrees",
-                self.call_sign, self.sector_half_width_deg
-            ));
-        }
-        if !(-90.0..=90.0).contains(&self.min_el_deg)
-            || !(-90.0..=90.0).contains(&self.max_el_deg)
-            || self.min_el_deg >= self.max_el_deg
-        {
-            return Err(format!(
-                "radar {}: elevation limits {}..{} degrees are not an interval within ±90",
-                self.call_sign, self.min_el_deg, self.max_el_deg
+                "radar {who}: the lowest elevation {} must be below the highest {} degrees",
+                self.min_el_deg, self.max_el_deg
             ));
         }
         Ok(())

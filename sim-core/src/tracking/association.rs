@@ -17,6 +17,7 @@ pub(super) fn assign_clusters(
 ) -> Vec<(usize, usize)> {
     let mut parent: Vec<usize> = (0..nt + nd).collect();
     fn find(parent: &mut [usize], mut i: usize) -> usize {
+        // bounded: union-find path of at most n parents.
         while parent[i] != i {
             parent[i] = parent[parent[i]];
             i = parent[i];
@@ -39,6 +40,7 @@ pub(super) fn assign_clusters(
     keyed.sort_by_key(|e| (e.0, e.1, e.2));
     let mut out = Vec::new();
     let mut start = 0;
+    // bounded: start advances by at least one per pass.
     while start < keyed.len() {
         let root = keyed[start].0;
         let end = start + keyed[start..].partition_point(|e| e.0 == root);

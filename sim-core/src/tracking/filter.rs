@@ -100,6 +100,7 @@ pub(super) fn ekf_update(
     let mut k: SMatrix<f64, 7, 3>;
     let mut iteration = 0;
     let range_m = d.range_m.max(1.0);
+    // bounded: IEKF_ITERATIONS iterations at most.
     loop {
         // The first iterate linearises at the prediction, whose S was inverted for the NIS.
         let s_inv = if iteration == 0 {

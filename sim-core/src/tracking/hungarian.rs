@@ -62,6 +62,7 @@ pub fn hungarian(cost: &[f64], rows: usize, cols: usize) -> Vec<Option<usize>> {
         let mut j0 = 0usize;
         minv.iter_mut().for_each(|x| *x = f64::INFINITY);
         used.iter_mut().for_each(|x| *x = false);
+        // bounded: each pass marks one more column used (at most m) or breaks; the augmenting path has at most m steps.
         loop {
             used[j0] = true;
             let i0 = p[j0];
@@ -100,6 +101,7 @@ pub fn hungarian(cost: &[f64], rows: usize, cols: usize) -> Vec<Option<usize>> {
         if p[j0] != 0 {
             continue;
         }
+        // bounded: each pass marks one more column used (at most m) or breaks; the augmenting path has at most m steps.
         loop {
             let j1 = way[j0];
             p[j0] = p[j1];

@@ -92,18 +92,17 @@ impl core::fmt::Display for TrackId {
 /// with the confirmed track for the next plots. Four times gamma is a gate twice as wide.
 pub const INITIATION_EXCLUSION_FACTOR: f64 = 4.0;
 
-/// Largest M-of-N window (the window is a bit set).
-pub const MAX_WINDOW: u32 = 32;
-/// The range of the impact refresh periods (s): from a tick to an hour.
-pub const IMPACT_REFRESH_RANGE_S: (f64, f64) = (0.1, 3_600.0);
+/// Largest M-of-N window (the window is a bit set): [`crate::limits::CONFIRM_WINDOW`].
+pub const MAX_WINDOW: u32 = crate::limits::CONFIRM_WINDOW.max as u32;
 /// Far from impact, a track's impact prediction is refreshed every this fraction of its
 /// predicted time to go (within the tracker's refresh periods): a threat five minutes out is
 /// re-predicted every 10 s, one a minute out every 2 s, the last 30 s every second. Command
 /// and control's decisions on a threat fall in its last minute or two (the batteries' reach),
 /// and its trajectory samples follow the same refreshes (`engine/defense.rs`).
 pub const IMPACT_REFRESH_TIME_TO_GO_FRACTION: f64 = 1.0 / 30.0;
-/// Largest number of live tracks a tracker may be configured to hold.
-pub const MAX_TRACKS_LIMIT: u32 = 1_000_000;
+/// Largest number of live tracks a tracker may be configured to hold:
+/// [`crate::limits::MAX_TRACKS`].
+pub const MAX_TRACKS_LIMIT: u32 = crate::limits::MAX_TRACKS.max as u32;
 
 /// The tracker's tunables, with units; [`TrackerParams::default`] suits ballistic missiles
 /// seen by the catalog radars.
@@ -176,77 +175,43 @@ impl Default for TrackerParams {
 impl TrackerParams {
     /// Checks for values the tracker cannot use; the error is one sentence.
     pub fn validate(&self) -> Result<(), String> {
-        let finite = [
-            self.gate_probability,
-            self.max_coast_s,
-            self.accel_noise_m2_s3,
-            self.maneuver_noise_scale,
-            self.initial_velocity_sigma_m_s,
-            self.ballistic_coeff_kg_m2,
-            self.ballistic_coeff_rel_sigma,
-            self.ballistic_noise_rel_per_sqrt_s,
-            self.impact_refresh_s,
-            self.impact_refresh_max_s,
-            self.quality_reference_m,
-        ];
-        if finite.iter().any(|x| !x.is_finite()) {
-            return Err("tracker parameters must be finite numbers".into());
+        use crate::limits as l;
+        for (range, v) in [
+            (&l::GATE_PROBABILITY, self.gate_probability),
+            (&l::MAX_COAST, self.max_coast_s),
+            (&l::ACCEL_NOISE, self.accel_noise_m2_s3),
+            (&l::MANEUVER_NOISE_SCALE, self.maneuver_noise_scale),
+            (&l::INITIAL_VELOCITY_SIGMA, self.initial_velocity_sigma_m_s),
+            (&l::BALLISTIC_COEFF, self.ballistic_coeff_kg_m2),
+            (
+                &l::BALLISTIC_COEFF_REL_SIGMA,
+                self.ballistic_coeff_rel_sigma,
+            ),
+            (&l::BALLISTIC_NOISE, self.ballistic_noise_rel_per_sqrt_s),
+            (&l::IMPACT_REFRESH, self.impact_refresh_s),
+            (&l::IMPACT_REFRESH, self.impact_refresh_max_s),
+            (&l::QUALITY_REFERENCE, self.quality_reference_m),
+        ] {
+            range.check(v)?;
         }
-        if !(self.gate_probability > 0.5 && self.gate_probability < 1.0 - 1e-12) {
-            return Err(format!(
-                "tracker gate probability {} must be between 0.5 and 1 (exclusive)",
-                self.gate_probability
-            ));
+        for (range, v) in [
+            (&l::CONFIRM_WINDOW, self.confirm_m),
+            (&l::CONFIRM_WINDOW, self.confirm_n),
+            (&l::MAX_MISSES, self.max_misses),
+            (&l::MAX_TRACKS, self.max_tracks),
+        ] {
+            range.check_count(v.into())?;
         }
-        if self.confirm_m == 0 || self.confirm_m > self.confirm_n || self.confirm_n > MAX_WINDOW {
+        if self.confirm_m > self.confirm_n {
             return Err(format!(
-                "tracker confirmation {} of {} needs 1 <= M <= N <= {MAX_WINDOW}",
+                "tracker confirmation {} of {} needs M <= N",
                 self.confirm_m, self.confirm_n
             ));
-        }
-        if self.max_misses == 0 {
-            return Err("tracker max_misses must be at least 1".into());
-        }
-        let positive = [
-            self.max_coast_s,
-            self.initial_velocity_sigma_m_s,
-            self.ballistic_coeff_kg_m2,
-            self.ballistic_coeff_rel_sigma,
-            self.impact_refresh_s,
-            self.quality_reference_m,
-        ];
-        if positive.iter().any(|&x| x <= 0.0)
-            || self.accel_noise_m2_s3 < 0.0
-            || self.maneuver_noise_scale < 1.0
-            || self.ballistic_noise_rel_per_sqrt_s < 0.0
-        {
-            return Err(concat!(
-                "tracker times, sigmas and the ballistic coefficient must be positive, noises ",
-                "non-negative, the manoeuvre scale at least 1"
-            )
-            .into());
-        }
-        for (name, v) in [
-            ("impact_refresh_s", self.impact_refresh_s),
-            ("impact_refresh_max_s", self.impact_refresh_max_s),
-        ] {
-            if !(IMPACT_REFRESH_RANGE_S.0..=IMPACT_REFRESH_RANGE_S.1).contains(&v) {
-                return Err(format!(
-                    "tracker {name} {v} s must be within {}..={} s",
-                    IMPACT_REFRESH_RANGE_S.0, IMPACT_REFRESH_RANGE_S.1
-                ));
-            }
         }
         if self.impact_refresh_max_s < self.impact_refresh_s {
             return Err(format!(
                 "tracker impact_refresh_max_s {} s must be at least impact_refresh_s {} s",
                 self.impact_refresh_max_s, self.impact_refresh_s
-            ));
-        }
-        if self.max_tracks == 0 || self.max_tracks > MAX_TRACKS_LIMIT {
-            return Err(format!(
-                "tracker max_tracks {} must be within 1..={MAX_TRACKS_LIMIT}",
-                self.max_tracks
             ));
         }
         Ok(())
@@ -655,6 +620,7 @@ impl Tracker {
         // noise scaled by `maneuver_noise_scale`, on the unused candidate plots; the nearest
         // one inside the gate updates it.
         let mut start = 0;
+        // bounded: start advances by at least one per pass.
         while start < candidates.len() {
             let ti = candidates[start].0;
             let end = start + candidates[start..].partition_point(|c| c.0 == ti);
@@ -917,7 +883,7 @@ mod tests {
             accel_noise_m2_s3: f64::NAN,
             ..TrackerParams::default()
         };
-        assert!(nan.validate().unwrap_err().contains("finite"));
+        assert!(nan.validate().unwrap_err().contains("got NaN"));
         for bad in [
             TrackerParams {
                 confirm_m: 6,

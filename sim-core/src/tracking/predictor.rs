@@ -265,6 +265,7 @@ pub fn fly(
             h = span_s - t;
         }
         let mut rejections = 0;
+        // bounded: MAX_REJECTIONS rejections at most.
         let (x1, f1, taken) = loop {
             let (x1, f1, err) = dopri_step(model, &x, &f, h);
             let ratio = error_ratio(&err);
@@ -422,6 +423,7 @@ pub fn samples(
     let mut k = 1.0;
     fly(model, x, last_k * step_s, |seg| {
         let end = seg.t0_s + seg.h_s;
+        // bounded: k rises by one per pass up to last_k.
         while k <= last_k && k * step_s <= end {
             let tau = (k * step_s - seg.t0_s).clamp(0.0, seg.h_s);
             let r = seg.position_at(tau);
