@@ -37,6 +37,9 @@ use crate::metrics::ServiceMetrics;
 
 /// Longest database message kept in a dead letter or a log line (characters).
 const MAX_ERROR_CHARS: usize = 2_000;
+/// Longest id, room or type kept in a dead letter (characters): at most 2 KiB of UTF-8, under
+/// PostgreSQL's limit on a B-tree index entry, so even an over-long id can be set aside.
+const MAX_NAME_CHARS: usize = 512;
 /// Most distinct error codes remembered so each is logged once.
 const MAX_LOGGED_CODES: usize = 256;
 
@@ -101,12 +104,9 @@ fn refused_sqlite_code(code: &str) -> bool {
 }
 
 /// Text the database can always store: NUL (refused by PostgreSQL in text) is written as the
-/// JSON escape `\u0000`, and the text is cut to `max` characters.
+/// JSON escape `\u0000`, then the text is cut to `max` characters.
 fn storable(text: &str, max: usize) -> String {
-    text.chars()
-        .take(max)
-        .collect::<String>()
-        .replace('\0', "\\u0000")
+    text.replace('\0', "\\u0000").chars().take(max).collect()
 }
 
 /// One refused event, as kept in `dead_letters`.
@@ -131,9 +131,9 @@ impl DeadLetter {
         let json = serde_json::to_string(event)
             .unwrap_or_else(|e| format!("{{\"unserializable\": \"{e}\"}}"));
         Self {
-            event_id: storable(&event.event_id, MAX_ERROR_CHARS),
-            room: storable(&event.room, MAX_ERROR_CHARS),
-            kind: storable(&event.kind, MAX_ERROR_CHARS),
+            event_id: storable(&event.event_id, MAX_NAME_CHARS),
+            room: storable(&event.room, MAX_NAME_CHARS),
+            kind: storable(&event.kind, MAX_NAME_CHARS),
             event: storable(&json, usize::MAX),
             code: code.map(|c| storable(c, 16)),
             error: storable(error, MAX_ERROR_CHARS),
@@ -364,6 +364,11 @@ mod tests {
         }
         assert!(letter.event.contains(r"A\u0000B"), "{}", letter.event);
         assert_eq!(letter.room, r"r\u0000oom");
+        // Even an id of NULs stays within a PostgreSQL index entry.
+        let mut long = event.clone();
+        long.event_id = "\0".repeat(10_000);
+        let letter = DeadLetter::new(&long, None, "x");
+        assert!(letter.event_id.len() <= 2048, "{}", letter.event_id.len());
         let back: serde_json::Value = serde_json::from_str(&letter.event).unwrap();
         assert_eq!(back["payload"]["call_sign"], "A\u{0}B");
     }
