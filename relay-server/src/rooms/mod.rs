@@ -15,6 +15,9 @@
 //! - [`rate`]: the token bucket.
 //! - [`cluster`]: rooms across relays on one NATS: the creating relay owns a room; other
 //!   relays open a proxy to it.
+//! - [`roomlog`]: rooms that survive their relay: each shared room's command log, snapshots
+//!   and lease in JetStream, and the takeover of a room whose owner stopped
+//!   ([`Rooms::find`]).
 //!
 //! Invariants: room ids and tokens come from the operating system's random generator (128
 //! bits each) and are only ever compared in constant time; nothing in a room waits for a
@@ -31,6 +34,7 @@ pub mod orders;
 pub mod rate;
 pub mod referees;
 pub mod room;
+pub mod roomlog;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -314,10 +318,18 @@ impl RoomHandle {
                     Some(&applied),
                 );
                 match ordered {
-                    Ok((tick, Some(ordered))) => LaunchOutcome::Launched {
-                        missile: ordered.missile,
-                        tick,
-                    },
+                    Ok((tick, Some(ordered))) => {
+                        // Answered once logged (a no-op without JetStream): a launch answered
+                        // 200 survives the relay.
+                        local
+                            .orders
+                            .wait_logged(ordered.ordinal, 2 * roomlog::LOG_ACK_TIMEOUT)
+                            .await;
+                        LaunchOutcome::Launched {
+                            missile: ordered.missile,
+                            tick,
+                        }
+                    }
                     Ok((_, None)) => LaunchOutcome::Rejected("not a launch".into()),
                     Err(refusal) => refusal.into(),
                 }
@@ -415,20 +427,52 @@ impl Rooms {
     }
 
     /// [`Rooms::create`], then, with NATS, the announcement that this relay owns the room
-    /// (returns once other relays can find it).
+    /// (returns once other relays can find it); with JetStream, the room is recorded and
+    /// leased first, so it survives this relay ([`roomlog`]).
     pub async fn create_shared(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
-        let (handle, token) = self.create()?;
-        if let Some(cluster) = self.cluster.get()
-            && let Err(err) = cluster.own(handle.clone()).await
-        {
+        let Some(cluster) = self.cluster.get() else {
+            return self.create();
+        };
+        let handle_token = match cluster.journal() {
+            Some(journal) => {
+                let id = random_hex().map_err(RoomError::Random)?;
+                let token = random_hex().map_err(RoomError::Random)?;
+                if self.len() >= self.settings.max_rooms {
+                    return Err(RoomError::Full(self.settings.max_rooms));
+                }
+                let meta = roomlog::Meta {
+                    token: Some(token.clone()),
+                    run: crate::bus::random_run(),
+                };
+                match journal.register(&id, &meta).await {
+                    Ok(revision) => {
+                        let start = Start {
+                            run: Some(meta.run),
+                            durable: Some((journal.clone(), revision)),
+                            resume: None,
+                        };
+                        (self.insert(id, meta.token, start)?, token)
+                    }
+                    Err(err) => {
+                        // The room still works, without surviving this relay.
+                        tracing::warn!("{err}");
+                        self.create()?
+                    }
+                }
+            }
+            None => self.create()?,
+        };
+        if let Err(err) = cluster.own(handle_token.0.clone()).await {
             // The room still works on this relay.
-            tracing::warn!(room = %handle.id(), "{err}");
+            tracing::warn!(room = %handle_token.0.id(), "{err}");
         }
-        Ok((handle, token))
+        Ok(handle_token)
     }
 
     /// The room with this id: [`Rooms::get`], and with NATS, a room another relay owns
-    /// (reached through a proxy).
+    /// (reached through a proxy). With JetStream, a room whose owner stopped is taken over
+    /// here once its lease expired: restored from its last snapshot and its logged commands
+    /// (while another relay holds the lease, this waits, up to the lease's lifetime).
     pub async fn find(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
         let not_here = match self.get(id) {
             Ok(handle) => return Ok(handle),
@@ -437,10 +481,102 @@ impl Rooms {
         let Some(cluster) = self.cluster.get() else {
             return Err(not_here);
         };
-        if id == PUBLIC_ROOM {
+        if id == PUBLIC_ROOM || !cluster::valid_room_id(id) {
             return Err(not_here);
         }
-        let tick = cluster.lookup(id).await?;
+        let deadline = tokio::time::Instant::now() + roomlog::LEASE_TTL + Duration::from_secs(3);
+        loop {
+            match cluster.lookup(id).await {
+                Ok(tick) => return self.open_proxy(cluster, id, tick),
+                Err(RoomError::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+            let Some(journal) = cluster.journal() else {
+                return Err(not_here);
+            };
+            match journal.acquire(id).await {
+                Ok(roomlog::Acquired::Won(revision)) => {
+                    return self.take_over(cluster, journal, id, revision).await;
+                }
+                Ok(roomlog::Acquired::NoRoom) => return Err(not_here),
+                Ok(roomlog::Acquired::Held) => {}
+                Err(err) => {
+                    return Err(RoomError::Unreachable(format!(
+                        "room {} cannot be looked up in JetStream: {err}",
+                        truncate_id(id)
+                    )));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RoomError::Unreachable(format!(
+                    "room {} is moving to another relay; try again in a few seconds",
+                    truncate_id(id)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Restores room `id`, whose lease this relay just took (at `revision`), and owns it.
+    async fn take_over(
+        &self,
+        cluster: &Arc<cluster::Cluster>,
+        journal: &Arc<roomlog::Journal>,
+        id: &str,
+        revision: u64,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
+        let failed = |why: String| {
+            RoomError::Unreachable(format!(
+                "room {} cannot be restored here: {why}",
+                truncate_id(id)
+            ))
+        };
+        let restore = match journal.read(id).await {
+            Ok(restore) => restore,
+            Err(err) => {
+                journal.release(id).await;
+                return Err(failed(err));
+            }
+        };
+        let (bus, room, run) = (self.bus.clone(), id.to_string(), restore.meta.run.clone());
+        let commands = restore.commands.len();
+        let saved = restore.saved;
+        let logged = restore.commands;
+        let replayed = tokio::task::spawn_blocking(move || {
+            roomlog_replay(saved, &logged, &bus, (&room, &run))
+        })
+        .await;
+        let Ok((sim, clock)) = replayed else {
+            journal.release(id).await;
+            return Err(failed("its replay failed".into()));
+        };
+        let tick = sim.tick();
+        let start = Start {
+            run: Some(restore.meta.run),
+            durable: Some((journal.clone(), revision)),
+            resume: Some((sim, clock)),
+        };
+        let handle = match self.insert(id.to_string(), restore.meta.token, start) {
+            Ok(handle) => handle,
+            Err(err) => {
+                journal.release(id).await;
+                return Err(err);
+            }
+        };
+        if let Err(err) = cluster.own(handle.clone()).await {
+            tracing::warn!(room = %id, "{err}");
+        }
+        self.metrics.takeovers.inc();
+        tracing::warn!(room = %id, tick, commands, "took the room over from a relay that stopped");
+        Ok(handle)
+    }
+
+    fn open_proxy(
+        &self,
+        cluster: &Arc<cluster::Cluster>,
+        id: &str,
+        tick: u64,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
         let mut map = self.lock();
         if let Some(handle) = map.get(id)
             && !handle.requests.is_closed()
@@ -458,14 +594,23 @@ impl Rooms {
         map.insert(id.to_string(), handle.clone());
         let map = self.map.clone();
         let me = handle.clone();
+        let rooms = self.clone();
         tokio::spawn(async move {
-            task.await;
-            let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
-            if map
-                .get(me.id())
-                .is_some_and(|h| h.requests.same_channel(&me.requests))
+            let owner_silent = task.await;
             {
-                map.remove(me.id());
+                let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
+                if map
+                    .get(me.id())
+                    .is_some_and(|h| h.requests.same_channel(&me.requests))
+                {
+                    map.remove(me.id());
+                }
+            }
+            if owner_silent && rooms.cluster().is_some_and(|c| c.journal().is_some()) {
+                // The room goes on: here, or at whichever relay takes it first.
+                if let Err(err) = rooms.find(me.id()).await {
+                    tracing::warn!(room = %me.id(), "{err}");
+                }
             }
         });
         Ok(handle)
@@ -495,13 +640,24 @@ impl Rooms {
     pub fn create(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
         let id = random_hex().map_err(RoomError::Random)?;
         let token = random_hex().map_err(RoomError::Random)?;
+        let handle = self.insert(id, Some(token.clone()), Start::default())?;
+        Ok((handle, token))
+    }
+
+    /// Starts room `id` unless the relay runs its limit of rooms.
+    fn insert(
+        &self,
+        id: String,
+        token: Option<String>,
+        start: Start,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
         let mut map = self.lock();
         if map.len() >= self.settings.max_rooms {
             return Err(RoomError::Full(self.settings.max_rooms));
         }
-        let handle = self.spawn(id.clone(), Some(token.clone()));
+        let handle = self.spawn(id.clone(), token, start);
         map.insert(id, handle.clone());
-        Ok((handle, token))
+        Ok(handle)
     }
 
     /// The room with this id; `public` starts the public room if it is not running.
@@ -514,23 +670,49 @@ impl Rooms {
         }
         if id == PUBLIC_ROOM {
             // The public room does not count against the limit: REST launches need it.
-            let handle = self.spawn(PUBLIC_ROOM.to_string(), None);
+            let handle = self.spawn(PUBLIC_ROOM.to_string(), None, Start::default());
             map.insert(PUBLIC_ROOM.to_string(), handle.clone());
             return Ok(handle);
         }
         Err(RoomError::NotFound(truncate_id(id)))
     }
 
-    fn spawn(&self, id: String, token: Option<String>) -> Arc<RoomHandle> {
+    fn spawn(&self, id: String, token: Option<String>, start: Start) -> Arc<RoomHandle> {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(0));
         let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
-        let orders = Arc::new(orders::Orders::new(
-            self.settings.capacity,
-            self.settings.launch_waiting,
-        ));
-        let run = crate::bus::random_run();
+        let orders = Arc::new(match &start.resume {
+            Some((sim, _)) => {
+                let in_flight = sim
+                    .missiles()
+                    .iter()
+                    .filter(|m| {
+                        m.flight.phase != sim_core::flight::Phase::Impacted && m.killed_at.is_none()
+                    })
+                    .count();
+                orders::Orders::resumed(
+                    self.settings.capacity,
+                    self.settings.launch_waiting,
+                    (sim.tick(), sim.state().next_missile_id, in_flight),
+                )
+            }
+            None => orders::Orders::new(self.settings.capacity, self.settings.launch_waiting),
+        });
+        let run = start.run.unwrap_or_else(crate::bus::random_run);
         let vitals = Arc::new(referees::Vitals::default());
+        let snapshots = start.durable.map(|(journal, revision)| {
+            let weak = tx.downgrade();
+            let keeper = roomlog::keep(
+                journal,
+                id.clone(),
+                revision,
+                (orders.clone(), vitals.clone(), tick.clone()),
+                move || weak.upgrade().is_none_or(|s| s.is_closed()),
+                self.metrics.clone(),
+            );
+            orders.set_log(keeper.commands);
+            keeper.snapshots
+        });
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             token,
@@ -557,7 +739,12 @@ impl Rooms {
             self.settings.clone(),
             self.metrics.clone(),
             self.bus.clone(),
-        );
+        )
+        .saving(snapshots);
+        let task = match start.resume {
+            Some((sim, clock)) => task.resumed(sim, clock),
+            None => task,
+        };
         let map = self.map.clone();
         let me = handle.clone();
         self.metrics.rooms.inc();
@@ -582,6 +769,56 @@ impl Rooms {
         // removes), so a poisoned lock is still usable.
         self.map.lock().unwrap_or_else(|poison| poison.into_inner())
     }
+}
+
+/// How a room starts: a new run, or a room kept in JetStream (its lease's revision), or
+/// one restored by a takeover.
+#[derive(Default)]
+struct Start {
+    /// The run id (a new one when `None`).
+    run: Option<String>,
+    /// Kept in JetStream under a lease of this revision.
+    durable: Option<(Arc<roomlog::Journal>, u64)>,
+    /// The restored referee and clock.
+    resume: Option<(sim_core::Simulation, sim_core::protocol::ClockState)>,
+}
+
+/// Replays a room for a takeover: from `saved` (or tick 0), every logged command at its
+/// stamped tick, up to the tick after the last; the events of the replayed ticks are published
+/// again under the room's run (same ids: consumers drop them as duplicates).
+fn roomlog_replay(
+    saved: Option<roomlog::Saved>,
+    logged: &[sim_core::protocol::StampedCommand],
+    bus: &EventBus,
+    (room, run): (&str, &str),
+) -> (sim_core::Simulation, sim_core::protocol::ClockState) {
+    let (mut sim, clock) = match saved {
+        Some(saved) => (sim_core::Simulation::restore(saved.snapshot), saved.clock),
+        None => (
+            sim_core::Simulation::new(
+                sim_core::flight::PhysicsParams::default(),
+                room::ROOM_SEED,
+            ),
+            Default::default(),
+        ),
+    };
+    let end = logged.last().map_or(0, |c| c.tick + 1).max(sim.tick());
+    let mut next = 0;
+    while sim.tick() < end {
+        let tick = sim.tick();
+        let mut due = Vec::new();
+        while let Some(c) = logged.get(next)
+            && c.tick <= tick
+        {
+            if c.tick == tick {
+                due.push(c.command.clone());
+            }
+            next += 1;
+        }
+        let events = sim.step(&due);
+        bus.publish_tick(room, run, &events);
+    }
+    (sim, clock)
 }
 
 /// 128 bits from the operating system's generator, as 32 lowercase hex digits.

@@ -1,0 +1,445 @@
+//! Rooms that survive their relay: each shared room's stamped commands, snapshots and
+//! ownership kept in NATS JetStream, so another relay on the same NATS can take a room over.
+//!
+//! - **Log**: the owner appends every stamped command ([`StampedCommand`] as JSON: tick,
+//!   member, command with its solved guidance, everything the referee needs to apply it
+//!   identically) to [`LOG_STREAM`] on `mdsim.roomlog.{id}`, in stamping order. A command is
+//!   broadcast, answered (REST 200) and applied only once the stream acknowledged it, or once
+//!   its append failed ([`LOG_ACK_TIMEOUT`]; counted in `relay_room_log_failures_total`): a
+//!   room never stops for NATS, but a command whose append failed is not known to a relay that
+//!   takes the room over. See [`super::orders`] for how the book holds commands back.
+//! - **Snapshots**: every [`SNAPSHOT_TICKS`] referee ticks the owner puts the referee's
+//!   snapshot and the room's clock in the [`STATE_BUCKET`] key `{id}.snap` (JSON; a snapshot
+//!   larger than the server's `max_payload` is skipped, so a takeover replays from the
+//!   previous one, or from the start). The key `{id}.meta` holds what a new owner needs
+//!   besides: the room's write token and its run id (event ids stay the same, so the events
+//!   a new owner publishes again are dropped as duplicates by JetStream's `Nats-Msg-Id` and
+//!   by the database's unique keys).
+//! - **Lease**: the key `{id}` of [`OWNERS_BUCKET`] (entries expire [`LEASE_TTL`] after their
+//!   last write) names the owner. The owner rewrites it every [`LEASE_REFRESH`] with a
+//!   revision-checked update; when the update fails because the revision moved (another relay
+//!   took the room), the owner stops its room at once (fencing: its members are told to
+//!   reconnect, and it appends nothing more). A relay takes a room over by creating the key,
+//!   which only succeeds once the old entry expired.
+//!
+//! Restoring ([`Journal::read`]): the last snapshot (tick `T`: the referee has run ticks
+//! `0..T`), then every logged command stamped for tick `T` or later, applied at its tick; the
+//! new referee runs to the tick after the last logged command. Ticks are a pure function of
+//! the commands, so the state hash at every tick is the uninterrupted room's.
+//!
+//! Invariants: relays on one NATS trust each other (the token is in the bucket; NATS is the
+//! trust boundary, as for the rest of the cluster); room ids reaching a subject or key are hex
+//! ([`super::cluster::valid_room_id`]); a room closed normally (grace period, overrun) deletes
+//! its lease, log and state, so it is not taken over; nothing here runs on a referee thread
+//! except a `try_send` of a snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::kv;
+use async_nats::jetstream::stream::{Config as StreamConfig, DiscardPolicy, StorageType};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sim_core::engine::Snapshot;
+use sim_core::protocol::{ClockState, StampedCommand};
+use tokio::sync::mpsc;
+
+use super::orders::Orders;
+use super::referees::Vitals;
+use crate::metrics::RoomMetrics;
+
+/// The stream of every shared room's stamped commands.
+pub const LOG_STREAM: &str = "MDSIM_ROOMLOG";
+/// The bucket of room leases: key = room id, value = [`Lease`].
+pub const OWNERS_BUCKET: &str = "MDSIM_ROOM_OWNERS";
+/// The bucket of room metadata and snapshots: `{id}.meta`, `{id}.snap`.
+pub const STATE_BUCKET: &str = "MDSIM_ROOM_STATE";
+/// A lease not refreshed for this long expires; another relay may then take the room.
+pub const LEASE_TTL: Duration = Duration::from_secs(5);
+/// How often the owner refreshes its leases.
+pub const LEASE_REFRESH: Duration = Duration::from_secs(1);
+/// How long a command's append may take before it is applied unlogged.
+pub const LOG_ACK_TIMEOUT: Duration = Duration::from_secs(1);
+/// Referee ticks between two snapshots (10 s at 1x).
+pub const SNAPSHOT_TICKS: u64 = 100;
+/// How long logs and snapshots of a room never closed normally are kept.
+const KEEP: Duration = Duration::from_secs(24 * 3600);
+/// The reason a fenced room's members read (a websocket close reason: short).
+pub const MOVED: &str = "the room moved to another relay; reconnect";
+
+fn log_subject(room: &str) -> String {
+    format!("mdsim.roomlog.{room}")
+}
+
+/// What a new owner needs besides the log and the snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    /// The room's write token (`None`: everyone may command).
+    pub token: Option<String>,
+    /// The room's run id, kept across owners.
+    pub run: String,
+}
+
+/// The value of a lease.
+#[derive(Debug, Serialize, Deserialize)]
+struct Lease {
+    node: String,
+    tick: u64,
+}
+
+/// A room's snapshot as saved.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Saved {
+    /// The room's clock when it was taken.
+    pub clock: ClockState,
+    /// The referee's state (its tick is the next tick to run).
+    pub snapshot: Snapshot,
+}
+
+/// What a new owner restores a room from.
+#[derive(Debug)]
+pub struct Restore {
+    /// The room's token and run.
+    pub meta: Meta,
+    /// The last snapshot, if one was saved.
+    pub saved: Option<Saved>,
+    /// The logged commands stamped for the snapshot's tick or later, in order.
+    pub commands: Vec<StampedCommand>,
+}
+
+/// What a lease attempt found.
+#[derive(Debug)]
+pub enum Acquired {
+    /// This relay owns the room now (the lease's revision).
+    Won(u64),
+    /// Another relay's lease is alive.
+    Held,
+    /// No room with this id was ever shared (or it closed normally).
+    NoRoom,
+}
+
+/// The JetStream side of shared rooms on one NATS.
+#[derive(Debug)]
+pub struct Journal {
+    js: jetstream::Context,
+    stream: jetstream::stream::Stream,
+    owners: kv::Store,
+    state: kv::Store,
+    node: String,
+    max_payload: usize,
+}
+
+impl Journal {
+    /// Creates (or finds) the stream and buckets; `None` when the server has no JetStream
+    /// (rooms then die with their owner, as before).
+    pub async fn start(client: &async_nats::Client, node: &str) -> Option<Arc<Self>> {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(LOG_ACK_TIMEOUT)
+            .build(client.clone());
+        let started = async {
+            js.create_or_update_stream(StreamConfig {
+                    name: LOG_STREAM.into(),
+                    description: Some("mdsim shared rooms' stamped commands".into()),
+                    subjects: vec!["mdsim.roomlog.*".into()],
+                    storage: StorageType::File,
+                    discard: DiscardPolicy::Old,
+                    max_age: KEEP,
+                    max_bytes: 1 << 30,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let stream = js
+                .get_stream(LOG_STREAM)
+                .await
+                .map_err(|e| e.to_string())?;
+            let owners = bucket(&js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
+            let state = bucket(&js, STATE_BUCKET, KEEP, 1).await?;
+            Ok::<_, String>((stream, owners, state))
+        };
+        match tokio::time::timeout(Duration::from_secs(10), started).await {
+            Ok(Ok((stream, owners, state))) => Some(Arc::new(Self {
+                max_payload: client.server_info().max_payload,
+                js,
+                stream,
+                owners,
+                state,
+                node: node.to_string(),
+            })),
+            Ok(Err(err)) => {
+                tracing::warn!(
+                    "rooms will not survive this relay: cannot set up their JetStream log: {err}"
+                );
+                None
+            }
+            Err(_) => {
+                tracing::warn!("rooms will not survive this relay: JetStream did not answer");
+                None
+            }
+        }
+    }
+
+    fn lease(&self, tick: u64) -> Bytes {
+        Bytes::from(
+            serde_json::to_vec(&Lease {
+                node: self.node.clone(),
+                tick,
+            })
+            .unwrap_or_default(),
+        )
+    }
+
+    /// Records a new room (its metadata) and takes its lease; returns the lease's revision.
+    pub async fn register(&self, room: &str, meta: &Meta) -> Result<u64, String> {
+        let body = Bytes::from(serde_json::to_vec(meta).unwrap_or_default());
+        self.state
+            .put(format!("{room}.meta"), body)
+            .await
+            .map_err(|e| format!("cannot record room {room}: {e}"))?;
+        self.owners
+            .create(room, self.lease(0))
+            .await
+            .map_err(|e| format!("cannot take the lease of room {room}: {e}"))
+    }
+
+    /// Tries to take the lease of `room`, a room no relay answers for.
+    pub async fn acquire(&self, room: &str) -> Result<Acquired, String> {
+        match self.state.get(format!("{room}.meta")).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(Acquired::NoRoom),
+            Err(err) => return Err(err.to_string()),
+        }
+        match self.owners.create(room, self.lease(0)).await {
+            Ok(revision) => Ok(Acquired::Won(revision)),
+            Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => Ok(Acquired::Held),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    /// Gives a lease up (a takeover that found nothing to restore).
+    pub async fn release(&self, room: &str) {
+        let _ = self.owners.delete(room).await;
+    }
+
+    /// Reads what `room` is restored from.
+    pub async fn read(&self, room: &str) -> Result<Restore, String> {
+        let meta: Meta = match self.state.get(format!("{room}.meta")).await {
+            Ok(Some(body)) => serde_json::from_slice(&body).map_err(|e| e.to_string())?,
+            Ok(None) => return Err(format!("room {room} has no record")),
+            Err(err) => return Err(err.to_string()),
+        };
+        let saved: Option<Saved> = match self.state.get(format!("{room}.snap")).await {
+            Ok(Some(body)) => serde_json::from_slice(&body).ok(),
+            Ok(None) => None,
+            Err(err) => return Err(err.to_string()),
+        };
+        let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
+        let subject = log_subject(room);
+        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => message.sequence,
+            Err(err)
+                if err.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+            {
+                0
+            }
+            Err(err) => return Err(format!("cannot read the log of room {room}: {err}")),
+        };
+        let mut commands = Vec::new();
+        if last > 0 {
+            let consumer = self
+                .stream
+                .create_consumer(jetstream::consumer::pull::OrderedConfig {
+                    filter_subject: subject,
+                    deliver_policy: DeliverPolicy::All,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+            let reading = async {
+                while let Some(message) = messages.next().await {
+                    let message = message.map_err(|e| e.to_string())?;
+                    let sequence = message.info().map_or(last, |i| i.stream_sequence);
+                    if let Ok(stamped) = serde_json::from_slice::<StampedCommand>(&message.payload)
+                        && stamped.tick >= from
+                    {
+                        commands.push(stamped);
+                    }
+                    if sequence >= last {
+                        break;
+                    }
+                }
+                Ok::<_, String>(())
+            };
+            tokio::time::timeout(Duration::from_secs(30), reading)
+                .await
+                .map_err(|_| format!("reading the log of room {room} timed out"))??;
+        }
+        Ok(Restore {
+            meta,
+            saved,
+            commands,
+        })
+    }
+
+    /// Deletes a room that closed normally: its lease, log and state.
+    async fn forget(&self, room: &str) {
+        let _ = self.owners.delete(room).await;
+        let _ = self.stream.purge().filter(log_subject(room)).await;
+        let _ = self.state.purge(format!("{room}.meta")).await;
+        let _ = self.state.purge(format!("{room}.snap")).await;
+    }
+}
+
+async fn bucket(
+    js: &jetstream::Context,
+    name: &str,
+    max_age: Duration,
+    history: i64,
+) -> Result<kv::Store, String> {
+    let config = kv::Config {
+        bucket: name.into(),
+        history,
+        max_age,
+        storage: StorageType::File,
+        ..Default::default()
+    };
+    match js.create_key_value(config.clone()).await {
+        Ok(store) => Ok(store),
+        // Created by another relay (or earlier): use it as it is.
+        Err(_) => js
+            .get_key_value(name)
+            .await
+            .map_err(|e| format!("bucket {name}: {e}")),
+    }
+}
+
+/// What keeps one owned room durable: its log appender, its snapshot writer, its lease.
+pub struct Keeper {
+    /// Where the room's book sends each stamped command (with its ordinal).
+    pub commands: mpsc::UnboundedSender<(u64, StampedCommand)>,
+    /// Where the room task sends its snapshots.
+    pub snapshots: mpsc::Sender<Saved>,
+}
+
+/// Starts keeping `room` durable: the lease (held at `revision`) is refreshed until the room
+/// ends (then, unless it was fenced, everything is deleted); commands are appended in order
+/// and marked logged in `orders`; snapshots are saved.
+pub fn keep(
+    journal: Arc<Journal>,
+    room: String,
+    revision: u64,
+    (orders, vitals, tick): (Arc<Orders>, Arc<Vitals>, Arc<std::sync::atomic::AtomicU64>),
+    closed: impl Fn() -> bool + Send + 'static,
+    metrics: RoomMetrics,
+) -> Keeper {
+    let (commands, log_rx) = mpsc::unbounded_channel();
+    let (snapshots, snap_rx) = mpsc::channel(1);
+    tokio::spawn(append(
+        journal.clone(),
+        room.clone(),
+        log_rx,
+        orders,
+        metrics.clone(),
+    ));
+    tokio::spawn(save(journal.clone(), room.clone(), snap_rx));
+    tokio::spawn(async move {
+        let mut revision = revision;
+        let mut every = tokio::time::interval(LEASE_REFRESH);
+        loop {
+            every.tick().await;
+            if closed() {
+                if vitals.stopped() != Some(MOVED) {
+                    journal.forget(&room).await;
+                }
+                return;
+            }
+            let lease = journal.lease(tick.load(std::sync::atomic::Ordering::Relaxed));
+            match journal.owners.update(&room, lease.clone(), revision).await {
+                Ok(r) => revision = r,
+                Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    // Expired unclaimed (NATS was away): take it again; taken: fence.
+                    match journal.owners.create(&room, lease).await {
+                        Ok(r) => revision = r,
+                        Err(_) => {
+                            metrics.lease_losses.inc();
+                            tracing::warn!(room, "another relay took the room over; stopping it here");
+                            vitals.stop(MOVED);
+                            return;
+                        }
+                    }
+                }
+                Err(err) => tracing::warn!(room, "cannot refresh the room's lease: {err}"),
+            }
+        }
+    });
+    Keeper {
+        commands,
+        snapshots,
+    }
+}
+
+/// Appends stamped commands in order; each is marked logged once acknowledged or failed.
+async fn append(
+    journal: Arc<Journal>,
+    room: String,
+    mut queue: mpsc::UnboundedReceiver<(u64, StampedCommand)>,
+    orders: Arc<Orders>,
+    metrics: RoomMetrics,
+) {
+    let subject = log_subject(&room);
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        // Published back to back (one connection keeps their order), acknowledged in order.
+        let mut acks = Vec::with_capacity(batch.len());
+        for (ordinal, stamped) in &batch {
+            let body = Bytes::from(serde_json::to_vec(stamped).unwrap_or_default());
+            acks.push((*ordinal, journal.js.publish(subject.clone(), body).await));
+        }
+        for (ordinal, ack) in acks {
+            let stored = match ack {
+                Ok(ack) => ack.await.map_err(|e| e.to_string()),
+                Err(err) => Err(err.to_string()),
+            };
+            if let Err(err) = stored {
+                metrics.log_failures.inc();
+                tracing::warn!(room, "a command is applied without being logged: {err}");
+            }
+            orders.logged(ordinal);
+        }
+    }
+}
+
+/// Saves the room's snapshots as they come (the newest replaces the last).
+async fn save(journal: Arc<Journal>, room: String, mut snapshots: mpsc::Receiver<Saved>) {
+    while let Some(saved) = snapshots.recv().await {
+        let body = match serde_json::to_vec(&saved) {
+            Ok(body) => body,
+            Err(_) => continue,
+        };
+        if journal.max_payload > 0 && body.len() + 1024 > journal.max_payload {
+            tracing::warn!(
+                room,
+                bytes = body.len(),
+                "the room's snapshot exceeds the NATS message limit; a takeover replays more"
+            );
+            continue;
+        }
+        if let Err(err) = journal
+            .state
+            .put(format!("{room}.snap"), Bytes::from(body))
+            .await
+        {
+            tracing::warn!(room, "cannot save the room's snapshot: {err}");
+        }
+    }
+}
