@@ -294,27 +294,35 @@ impl Journal {
     }
 }
 
+/// Creates (or updates) the stream behind a key-value bucket as the KV layer does, then opens
+/// the bucket. Not `create_key_value`: it first asks for the account's info, which this
+/// client cannot parse from some nats-server versions.
 async fn bucket(
     js: &jetstream::Context,
     name: &str,
     max_age: Duration,
     history: i64,
 ) -> Result<kv::Store, String> {
-    let config = kv::Config {
-        bucket: name.into(),
-        history,
+    js.create_or_update_stream(StreamConfig {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: history,
         max_age,
+        // NATS refuses a duplicate window longer than the maximum age.
+        duplicate_window: max_age.min(Duration::from_secs(120)),
         storage: StorageType::File,
+        discard: DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: 1,
         ..Default::default()
-    };
-    match js.create_key_value(config.clone()).await {
-        Ok(store) => Ok(store),
-        // Created by another relay (or earlier): use it as it is.
-        Err(_) => js
-            .get_key_value(name)
-            .await
-            .map_err(|e| format!("bucket {name}: {e}")),
-    }
+    })
+    .await
+    .map_err(|e| format!("bucket {name}: {e}"))?;
+    js.get_key_value(name)
+        .await
+        .map_err(|e| format!("bucket {name}: {e}"))
 }
 
 /// What keeps one owned room durable: its log appender, its snapshot writer, its lease.
