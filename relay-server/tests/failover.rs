@@ -425,3 +425,69 @@ async fn a_room_survives_the_kill_of_its_relay() {
     assert_eq!(desyncs, 0, "the new owner's referee agrees");
     assert_eq!(reference.missiles().len(), 10);
 }
+
+/// With JetStream the public room is the cluster's: the first relay to need it runs it, the
+/// others proxy to it, and it survives that relay too: launches answered 200 by the relay
+/// that is then killed are still in the room another relay takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_room_is_shared_and_survives_its_relay() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let mut first = Process::start(&nats);
+    let other = Relay::start(&nats).await;
+    let rest = |addr, label: &str| {
+        let path = format!(
+            "/launch?lat=35&lon=45&targetLat=33&targetLon=44&missileType=SCUD-B&label={label}"
+        );
+        async move { http(addr, "POST", &path).await }
+    };
+    // The first relay's launch starts the public room there; the other relay proxies to it.
+    let (status, body) = rest(first.addr, "on-first").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = rest(other.addr, "via-other").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""missile_id":"M2""#), "one room numbers both: {body}");
+    assert!(other.state.rooms().get("public").unwrap().is_remote());
+    let (mut eve, welcome) =
+        Client::join(&ws_url(other.addr, "public"), "Eve", Role::Observer, None).await;
+    assert_eq!(labels(&welcome), ["on-first", "via-other"]);
+
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let error = eve.next_error().await;
+    assert!(error.contains("reconnect"), "{error}");
+    // A launch on the survivor: it takes the room over (while the dead relay's lease lives,
+    // it answers 503 "moving").
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = rest(other.addr, "after").await;
+        if status == 200 {
+            assert!(body.contains(r#""missile_id":"M3""#), "{body}");
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(tokio::time::Instant::now() < deadline, "{body}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(!other.state.rooms().get("public").unwrap().is_remote());
+    let (_eve, welcome) =
+        Client::join(&ws_url(other.addr, "public"), "Eve", Role::Observer, None).await;
+    assert_eq!(labels(&welcome), ["after", "on-first", "via-other"]);
+}
+
+/// The labels of a welcome's missiles, flying or pending, sorted.
+fn labels(welcome: &Welcome) -> Vec<String> {
+    let mut labels: Vec<String> = welcome
+        .sim
+        .missiles()
+        .iter()
+        .filter_map(|m| m.label.clone())
+        .collect();
+    labels.extend(welcome.commands.iter().filter_map(|c| match &c.command {
+        SimCommand::Launch(l) => l.label.clone(),
+        _ => None,
+    }));
+    labels.sort();
+    labels
+}

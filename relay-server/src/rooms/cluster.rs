@@ -295,7 +295,7 @@ impl Cluster {
     /// Asks NATS who owns `room`: `Ok(tick)` when a relay does, [`RoomError::NotFound`] when
     /// none does.
     pub async fn lookup(&self, room: &str) -> Result<u64, RoomError> {
-        if !valid_room_id(room) {
+        if !valid_room_id(room) && room != super::PUBLIC_ROOM {
             return Err(RoomError::NotFound(super::truncate_id(room)));
         }
         let answer: AuthAnswer = self

@@ -481,7 +481,8 @@ impl Rooms {
         let Some(cluster) = self.cluster.get() else {
             return Err(not_here);
         };
-        if id == PUBLIC_ROOM || !cluster::valid_room_id(id) {
+        let public = id == PUBLIC_ROOM;
+        if !public && !cluster::valid_room_id(id) {
             return Err(not_here);
         }
         let deadline = tokio::time::Instant::now() + roomlog::LEASE_TTL + Duration::from_secs(3);
@@ -494,7 +495,16 @@ impl Rooms {
             let Some(journal) = cluster.journal() else {
                 return Err(not_here);
             };
-            match journal.acquire(id).await {
+            let acquired = if public {
+                let meta = roomlog::Meta {
+                    token: None,
+                    run: crate::bus::random_run(),
+                };
+                journal.register_public(id, &meta).await
+            } else {
+                journal.acquire(id).await
+            };
+            match acquired {
                 Ok(roomlog::Acquired::Won(revision)) => {
                     return self.take_over(cluster, journal, id, revision).await;
                 }
@@ -566,8 +576,12 @@ impl Rooms {
         if let Err(err) = cluster.own(handle.clone()).await {
             tracing::warn!(room = %id, "{err}");
         }
-        self.metrics.takeovers.inc();
-        tracing::warn!(room = %id, tick, commands, "took the room over from a relay that stopped");
+        if tick > 0 || commands > 0 {
+            self.metrics.takeovers.inc();
+            tracing::warn!(room = %id, tick, commands, "took the room over from a relay that stopped");
+        } else {
+            tracing::info!(room = %id, "running the room for the relays on this NATS");
+        }
         Ok(handle)
     }
 
@@ -652,7 +666,8 @@ impl Rooms {
         start: Start,
     ) -> Result<Arc<RoomHandle>, RoomError> {
         let mut map = self.lock();
-        if map.len() >= self.settings.max_rooms {
+        // The public room does not count against the limit: REST launches need it.
+        if id != PUBLIC_ROOM && map.len() >= self.settings.max_rooms {
             return Err(RoomError::Full(self.settings.max_rooms));
         }
         let handle = self.spawn(id.clone(), token, start);
@@ -660,7 +675,9 @@ impl Rooms {
         Ok(handle)
     }
 
-    /// The room with this id; `public` starts the public room if it is not running.
+    /// The room with this id; `public` starts the public room if it is not running (unless
+    /// the public room is the cluster's, kept in JetStream: [`Rooms::find`] finds or starts
+    /// it).
     pub fn get(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
         let mut map = self.lock();
         if let Some(handle) = map.get(id)
@@ -668,7 +685,8 @@ impl Rooms {
         {
             return Ok(handle.clone());
         }
-        if id == PUBLIC_ROOM {
+        let shared = self.cluster.get().is_some_and(|c| c.journal().is_some());
+        if id == PUBLIC_ROOM && !shared {
             // The public room does not count against the limit: REST launches need it.
             let handle = self.spawn(PUBLIC_ROOM.to_string(), None, Start::default());
             map.insert(PUBLIC_ROOM.to_string(), handle.clone());

@@ -205,6 +205,25 @@ impl Journal {
             .map_err(|e| format!("cannot take the lease of room {room}: {e}"))
     }
 
+    /// Records the cluster's public room unless it is recorded already (a relay running it
+    /// then died: it is restored instead), and takes its lease; `Held` when another relay
+    /// holds it.
+    pub async fn register_public(&self, room: &str, meta: &Meta) -> Result<Acquired, String> {
+        let body = Bytes::from(serde_json::to_vec(meta).unwrap_or_default());
+        match self.state.create(format!("{room}.meta"), body).await {
+            Ok(_) => {}
+            Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => {
+                return self.acquire(room).await;
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+        match self.owners.create(room, self.lease(0)).await {
+            Ok(revision) => Ok(Acquired::Won(revision)),
+            Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => Ok(Acquired::Held),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
     /// Tries to take the lease of `room`, a room no relay answers for.
     pub async fn acquire(&self, room: &str) -> Result<Acquired, String> {
         match self.state.get(format!("{room}.meta")).await {
