@@ -36,10 +36,16 @@ struct Relay {
 
 impl Relay {
     async fn start(nats: &Nats) -> Self {
+        Self::start_with_grace(nats, 60).await
+    }
+
+    /// A relay whose empty rooms close after `grace` seconds.
+    async fn start_with_grace(nats: &Nats, grace: u64) -> Self {
         let dist = dist_fixture();
         let mut config = Config::with_dist_dir(dist.path());
         config.nats_url = Some(nats.url());
         config.no_database = true;
+        config.room_grace = grace;
         let state = AppState::start(config).await.expect("relay starts");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -490,4 +496,68 @@ fn labels(welcome: &Welcome) -> Vec<String> {
     }));
     labels.sort();
     labels
+}
+
+/// Fencing: when another relay takes a room's lease while its owner still runs (the owner was
+/// cut off, or paused, longer than the lease), the owner stops the room at once and its
+/// members are told to reconnect; a room that closes normally leaves nothing in JetStream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let relay = Relay::start_with_grace(&nats, 1).await;
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let owners = js.get_key_value("MDSIM_ROOM_OWNERS").await.unwrap();
+    let state = js.get_key_value("MDSIM_ROOM_STATE").await.unwrap();
+
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    let lease: serde_json::Value =
+        serde_json::from_slice(&owners.get(&room).await.unwrap().unwrap()).unwrap();
+    assert_eq!(
+        lease["node"].as_str(),
+        Some(relay.state.rooms().cluster().unwrap().node())
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&state.get(format!("{room}.meta")).await.unwrap().unwrap())
+            .unwrap();
+    assert_eq!(meta["token"].as_str(), Some(token.as_str()));
+
+    let (mut member, _) =
+        Client::join(&ws_url(relay.addr, &room), "Ada", Role::Attacker, Some(&token)).await;
+    // Another relay's lease (as a takeover writes it).
+    owners
+        .put(&room, r#"{"node":"deadbeef","tick":0}"#.into())
+        .await
+        .unwrap();
+    let error = member.next_error().await;
+    assert!(error.contains("moved to another relay"), "{error}");
+    assert_eq!(
+        member.closed().await.as_deref(),
+        Some("the room moved to another relay; reconnect")
+    );
+    assert_eq!(relay.state.metrics().rooms().lease_losses.get(), 1);
+    // The fenced owner leaves the room's records for the new owner.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(state.get(format!("{room}.meta")).await.unwrap().is_some());
+
+    // A room that closes after its grace period is forgotten.
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let handle = relay.state.rooms().get(&room).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while !handle.is_closed() {
+        assert!(tokio::time::Instant::now() < deadline, "the room did not close");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(owners.get(&room).await.unwrap().is_none());
+    assert!(state.get(format!("{room}.meta")).await.unwrap().is_none());
 }

@@ -444,3 +444,56 @@ impl Orders {
         self.lock().pending.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sim_core::radar::RadarId;
+
+    use super::*;
+
+    fn remove(radar: u32) -> Command {
+        Command::RemoveRadar {
+            radar: RadarId(radar),
+        }
+    }
+
+    fn ok(orders: &Orders, command: Command) -> u64 {
+        let by = super::super::room::rest_member();
+        orders
+            .order(by, command, None, || Ok::<(), ()>(()))
+            .expect("ordered")
+            .0
+    }
+
+    /// With a log, a command is not broadcast, not shown to joiners and not applied until it
+    /// is logged; without one, at once.
+    #[test]
+    fn commands_wait_for_their_log() {
+        let free = Orders::new(10, 10);
+        ok(&free, remove(1));
+        assert_eq!(free.take_unsent(false).0.len(), 1);
+
+        let orders = Orders::new(10, 10);
+        let (log, mut logged) = tokio::sync::mpsc::unbounded_channel();
+        orders.set_log(log);
+        let tick = ok(&orders, remove(1));
+        ok(&orders, remove(2));
+        assert_eq!(logged.try_recv().unwrap().0, 1);
+        assert_eq!(logged.try_recv().unwrap().0, 2);
+        let (unsent, pending) = orders.take_unsent(true);
+        assert!(unsent.is_empty() && pending.is_empty());
+        assert!(orders.ready(tick - 1));
+        assert!(!orders.ready(tick), "the referee waits for the log");
+
+        orders.logged(1);
+        let (unsent, pending) = orders.take_unsent(true);
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].command, remove(1));
+        assert_eq!(pending, unsent, "the second is still held back");
+        assert!(!orders.ready(tick));
+        orders.logged(2);
+        assert_eq!(orders.take_unsent(false).0[0].command, remove(2));
+        assert!(orders.ready(tick));
+        assert_eq!(orders.due(tick).0, [remove(1), remove(2)]);
+    }
+}
