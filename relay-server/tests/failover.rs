@@ -186,7 +186,11 @@ impl Member {
     async fn until_tick(&mut self, tick: u64) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while self.tick <= tick {
-            assert!(tokio::time::Instant::now() < deadline, "stuck at {}", self.tick);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stuck at {}",
+                self.tick
+            );
             self.read_for(Duration::from_millis(300)).await;
         }
     }
@@ -333,10 +337,7 @@ async fn a_room_survives_the_kill_of_its_relay() {
     assert_eq!(c.later, b.later);
     // Mid-engagement: missiles in flight.
     let before = b.tick;
-    assert!(
-        b.replayed(before).missiles().len() >= 7,
-        "the launches fly"
-    );
+    assert!(b.replayed(before).missiles().len() >= 7, "the launches fly");
 
     // SIGKILL: no goodbye, no cleanup.
     owner.child.kill().unwrap();
@@ -346,15 +347,14 @@ async fn a_room_survives_the_kill_of_its_relay() {
         told.extend(m.read_for(Duration::from_secs(8)).await);
     }
     assert!(
-        told.iter().any(|e| e.contains("reconnect") && e.contains(&room)),
+        told.iter()
+            .any(|e| e.contains("reconnect") && e.contains(&room)),
         "{told:?}"
     );
 
     // Everyone reconnects: the proxies' members to their relays, Ada (whose relay died) to C.
-    let seen_before: Vec<StampedCommand> = [&a, &b, &c]
-        .iter()
-        .flat_map(|m| m.seen.clone())
-        .collect();
+    let seen_before: Vec<StampedCommand> =
+        [&a, &b, &c].iter().flat_map(|m| m.seen.clone()).collect();
     let mut b2 = join(b_relay.addr, "Bo", Role::Attacker).await;
     let mut c2 = join(c_relay.addr, "Cy", Role::Defender).await;
     let mut a2 = join(c_relay.addr, "Ada", Role::Attacker).await;
@@ -453,7 +453,10 @@ async fn the_public_room_is_shared_and_survives_its_relay() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = rest(other.addr, "via-other").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains(r#""missile_id":"M2""#), "one room numbers both: {body}");
+    assert!(
+        body.contains(r#""missile_id":"M2""#),
+        "one room numbers both: {body}"
+    );
     assert!(other.state.rooms().get("public").unwrap().is_remote());
     let (mut eve, welcome) =
         Client::join(&ws_url(other.addr, "public"), "Eve", Role::Observer, None).await;
@@ -524,12 +527,16 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
         Some(relay.state.rooms().cluster().unwrap().node())
     );
     let meta: serde_json::Value =
-        serde_json::from_slice(&state.get(format!("{room}.meta")).await.unwrap().unwrap())
-            .unwrap();
+        serde_json::from_slice(&state.get(format!("{room}.meta")).await.unwrap().unwrap()).unwrap();
     assert_eq!(meta["token"].as_str(), Some(token.as_str()));
 
-    let (mut member, _) =
-        Client::join(&ws_url(relay.addr, &room), "Ada", Role::Attacker, Some(&token)).await;
+    let (mut member, _) = Client::join(
+        &ws_url(relay.addr, &room),
+        "Ada",
+        Role::Attacker,
+        Some(&token),
+    )
+    .await;
     // Another relay's lease (as a takeover writes it).
     owners
         .put(&room, r#"{"node":"deadbeef","tick":0}"#.into())
@@ -554,7 +561,10 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
     let handle = relay.state.rooms().get(&room).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while !handle.is_closed() {
-        assert!(tokio::time::Instant::now() < deadline, "the room did not close");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room did not close"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;

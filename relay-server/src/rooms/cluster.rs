@@ -23,6 +23,16 @@
 //! in one sentence that the room is gone and closes them; an owner that hears nothing from a
 //! relay for [`PEER_TIMEOUT`] removes that relay's members.
 //!
+//! Failover (with JetStream, [`super::roomlog`]): a room is not gone with its owner. The
+//! owner logs every stamped command and saves snapshots, and holds a lease; a proxy whose
+//! owner went silent tells its members the room moves ("reconnect") and starts a takeover
+//! ([`super::Rooms::find`]): the relay that wins the expired lease restores the room and
+//! answers on the owner subject, so the lookup above finds it again. Chosen over keeping
+//! members attached through the move (re-joining them at the new owner under new member ids
+//! inside the proxy) because a reconnecting client gets a plain welcome from the new owner,
+//! which the web app already handles, and members of the dead relay must reconnect anyway.
+//! The subscription stays the lookup; the lease only elects who may take a room over.
+//!
 //! Invariants: relays on one NATS trust each other (NATS is the trust boundary, as for
 //! `command.launch`); a token is still only ever checked by the owner. Room ids that reach a
 //! subject are hexadecimal (checked by [`valid_room_id`]), so no id can inject subject tokens.

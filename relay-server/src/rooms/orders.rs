@@ -31,8 +31,16 @@
 //! to write ([`crate::bus::EventBus::reserve_durable`]); with the queue full it is refused
 //! ([`Refusal::Busy`]), so an answered launch is always written.
 //!
+//! Log: with JetStream ([`super::roomlog`]) every stamped command is also sent, under the
+//! lock and so in order, with its ordinal, to the room's log appender, and is held back until
+//! [`Orders::logged`] reaches it: [`Orders::take_unsent`] hands out (and welcomes show) only
+//! logged commands, [`Orders::ready`] keeps the referee from a tick with an unlogged command,
+//! and a REST launch's answer waits for [`Orders::wait_logged`]. Without a log, every command
+//! counts as logged at once.
+//!
 //! Invariants: stamped ticks never decrease, so `pending` stays sorted by tick; every command
-//! in `pending` that was never broadcast is in `unsent`, in the same order; the lock is never
+//! in `pending` that was never broadcast is in `unsent`, in the same order (the newest
+//! ordinals, a tail of `pending`); the lock is never
 //! held across an await or a referee step.
 
 use std::collections::VecDeque;

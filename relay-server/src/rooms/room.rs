@@ -727,7 +727,10 @@ impl Room {
         self.bus.publish_tick(&self.id, &self.run, &events);
         self.record_trails(&events);
         if let Some(snapshots) = &self.snapshots
-            && self.sim.tick().is_multiple_of(super::roomlog::SNAPSHOT_TICKS)
+            && self
+                .sim
+                .tick()
+                .is_multiple_of(super::roomlog::SNAPSHOT_TICKS)
         {
             // The writer still busy with the last one: this one is skipped.
             let _ = snapshots.try_send(super::roomlog::Saved {

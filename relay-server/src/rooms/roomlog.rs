@@ -141,21 +141,18 @@ impl Journal {
             .build(client.clone());
         let started = async {
             js.create_or_update_stream(StreamConfig {
-                    name: LOG_STREAM.into(),
-                    description: Some("mdsim shared rooms' stamped commands".into()),
-                    subjects: vec!["mdsim.roomlog.*".into()],
-                    storage: StorageType::File,
-                    discard: DiscardPolicy::Old,
-                    max_age: KEEP,
-                    max_bytes: 1 << 30,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            let stream = js
-                .get_stream(LOG_STREAM)
-                .await
-                .map_err(|e| e.to_string())?;
+                name: LOG_STREAM.into(),
+                description: Some("mdsim shared rooms' stamped commands".into()),
+                subjects: vec!["mdsim.roomlog.*".into()],
+                storage: StorageType::File,
+                discard: DiscardPolicy::Old,
+                max_age: KEEP,
+                max_bytes: 1 << 30,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let stream = js.get_stream(LOG_STREAM).await.map_err(|e| e.to_string())?;
             let owners = bucket(&js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
             let state = bucket(&js, STATE_BUCKET, KEEP, 1).await?;
             Ok::<_, String>((stream, owners, state))
@@ -393,7 +390,10 @@ pub fn keep(
                         Ok(r) => revision = r,
                         Err(_) => {
                             metrics.lease_losses.inc();
-                            tracing::warn!(room, "another relay took the room over; stopping it here");
+                            tracing::warn!(
+                                room,
+                                "another relay took the room over; stopping it here"
+                            );
                             vitals.stop(MOVED);
                             return;
                         }

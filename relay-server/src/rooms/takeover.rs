@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    EventBus, PUBLIC_ROOM, RoomError, RoomHandle, Rooms, Start, cluster, room, roomlog,
-    truncate_id,
+    EventBus, PUBLIC_ROOM, RoomError, RoomHandle, Rooms, Start, cluster, room, roomlog, truncate_id,
 };
 
 impl Rooms {
@@ -176,7 +175,6 @@ impl Rooms {
         });
         Ok(handle)
     }
-
 }
 
 /// Replays a room for a takeover: from `saved` (or tick 0), every logged command at its
@@ -191,10 +189,7 @@ fn roomlog_replay(
     let (mut sim, clock) = match saved {
         Some(saved) => (sim_core::Simulation::restore(saved.snapshot), saved.clock),
         None => (
-            sim_core::Simulation::new(
-                sim_core::flight::PhysicsParams::default(),
-                room::ROOM_SEED,
-            ),
+            sim_core::Simulation::new(sim_core::flight::PhysicsParams::default(), room::ROOM_SEED),
             Default::default(),
         ),
     };
@@ -216,4 +211,3 @@ fn roomlog_replay(
     }
     (sim, clock)
 }
-
