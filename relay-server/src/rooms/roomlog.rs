@@ -63,6 +63,8 @@ pub const LEASE_TTL: Duration = Duration::from_secs(5);
 pub const LEASE_REFRESH: Duration = Duration::from_secs(1);
 /// How long a command's append may take before it is applied unlogged.
 pub const LOG_ACK_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a batch of appends may take while appends are failing.
+const DEGRADED_WAIT: Duration = Duration::from_millis(100);
 /// Referee ticks between two snapshots (10 s at 1x).
 pub const SNAPSHOT_TICKS: u64 = 100;
 /// How long logs and snapshots of a room never closed normally are kept.
@@ -235,6 +237,75 @@ impl Journal {
         }
     }
 
+    /// Keeps refreshing the lease of `room` (held at `revision`) while a takeover restores
+    /// it, however long the replay takes; [`Holding::finish`] gives the revision to continue
+    /// from, or `None` when the lease was lost meanwhile.
+    pub fn hold(self: &Arc<Self>, room: &str, revision: u64) -> Holding {
+        let current = Arc::new(std::sync::atomic::AtomicU64::new(revision));
+        let journal = self.clone();
+        let (room, held) = (room.to_string(), current.clone());
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            loop {
+                // Stopped only between updates, so the revision kept is the server's.
+                tokio::select! {
+                    () = tokio::time::sleep(LEASE_REFRESH) => {}
+                    _ = &mut stopped => return,
+                }
+                let revision = held.load(std::sync::atomic::Ordering::Acquire);
+                match journal
+                    .owners
+                    .update(&room, journal.lease(0), revision)
+                    .await
+                {
+                    Ok(r) => held.store(r, std::sync::atomic::Ordering::Release),
+                    Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                        match journal.reclaim(&room, journal.lease(0)).await {
+                            Reclaim::Mine(r) => held.store(r, std::sync::atomic::Ordering::Release),
+                            Reclaim::Unknown => {}
+                            Reclaim::Taken => {
+                                held.store(0, std::sync::atomic::Ordering::Release);
+                                return;
+                            }
+                        }
+                    }
+                    Err(err) => tracing::warn!(room, "cannot refresh the room's lease: {err}"),
+                }
+            }
+        });
+        Holding {
+            current,
+            stop,
+            task,
+        }
+    }
+
+    /// After a refresh of `room`'s lease failed on its revision: whose the lease is now. Ours
+    /// when the entry names this relay (an update that timed out here was applied later, as
+    /// the client sends what it buffered once reconnected) or when the entry expired and this
+    /// relay creates it again; taken when it names another relay.
+    async fn reclaim(&self, room: &str, lease: Bytes) -> Reclaim {
+        match self.owners.entry(room).await {
+            Ok(Some(entry)) if entry.operation == kv::Operation::Put => {
+                match serde_json::from_slice::<Lease>(&entry.value) {
+                    Ok(held) if held.node == self.node => Reclaim::Mine(entry.revision),
+                    _ => Reclaim::Taken,
+                }
+            }
+            Ok(_) => match self.owners.create(room, lease).await {
+                Ok(revision) => Reclaim::Mine(revision),
+                Err(err) => {
+                    tracing::warn!(room, "cannot take the room's lease again: {err}");
+                    Reclaim::Unknown
+                }
+            },
+            Err(err) => {
+                tracing::warn!(room, "cannot read the room's lease: {err}");
+                Reclaim::Unknown
+            }
+        }
+    }
+
     /// Gives a lease up (a takeover that found nothing to restore).
     pub async fn release(&self, room: &str) {
         let _ = self.owners.delete(room).await;
@@ -341,6 +412,35 @@ async fn bucket(
         .map_err(|e| format!("bucket {name}: {e}"))
 }
 
+/// Whose a lease is after a refresh failed on its revision.
+enum Reclaim {
+    /// This relay's, at this revision.
+    Mine(u64),
+    /// Another relay's.
+    Taken,
+    /// Not known now (NATS unreachable): the next refresh decides.
+    Unknown,
+}
+
+/// A lease refreshed while a room is restored.
+pub struct Holding {
+    current: Arc<std::sync::atomic::AtomicU64>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Holding {
+    /// Stops refreshing; the lease's revision, or `None` when another relay took it.
+    pub async fn finish(self) -> Option<u64> {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        match self.current.load(std::sync::atomic::Ordering::Acquire) {
+            0 => None,
+            revision => Some(revision),
+        }
+    }
+}
+
 /// What keeps one owned room durable: its log appender, its snapshot writer, its lease.
 pub struct Keeper {
     /// Where the room's book sends each stamped command (with its ordinal).
@@ -385,10 +485,10 @@ pub fn keep(
             match journal.owners.update(&room, lease.clone(), revision).await {
                 Ok(r) => revision = r,
                 Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    // Expired unclaimed (NATS was away): take it again; taken: fence.
-                    match journal.owners.create(&room, lease).await {
-                        Ok(r) => revision = r,
-                        Err(_) => {
+                    match journal.reclaim(&room, lease).await {
+                        Reclaim::Mine(r) => revision = r,
+                        Reclaim::Unknown => {}
+                        Reclaim::Taken => {
                             metrics.lease_losses.inc();
                             tracing::warn!(
                                 room,
@@ -418,6 +518,9 @@ async fn append(
     metrics: RoomMetrics,
 ) {
     let subject = log_subject(&room);
+    // Since when appends fail: while they do, a batch gets [`DEGRADED_WAIT`], not the full
+    // acknowledgement timeout, so a room does not crawl through a NATS outage.
+    let mut failing: Option<tokio::time::Instant> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < 256 {
@@ -426,22 +529,56 @@ async fn append(
                 Err(_) => break,
             }
         }
-        // Published back to back (one connection keeps their order), acknowledged in order.
+        let wait = if failing.is_some() {
+            DEGRADED_WAIT
+        } else {
+            LOG_ACK_TIMEOUT
+        };
+        // One deadline for the whole batch: published back to back (one connection keeps
+        // their order), acknowledged in order.
+        let deadline = tokio::time::Instant::now() + wait;
         let mut acks = Vec::with_capacity(batch.len());
         for (ordinal, stamped) in &batch {
             let body = Bytes::from(serde_json::to_vec(stamped).unwrap_or_default());
-            acks.push((*ordinal, journal.js.publish(subject.clone(), body).await));
+            let published =
+                tokio::time::timeout_at(deadline, journal.js.publish(subject.clone(), body)).await;
+            acks.push((*ordinal, published));
         }
-        for (ordinal, ack) in acks {
-            let stored = match ack {
-                Ok(ack) => ack.await.map_err(|e| e.to_string()),
-                Err(err) => Err(err.to_string()),
+        let mut failed = 0u64;
+        let mut last_error = String::new();
+        for (ordinal, published) in acks {
+            let stored = match published {
+                Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err("no acknowledgement in time".to_string()),
+                },
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err("NATS did not take it in time".to_string()),
             };
             if let Err(err) = stored {
-                metrics.log_failures.inc();
-                tracing::warn!(room, "a command is applied without being logged: {err}");
+                failed += 1;
+                last_error = err;
             }
             orders.logged(ordinal);
+        }
+        if failed > 0 {
+            metrics.log_failures.inc_by(failed);
+            if failing.is_none() {
+                tracing::warn!(
+                    room,
+                    failed,
+                    "commands are applied without being logged (a takeover would miss them) \
+                     until NATS acknowledges again: {last_error}"
+                );
+            }
+            failing.get_or_insert_with(tokio::time::Instant::now);
+        } else if let Some(since) = failing.take() {
+            tracing::info!(
+                room,
+                after_s = since.elapsed().as_secs(),
+                "commands are logged again; the next snapshot covers those that were not"
+            );
         }
     }
 }

@@ -87,32 +87,41 @@ impl Rooms {
                 truncate_id(id)
             ))
         };
-        let restore = match journal.read(id).await {
-            Ok(restore) => restore,
-            Err(err) => {
+        // The lease is refreshed while the log is read and replayed (which may take longer
+        // than the lease lives).
+        let holding = journal.hold(id, revision);
+        let restored = async {
+            let restore = journal.read(id).await?;
+            let (bus, room, run) = (self.bus.clone(), id.to_string(), restore.meta.run.clone());
+            let commands = restore.commands.len();
+            let saved = restore.saved;
+            let logged = restore.commands;
+            let (sim, clock) = tokio::task::spawn_blocking(move || {
+                roomlog_replay(saved, &logged, &bus, (&room, &run))
+            })
+            .await
+            .map_err(|_| "its replay failed".to_string())?;
+            Ok::<_, String>((restore.meta, sim, clock, commands))
+        }
+        .await;
+        let revision = holding.finish().await;
+        let ((meta, sim, clock, commands), revision) = match (restored, revision) {
+            (Ok(restored), Some(revision)) => (restored, revision),
+            (Err(err), _) => {
                 journal.release(id).await;
                 return Err(failed(err));
             }
-        };
-        let (bus, room, run) = (self.bus.clone(), id.to_string(), restore.meta.run.clone());
-        let commands = restore.commands.len();
-        let saved = restore.saved;
-        let logged = restore.commands;
-        let replayed = tokio::task::spawn_blocking(move || {
-            roomlog_replay(saved, &logged, &bus, (&room, &run))
-        })
-        .await;
-        let Ok((sim, clock)) = replayed else {
-            journal.release(id).await;
-            return Err(failed("its replay failed".into()));
+            (Ok(_), None) => {
+                return Err(failed("another relay took it meanwhile".into()));
+            }
         };
         let tick = sim.tick();
         let start = Start {
-            run: Some(restore.meta.run),
+            run: Some(meta.run),
             durable: Some((journal.clone(), revision)),
             resume: Some((sim, clock)),
         };
-        let handle = match self.insert(id.to_string(), restore.meta.token, start) {
+        let handle = match self.insert(id.to_string(), meta.token, start) {
             Ok(handle) => handle,
             Err(err) => {
                 journal.release(id).await;
