@@ -24,7 +24,7 @@ use sim_core::{Command as SimCommand, MissileKind, Simulation};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::services::Nats;
+use common::services::{Nats, NatsOptions};
 use common::ws::{Client, Welcome, catch_up, http, replay};
 use common::{TempDir, dist_fixture};
 
@@ -570,4 +570,74 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(owners.get(&room).await.unwrap().is_none());
     assert!(state.get(format!("{room}.meta")).await.unwrap().is_none());
+}
+
+/// A snapshot larger than a NATS message is kept in chunks and restored whole: on a server
+/// whose `max_payload` is 8 KiB, a room with 150 missiles (its compressed snapshot several
+/// chunks) is taken over after the SIGKILL of its relay on the uninterrupted state hash,
+/// from the snapshot alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_larger_than_a_nats_message_is_restored_from_chunks() {
+    let Some(nats) = Nats::start_with(NatsOptions {
+        max_payload: Some(8 * 1024),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let mut owner = Process::start(&nats);
+    let other = Relay::start(&nats).await;
+    let (status, body) = http(owner.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    for i in 0..150 {
+        rest_launch(owner.addr, &room, &token, &format!("m{i}")).await;
+    }
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let state = async_nats::jetstream::new(client)
+        .get_key_value("MDSIM_ROOM_STATE")
+        .await
+        .unwrap();
+    // Wait for a snapshot taken after the launches flew (tick 200 or later).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let manifest = loop {
+        if let Some(body) = state.get(format!("{room}.snap")).await.unwrap() {
+            let manifest: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            if manifest["tick"].as_u64().unwrap() >= 200 {
+                break manifest;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no snapshot");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(manifest["chunks"].as_u64().unwrap() >= 2, "{manifest}");
+    // The commands the snapshot covers are taken out of the log (as its age limit would):
+    // the room can only come back whole from the snapshot's chunks.
+    let log = logged(&nats, &room).await;
+    assert_eq!(log.len(), 150);
+    assert!(log.iter().all(|c| c.tick < 200));
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    async_nats::jetstream::new(client)
+        .get_stream("MDSIM_ROOMLOG")
+        .await
+        .unwrap()
+        .purge()
+        .filter(format!("mdsim.roomlog.{room}"))
+        .await
+        .unwrap();
+
+    owner.child.kill().unwrap();
+    owner.child.wait().unwrap();
+    let mut member = rejoin(&ws_url(other.addr, &room), "Bo", Role::Observer, &token).await;
+    assert_eq!(other.state.metrics().rooms().takeovers.get(), 1);
+    assert_eq!(member.welcome.sim.missiles().len(), 150);
+    let at = member.welcome.tick + 5;
+    member.until_tick(at).await;
+    let mut reference = Simulation::new(
+        PhysicsParams::default(),
+        relay_server::rooms::room::ROOM_SEED,
+    );
+    catch_up(&mut reference, &log, at);
+    assert_eq!(member.replayed(at).state_hash(), reference.state_hash());
 }

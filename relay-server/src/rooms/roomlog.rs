@@ -8,10 +8,11 @@
 //!   its append failed ([`LOG_ACK_TIMEOUT`]; counted in `relay_room_log_failures_total`): a
 //!   room never stops for NATS, but a command whose append failed is not known to a relay that
 //!   takes the room over. See [`super::orders`] for how the book holds commands back.
-//! - **Snapshots**: every [`SNAPSHOT_TICKS`] referee ticks the owner puts the referee's
-//!   snapshot and the room's clock in the [`STATE_BUCKET`] key `{id}.snap` (JSON; a snapshot
-//!   larger than the server's `max_payload` is skipped, so a takeover replays from the
-//!   previous one, or from the start). The key `{id}.meta` holds what a new owner needs
+//! - **Snapshots**: every [`SNAPSHOT_TICKS`] referee ticks the owner saves the referee's
+//!   snapshot and the room's clock in [`STATE_BUCKET`]: gzipped JSON cut into chunks that fit
+//!   the server's `max_payload` (`{id}.snap.{slot}.{k}`), written into the slot the manifest
+//!   `{id}.snap` does not name, then the manifest, so a relay dying mid-write leaves the
+//!   previous snapshot whole. The key `{id}.meta` holds what a new owner needs
 //!   besides: the room's write token and its run id (event ids stay the same, so the events
 //!   a new owner publishes again are dropped as duplicates by JetStream's `Nats-Msg-Id` and
 //!   by the database's unique keys).
@@ -130,6 +131,8 @@ pub struct Journal {
     stream: jetstream::stream::Stream,
     owners: kv::Store,
     state: kv::Store,
+    /// The stream behind [`STATE_BUCKET`] (to purge a room's keys at once).
+    state_stream: jetstream::stream::Stream,
     node: String,
     max_payload: usize,
 }
@@ -157,10 +160,15 @@ impl Journal {
             let stream = js.get_stream(LOG_STREAM).await.map_err(|e| e.to_string())?;
             let owners = bucket(&js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
             let state = bucket(&js, STATE_BUCKET, KEEP, 1).await?;
-            Ok::<_, String>((stream, owners, state))
+            let state_stream = js
+                .get_stream(format!("KV_{STATE_BUCKET}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>((stream, owners, (state, state_stream)))
         };
         match tokio::time::timeout(Duration::from_secs(10), started).await {
-            Ok(Ok((stream, owners, state))) => Some(Arc::new(Self {
+            Ok(Ok((stream, owners, (state, state_stream)))) => Some(Arc::new(Self {
+                state_stream,
                 max_payload: client.server_info().max_payload,
                 js,
                 stream,
@@ -318,11 +326,7 @@ impl Journal {
             Ok(None) => return Err(format!("room {room} has no record")),
             Err(err) => return Err(err.to_string()),
         };
-        let saved: Option<Saved> = match self.state.get(format!("{room}.snap")).await {
-            Ok(Some(body)) => serde_json::from_slice(&body).ok(),
-            Ok(None) => None,
-            Err(err) => return Err(err.to_string()),
-        };
+        let saved = self.snapshot(room).await?;
         let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
         let subject = log_subject(room);
         let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
@@ -372,12 +376,60 @@ impl Journal {
         })
     }
 
-    /// Deletes a room that closed normally: its lease, log and state.
+    /// The room's last complete snapshot: its manifest, then the manifest's chunks, gunzipped
+    /// and parsed; `None` when there is none or it cannot be read back (the takeover then
+    /// replays from tick 0).
+    async fn snapshot(&self, room: &str) -> Result<Option<Saved>, String> {
+        let manifest: Manifest = match self.state.get(format!("{room}.snap")).await {
+            Ok(Some(body)) => match serde_json::from_slice(&body) {
+                Ok(manifest) => manifest,
+                Err(_) => return Ok(None),
+            },
+            Ok(None) => return Ok(None),
+            Err(err) => return Err(err.to_string()),
+        };
+        let mut compressed = Vec::with_capacity(manifest.bytes);
+        for k in 0..manifest.chunks {
+            match self
+                .state
+                .get(format!("{room}.snap.{}.{k}", manifest.slot))
+                .await
+            {
+                Ok(Some(chunk)) => compressed.extend_from_slice(&chunk),
+                Ok(None) => return Ok(None),
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+        let decoded = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut json = Vec::new();
+            flate2::read::GzDecoder::new(compressed.as_slice())
+                .read_to_end(&mut json)
+                .ok()?;
+            serde_json::from_slice::<Saved>(&json).ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        if decoded.is_none() {
+            tracing::warn!(
+                room,
+                "the room's snapshot cannot be read; replaying from tick 0"
+            );
+        }
+        Ok(decoded)
+    }
+
+    /// Deletes a room that closed normally: its lease, log and state (metadata, snapshot
+    /// manifest and chunks).
     async fn forget(&self, room: &str) {
         let _ = self.owners.delete(room).await;
         let _ = self.stream.purge().filter(log_subject(room)).await;
-        let _ = self.state.purge(format!("{room}.meta")).await;
-        let _ = self.state.purge(format!("{room}.snap")).await;
+        let _ = self
+            .state_stream
+            .purge()
+            .filter(format!("$KV.{STATE_BUCKET}.{room}.>"))
+            .await;
     }
 }
 
@@ -583,27 +635,87 @@ async fn append(
     }
 }
 
-/// Saves the room's snapshots as they come (the newest replaces the last).
+/// Where the last complete snapshot of a room is: `{room}.snap` in [`STATE_BUCKET`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    /// The slot (0 or 1) of its chunks, `{room}.snap.{slot}.{k}`.
+    slot: u8,
+    /// How many chunks.
+    chunks: u32,
+    /// Compressed bytes in all.
+    bytes: usize,
+    /// The referee's tick it was taken at.
+    tick: u64,
+}
+
+/// Most compressed bytes of one snapshot; a larger one is skipped.
+const MAX_SNAPSHOT_BYTES: usize = 64 << 20;
+
+/// Saves the room's snapshots as they come, gzipped JSON cut into chunks that fit a NATS
+/// message, written into the slot the manifest does not name, then the manifest: a relay that
+/// dies mid-write leaves the previous snapshot whole.
 async fn save(journal: Arc<Journal>, room: String, mut snapshots: mpsc::Receiver<Saved>) {
+    let manifest = journal
+        .state
+        .get(format!("{room}.snap"))
+        .await
+        .ok()
+        .flatten();
+    let mut slot = match manifest.and_then(|m| serde_json::from_slice::<Manifest>(&m).ok()) {
+        Some(m) => 1 - m.slot.min(1),
+        None => 0,
+    };
+    // Room for the headers of a KV put (a server that told no limit: NATS's default, 1 MiB).
+    let max = if journal.max_payload == 0 {
+        1 << 20
+    } else {
+        journal.max_payload
+    };
+    let chunk = max.max(8192) - 4096;
     while let Some(saved) = snapshots.recv().await {
-        let body = match serde_json::to_vec(&saved) {
-            Ok(body) => body,
-            Err(_) => continue,
-        };
-        if journal.max_payload > 0 && body.len() + 1024 > journal.max_payload {
+        let tick = saved.snapshot.tick;
+        let encoded = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let json = serde_json::to_vec(&saved).ok()?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&json).ok()?;
+            gz.finish().ok()
+        })
+        .await
+        .ok()
+        .flatten();
+        let Some(compressed) = encoded else { continue };
+        if compressed.len() > MAX_SNAPSHOT_BYTES {
             tracing::warn!(
                 room,
-                bytes = body.len(),
-                "the room's snapshot exceeds the NATS message limit; a takeover replays more"
+                bytes = compressed.len(),
+                "the room's snapshot is too large to keep; a takeover replays from an older one"
             );
             continue;
         }
-        if let Err(err) = journal
-            .state
-            .put(format!("{room}.snap"), Bytes::from(body))
-            .await
-        {
-            tracing::warn!(room, "cannot save the room's snapshot: {err}");
+        let parts: Vec<&[u8]> = compressed.chunks(chunk).collect();
+        let mut written = true;
+        for (k, part) in parts.iter().enumerate() {
+            let key = format!("{room}.snap.{slot}.{k}");
+            if let Err(err) = journal.state.put(key, Bytes::copy_from_slice(part)).await {
+                tracing::warn!(room, "cannot save the room's snapshot: {err}");
+                written = false;
+                break;
+            }
+        }
+        if !written {
+            continue;
+        }
+        let manifest = Manifest {
+            slot,
+            chunks: u32::try_from(parts.len()).unwrap_or(u32::MAX),
+            bytes: compressed.len(),
+            tick,
+        };
+        let body = Bytes::from(serde_json::to_vec(&manifest).unwrap_or_default());
+        match journal.state.put(format!("{room}.snap"), body).await {
+            Ok(_) => slot = 1 - slot,
+            Err(err) => tracing::warn!(room, "cannot save the room's snapshot: {err}"),
         }
     }
 }
