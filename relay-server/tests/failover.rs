@@ -618,10 +618,18 @@ async fn a_snapshot_larger_than_a_nats_message_is_restored_from_chunks() {
     assert_eq!(log.len(), 150);
     assert!(log.iter().all(|c| c.tick < 200));
     let client = async_nats::connect(nats.url()).await.unwrap();
-    async_nats::jetstream::new(client)
+    let stream = async_nats::jetstream::new(client)
         .get_stream("MDSIM_ROOMLOG")
         .await
+        .unwrap();
+    // The manifest says where a replay starts: after the last command the snapshot covers.
+    let last = stream
+        .get_last_raw_message_by_subject(&format!("mdsim.roomlog.{room}"))
+        .await
         .unwrap()
+        .sequence;
+    assert_eq!(manifest["log_from"].as_u64(), Some(last), "{manifest}");
+    stream
         .purge()
         .filter(format!("mdsim.roomlog.{room}"))
         .await

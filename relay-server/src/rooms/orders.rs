@@ -135,6 +135,8 @@ struct Book {
     expected: VecDeque<Ordered>,
     /// Commands ordered so far (the last one's ordinal).
     issued: u64,
+    /// Commands handed to the referee so far: ordinals `1..=applied` (in ordinal order).
+    applied: u64,
     /// Where stamped commands go to be logged ([`super::roomlog`]), once the room is shared
     /// with JetStream.
     log: Option<tokio::sync::mpsc::UnboundedSender<(u64, StampedCommand)>>,
@@ -169,6 +171,7 @@ impl Orders {
                 unsent: Vec::new(),
                 expected: VecDeque::new(),
                 issued: 0,
+                applied: 0,
                 log: None,
             }),
             capacity,
@@ -217,6 +220,12 @@ impl Orders {
     pub async fn wait_logged(&self, ordinal: u64, timeout: std::time::Duration) {
         let mut logged = self.logged.subscribe();
         let _ = tokio::time::timeout(timeout, logged.wait_for(|&l| l >= ordinal)).await;
+    }
+
+    /// How many commands the referee was handed (ordinals `1..=applied`): a snapshot taken
+    /// now covers exactly those.
+    pub fn applied(&self) -> u64 {
+        self.lock().applied
     }
 
     /// Whether the referee may run `tick`: every command stamped for it is logged.
@@ -383,6 +392,7 @@ impl Orders {
                     book.in_flight += 1;
                     flown.extend(book.flown.pop_front());
                 }
+                book.applied += 1;
                 commands.push(c.command);
             }
         }

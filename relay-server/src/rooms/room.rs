@@ -736,6 +736,7 @@ impl Room {
             let _ = snapshots.try_send(super::roomlog::Saved {
                 clock: self.clock.clone(),
                 snapshot: self.sim.snapshot(),
+                applied: self.orders.applied(),
             });
         }
         if self.members.is_empty() {

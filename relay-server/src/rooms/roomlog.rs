@@ -24,7 +24,9 @@
 //!   which only succeeds once the old entry expired.
 //!
 //! Restoring ([`Journal::read`]): the last snapshot (tick `T`: the referee has run ticks
-//! `0..T`), then every logged command stamped for tick `T` or later, applied at its tick; the
+//! `0..T`), then every logged command stamped for tick `T` or later (read from the stream
+//! sequence after the last command the snapshot covers, which its manifest records), applied
+//! at its tick; the lease is refreshed meanwhile ([`Journal::hold`]); the
 //! new referee runs to the tick after the last logged command. Ticks are a pure function of
 //! the commands, so the state hash at every tick is the uninterrupted room's.
 //!
@@ -100,7 +102,15 @@ pub struct Saved {
     pub clock: ClockState,
     /// The referee's state (its tick is the next tick to run).
     pub snapshot: Snapshot,
+    /// The commands it covers: ordinals `1..=applied` of this owner's book (not saved: the
+    /// manifest records the log position instead).
+    #[serde(skip)]
+    pub applied: u64,
 }
+
+/// The log's stream sequence of each acknowledged command, by ordinal, since the last
+/// snapshot: where a snapshot's replay starts.
+type Sequences = Arc<std::sync::Mutex<std::collections::BTreeMap<u64, u64>>>;
 
 /// What a new owner restores a room from.
 #[derive(Debug)]
@@ -326,7 +336,10 @@ impl Journal {
             Ok(None) => return Err(format!("room {room} has no record")),
             Err(err) => return Err(err.to_string()),
         };
-        let saved = self.snapshot(room).await?;
+        let (saved, log_from) = match self.snapshot(room).await? {
+            Some((saved, log_from)) => (Some(saved), log_from),
+            None => (None, 0),
+        };
         let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
         let subject = log_subject(room);
         let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
@@ -339,12 +352,19 @@ impl Journal {
             Err(err) => return Err(format!("cannot read the log of room {room}: {err}")),
         };
         let mut commands = Vec::new();
-        if last > 0 {
+        if last > log_from {
+            let deliver_policy = if log_from == 0 {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: log_from + 1,
+                }
+            };
             let consumer = self
                 .stream
                 .create_consumer(jetstream::consumer::pull::OrderedConfig {
                     filter_subject: subject,
-                    deliver_policy: DeliverPolicy::All,
+                    deliver_policy,
                     ..Default::default()
                 })
                 .await
@@ -379,7 +399,7 @@ impl Journal {
     /// The room's last complete snapshot: its manifest, then the manifest's chunks, gunzipped
     /// and parsed; `None` when there is none or it cannot be read back (the takeover then
     /// replays from tick 0).
-    async fn snapshot(&self, room: &str) -> Result<Option<Saved>, String> {
+    async fn snapshot(&self, room: &str) -> Result<Option<(Saved, u64)>, String> {
         let manifest: Manifest = match self.state.get(format!("{room}.snap")).await {
             Ok(Some(body)) => match serde_json::from_slice(&body) {
                 Ok(manifest) => manifest,
@@ -417,7 +437,7 @@ impl Journal {
                 "the room's snapshot cannot be read; replaying from tick 0"
             );
         }
-        Ok(decoded)
+        Ok(decoded.map(|saved| (saved, manifest.log_from)))
     }
 
     /// Deletes a room that closed normally: its lease, log and state (metadata, snapshot
@@ -514,14 +534,15 @@ pub fn keep(
 ) -> Keeper {
     let (commands, log_rx) = mpsc::unbounded_channel();
     let (snapshots, snap_rx) = mpsc::channel(1);
+    let sequences = Sequences::default();
     tokio::spawn(append(
         journal.clone(),
         room.clone(),
-        log_rx,
+        (log_rx, sequences.clone()),
         orders,
         metrics.clone(),
     ));
-    tokio::spawn(save(journal.clone(), room.clone(), snap_rx));
+    tokio::spawn(save(journal.clone(), room.clone(), snap_rx, sequences));
     tokio::spawn(async move {
         let mut revision = revision;
         let mut every = tokio::time::interval(LEASE_REFRESH);
@@ -565,7 +586,7 @@ pub fn keep(
 async fn append(
     journal: Arc<Journal>,
     room: String,
-    mut queue: mpsc::UnboundedReceiver<(u64, StampedCommand)>,
+    (mut queue, sequences): (mpsc::UnboundedReceiver<(u64, StampedCommand)>, Sequences),
     orders: Arc<Orders>,
     metrics: RoomMetrics,
 ) {
@@ -601,7 +622,13 @@ async fn append(
         for (ordinal, published) in acks {
             let stored = match published {
                 Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
-                    Ok(Ok(_)) => Ok(()),
+                    Ok(Ok(ack)) => {
+                        sequences
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(ordinal, ack.sequence);
+                        Ok(())
+                    }
                     Ok(Err(err)) => Err(err.to_string()),
                     Err(_) => Err("no acknowledgement in time".to_string()),
                 },
@@ -646,6 +673,10 @@ struct Manifest {
     bytes: usize,
     /// The referee's tick it was taken at.
     tick: u64,
+    /// The log's stream sequence of the last command it covers (0: none): a replay reads the
+    /// log after it.
+    #[serde(default)]
+    log_from: u64,
 }
 
 /// Most compressed bytes of one snapshot; a larger one is skipped.
@@ -654,7 +685,12 @@ const MAX_SNAPSHOT_BYTES: usize = 64 << 20;
 /// Saves the room's snapshots as they come, gzipped JSON cut into chunks that fit a NATS
 /// message, written into the slot the manifest does not name, then the manifest: a relay that
 /// dies mid-write leaves the previous snapshot whole.
-async fn save(journal: Arc<Journal>, room: String, mut snapshots: mpsc::Receiver<Saved>) {
+async fn save(
+    journal: Arc<Journal>,
+    room: String,
+    mut snapshots: mpsc::Receiver<Saved>,
+    sequences: Sequences,
+) {
     let manifest = journal
         .state
         .get(format!("{room}.snap"))
@@ -674,6 +710,18 @@ async fn save(journal: Arc<Journal>, room: String, mut snapshots: mpsc::Receiver
     let chunk = max.max(8192) - 4096;
     while let Some(saved) = snapshots.recv().await {
         let tick = saved.snapshot.tick;
+        // The newest acknowledged command the snapshot covers (commands after it in the log
+        // are stamped for its tick or later; failed appends in between are not in the log).
+        let log_from = {
+            let mut sequences = sequences.lock().unwrap_or_else(|p| p.into_inner());
+            match sequences.range(..=saved.applied).next_back() {
+                Some((&ordinal, &sequence)) => {
+                    *sequences = sequences.split_off(&ordinal);
+                    sequence
+                }
+                None => 0,
+            }
+        };
         let encoded = tokio::task::spawn_blocking(move || {
             use std::io::Write;
             let json = serde_json::to_vec(&saved).ok()?;
@@ -711,6 +759,7 @@ async fn save(journal: Arc<Journal>, room: String, mut snapshots: mpsc::Receiver
             chunks: u32::try_from(parts.len()).unwrap_or(u32::MAX),
             bytes: compressed.len(),
             tick,
+            log_from,
         };
         let body = Bytes::from(serde_json::to_vec(&manifest).unwrap_or_default());
         match journal.state.put(format!("{room}.snap"), body).await {
