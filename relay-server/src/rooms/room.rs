@@ -361,6 +361,8 @@ impl Room {
                         return;
                     }
                     if self.should_close() {
+                        // A normal end: a room kept in JetStream is forgotten there.
+                        self.vitals.end();
                         break;
                     }
                 }
@@ -388,6 +390,7 @@ impl Room {
         self.vitals
             .stop("stopped: its referee overran its time budget");
         self.metrics.stop("overrun");
+        self.vitals.end();
         let (overruns, window) = self.budget.rule();
         let why = format!(
             "room {} was stopped at tick {}: its referee took longer than its budget of {} ms per \

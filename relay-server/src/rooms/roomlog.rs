@@ -32,8 +32,9 @@
 //!
 //! Invariants: relays on one NATS trust each other (the token is in the bucket; NATS is the
 //! trust boundary, as for the rest of the cluster); room ids reaching a subject or key are hex
-//! ([`super::cluster::valid_room_id`]); a room closed normally (grace period, overrun) deletes
-//! its lease, log and state, so it is not taken over; nothing here runs on a referee thread
+//! ([`super::cluster::valid_room_id`]) or `public`; a room that ends by itself (grace period,
+//! overrun) deletes its lease, log and state, so it is not taken over, while one dropped with
+//! a relay that shuts down is left to be taken over; nothing here runs on a referee thread
 //! except a `try_send` of a snapshot.
 
 use std::sync::Arc;
@@ -549,7 +550,9 @@ pub fn keep(
         loop {
             every.tick().await;
             if closed() {
-                if vitals.stopped() != Some(MOVED) {
+                // Ended by itself: forgotten. Fenced, or dropped with a relay that shuts
+                // down: left for the relay that takes it over.
+                if vitals.ended() {
                     journal.forget(&room).await;
                 }
                 return;
