@@ -163,6 +163,20 @@ pub struct Config {
     #[arg(long, env = "MDSIM_LAUNCH_QUEUE", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub launch_queue: u32,
 
+    /// Seconds a client has to send a whole request head; a connection that has not, a new
+    /// one or a kept-alive one waiting for its next request, is closed.
+    #[arg(long, env = "MDSIM_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout: u64,
+
+    /// Seconds a client has to send a whole request body, from the end of its head; a
+    /// request whose body is late is answered 408 and its connection closed.
+    #[arg(long, env = "MDSIM_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub body_timeout: u64,
+
+    /// Most HTTP connections open at once (websockets once upgraded are not counted); further
+    /// clients wait in the operating system's queue until one closes.
+    #[arg(long, env = "MDSIM_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
     /// Operators' token of the public room: a websocket member of `public` whose hello carries
     /// it may pause the room and change its speed, nobody else may. Unset: nobody may change
     /// the public room's clock. 16 to 64 ASCII letters or digits; keep it secret.
@@ -275,6 +289,17 @@ impl Config {
     /// How long graceful shutdown may take before the process exits anyway.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// How long a client may take to send a request head (and a kept-alive connection may stay
+    /// idle).
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout)
+    }
+
+    /// How long a client may take to send a request body.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout)
     }
 
     /// The path of the app's entry page, whose presence means a build is there.
@@ -409,6 +434,9 @@ mod tests {
             ["relay-server", "--ws-rate", "0"],
             ["relay-server", "--database-url", "mysql://db"],
             ["relay-server", "--buffer-events", "0"],
+            ["relay-server", "--header-timeout", "0"],
+            ["relay-server", "--body-timeout", "0"],
+            ["relay-server", "--max-connections", "0"],
             ["relay-server", "--operator-token", "short"],
             ["relay-server", "--operator-token", "0123456789abcdef-0123"],
             ["relay-server", "--room-overruns", "0"],

@@ -72,10 +72,6 @@ pub enum StartupError {
     /// The logging subscriber could not be installed.
     #[error("cannot set up logging: {0}")]
     Logging(String),
-
-    /// The server failed while running.
-    #[error("the server stopped unexpectedly: {0}")]
-    Serve(io::Error),
 }
 
 impl StartupError {

@@ -18,7 +18,10 @@
 //!   `--database-url`): migrations, catalogs, rooms, events, flights, short links;
 //! - [`scenarios`]: short links to posted scenarios (`POST /api/scenarios`, `GET /s/{id}`);
 //! - [`error`]: startup errors (one sentence each) and handler errors (status + JSON);
-//! - [`server`]: logging, binding, serving and graceful shutdown.
+//! - [`limits`]: request limits (URI length, UTF-8 queries, body deadline) and the JSON shape
+//!   of the framework's own error answers;
+//! - [`server`]: logging, binding, serving connections (request head timeout, connection
+//!   limit) and graceful shutdown.
 //!
 //! Invariants: each module owns its `router()`, merged in [`app`]; all cross-cutting
 //! behaviour (tracing spans, compression, metrics, common headers) is a layer, not per-handler code; the
@@ -28,6 +31,7 @@ pub mod bus;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod loopback;
 pub mod metrics;
 pub mod nats;
@@ -129,7 +133,8 @@ impl AppState {
                 .map_err(StartupError::Service)?;
             let (durable, launches) =
                 tokio::sync::mpsc::channel(state.config().launch_queue as usize);
-            store.spawn_writer(outbox.clone(), launches, m.clone());
+            let dead_letters = state.metrics().dead_letters("database");
+            store.spawn_writer(outbox.clone(), launches, m.clone(), dead_letters);
             state.inner.bus.set_durable(durable);
             state.inner.bus.add_outbox(outbox);
             let _ = state.inner.store.set(store);
@@ -222,8 +227,15 @@ pub fn app(state: AppState) -> Router {
         .merge(scenarios::router())
         .fallback(static_files::serve)
         // Layers run outside-in in the reverse order of these calls: tracing sees the whole
-        // exchange, compression wraps what the metrics middleware let through, and the metrics
-        // middleware runs after routing, where `MatchedPath` is known.
+        // exchange, compression wraps what the metrics middleware let through, the metrics
+        // middleware runs after routing, where `MatchedPath` is known, and sees the final
+        // status; the request limits run before any handler, and every error answer leaves
+        // the handlers as JSON.
+        .layer(middleware::from_fn(limits::json_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::check_request,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track_requests,

@@ -46,7 +46,7 @@
 //!   `db_buffer_dropped_total`;
 //! - `relay_dead_letters_total{sink}`: events a sink refused for what they are (not an
 //!   outage) and set aside instead of retrying (`nats`: too large, invalid subject, refused by
-//!   the stream).
+//!   the stream; `database`: refused data, kept in the `dead_letters` table).
 //!
 //! Invariants: label cardinality is bounded. `route` is the matched route template (axum's
 //! [`MatchedPath`], such as `/healthz`), or [`STATIC_ROUTE`] for everything the static

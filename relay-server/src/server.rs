@@ -6,11 +6,26 @@
 //! and read the real port when `--port 0` was given. Ctrl-C and SIGTERM stop accepting
 //! connections at once and let open ones finish for at most `--shutdown-timeout` seconds;
 //! then events still waiting for NATS or the database get up to 5 more seconds.
+//!
+//! Connections are served by hyper's HTTP/1.1 server directly (axum's `serve` does not expose
+//! its settings): a request head must arrive whole within `--header-timeout` (a kept-alive
+//! connection idle that long is closed too, so slow or idle clients cannot hold sockets), and
+//! at most `--max-connections` connections are served at once; the rest wait in the
+//! operating system's accept queue. Request bodies and error answers are limited by the
+//! router's layers ([`crate::limits`]).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io::{IsTerminal, Write};
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
@@ -19,7 +34,7 @@ use crate::{AppState, app};
 
 /// Longest wait, after the last connection closed, for events still on their way to NATS or
 /// the database.
-const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Installs the global `tracing` subscriber writing to stderr in the configured format.
 pub fn init_logging(config: &Config) -> Result<(), StartupError> {
@@ -98,10 +113,14 @@ pub async fn serve(
     shutdown: impl Future<Output = &'static str> + Send + 'static,
 ) -> Result<(), StartupError> {
     let grace = state.config().shutdown_timeout();
+    let limits = ConnectionLimits {
+        header_timeout: state.config().header_timeout(),
+        max_connections: state.config().max_connections,
+    };
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let closing = state.clone();
     let drain_state = state.clone();
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let server = accept_loop(listener, app(state), limits, async move {
         let signal = shutdown.await;
         tracing::info!("received {signal}; finishing open requests, then stopping");
         closing.begin_shutdown();
@@ -115,7 +134,7 @@ pub async fn serve(
         }
     };
     tokio::select! {
-        result = server.into_future() => result.map_err(StartupError::Serve)?,
+        () = server => {}
         () = deadline => tracing::warn!(
             "connections still open after {}s; stopping anyway",
             grace.as_secs()
@@ -127,6 +146,110 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The limits enforced where connections are served.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// Time to send a whole request head; a kept-alive connection waiting for its next
+    /// request is closed after it too.
+    header_timeout: Duration,
+    /// HTTP connections served at once.
+    max_connections: u32,
+}
+
+/// Accepts connections (at most `limits.max_connections` served at once) until `signal`
+/// completes, then asks every open connection to finish its request and waits for them.
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    signal: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut signal = pin!(signal);
+    loop {
+        let slot = tokio::select! {
+            biased;
+            () = &mut signal => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let stream = tokio::select! {
+            biased;
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    accept_failed(err).await;
+                    continue;
+                }
+            },
+        };
+        let connection = serve_connection(
+            stream,
+            router.clone(),
+            limits.header_timeout,
+            stop_rx.clone(),
+        );
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    stop_tx.send_replace(true);
+    // Every connection holds a slot until it ends.
+    let _ = slots.acquire_many(limits.max_connections).await;
+}
+
+/// Waits after a failed `accept`: not at all when only that connection failed, a second
+/// when the process is out of file descriptors (accepting again at once would spin).
+async fn accept_failed(err: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accepting a connection failed: {err}; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// Serves one connection with HTTP/1.1 (upgrades to websockets included) until it closes,
+/// or until `stop` turns true: then the request in progress finishes and it closes.
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router))
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(err) = result {
+                    // A client that went away or was too slow: not the relay's failure.
+                    tracing::debug!("connection ended: {err}");
+                }
+                break;
+            }
+            _ = stop.wait_for(|stop| *stop), if !stopping => {
+                stopping = true;
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM, naming the signal.

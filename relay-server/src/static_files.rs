@@ -15,6 +15,10 @@
 //!   `web-app-1a2b3c4d5e6f7a8b_bg.wasm`) are `immutable` for a year, everything else,
 //!   `index.html` first, is `no-cache` so a new build is picked up at once.
 //!
+//! - a path longer than [`MAX_PATH_BYTES`] or with a segment longer than
+//!   [`MAX_SEGMENT_BYTES`] (no file can have such a name) is a 404 without a look at the disk;
+//!   a file that cannot be read for another reason is a 500 logged once, without the path.
+//!
 //! Invariants: nothing outside the dist directory is ever served (`ServeDir` rejects `..`
 //! and absolute paths); the dist directory is read per request, so a rebuild is served
 //! without restarting the relay.
@@ -29,6 +33,12 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
+use crate::error::ApiError;
+
+/// Longest path looked up in the dist directory (bytes, as sent).
+pub const MAX_PATH_BYTES: usize = 1024;
+/// Longest path segment looked up: file systems refuse longer names.
+pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// `Cache-Control` of content-hashed assets: their name changes whenever their content does.
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -41,14 +51,27 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let accept_encoding = request.headers().get(header::ACCEPT_ENCODING).cloned();
+    if path.len() > MAX_PATH_BYTES || path.split('/').any(|s| s.len() > MAX_SEGMENT_BYTES) {
+        return ApiError::NotFound("nothing here: the path is longer than any file's".into())
+            .into_response();
+    }
 
-    let mut response = ServeDir::new(dist_dir)
+    let mut response = match ServeDir::new(dist_dir)
         .precompressed_br()
         .precompressed_gzip()
-        .oneshot(request)
+        .try_call(request)
         .await
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(|never| match never {});
+    {
+        Ok(response) => response.into_response(),
+        Err(err) if is_bad_name(&err) => {
+            return ApiError::NotFound("nothing here: no such route or file".into())
+                .into_response();
+        }
+        Err(err) => {
+            return ApiError::Internal(format!("reading the web app failed: {err}"))
+                .into_response();
+        }
+    };
 
     let spa_fallback = response.status() == StatusCode::NOT_FOUND
         && (method == Method::GET || method == Method::HEAD)
@@ -76,6 +99,15 @@ pub async fn serve(State(state): State<AppState>, request: Request) -> Response 
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
+}
+
+/// Whether a file system error says the name itself cannot exist (too long, invalid).
+fn is_bad_name(err: &std::io::Error) -> bool {
+    // ENAMETOOLONG is `InvalidFilename`.
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::InvalidFilename | std::io::ErrorKind::InvalidInput
+    )
 }
 
 /// Serves `index.html` for the single-page fallback, keeping the content negotiation of the

@@ -8,41 +8,45 @@
 //! and extends them: `room`, `event` (keyed by event id, JSON payload, a point where the event
 //! has a place), the flown path of each missile (`missile_flight.trajectory`, a line string
 //! written from the relay's `trajectory` event at impact) and `scenario` (the short links, so
-//! they survive restarts). The missile,
+//! they survive restarts), and `dead_letters` (events the database refused, see
+//! [`dead_letter`]). The missile,
 //! radar and interceptor catalogs are written into the type tables at start, with the old
 //! seed data, the Southern California preset (RAD_VBG, BAT_LA, BAT_SD), in the site tables.
 //!
+//! Codemap: this file opens the database, migrates it and holds every query; [`writer`] is
+//! the task that drains the event queues into it; [`dead_letter`] tells a refused write from an
+//! unreachable database and sets refused events aside.
+//!
 //! Invariants: every write is idempotent (`INSERT ... ON CONFLICT DO NOTHING` keyed by event
 //! id, room id or scenario id), so a batch retried after a failure stores nothing twice; the
-//! writer acknowledges a batch only once its transaction committed, so while the database is
-//! down the events wait in the bounded [`Outbox`] (`db_buffer_events`) and are written when it
-//! returns. The relay starts even when the database is unreachable.
+//! writer acknowledges a batch only once its transaction committed (or its refused events were
+//! set aside), so while the database is down the events wait in the bounded
+//! [`crate::bus::Outbox`] (`db_buffer_events`) and are written when it returns; an event the
+//! database refuses never blocks the others. The relay starts even when the database is
+//! unreachable.
 
-use std::collections::{BTreeSet, HashSet};
+mod dead_letter;
+mod writer;
+
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row, SqlSafeStr};
-use tokio::sync::mpsc;
 
-use crate::bus::{BusEvent, Outbox};
-use crate::metrics::ServiceMetrics;
+use crate::bus::BusEvent;
 
-/// Events written per transaction.
-const BATCH: usize = 512;
-/// Most ids of durably written launches remembered, so their referee copies are skipped.
-const MAX_SKIPPED_IDS: usize = 1_000_000;
+pub use dead_letter::{DeadLetter, WriteError};
+
 /// Rows per multi-row `INSERT` (9 or 10 parameters each: within SQLite's and PostgreSQL's
 /// limits on bound parameters).
 const ROWS_PER_INSERT: usize = 256;
-/// Longest wait between attempts while the database is down.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 /// How long to wait for a connection before an operation counts as failed.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -55,8 +59,31 @@ const SOCAL_BATTERIES: [(&str, &str, LatLon, i32); 2] = [
     ("BAT_SD", "SM-6", (32.71, -117.15), 16),
 ];
 
-const SQLITE_INIT: &str = include_str!("../migrations/sqlite/0001_init.sql");
-const POSTGRES_INIT: &str = include_str!("../migrations/postgres/0001_init.sql");
+/// The migrations, `(version, name, SQL)`, for SQLite and for PostgreSQL.
+const SQLITE_MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "dead letters",
+        include_str!("../migrations/sqlite/0002_dead_letters.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "dead letters",
+        include_str!("../migrations/postgres/0002_dead_letters.sql"),
+    ),
+];
 
 #[derive(Debug, Clone)]
 enum Pool {
@@ -73,14 +100,21 @@ pub struct Store {
     migrating: Arc<tokio::sync::Mutex<()>>,
 }
 
-fn migrator(sql: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "init".into(),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )])
+fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, name, sql)| {
+                Migration::new(
+                    version,
+                    name.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Text of a missile id in a launch event (`M3`, as the REST answer spells it).
@@ -230,8 +264,8 @@ impl Store {
             return Ok(());
         }
         match &self.pool {
-            Pool::Sqlite(pool) => migrator(SQLITE_INIT).run(pool).await,
-            Pool::Postgres(pool) => migrator(POSTGRES_INIT).run(pool).await,
+            Pool::Sqlite(pool) => migrator(&SQLITE_MIGRATIONS).run(pool).await,
+            Pool::Postgres(pool) => migrator(&POSTGRES_MIGRATIONS).run(pool).await,
         }
         .map_err(|e| format!("migrating the database failed: {e}"))?;
         self.write_catalogs()
@@ -309,10 +343,16 @@ impl Store {
 
     /// Writes a batch of events in one transaction; idempotent by event id.
     pub async fn write_events(&self, batch: &[Arc<BusEvent>]) -> Result<(), String> {
-        self.ensure_ready().await?;
+        self.write_batch(batch).await.map_err(|e| e.to_string())
+    }
+
+    /// [`Store::write_events`], telling a database that refused the data from one that
+    /// could not be reached.
+    pub async fn write_batch(&self, batch: &[Arc<BusEvent>]) -> Result<(), WriteError> {
+        self.ensure_ready().await.map_err(WriteError::Unavailable)?;
         self.write_events_inner(batch)
             .await
-            .map_err(|e| format!("writing events failed: {e}"))
+            .map_err(|e| WriteError::classify(&e, self.is_postgres(), "writing events failed"))
     }
 
     async fn write_events_inner(&self, batch: &[Arc<BusEvent>]) -> Result<(), sqlx::Error> {
@@ -452,92 +492,6 @@ impl Store {
                 tx.commit().await
             }
         }
-    }
-
-    /// Starts the task that writes events until the process ends: the launches of the
-    /// durable queue first (REST answers reserved their place there, and a launch's row must
-    /// exist before its flight's later events update it), then the outbox's events.
-    pub fn spawn_writer(
-        &self,
-        outbox: Arc<Outbox>,
-        mut durable: mpsc::Receiver<Arc<BusEvent>>,
-        metrics: ServiceMetrics,
-    ) {
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut backoff = Duration::from_millis(50);
-            let mut launches: Vec<Arc<BusEvent>> = Vec::new();
-            let mut durable_open = true;
-            // Ids of launch events written from the durable queue whose referee copy has not
-            // come through the outbox yet: that copy is skipped (it would change nothing).
-            let mut written: HashSet<String> = HashSet::new();
-            loop {
-                while durable_open && launches.len() < BATCH {
-                    match durable.try_recv() {
-                        Ok(e) => launches.push(e),
-                        Err(mpsc::error::TryRecvError::Empty) => break,
-                        Err(mpsc::error::TryRecvError::Disconnected) => durable_open = false,
-                    }
-                }
-                let (last, batch) = if launches.is_empty() {
-                    tokio::select! {
-                        biased;
-                        n = durable.recv_many(&mut launches, BATCH), if durable_open => {
-                            durable_open = n > 0;
-                            continue;
-                        }
-                        (last, batch) = outbox.peek(BATCH) => (Some(last), batch),
-                    }
-                } else {
-                    (None, std::mem::take(&mut launches))
-                };
-                let started = Instant::now();
-                let fresh: Vec<Arc<BusEvent>> = match last {
-                    None => batch.clone(),
-                    Some(_) => batch
-                        .iter()
-                        .filter(|e| e.kind != "launch" || !written.contains(&e.event_id))
-                        .cloned()
-                        .collect(),
-                };
-                match store.write_events(&fresh).await {
-                    Ok(()) => {
-                        metrics.latency.observe(started.elapsed().as_secs_f64());
-                        metrics.delivered.inc_by(batch.len() as u64);
-                        match last {
-                            Some(last) => {
-                                outbox.ack(last);
-                                for e in batch.iter().filter(|e| e.kind == "launch") {
-                                    written.remove(&e.event_id);
-                                }
-                            }
-                            None => {
-                                if written.len() > MAX_SKIPPED_IDS {
-                                    // Referee copies that never came (the room closed): forget.
-                                    written.clear();
-                                }
-                                written.extend(batch.iter().map(|e| e.event_id.clone()));
-                            }
-                        }
-                        backoff = Duration::from_millis(50);
-                    }
-                    Err(err) => {
-                        metrics.error("write");
-                        tracing::warn!(
-                            "{err}; {} events and {} launches wait, retrying",
-                            outbox.len(),
-                            batch.len() * usize::from(last.is_none()) + durable.len()
-                        );
-                        if last.is_none() {
-                            // The launches are kept (never dropped) and written first.
-                            launches = batch;
-                        }
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(MAX_RETRY_DELAY);
-                    }
-                }
-            }
-        });
     }
 
     /// Records a room when it is created (idempotent).

@@ -224,7 +224,10 @@ async fn an_expensive_room_is_stopped_while_the_relay_and_other_rooms_answer() {
 async fn only_operators_pause_the_public_room_and_launches_into_a_paused_room_fail_fast() {
     let relay = start(&["--operator-token", OPERATOR]).await;
     let public = relay.url("public");
-    let (mut visitor, _) = Client::join(&public, "Eve", Role::Attacker, None).await;
+    let (mut visitor, welcome) = Client::join(&public, "Eve", Role::Attacker, None).await;
+    // The welcome says so, so the page can grey out its pause and speed controls.
+    assert_eq!(welcome.clock_rights, Some(false));
+    assert!(welcome.you.can_command);
     // A token that is not the operator's makes no operator either.
     let (mut guesser, _) = Client::join(
         &public,
@@ -257,7 +260,9 @@ async fn only_operators_pause_the_public_room_and_launches_into_a_paused_room_fa
     assert_eq!(status, 200, "{body}");
 
     // The operator pauses (even as an observer); every member hears it.
-    let (mut operator, _) = Client::join(&public, "ops", Role::Observer, Some(OPERATOR)).await;
+    let (mut operator, welcome) =
+        Client::join(&public, "ops", Role::Observer, Some(OPERATOR)).await;
+    assert_eq!(welcome.clock_rights, Some(true));
     operator
         .send(&ClientMessage::Clock {
             paused: true,

@@ -46,11 +46,12 @@ impl Range {
             Ok(value)
         } else {
             Err(format!(
-                "{} must be within {} to {}{}, got {value}",
+                "{} must be within {} to {}{}, got {}",
                 self.field,
                 self.min,
                 self.max,
-                self.unit_suffix()
+                self.unit_suffix(),
+                shown(value)
             ))
         }
     }
@@ -78,6 +79,16 @@ impl Range {
             "deg" => " degrees".into(),
             unit => format!(" {unit}"),
         }
+    }
+}
+
+/// A value as a person reads it: 1e-300 rather than three hundred digits of zeros.
+fn shown(value: f64) -> String {
+    let a = value.abs();
+    if value.is_finite() && a != 0.0 && !(1e-3..1e15).contains(&a) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
     }
 }
 

@@ -177,6 +177,11 @@ pub enum ServerMessage {
         commands: Vec<StampedCommand>,
         /// The room's clock (absent from older relays: running at 1x).
         clock: ClockState,
+        /// Whether the joining member may pause the room or change its speed: in a private
+        /// room a member who may command, in the public room only its operators. Absent from
+        /// older relays, where it was the same as `you.can_command`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clock_rights: Option<bool>,
     },
     /// The room's clock changed (pause, resume or speed), for every member.
     Clock(ClockState),
@@ -277,6 +282,7 @@ pub fn decode_server(text: &str) -> Result<ServerMessage, ProtocolError> {
                 snapshot: w.snapshot,
                 commands: w.commands,
                 clock: w.clock,
+                clock_rights: w.clock_rights,
             }
         }
         Some("resync") => {
@@ -331,6 +337,8 @@ mod wire {
         pub commands: Vec<StampedCommand>,
         #[serde(default)]
         pub clock: ClockState,
+        #[serde(default)]
+        pub clock_rights: Option<bool>,
     }
 
     #[derive(Deserialize)]
@@ -630,6 +638,7 @@ mod tests {
                     speed: 8,
                     by: Some(member.clone()),
                 },
+                clock_rights: Some(false),
             },
             ServerMessage::Clock(ClockState {
                 tick: 7,
@@ -712,15 +721,22 @@ mod tests {
                 speed: 2,
                 by: None,
             },
+            clock_rights: None,
         }
         .to_json();
         let clock = r#","clock":{"tick":0,"paused":true,"speed":2}"#;
         assert!(text.contains(clock), "{text}");
+        assert!(!text.contains("clock_rights"), "{text}");
         let old = text.replace(clock, "");
-        let Ok(ServerMessage::Welcome { clock, .. }) = decode_server(&old) else {
+        let Ok(ServerMessage::Welcome {
+            clock,
+            clock_rights,
+            ..
+        }) = decode_server(&old)
+        else {
             panic!("a welcome without a clock did not decode");
         };
-        assert_eq!(clock, ClockState::default());
+        assert_eq!((clock, clock_rights), (ClockState::default(), None));
     }
 
     #[test]
@@ -742,6 +758,7 @@ mod tests {
             snapshot: Box::new(sim.snapshot()),
             commands: vec![],
             clock: ClockState::default(),
+            clock_rights: None,
         }
         .to_json();
         let Ok(ServerMessage::Welcome { snapshot, .. }) = decode_server(&text) else {

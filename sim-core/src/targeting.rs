@@ -195,7 +195,7 @@ pub enum TargetingError {
         /// Best miss found (m).
         miss_m: f64,
     },
-    /// Bad coordinates.
+    /// A field outside its range (coordinates, guidance, label: see [`crate::limits`]).
     #[error("{message}")]
     InvalidInput {
         /// One sentence.

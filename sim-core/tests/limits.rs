@@ -473,8 +473,8 @@ fn check(command: &Command) -> Result<(), TestCaseError> {
     );
     if let Err(message) = &verdict {
         prop_assert!(
-            !message.is_empty() && !message.contains('\n'),
-            "one sentence: {:?}",
+            !message.is_empty() && !message.contains('\n') && message.chars().count() <= 240,
+            "one short sentence: {:?}",
             message
         );
     }

@@ -705,9 +705,19 @@ pub fn PlaybackBar(
                 id="play"
                 type="button"
                 aria-label=move || if running() { "Pause" } else { "Play" }
-                title="Play or pause (space); in a room, pauses or resumes it for everyone"
+                title=move || {
+                    if ctx.room.active.get() && !ctx.room.can_set_clock() {
+                        if ctx.room.can_command() {
+                            "Only the room's operators can pause it or change its speed"
+                        } else {
+                            "Only players with the room token can pause or change the speed"
+                        }
+                    } else {
+                        "Play or pause (space); in a room, pauses or resumes it for everyone"
+                    }
+                }
                 // In a room the relay's clock runs: players ask it to pause, observers watch.
-                disabled=move || ctx.room.active.get() && !ctx.room.can_command()
+                disabled=move || ctx.room.active.get() && !ctx.room.can_set_clock()
                 on:click=move |_| {
                     if ctx.room.active.get_untracked() {
                         let (paused, speed) = ctx.room.clock().unwrap_or((false, 1));
@@ -732,7 +742,7 @@ pub fn PlaybackBar(
                 <select
                     id="speed"
                     aria-label="Speed"
-                    disabled=move || ctx.room.active.get() && !ctx.room.can_command()
+                    disabled=move || ctx.room.active.get() && !ctx.room.can_set_clock()
                     prop:value=move || {
                         if ctx.room.active.get() {
                             format!("{}", ctx.room.clock().map_or(1, |(_, s)| s))

@@ -375,6 +375,9 @@ pub struct Session {
     pub room: String,
     /// This member, once welcomed.
     pub you: Option<Member>,
+    /// Whether this member may pause the room or change its speed (the welcome's
+    /// `clock_rights`; as `can_command` from relays that do not say).
+    pub clock_rights: bool,
     /// Who is in the room (join order).
     pub members: Vec<Member>,
     /// The room feed, oldest first.
@@ -408,6 +411,7 @@ impl Session {
         Session {
             room: room.to_string(),
             you: None,
+            clock_rights: false,
             members: Vec::new(),
             feed: VecDeque::new(),
             hashes: VecDeque::new(),
@@ -429,6 +433,12 @@ impl Session {
         self.you.as_ref().is_some_and(|m| m.can_command)
     }
 
+    /// Whether this member may pause the room or change its speed: a private room's players,
+    /// the public room's operators (as the relay said in its welcome).
+    pub fn can_set_clock(&self) -> bool {
+        self.you.is_some() && self.clock_rights
+    }
+
     /// The room's clock as `(paused, speed)`, once welcomed.
     pub fn room_clock(&self) -> Option<(bool, u32)> {
         self.clock.map(|c| (c.paused(), c.speed()))
@@ -438,11 +448,13 @@ impl Session {
     /// (with the reason in the feed) when this member may not, or the speed is not one of
     /// [`ALLOWED_SPEEDS`]. Nothing changes here until the relay's `clock` message.
     pub fn set_room_clock(&mut self, paused: bool, speed: u32, tick: u64) -> Option<ClientMessage> {
-        if !self.can_command() {
-            self.error(
-                tick,
-                "only players with the room token can pause or change the speed".into(),
-            );
+        if !self.can_set_clock() {
+            let why = if self.can_command() {
+                "only the room's operators can pause it or change its speed"
+            } else {
+                "only players with the room token can pause or change the speed"
+            };
+            self.error(tick, why.into());
             return None;
         }
         if !ALLOWED_SPEEDS.contains(&speed) {
@@ -491,6 +503,7 @@ impl Session {
                 snapshot,
                 commands,
                 clock,
+                clock_rights,
                 ..
             } => {
                 self.start_from(player, Simulation::restore(*snapshot), commands, now_ms);
@@ -504,6 +517,7 @@ impl Session {
                     });
                 }
                 self.welcomes += 1;
+                self.clock_rights = clock_rights.unwrap_or(you.can_command);
                 self.you = Some(you);
                 self.last_error = None;
                 self.rev += 1;
@@ -778,6 +792,7 @@ mod tests {
             snapshot: Box::new(referee.snapshot()),
             commands,
             clock: ClockState::default(),
+            clock_rights: None,
         }
     }
 
@@ -857,6 +872,45 @@ mod tests {
         assert_eq!(c.estimate(9_000.0), 130.0);
         c.observe(130, 9_000.0, 0.0, false, 2);
         assert_eq!(c.estimate(9_500.0), 140.0);
+    }
+
+    #[test]
+    fn the_public_rooms_clock_is_its_operators_as_the_welcome_says() {
+        let referee = Simulation::new(PhysicsParams::default(), 1);
+        let ada = member(1, "Ada", Role::Attacker, true);
+        let with_rights = |rights| match welcome(&referee, ada.clone(), vec![]) {
+            ServerMessage::Welcome {
+                room,
+                you,
+                tick,
+                snapshot,
+                commands,
+                clock,
+                ..
+            } => ServerMessage::Welcome {
+                room,
+                you,
+                tick,
+                snapshot,
+                commands,
+                clock,
+                clock_rights: rights,
+            },
+            other => other,
+        };
+        // A visitor of the public room: may launch, may not pause.
+        let mut s = Session::new("public");
+        s.on_message(&mut local(), with_rights(Some(false)), 0.0);
+        assert!(s.can_command() && !s.can_set_clock());
+        assert_eq!(s.set_room_clock(true, 1, 0), None);
+        assert!(s.last_error.as_deref().unwrap().contains("operators"));
+        // An operator, and a relay that does not say (its players may).
+        for rights in [Some(true), None] {
+            let mut s = Session::new("public");
+            s.on_message(&mut local(), with_rights(rights), 0.0);
+            assert!(s.can_set_clock(), "{rights:?}");
+            assert!(s.set_room_clock(true, 1, 0).is_some());
+        }
     }
 
     #[test]

@@ -146,11 +146,16 @@ impl RoomUi {
         self.read(Session::room_clock).flatten()
     }
 
-    /// Whether this member may command, and so pause or change the room's speed (tracks
-    /// `rev`).
+    /// Whether this member may command (tracks `rev`).
     pub fn can_command(&self) -> bool {
         self.rev.track();
         self.read(Session::can_command).unwrap_or(false)
+    }
+
+    /// Whether this member may pause the room or change its speed (tracks `rev`).
+    pub fn can_set_clock(&self) -> bool {
+        self.rev.track();
+        self.read(Session::can_set_clock).unwrap_or(false)
     }
 
     fn read<U>(&self, f: impl FnOnce(&Session) -> U) -> Option<U> {

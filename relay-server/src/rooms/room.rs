@@ -523,13 +523,7 @@ impl Room {
                     return;
                 };
                 let c = &self.members[i];
-                // The public room's clock is its operators'; a private room's, its players'.
-                let may = if self.private {
-                    c.member.can_command
-                } else {
-                    c.operator
-                };
-                if may {
+                if self.may_set_clock(&c.member, c.operator) {
                     self.set_clock(c.member.clone(), paused, speed);
                 } else if !self.private {
                     let message = ServerMessage::Error {
@@ -541,7 +535,8 @@ impl Room {
             RoomRequest::Hash { member, tick, hash } => self.check_hash(member, tick, hash),
             RoomRequest::Sync { member } => {
                 if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
-                    let welcome = self.welcome(self.members[i].member.clone());
+                    let c = &self.members[i];
+                    let welcome = self.welcome(c.member.clone(), c.operator);
                     // The broadcast in `welcome` may have evicted someone: find it again.
                     if let Some(i) = self.members.iter().position(|c| c.member.id == member) {
                         self.send_or_evict(vec![i], &welcome.to_json().into());
@@ -595,7 +590,7 @@ impl Room {
         if self.hashes.back().is_none_or(|&(t, _)| t != now) {
             self.push_hash(now);
         }
-        let welcome = self.welcome(member.clone());
+        let welcome = self.welcome(member.clone(), operator);
         // The queue is fresh, so the welcome fits unless the queue has no room at all.
         if outbound.try_send(welcome.to_json().into()).is_err() {
             let _ = reply.send(Err("cannot queue the welcome message".into()));
@@ -616,8 +611,19 @@ impl Room {
     /// The room's current state for `member`: the referee's snapshot and pending commands.
     /// What was ordered and not yet broadcast goes to the current members first, so the
     /// welcome's pending commands and later broadcasts never overlap.
-    fn welcome(&mut self, member: Member) -> ServerMessage {
+    /// Whether a member may pause the room or change its speed: the public room's clock is
+    /// its operators', a private room's its players'.
+    fn may_set_clock(&self, member: &Member, operator: bool) -> bool {
+        if self.private {
+            member.can_command
+        } else {
+            operator
+        }
+    }
+
+    fn welcome(&mut self, member: Member, operator: bool) -> ServerMessage {
         let commands = self.flush_with_pending();
+        let clock_rights = self.may_set_clock(&member, operator);
         ServerMessage::Welcome {
             room: self.id.clone(),
             you: member,
@@ -625,6 +631,7 @@ impl Room {
             snapshot: Box::new(self.sim.snapshot()),
             commands,
             clock: self.clock.clone(),
+            clock_rights: Some(clock_rights),
         }
     }
 

@@ -44,8 +44,8 @@ use crate::error::ApiError;
 use crate::metrics::RoomMetrics;
 use crate::solver::{SolveError, Solver};
 
-/// Frames larger than this are cut off by the websocket layer itself (the connection ends);
-/// messages between [`MAX_CLIENT_MESSAGE_BYTES`] and this get an `error` answer instead.
+/// Frames or messages larger than this end the connection with close code 1009 ("message too
+/// big"); messages between [`MAX_CLIENT_MESSAGE_BYTES`] and this get an `error` answer instead.
 const MAX_FRAME_BYTES: usize = 4 * MAX_CLIENT_MESSAGE_BYTES;
 
 /// `GET /ws/rooms/{id}`: checks the room and the origin, then upgrades.
@@ -79,6 +79,14 @@ pub async fn upgrade(
                 .await;
             metrics.connections.dec();
         }))
+}
+
+/// Whether a websocket read failed because a frame or message was over the size limit.
+fn is_too_big(err: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    std::error::Error::source(err)
+        .and_then(|inner| inner.downcast_ref::<Error>())
+        .is_some_and(|e| matches!(e, Error::Capacity(_)))
 }
 
 /// Whether the request's `Origin`, if any, is the relay's own host or an allowed origin.
@@ -165,7 +173,15 @@ impl Connection {
         let close = loop {
             tokio::select! {
                 incoming = self.socket.recv() => {
-                    let Some(Ok(message)) = incoming else { break None };
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        // A frame or message over the limit: say so (1009) before closing.
+                        Some(Err(err)) if is_too_big(&err) => {
+                            self.metrics.refuse("oversize");
+                            break Some((close_code::SIZE, "message too big"));
+                        }
+                        Some(Err(_)) | None => break None,
+                    };
                     self.last_heard = Instant::now();
                     match self.on_message(message).await {
                         Flow::Continue => {}

@@ -30,6 +30,8 @@ pub struct Welcome {
     pub commands: Vec<StampedCommand>,
     /// The room's clock (paused, speed).
     pub clock: ClockState,
+    /// Whether this member may set the room's clock, as the welcome says.
+    pub clock_rights: Option<bool>,
 }
 
 impl Client {
@@ -64,6 +66,7 @@ impl Client {
                 snapshot,
                 commands,
                 clock,
+                clock_rights,
                 ..
             } => Welcome {
                 you,
@@ -71,6 +74,7 @@ impl Client {
                 sim: Simulation::restore(*snapshot),
                 commands,
                 clock,
+                clock_rights,
             },
             other => panic!("expected a welcome, got {other:?}"),
         }

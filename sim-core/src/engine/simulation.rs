@@ -648,24 +648,27 @@ impl Simulation {
                 },
             })
         };
+        let launch_rejected = |events: &mut Vec<Event>, l: &LaunchCommand, e: TargetingError| {
+            events.push(Event {
+                tick,
+                time_s: t0,
+                kind: EventKind::LaunchRejected {
+                    missile_type: l.missile,
+                    from: l.from,
+                    to: l.to,
+                    reason: e.to_string(),
+                    error: e,
+                },
+            })
+        };
         // One check of every field against its range, wherever the command came from; what
         // depends on the state (ids, full tables) is refused below.
-        if let Err(reason) = command.validate() {
+        if let Err(message) = command.validate() {
             return match command {
-                Command::Launch(l) => events.push(Event {
-                    tick,
-                    time_s: t0,
-                    kind: EventKind::LaunchRejected {
-                        missile_type: l.missile,
-                        from: l.from,
-                        to: l.to,
-                        error: TargetingError::InvalidInput {
-                            message: reason.clone(),
-                        },
-                        reason,
-                    },
-                }),
-                _ => reject(events, command.name(), reason),
+                Command::Launch(l) => {
+                    launch_rejected(events, l, TargetingError::InvalidInput { message })
+                }
+                _ => reject(events, command.name(), message),
             };
         }
         match command {
@@ -756,17 +759,7 @@ impl Simulation {
                             killed_at: None,
                         });
                     }
-                    Err(e) => events.push(Event {
-                        tick,
-                        time_s: t0,
-                        kind: EventKind::LaunchRejected {
-                            missile_type: l.missile,
-                            from: l.from,
-                            to: l.to,
-                            reason: e.to_string(),
-                            error: e,
-                        },
-                    }),
+                    Err(e) => launch_rejected(events, l, e),
                 }
             }
         }
