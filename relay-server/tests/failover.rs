@@ -202,6 +202,7 @@ impl Member {
             sim: self.welcome.sim.clone(),
             commands: self.welcome.commands.clone(),
             clock: self.welcome.clock.clone(),
+            clock_rights: self.welcome.clock_rights,
         };
         replay(welcome, &self.later, tick)
     }
