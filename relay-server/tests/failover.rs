@@ -650,3 +650,56 @@ async fn a_snapshot_larger_than_a_nats_message_is_restored_from_chunks() {
     catch_up(&mut reference, &log, at);
     assert_eq!(member.replayed(at).state_hash(), reference.state_hash());
 }
+
+/// A log stream that goes missing (a nats-server that lost its store) is created again by the
+/// relay: the room never stops, the commands meanwhile are counted as unlogged, and the next
+/// ones are logged again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_stream_that_goes_missing_is_created_again() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let relay = Relay::start(&nats).await;
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (mut member, _) = Client::join(
+        &ws_url(relay.addr, &room),
+        "Ada",
+        Role::Attacker,
+        Some(&token),
+    )
+    .await;
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.delete_stream("MDSIM_ROOMLOG").await.unwrap();
+    // The relay sets the stream up again at most every 5 s.
+    tokio::time::sleep(Duration::from_millis(5500)).await;
+    let subject = format!("mdsim.roomlog.{room}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for i in 0.. {
+        member
+            .send(&ClientMessage::Command {
+                command: launch(&format!("l{i}"), 35.0),
+            })
+            .await;
+        assert_eq!(
+            member.next_command().await.by.name,
+            "Ada",
+            "the room goes on"
+        );
+        if let Ok(stream) = js.get_stream("MDSIM_ROOMLOG").await
+            && stream
+                .get_last_raw_message_by_subject(&subject)
+                .await
+                .is_ok()
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never logged again");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(relay.state.metrics().rooms().log_failures.get() >= 1);
+}

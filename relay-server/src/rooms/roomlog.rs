@@ -144,6 +144,8 @@ pub struct Journal {
     state: kv::Store,
     /// The stream behind [`STATE_BUCKET`] (to purge a room's keys at once).
     state_stream: jetstream::stream::Stream,
+    /// When the stream and buckets were last created (see [`Journal::ensure`]).
+    last_setup: std::sync::Mutex<std::time::Instant>,
     node: String,
     max_payload: usize,
 }
@@ -156,21 +158,16 @@ impl Journal {
             .timeout(LOG_ACK_TIMEOUT)
             .build(client.clone());
         let started = async {
-            js.create_or_update_stream(StreamConfig {
-                name: LOG_STREAM.into(),
-                description: Some("mdsim shared rooms' stamped commands".into()),
-                subjects: vec!["mdsim.roomlog.*".into()],
-                storage: StorageType::File,
-                discard: DiscardPolicy::Old,
-                max_age: KEEP,
-                max_bytes: 1 << 30,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+            setup(&js).await?;
             let stream = js.get_stream(LOG_STREAM).await.map_err(|e| e.to_string())?;
-            let owners = bucket(&js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
-            let state = bucket(&js, STATE_BUCKET, KEEP, 1).await?;
+            let owners = js
+                .get_key_value(OWNERS_BUCKET)
+                .await
+                .map_err(|e| e.to_string())?;
+            let state = js
+                .get_key_value(STATE_BUCKET)
+                .await
+                .map_err(|e| e.to_string())?;
             let state_stream = js
                 .get_stream(format!("KV_{STATE_BUCKET}"))
                 .await
@@ -180,6 +177,7 @@ impl Journal {
         match tokio::time::timeout(Duration::from_secs(10), started).await {
             Ok(Ok((stream, owners, (state, state_stream)))) => Some(Arc::new(Self {
                 state_stream,
+                last_setup: std::sync::Mutex::new(std::time::Instant::now()),
                 max_payload: client.server_info().max_payload,
                 js,
                 stream,
@@ -197,6 +195,21 @@ impl Journal {
                 tracing::warn!("rooms will not survive this relay: JetStream did not answer");
                 None
             }
+        }
+    }
+
+    /// After a failure: creates the stream and buckets again (a nats-server that lost its
+    /// store loses them), at most every [`LEASE_TTL`].
+    async fn ensure(&self) {
+        {
+            let mut last = self.last_setup.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < LEASE_TTL {
+                return;
+            }
+            *last = std::time::Instant::now();
+        }
+        if let Err(err) = setup(&self.js).await {
+            tracing::warn!("cannot create the rooms' JetStream log again: {err}");
         }
     }
 
@@ -454,6 +467,26 @@ impl Journal {
     }
 }
 
+/// Creates (or updates) the log stream and the two buckets; idempotent, safe for several
+/// relays at once.
+async fn setup(js: &jetstream::Context) -> Result<(), String> {
+    js.create_or_update_stream(StreamConfig {
+        name: LOG_STREAM.into(),
+        description: Some("mdsim shared rooms' stamped commands".into()),
+        subjects: vec!["mdsim.roomlog.*".into()],
+        storage: StorageType::File,
+        discard: DiscardPolicy::Old,
+        max_age: KEEP,
+        max_bytes: 1 << 30,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    bucket(js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
+    bucket(js, STATE_BUCKET, KEEP, 1).await?;
+    Ok(())
+}
+
 /// Creates (or updates) the stream behind a key-value bucket as the KV layer does, then opens
 /// the bucket. Not `create_key_value`: it first asks for the account's info, which this
 /// client cannot parse from some nats-server versions.
@@ -575,7 +608,10 @@ pub fn keep(
                         }
                     }
                 }
-                Err(err) => tracing::warn!(room, "cannot refresh the room's lease: {err}"),
+                Err(err) => {
+                    tracing::warn!(room, "cannot refresh the room's lease: {err}");
+                    journal.ensure().await;
+                }
             }
         }
     });
@@ -655,6 +691,7 @@ async fn append(
                 );
             }
             failing.get_or_insert_with(tokio::time::Instant::now);
+            journal.ensure().await;
         } else if let Some(since) = failing.take() {
             tracing::info!(
                 room,
