@@ -254,7 +254,11 @@ async fn logged(nats: &Nats, room: &str) -> Vec<StampedCommand> {
     let mut log = Vec::new();
     while let Some(message) = messages.next().await {
         let message = message.unwrap();
-        log.push(serde_json::from_slice(&message.payload).unwrap());
+        // Entries are `{epoch, command}`; a new owner's marker has no command.
+        let entry: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        if !entry["command"].is_null() {
+            log.push(serde_json::from_value(entry["command"].clone()).unwrap());
+        }
         if message.info().unwrap().stream_sequence >= last {
             return log;
         }
@@ -702,4 +706,61 @@ async fn a_log_stream_that_goes_missing_is_created_again() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(relay.state.metrics().rooms().log_failures.get() >= 1);
+}
+
+/// Fencing on the log: what an owner appends after a later owner's marker (it had not yet
+/// noticed it lost the room) is skipped by every later takeover. Two owners are killed in
+/// turn; the test appends, as the first owner would, a launch after the second owner's marker;
+/// the third owner's room does not fly it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_append_of_a_replaced_owner_is_ignored() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let mut first = Process::start(&nats);
+    let mut second = Process::start(&nats);
+    let third = Relay::start(&nats).await;
+    let (status, body) = http(first.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    rest_launch(first.addr, &room, &token, "one").await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let mut member = rejoin(&ws_url(second.addr, &room), "Bo", Role::Attacker, &token).await;
+    rest_launch(second.addr, &room, &token, "two").await;
+    member.read_for(Duration::from_millis(500)).await;
+
+    // The first owner's late append, after the second owner's marker.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream("MDSIM_ROOMLOG").await.unwrap();
+    let subject = format!("mdsim.roomlog.{room}");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
+            filter_subject: subject.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    let first_entry: serde_json::Value =
+        serde_json::from_slice(&messages.next().await.unwrap().unwrap().payload).unwrap();
+    let mut stray = first_entry.clone();
+    stray["command"]["tick"] = (member.tick + 5).into();
+    assert_eq!(stray["command"]["command"]["label"], "one");
+    stray["command"]["command"]["label"] = "stray".into();
+    let ack = js
+        .publish(subject, serde_json::to_vec(&stray).unwrap().into())
+        .await
+        .unwrap();
+    ack.await.unwrap();
+
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
+    let member = rejoin(&ws_url(third.addr, &room), "Cy", Role::Observer, &token).await;
+    assert_eq!(labels(&member.welcome), ["one", "two"]);
+    let log = logged(&nats, &room).await;
+    assert_eq!(log.len(), 3, "the stray is in the stream, not in the room");
 }

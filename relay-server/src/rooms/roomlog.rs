@@ -3,7 +3,10 @@
 //!
 //! - **Log**: the owner appends every stamped command ([`StampedCommand`] as JSON: tick,
 //!   member, command with its solved guidance, everything the referee needs to apply it
-//!   identically) to [`LOG_STREAM`] on `mdsim.roomlog.{id}`, in stamping order. A command is
+//!   identically), with its epoch (the revision of the lease it took), to [`LOG_STREAM`] on
+//!   `mdsim.roomlog.{id}`, in stamping order. A new owner first appends a marker with its
+//!   epoch; a replay skips whatever an earlier owner appended after a later owner's entries
+//!   (fencing on the log, for an owner that has not yet noticed it lost the lease). A command is
 //!   broadcast, answered (REST 200) and applied only once the stream acknowledged it, or once
 //!   its append failed ([`LOG_ACK_TIMEOUT`]; counted in `relay_room_log_failures_total`): a
 //!   room never stops for NATS, but a command whose append failed is not known to a relay that
@@ -78,6 +81,18 @@ pub const MOVED: &str = "the room moved to another relay; reconnect";
 
 fn log_subject(room: &str) -> String {
     format!("mdsim.roomlog.{room}")
+}
+
+/// One message of a room's log.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    /// The appending owner's epoch: the revision of the lease it took (leases' revisions only
+    /// grow, so a later owner's epoch is higher).
+    epoch: u64,
+    /// The stamped command; absent in the marker a new owner appends when it takes the room
+    /// over, before it reads the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    command: Option<StampedCommand>,
 }
 
 /// What a new owner needs besides the log and the snapshot.
@@ -338,6 +353,22 @@ impl Journal {
         }
     }
 
+    /// Appends the marker of a new owner of `room` (its lease's revision `epoch`), before it
+    /// reads the log: whatever the previous owner appends after it is ignored.
+    pub async fn mark(&self, room: &str, epoch: u64) -> Result<(), String> {
+        let body = serde_json::to_vec(&Entry {
+            epoch,
+            command: None,
+        })
+        .unwrap_or_default();
+        let ack = self
+            .js
+            .publish(log_subject(room), Bytes::from(body))
+            .await
+            .map_err(|e| e.to_string())?;
+        ack.await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
     /// Gives a lease up (a takeover that found nothing to restore).
     pub async fn release(&self, room: &str) {
         let _ = self.owners.delete(room).await;
@@ -350,9 +381,9 @@ impl Journal {
             Ok(None) => return Err(format!("room {room} has no record")),
             Err(err) => return Err(err.to_string()),
         };
-        let (saved, log_from) = match self.snapshot(room).await? {
-            Some((saved, log_from)) => (Some(saved), log_from),
-            None => (None, 0),
+        let (saved, log_from, mut epoch) = match self.snapshot(room).await? {
+            Some((saved, log_from, epoch)) => (Some(saved), log_from, epoch),
+            None => (None, 0, 0),
         };
         let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
         let subject = log_subject(room);
@@ -388,10 +419,17 @@ impl Journal {
                 while let Some(message) = messages.next().await {
                     let message = message.map_err(|e| e.to_string())?;
                     let sequence = message.info().map_or(last, |i| i.stream_sequence);
-                    if let Ok(stamped) = serde_json::from_slice::<StampedCommand>(&message.payload)
-                        && stamped.tick >= from
+                    // What an owner appended after a later owner's marker (it had not noticed
+                    // yet that it lost the room) is not the room's: skipped.
+                    if let Ok(entry) = serde_json::from_slice::<Entry>(&message.payload)
+                        && entry.epoch >= epoch
                     {
-                        commands.push(stamped);
+                        epoch = entry.epoch;
+                        if let Some(stamped) = entry.command
+                            && stamped.tick >= from
+                        {
+                            commands.push(stamped);
+                        }
                     }
                     if sequence >= last {
                         break;
@@ -413,7 +451,7 @@ impl Journal {
     /// The room's last complete snapshot: its manifest, then the manifest's chunks, gunzipped
     /// and parsed; `None` when there is none or it cannot be read back (the takeover then
     /// replays from tick 0).
-    async fn snapshot(&self, room: &str) -> Result<Option<(Saved, u64)>, String> {
+    async fn snapshot(&self, room: &str) -> Result<Option<(Saved, u64, u64)>, String> {
         let manifest: Manifest = match self.state.get(format!("{room}.snap")).await {
             Ok(Some(body)) => match serde_json::from_slice(&body) {
                 Ok(manifest) => manifest,
@@ -451,7 +489,7 @@ impl Journal {
                 "the room's snapshot cannot be read; replaying from tick 0"
             );
         }
-        Ok(decoded.map(|saved| (saved, manifest.log_from)))
+        Ok(decoded.map(|saved| (saved, manifest.log_from, manifest.epoch)))
     }
 
     /// Deletes a room that closed normally: its lease, log and state (metadata, snapshot
@@ -571,12 +609,17 @@ pub fn keep(
     let sequences = Sequences::default();
     tokio::spawn(append(
         journal.clone(),
-        room.clone(),
+        (room.clone(), revision),
         (log_rx, sequences.clone()),
         orders,
         metrics.clone(),
     ));
-    tokio::spawn(save(journal.clone(), room.clone(), snap_rx, sequences));
+    tokio::spawn(save(
+        journal.clone(),
+        (room.clone(), revision),
+        snap_rx,
+        sequences,
+    ));
     tokio::spawn(async move {
         let mut revision = revision;
         let mut every = tokio::time::interval(LEASE_REFRESH);
@@ -624,7 +667,7 @@ pub fn keep(
 /// Appends stamped commands in order; each is marked logged once acknowledged or failed.
 async fn append(
     journal: Arc<Journal>,
-    room: String,
+    (room, epoch): (String, u64),
     (mut queue, sequences): (mpsc::UnboundedReceiver<(u64, StampedCommand)>, Sequences),
     orders: Arc<Orders>,
     metrics: RoomMetrics,
@@ -651,7 +694,11 @@ async fn append(
         let deadline = tokio::time::Instant::now() + wait;
         let mut acks = Vec::with_capacity(batch.len());
         for (ordinal, stamped) in &batch {
-            let body = Bytes::from(serde_json::to_vec(stamped).unwrap_or_default());
+            let entry = Entry {
+                epoch,
+                command: Some(stamped.clone()),
+            };
+            let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
             let published =
                 tokio::time::timeout_at(deadline, journal.js.publish(subject.clone(), body)).await;
             acks.push((*ordinal, published));
@@ -717,6 +764,9 @@ struct Manifest {
     /// log after it.
     #[serde(default)]
     log_from: u64,
+    /// The epoch of the owner that took it: a replay skips entries of earlier owners.
+    #[serde(default)]
+    epoch: u64,
 }
 
 /// Most compressed bytes of one snapshot; a larger one is skipped.
@@ -727,7 +777,7 @@ const MAX_SNAPSHOT_BYTES: usize = 64 << 20;
 /// dies mid-write leaves the previous snapshot whole.
 async fn save(
     journal: Arc<Journal>,
-    room: String,
+    (room, epoch): (String, u64),
     mut snapshots: mpsc::Receiver<Saved>,
     sequences: Sequences,
 ) {
@@ -800,6 +850,7 @@ async fn save(
             bytes: compressed.len(),
             tick,
             log_from,
+            epoch,
         };
         let body = Bytes::from(serde_json::to_vec(&manifest).unwrap_or_default());
         match journal.state.put(format!("{room}.snap"), body).await {

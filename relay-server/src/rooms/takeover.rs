@@ -91,6 +91,7 @@ impl Rooms {
         // than the lease lives).
         let holding = journal.hold(id, revision);
         let restored = async {
+            journal.mark(id, revision).await?;
             let restore = journal.read(id).await?;
             let (bus, room, run) = (self.bus.clone(), id.to_string(), restore.meta.run.clone());
             let commands = restore.commands.len();
