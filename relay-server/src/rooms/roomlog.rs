@@ -64,7 +64,7 @@ use snapshots::save;
 
 /// The stream of every shared room's stamped commands.
 pub const LOG_STREAM: &str = "MDSIM_ROOMLOG";
-/// The bucket of room leases: key = room id, value = `{node, tick}` (the owner's node id, its tick).
+/// The bucket of room leases: key = room id, value = `{node, tick}` of the owner.
 pub const OWNERS_BUCKET: &str = "MDSIM_ROOM_OWNERS";
 /// The bucket of room metadata and snapshots: `{id}.meta`, `{id}.snap`.
 pub const STATE_BUCKET: &str = "MDSIM_ROOM_STATE";
