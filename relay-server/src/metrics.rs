@@ -21,6 +21,10 @@
 //!   `room-backlog` (`--launch-waiting` launches ordered in the room and not yet applied),
 //!   `room-stalled` (the room's referee has not completed a period for a second);
 //! - `relay_room_overruns_total`: referee periods that took longer than `--room-budget-ms`;
+//! - `relay_room_takeovers_total`, `relay_room_lease_losses_total`,
+//!   `relay_room_log_failures_total`: shared rooms taken over from a stopped relay, rooms
+//!   stopped here because another relay took their lease, and commands applied without their
+//!   JetStream append acknowledged (see `rooms::roomlog`);
 //! - `relay_rooms_stopped_total{reason}`: rooms the relay stopped, by reason: `overrun`
 //!   (`--room-overruns` overruns among the room's last 2 x that many periods);
 //! - `relay_solves_total{result}`: launch checks by the relay's solver: `computed`, `hit` (the
@@ -351,6 +355,12 @@ pub struct RoomMetrics {
     pub overruns: Counter,
     /// `relay_rooms_stopped_total{reason}`.
     pub stopped: Family<StoppedLabels, Counter>,
+    /// `relay_room_takeovers_total`.
+    pub takeovers: Counter,
+    /// `relay_room_lease_losses_total`.
+    pub lease_losses: Counter,
+    /// `relay_room_log_failures_total`.
+    pub log_failures: Counter,
 }
 
 impl RoomMetrics {
@@ -471,6 +481,21 @@ impl Metrics {
             "relay_rooms_stopped",
             "Rooms stopped by the relay, by reason (overrun)",
             rooms.stopped.clone(),
+        );
+        registry.register(
+            "relay_room_takeovers",
+            "Shared rooms this relay took over from a relay that stopped (restored from JetStream)",
+            rooms.takeovers.clone(),
+        );
+        registry.register(
+            "relay_room_lease_losses",
+            "Shared rooms this relay stopped because another relay took their lease",
+            rooms.lease_losses.clone(),
+        );
+        registry.register(
+            "relay_room_log_failures",
+            "Stamped commands applied without JetStream acknowledging their append",
+            rooms.log_failures.clone(),
         );
         let solver = crate::solver::SolverMetrics::default();
         registry.register(

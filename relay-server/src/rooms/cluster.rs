@@ -23,6 +23,16 @@
 //! in one sentence that the room is gone and closes them; an owner that hears nothing from a
 //! relay for [`PEER_TIMEOUT`] removes that relay's members.
 //!
+//! Failover (with JetStream, [`super::roomlog`]): a room is not gone with its owner. The
+//! owner logs every stamped command and saves snapshots, and holds a lease; a proxy whose
+//! owner went silent tells its members the room moves ("reconnect") and starts a takeover
+//! ([`super::Rooms::find`]): the relay that wins the expired lease restores the room and
+//! answers on the owner subject, so the lookup above finds it again. Chosen over keeping
+//! members attached through the move (re-joining them at the new owner under new member ids
+//! inside the proxy) because a reconnecting client gets a plain welcome from the new owner,
+//! which the web app already handles, and members of the dead relay must reconnect anyway.
+//! The subscription stays the lookup; the lease only elects who may take a room over.
+//!
 //! Invariants: relays on one NATS trust each other (NATS is the trust boundary, as for
 //! `command.launch`); a token is still only ever checked by the owner. Room ids that reach a
 //! subject are hexadecimal (checked by [`valid_room_id`]), so no id can inject subject tokens.
@@ -210,6 +220,8 @@ pub struct Cluster {
     next_slot: AtomicU64,
     metrics: RoomMetrics,
     queue: usize,
+    /// Where shared rooms are kept so they survive their owner, when NATS has JetStream.
+    journal: Option<Arc<super::roomlog::Journal>>,
 }
 
 impl Cluster {
@@ -226,7 +238,9 @@ impl Cluster {
             .subscribe(subject.clone())
             .await
             .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
+        let journal = super::roomlog::Journal::start(&client, &node).await;
         let cluster = Arc::new(Self {
+            journal,
             client,
             node,
             slots: Mutex::default(),
@@ -237,6 +251,11 @@ impl Cluster {
         tokio::spawn(deliver(Arc::downgrade(&cluster), deliveries));
         tracing::info!(node = %cluster.node, "joined the relay cluster on NATS");
         Ok(cluster)
+    }
+
+    /// The JetStream journal of shared rooms, when NATS has JetStream.
+    pub fn journal(&self) -> Option<&Arc<super::roomlog::Journal>> {
+        self.journal.as_ref()
     }
 
     /// This relay's node id (8 hex digits, new at every start).
@@ -286,7 +305,7 @@ impl Cluster {
     /// Asks NATS who owns `room`: `Ok(tick)` when a relay does, [`RoomError::NotFound`] when
     /// none does.
     pub async fn lookup(&self, room: &str) -> Result<u64, RoomError> {
-        if !valid_room_id(room) {
+        if !valid_room_id(room) && room != super::PUBLIC_ROOM {
             return Err(RoomError::NotFound(super::truncate_id(room)));
         }
         let answer: AuthAnswer = self
@@ -325,8 +344,9 @@ impl Cluster {
     }
 
     /// Opens a proxy for `room`, owned by another relay: the handle B's connections use, and
-    /// the task that forwards their requests. `tick` is the owner's tick from the lookup; at
-    /// most `max_waiting` REST launches wait for the owner's answer at once.
+    /// the task that forwards their requests (it ends `true` when the owner went silent).
+    /// `tick` is the owner's tick from the lookup; at most `max_waiting` REST launches wait
+    /// for the owner's answer at once.
     pub fn proxy(
         self: &Arc<Self>,
         room: String,
@@ -334,7 +354,7 @@ impl Cluster {
         (settings_grace, max_waiting): (Duration, usize),
     ) -> (
         Arc<RoomHandle>,
-        impl std::future::Future<Output = ()> + Send + 'static,
+        impl std::future::Future<Output = bool> + Send + 'static,
     ) {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(tick));
@@ -355,7 +375,7 @@ impl Cluster {
                 Ok(beats) => beats,
                 Err(err) => {
                     tracing::warn!(room, "cannot follow the owner's beats: {err}");
-                    return;
+                    return false;
                 }
             };
             Proxy {
@@ -368,7 +388,7 @@ impl Cluster {
                 empty_since: Some(Instant::now()),
             }
             .run(rx, beats)
-            .await;
+            .await
         };
         (handle, task)
     }
@@ -438,11 +458,14 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// Runs until the proxy has no member for the grace period (`false`) or the owner went
+    /// silent (`true`).
     async fn run(
         mut self,
         mut requests: mpsc::Receiver<RoomRequest>,
         mut beats: async_nats::Subscriber,
-    ) {
+    ) -> bool {
+        let mut owner_silent = false;
         let (joined_tx, mut joined) = mpsc::channel::<(u32, u64)>(64);
         let mut last_beat = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(sim_core::engine::TICK_S));
@@ -486,6 +509,7 @@ impl Proxy {
                     }
                     if last_beat.elapsed() > OWNER_TIMEOUT {
                         self.owner_gone(&mut requests);
+                        owner_silent = true;
                         break;
                     }
                     if pending_joins == 0
@@ -506,6 +530,7 @@ impl Proxy {
         for slot in self.members.values() {
             slots.remove(slot);
         }
+        owner_silent
     }
 
     fn update_empty(&mut self) {
@@ -603,15 +628,20 @@ impl Proxy {
         self.cluster.publish(&self.room, &message).await;
     }
 
-    /// Tells every member the room is gone, in one sentence, and closes them.
+    /// Tells every member, in one sentence, that the room is gone (or, when it is kept in
+    /// JetStream, that it moves to another relay: reconnect), and closes them.
     fn owner_gone(&mut self, requests: &mut mpsc::Receiver<RoomRequest>) {
         tracing::warn!(room = %self.room, "the room's owner stopped answering; closing its members here");
         // Closed first, so connections see a closed room (not an eviction) when their queue ends.
         requests.close();
+        let then = if self.cluster.journal.is_some() {
+            "the room moves to another relay: reconnect to follow it"
+        } else {
+            "the room is gone"
+        };
         let text: Utf8Bytes = ServerMessage::Error {
             message: format!(
-                "the relay that owns room {} stopped answering (no heartbeat for {} s); the room \
-                 is gone",
+                "the relay that owns room {} stopped answering (no heartbeat for {} s); {then}",
                 self.room,
                 OWNER_TIMEOUT.as_secs()
             ),

@@ -15,6 +15,9 @@
 //! - [`rate`]: the token bucket.
 //! - [`cluster`]: rooms across relays on one NATS: the creating relay owns a room; other
 //!   relays open a proxy to it.
+//! - [`roomlog`]: rooms that survive their relay: each shared room's command log, snapshots
+//!   and lease in JetStream, and the takeover of a room whose owner stopped
+//!   ([`Rooms::find`]).
 //!
 //! Invariants: room ids and tokens come from the operating system's random generator (128
 //! bits each) and are only ever compared in constant time; nothing in a room waits for a
@@ -31,6 +34,8 @@ pub mod orders;
 pub mod rate;
 pub mod referees;
 pub mod room;
+pub mod roomlog;
+mod takeover;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -314,10 +319,18 @@ impl RoomHandle {
                     Some(&applied),
                 );
                 match ordered {
-                    Ok((tick, Some(ordered))) => LaunchOutcome::Launched {
-                        missile: ordered.missile,
-                        tick,
-                    },
+                    Ok((tick, Some(ordered))) => {
+                        // Answered once logged (a no-op without JetStream): a launch answered
+                        // 200 survives the relay.
+                        local
+                            .orders
+                            .wait_logged(ordered.ordinal, 2 * roomlog::LOG_ACK_TIMEOUT)
+                            .await;
+                        LaunchOutcome::Launched {
+                            missile: ordered.missile,
+                            tick,
+                        }
+                    }
                     Ok((_, None)) => LaunchOutcome::Rejected("not a launch".into()),
                     Err(refusal) => refusal.into(),
                 }
@@ -415,60 +428,46 @@ impl Rooms {
     }
 
     /// [`Rooms::create`], then, with NATS, the announcement that this relay owns the room
-    /// (returns once other relays can find it).
+    /// (returns once other relays can find it); with JetStream, the room is recorded and
+    /// leased first, so it survives this relay ([`roomlog`]).
     pub async fn create_shared(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
-        let (handle, token) = self.create()?;
-        if let Some(cluster) = self.cluster.get()
-            && let Err(err) = cluster.own(handle.clone()).await
-        {
-            // The room still works on this relay.
-            tracing::warn!(room = %handle.id(), "{err}");
-        }
-        Ok((handle, token))
-    }
-
-    /// The room with this id: [`Rooms::get`], and with NATS, a room another relay owns
-    /// (reached through a proxy).
-    pub async fn find(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
-        let not_here = match self.get(id) {
-            Ok(handle) => return Ok(handle),
-            Err(err) => err,
-        };
         let Some(cluster) = self.cluster.get() else {
-            return Err(not_here);
+            return self.create();
         };
-        if id == PUBLIC_ROOM {
-            return Err(not_here);
-        }
-        let tick = cluster.lookup(id).await?;
-        let mut map = self.lock();
-        if let Some(handle) = map.get(id)
-            && !handle.requests.is_closed()
-        {
-            return Ok(handle.clone());
-        }
-        if map.len() >= self.settings.max_rooms {
-            return Err(RoomError::Full(self.settings.max_rooms));
-        }
-        let (handle, task) = cluster.proxy(
-            id.to_string(),
-            tick,
-            (self.settings.grace, self.settings.launch_waiting),
-        );
-        map.insert(id.to_string(), handle.clone());
-        let map = self.map.clone();
-        let me = handle.clone();
-        tokio::spawn(async move {
-            task.await;
-            let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
-            if map
-                .get(me.id())
-                .is_some_and(|h| h.requests.same_channel(&me.requests))
-            {
-                map.remove(me.id());
+        let handle_token = match cluster.journal() {
+            Some(journal) => {
+                let id = random_hex().map_err(RoomError::Random)?;
+                let token = random_hex().map_err(RoomError::Random)?;
+                if self.len() >= self.settings.max_rooms {
+                    return Err(RoomError::Full(self.settings.max_rooms));
+                }
+                let meta = roomlog::Meta {
+                    token: Some(token.clone()),
+                    run: crate::bus::random_run(),
+                };
+                match journal.register(&id, &meta).await {
+                    Ok(revision) => {
+                        let start = Start {
+                            run: Some(meta.run),
+                            durable: Some((journal.clone(), revision)),
+                            resume: None,
+                        };
+                        (self.insert(id, meta.token, start)?, token)
+                    }
+                    Err(err) => {
+                        // The room still works, without surviving this relay.
+                        tracing::warn!("{err}");
+                        self.create()?
+                    }
+                }
             }
-        });
-        Ok(handle)
+            None => self.create()?,
+        };
+        if let Err(err) = cluster.own(handle_token.0.clone()).await {
+            // The room still works on this relay.
+            tracing::warn!(room = %handle_token.0.id(), "{err}");
+        }
+        Ok(handle_token)
     }
 
     /// The settings rooms and connections run with.
@@ -495,16 +494,30 @@ impl Rooms {
     pub fn create(&self) -> Result<(Arc<RoomHandle>, String), RoomError> {
         let id = random_hex().map_err(RoomError::Random)?;
         let token = random_hex().map_err(RoomError::Random)?;
-        let mut map = self.lock();
-        if map.len() >= self.settings.max_rooms {
-            return Err(RoomError::Full(self.settings.max_rooms));
-        }
-        let handle = self.spawn(id.clone(), Some(token.clone()));
-        map.insert(id, handle.clone());
+        let handle = self.insert(id, Some(token.clone()), Start::default())?;
         Ok((handle, token))
     }
 
-    /// The room with this id; `public` starts the public room if it is not running.
+    /// Starts room `id` unless the relay runs its limit of rooms.
+    fn insert(
+        &self,
+        id: String,
+        token: Option<String>,
+        start: Start,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
+        let mut map = self.lock();
+        // The public room does not count against the limit: REST launches need it.
+        if id != PUBLIC_ROOM && map.len() >= self.settings.max_rooms {
+            return Err(RoomError::Full(self.settings.max_rooms));
+        }
+        let handle = self.spawn(id.clone(), token, start);
+        map.insert(id, handle.clone());
+        Ok(handle)
+    }
+
+    /// The room with this id; `public` starts the public room if it is not running (unless
+    /// the public room is the cluster's, kept in JetStream: [`Rooms::find`] finds or starts
+    /// it).
     pub fn get(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
         let mut map = self.lock();
         if let Some(handle) = map.get(id)
@@ -512,25 +525,52 @@ impl Rooms {
         {
             return Ok(handle.clone());
         }
-        if id == PUBLIC_ROOM {
+        let shared = self.cluster.get().is_some_and(|c| c.journal().is_some());
+        if id == PUBLIC_ROOM && !shared {
             // The public room does not count against the limit: REST launches need it.
-            let handle = self.spawn(PUBLIC_ROOM.to_string(), None);
+            let handle = self.spawn(PUBLIC_ROOM.to_string(), None, Start::default());
             map.insert(PUBLIC_ROOM.to_string(), handle.clone());
             return Ok(handle);
         }
         Err(RoomError::NotFound(truncate_id(id)))
     }
 
-    fn spawn(&self, id: String, token: Option<String>) -> Arc<RoomHandle> {
+    fn spawn(&self, id: String, token: Option<String>, start: Start) -> Arc<RoomHandle> {
         let (tx, rx) = mpsc::channel(256);
         let tick = Arc::new(AtomicU64::new(0));
         let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
-        let orders = Arc::new(orders::Orders::new(
-            self.settings.capacity,
-            self.settings.launch_waiting,
-        ));
-        let run = crate::bus::random_run();
+        let orders = Arc::new(match &start.resume {
+            Some((sim, _)) => {
+                let in_flight = sim
+                    .missiles()
+                    .iter()
+                    .filter(|m| {
+                        m.flight.phase != sim_core::flight::Phase::Impacted && m.killed_at.is_none()
+                    })
+                    .count();
+                orders::Orders::resumed(
+                    self.settings.capacity,
+                    self.settings.launch_waiting,
+                    (sim.tick(), sim.state().next_missile_id, in_flight),
+                )
+            }
+            None => orders::Orders::new(self.settings.capacity, self.settings.launch_waiting),
+        });
+        let run = start.run.unwrap_or_else(crate::bus::random_run);
         let vitals = Arc::new(referees::Vitals::default());
+        let snapshots = start.durable.map(|(journal, revision)| {
+            let weak = tx.downgrade();
+            let keeper = roomlog::keep(
+                journal,
+                id.clone(),
+                revision,
+                (orders.clone(), vitals.clone(), tick.clone()),
+                move || weak.upgrade().is_none_or(|s| s.is_closed()),
+                self.metrics.clone(),
+            );
+            orders.set_log(keeper.commands);
+            keeper.snapshots
+        });
         let handle = Arc::new(RoomHandle {
             id: id.clone(),
             token,
@@ -557,7 +597,12 @@ impl Rooms {
             self.settings.clone(),
             self.metrics.clone(),
             self.bus.clone(),
-        );
+        )
+        .saving(snapshots);
+        let task = match start.resume {
+            Some((sim, clock)) => task.resumed(sim, clock),
+            None => task,
+        };
         let map = self.map.clone();
         let me = handle.clone();
         self.metrics.rooms.inc();
@@ -582,6 +627,18 @@ impl Rooms {
         // removes), so a poisoned lock is still usable.
         self.map.lock().unwrap_or_else(|poison| poison.into_inner())
     }
+}
+
+/// How a room starts: a new run, or a room kept in JetStream (its lease's revision), or
+/// one restored by a takeover.
+#[derive(Default)]
+pub(crate) struct Start {
+    /// The run id (a new one when `None`).
+    pub(crate) run: Option<String>,
+    /// Kept in JetStream under a lease of this revision.
+    pub(crate) durable: Option<(Arc<roomlog::Journal>, u64)>,
+    /// The restored referee and clock.
+    pub(crate) resume: Option<(sim_core::Simulation, sim_core::protocol::ClockState)>,
 }
 
 /// 128 bits from the operating system's generator, as 32 lowercase hex digits.

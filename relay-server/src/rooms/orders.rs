@@ -31,8 +31,16 @@
 //! to write ([`crate::bus::EventBus::reserve_durable`]); with the queue full it is refused
 //! ([`Refusal::Busy`]), so an answered launch is always written.
 //!
+//! Log: with JetStream ([`super::roomlog`]) every stamped command is also sent, under the
+//! lock and so in order, with its ordinal, to the room's log appender, and is held back until
+//! [`Orders::logged`] reaches it: [`Orders::take_unsent`] hands out (and welcomes show) only
+//! logged commands, [`Orders::ready`] keeps the referee from a tick with an unlogged command,
+//! and a REST launch's answer waits for [`Orders::wait_logged`]. Without a log, every command
+//! counts as logged at once.
+//!
 //! Invariants: stamped ticks never decrease, so `pending` stays sorted by tick; every command
-//! in `pending` that was never broadcast is in `unsent`, in the same order; the lock is never
+//! in `pending` that was never broadcast is in `unsent`, in the same order (the newest
+//! ordinals, a tail of `pending`); the lock is never
 //! held across an await or a referee step.
 
 use std::collections::VecDeque;
@@ -56,6 +64,8 @@ pub struct Ordered {
     pub tick: u64,
     /// Its index among the events of that tick.
     pub index: u32,
+    /// Its place among the room's commands (see [`Orders::logged`]).
+    pub ordinal: u64,
     /// The referee's `launch` event, as it will be.
     pub event: Event,
 }
@@ -123,6 +133,13 @@ struct Book {
     unsent: Vec<StampedCommand>,
     /// The `launch` events the referee owes, in order.
     expected: VecDeque<Ordered>,
+    /// Commands ordered so far (the last one's ordinal).
+    issued: u64,
+    /// Commands handed to the referee so far: ordinals `1..=applied` (in ordinal order).
+    applied: u64,
+    /// Where stamped commands go to be logged ([`super::roomlog`]), once the room is shared
+    /// with JetStream.
+    log: Option<tokio::sync::mpsc::UnboundedSender<(u64, StampedCommand)>>,
 }
 
 /// The shared order book of one room.
@@ -133,8 +150,10 @@ pub struct Orders {
     capacity: usize,
     /// Most launches pending.
     max_pending: usize,
-    /// Wakes the room task when something was ordered from outside it.
+    /// Wakes the room task when something was ordered from outside it (or logged).
     wake: Notify,
+    /// The ordinal up to which every command is logged (or failed to be).
+    logged: tokio::sync::watch::Sender<u64>,
 }
 
 impl Orders {
@@ -151,11 +170,67 @@ impl Orders {
                 flown: VecDeque::new(),
                 unsent: Vec::new(),
                 expected: VecDeque::new(),
+                issued: 0,
+                applied: 0,
+                log: None,
             }),
             capacity,
             max_pending,
             wake: Notify::new(),
+            logged: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A book for a referee restored at `tick` whose next missile is `next_missile`, with
+    /// `in_flight` missiles flying.
+    pub fn resumed(
+        capacity: usize,
+        max_pending: usize,
+        (tick, next_missile, in_flight): (u64, u32, usize),
+    ) -> Self {
+        let orders = Self::new(capacity, max_pending);
+        {
+            let mut book = orders.lock();
+            book.tick = tick;
+            book.next_missile = next_missile;
+            book.in_flight = in_flight;
+        }
+        orders
+    }
+
+    /// From now on every stamped command is sent to `log` with its ordinal and held back
+    /// (not broadcast, not applied) until [`Orders::logged`] reaches it.
+    pub fn set_log(&self, log: tokio::sync::mpsc::UnboundedSender<(u64, StampedCommand)>) {
+        self.lock().log = Some(log);
+    }
+
+    /// Every command up to `ordinal` is logged (or failed to be): they may be broadcast,
+    /// applied and answered.
+    pub fn logged(&self, ordinal: u64) {
+        self.logged.send_if_modified(|l| {
+            let newer = ordinal > *l;
+            *l = (*l).max(ordinal);
+            newer
+        });
+        self.wake.notify_one();
+    }
+
+    /// Waits until the command numbered `ordinal` is logged (or failed to be), at most
+    /// `timeout`.
+    pub async fn wait_logged(&self, ordinal: u64, timeout: std::time::Duration) {
+        let mut logged = self.logged.subscribe();
+        let _ = tokio::time::timeout(timeout, logged.wait_for(|&l| l >= ordinal)).await;
+    }
+
+    /// How many commands the referee was handed (ordinals `1..=applied`): a snapshot taken
+    /// now covers exactly those.
+    pub fn applied(&self) -> u64 {
+        self.lock().applied
+    }
+
+    /// Whether the referee may run `tick`: every command stamped for it is logged.
+    pub fn ready(&self, tick: u64) -> bool {
+        self.lock().unsent.first().is_none_or(|c| c.tick > tick)
     }
 
     fn lock(&self) -> MutexGuard<'_, Book> {
@@ -229,6 +304,7 @@ impl Orders {
                 .count();
             let missile = MissileId(book.next_missile);
             book.next_missile += 1;
+            let ordinal = book.issued + 1;
             book.pending_launches += 1;
             book.flown.push_back(flown.clone());
             let solution = flown.solution();
@@ -236,6 +312,7 @@ impl Orders {
                 missile,
                 tick,
                 index: u32::try_from(index).unwrap_or(u32::MAX),
+                ordinal,
                 event: Event {
                     tick,
                     time_s: tick as f64 * TICK_S,
@@ -255,9 +332,19 @@ impl Orders {
             accepted = Some((ordered, durable));
         }
         let stamped = StampedCommand { tick, by, command };
+        book.issued += 1;
+        let ordinal = book.issued;
+        let unlogged = match &book.log {
+            Some(log) => log.send((ordinal, stamped.clone())).is_err(),
+            None => true,
+        };
         book.unsent.push(stamped.clone());
         book.pending.push_back(stamped);
         drop(book);
+        if unlogged {
+            // Nowhere to log it (no JetStream, or the appender stopped): free at once.
+            self.logged.send_modify(|l| *l = (*l).max(ordinal));
+        }
         self.wake.notify_one();
         Ok((tick, accepted))
     }
@@ -271,10 +358,19 @@ impl Orders {
     /// taken at the same instant, every command pending (for a welcome or a resync, which
     /// must not repeat what the broadcast will carry).
     pub fn take_unsent(&self, with_pending: bool) -> (Vec<StampedCommand>, Vec<StampedCommand>) {
+        let logged = *self.logged.borrow();
         let mut book = self.lock();
-        let unsent = std::mem::take(&mut book.unsent);
+        // The unsent commands are the newest ordinals, `issued - unsent.len() + 1 ..= issued`:
+        // those up to `logged` go out now, the rest wait for their acknowledgement.
+        let first = book.issued + 1 - book.unsent.len() as u64;
+        let ready = usize::try_from((logged + 1).saturating_sub(first))
+            .unwrap_or(usize::MAX)
+            .min(book.unsent.len());
+        let unsent: Vec<StampedCommand> = book.unsent.drain(..ready).collect();
         let pending = if with_pending {
-            book.pending.iter().cloned().collect()
+            // Pending minus what is still held back (its tail), which later broadcasts carry.
+            let shown = book.pending.len().saturating_sub(book.unsent.len());
+            book.pending.iter().take(shown).cloned().collect()
         } else {
             Vec::new()
         };
@@ -296,6 +392,7 @@ impl Orders {
                     book.in_flight += 1;
                     flown.extend(book.flown.pop_front());
                 }
+                book.applied += 1;
                 commands.push(c.command);
             }
         }
@@ -363,5 +460,58 @@ impl Orders {
     /// Whether no command waits for the referee.
     pub fn is_idle(&self) -> bool {
         self.lock().pending.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sim_core::radar::RadarId;
+
+    use super::*;
+
+    fn remove(radar: u32) -> Command {
+        Command::RemoveRadar {
+            radar: RadarId(radar),
+        }
+    }
+
+    fn ok(orders: &Orders, command: Command) -> u64 {
+        let by = super::super::room::rest_member();
+        orders
+            .order(by, command, None, || Ok::<(), ()>(()))
+            .expect("ordered")
+            .0
+    }
+
+    /// With a log, a command is not broadcast, not shown to joiners and not applied until it
+    /// is logged; without one, at once.
+    #[test]
+    fn commands_wait_for_their_log() {
+        let free = Orders::new(10, 10);
+        ok(&free, remove(1));
+        assert_eq!(free.take_unsent(false).0.len(), 1);
+
+        let orders = Orders::new(10, 10);
+        let (log, mut logged) = tokio::sync::mpsc::unbounded_channel();
+        orders.set_log(log);
+        let tick = ok(&orders, remove(1));
+        ok(&orders, remove(2));
+        assert_eq!(logged.try_recv().unwrap().0, 1);
+        assert_eq!(logged.try_recv().unwrap().0, 2);
+        let (unsent, pending) = orders.take_unsent(true);
+        assert!(unsent.is_empty() && pending.is_empty());
+        assert!(orders.ready(tick - 1));
+        assert!(!orders.ready(tick), "the referee waits for the log");
+
+        orders.logged(1);
+        let (unsent, pending) = orders.take_unsent(true);
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].command, remove(1));
+        assert_eq!(pending, unsent, "the second is still held back");
+        assert!(!orders.ready(tick));
+        orders.logged(2);
+        assert_eq!(orders.take_unsent(false).0[0].command, remove(2));
+        assert!(orders.ready(tick));
+        assert_eq!(orders.due(tick).0, [remove(1), remove(2)]);
     }
 }

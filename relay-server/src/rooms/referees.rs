@@ -169,6 +169,9 @@ pub struct Vitals {
     last_period_ms: AtomicU64,
     /// Why the relay stopped the room, once it did (a websocket close reason: short).
     stopped: OnceLock<&'static str>,
+    /// Whether the room ended by itself (empty for its grace period, or stopped for
+    /// overrunning), as opposed to being dropped with the relay or fenced.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Vitals {
@@ -176,6 +179,7 @@ impl Default for Vitals {
         Self {
             last_period_ms: AtomicU64::new(now_ms()),
             stopped: OnceLock::new(),
+            ended: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -200,6 +204,17 @@ impl Vitals {
     /// Records why the room was stopped.
     pub fn stop(&self, reason: &'static str) {
         let _ = self.stopped.set(reason);
+    }
+
+    /// The room ended by itself (see [`Vitals::ended`]).
+    pub fn end(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// Whether the room ended by itself: a room kept in JetStream is then forgotten there;
+    /// one that stopped any other way (the relay shutting down) is left for a takeover.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Why the room was stopped, if it was.

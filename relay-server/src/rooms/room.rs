@@ -52,7 +52,7 @@ const HASH_HISTORY: usize = 600;
 const MAX_PENDING_HASHES: usize = 256;
 /// Seed of every room's simulation. Rooms need no secret randomness, and a fixed seed lets a
 /// room be replayed from its command log.
-const ROOM_SEED: u64 = 1;
+pub const ROOM_SEED: u64 = 1;
 
 /// The answer to a member of the public room who is not one of its operators and tries to
 /// set its clock.
@@ -259,6 +259,8 @@ pub struct Room {
     budget: Budget,
     /// The task's health, shared with the handle.
     vitals: Arc<Vitals>,
+    /// Where snapshots go when the room is kept in JetStream ([`super::roomlog`]).
+    snapshots: Option<mpsc::Sender<super::roomlog::Saved>>,
 }
 
 /// Ticks between two trail points (one second).
@@ -306,7 +308,25 @@ impl Room {
             bus,
             run,
             trails: BTreeMap::new(),
+            snapshots: None,
         }
+    }
+
+    /// The room restored by another relay's takeover: its referee and clock as restored.
+    pub fn resumed(mut self, sim: Simulation, clock: ClockState) -> Self {
+        self.hashes = VecDeque::from([(sim.tick(), sim.state_hash())]);
+        self.tick.store(sim.tick(), Ordering::Relaxed);
+        self.clock_shared
+            .store(pack_clock(clock.paused, clock.speed), Ordering::Relaxed);
+        self.sim = sim;
+        self.clock = clock;
+        self
+    }
+
+    /// Sends a snapshot to `snapshots` every [`super::roomlog::SNAPSHOT_TICKS`] ticks.
+    pub fn saving(mut self, snapshots: Option<mpsc::Sender<super::roomlog::Saved>>) -> Self {
+        self.snapshots = snapshots;
+        self
     }
 
     /// Runs the room until it has been empty for the grace period (the public room also
@@ -336,7 +356,13 @@ impl Room {
                             return;
                         }
                     }
+                    if self.vitals.stopped() == Some(super::roomlog::MOVED) {
+                        self.moved(&mut requests);
+                        return;
+                    }
                     if self.should_close() {
+                        // A normal end: a room kept in JetStream is forgotten there.
+                        self.vitals.end();
                         break;
                     }
                 }
@@ -364,6 +390,7 @@ impl Room {
         self.vitals
             .stop("stopped: its referee overran its time budget");
         self.metrics.stop("overrun");
+        self.vitals.end();
         let (overruns, window) = self.budget.rule();
         let why = format!(
             "room {} was stopped at tick {}: its referee took longer than its budget of {} ms per \
@@ -386,7 +413,26 @@ impl Room {
         }
     }
 
-    /// One 100 ms period: `speed` referee ticks, none while paused.
+    /// Stops a room another relay took over (fencing): every member is told to reconnect,
+    /// which finds the room at its new owner; nothing more is stamped here.
+    fn moved(&mut self, requests: &mut mpsc::Receiver<RoomRequest>) {
+        requests.close();
+        let text: Utf8Bytes = ServerMessage::Error {
+            message: format!(
+                "room {} moved to another relay at tick {}; reconnect to follow it",
+                super::truncate_id(&self.id),
+                self.sim.tick()
+            ),
+        }
+        .to_json()
+        .into();
+        for c in self.members.drain(..) {
+            let _ = c.outbound.try_send(text.clone());
+        }
+    }
+
+    /// One 100 ms period: `speed` referee ticks, none while paused; fewer when a command
+    /// due is not logged yet.
     fn period(&mut self) {
         if self.clock.paused {
             return;
@@ -396,7 +442,9 @@ impl Room {
             .speed
             .min(ALLOWED_SPEEDS[ALLOWED_SPEEDS.len() - 1])
         {
-            self.step();
+            if !self.step() {
+                return;
+            }
         }
     }
 
@@ -644,9 +692,14 @@ impl Room {
     /// broadcast first: a command ordered after this flush is stamped at least
     /// [`super::LEAD_TICKS`] ahead, so none is applied before its broadcast, whatever the
     /// room's speed.
-    fn step(&mut self) {
+    fn step(&mut self) -> bool {
         self.flush();
         let tick = self.sim.tick();
+        if !self.orders.ready(tick) {
+            // A command for this tick waits for its log's acknowledgement (at most
+            // `roomlog::LOG_ACK_TIMEOUT`): the referee waits with it.
+            return false;
+        }
         let (commands, flown) = self.orders.due(tick);
         // Each launch's flight was flown when it was checked: the referee reuses it.
         for f in flown {
@@ -683,11 +736,24 @@ impl Room {
         );
         self.bus.publish_tick(&self.id, &self.run, &events);
         self.record_trails(&events);
+        if let Some(snapshots) = &self.snapshots
+            && self
+                .sim
+                .tick()
+                .is_multiple_of(super::roomlog::SNAPSHOT_TICKS)
+        {
+            // The writer still busy with the last one: this one is skipped.
+            let _ = snapshots.try_send(super::roomlog::Saved {
+                clock: self.clock.clone(),
+                snapshot: self.sim.snapshot(),
+                applied: self.orders.applied(),
+            });
+        }
         if self.members.is_empty() {
             // Nobody sends hashes: none to keep (a joining member gets one for its tick).
             self.hashes.clear();
             self.client_hashes.clear();
-            return;
+            return true;
         }
         let now = self.sim.tick();
         let hash = self.push_hash(now);
@@ -698,6 +764,7 @@ impl Room {
         }
         // Client hashes for ticks now in the past will never be compared.
         self.client_hashes.retain(|&t, _| t > now);
+        true
     }
 
     /// Records the referee's state hash at `tick` (its current tick) and returns it.

@@ -1,0 +1,223 @@
+//! Finding a room across relays, and taking over a room whose owner stopped.
+//!
+//! [`Rooms::find`]: a room this relay runs; else, with NATS, the relay that answers for it
+//! (through a proxy); else, with JetStream, the room is taken over here once its lease has
+//! expired ([`super::roomlog`]): restored from its last snapshot and the commands logged
+//! after it. The cluster's public room is found the same way, and started by the first relay
+//! that needs it. A proxy whose owner went silent starts a takeover attempt itself, so the room
+//! runs again even before its members reconnect.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{
+    EventBus, PUBLIC_ROOM, RoomError, RoomHandle, Rooms, Start, cluster, room, roomlog, truncate_id,
+};
+
+impl Rooms {
+    /// The room with this id: [`Rooms::get`], and with NATS, a room another relay owns
+    /// (reached through a proxy). With JetStream, a room whose owner stopped is taken over
+    /// here once its lease expired: restored from its last snapshot and its logged commands
+    /// (while another relay holds the lease, this waits, up to the lease's lifetime).
+    pub async fn find(&self, id: &str) -> Result<Arc<RoomHandle>, RoomError> {
+        let not_here = match self.get(id) {
+            Ok(handle) => return Ok(handle),
+            Err(err) => err,
+        };
+        let Some(cluster) = self.cluster.get() else {
+            return Err(not_here);
+        };
+        let public = id == PUBLIC_ROOM;
+        if !public && !cluster::valid_room_id(id) {
+            return Err(not_here);
+        }
+        let deadline = tokio::time::Instant::now() + roomlog::LEASE_TTL + Duration::from_secs(3);
+        loop {
+            match cluster.lookup(id).await {
+                Ok(tick) => return self.open_proxy(cluster, id, tick),
+                Err(RoomError::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+            let Some(journal) = cluster.journal() else {
+                return Err(not_here);
+            };
+            let acquired = if public {
+                let meta = roomlog::Meta {
+                    token: None,
+                    run: crate::bus::random_run(),
+                };
+                journal.register_public(id, &meta).await
+            } else {
+                journal.acquire(id).await
+            };
+            match acquired {
+                Ok(roomlog::Acquired::Won(revision)) => {
+                    return self.take_over(cluster, journal, id, revision).await;
+                }
+                Ok(roomlog::Acquired::NoRoom) => return Err(not_here),
+                Ok(roomlog::Acquired::Held) => {}
+                Err(err) => {
+                    return Err(RoomError::Unreachable(format!(
+                        "room {} cannot be looked up in JetStream: {err}",
+                        truncate_id(id)
+                    )));
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RoomError::Unreachable(format!(
+                    "room {} is moving to another relay; try again in a few seconds",
+                    truncate_id(id)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Restores room `id`, whose lease this relay just took (at `revision`), and owns it.
+    async fn take_over(
+        &self,
+        cluster: &Arc<cluster::Cluster>,
+        journal: &Arc<roomlog::Journal>,
+        id: &str,
+        revision: u64,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
+        let failed = |why: String| {
+            RoomError::Unreachable(format!(
+                "room {} cannot be restored here: {why}",
+                truncate_id(id)
+            ))
+        };
+        // The lease is refreshed while the log is read and replayed (which may take longer
+        // than the lease lives).
+        let holding = journal.hold(id, revision);
+        let restored = async {
+            journal.mark(id, revision).await?;
+            let restore = journal.read(id).await?;
+            let (bus, room, run) = (self.bus.clone(), id.to_string(), restore.meta.run.clone());
+            let commands = restore.commands.len();
+            let saved = restore.saved;
+            let logged = restore.commands;
+            let (sim, clock) = tokio::task::spawn_blocking(move || {
+                roomlog_replay(saved, &logged, &bus, (&room, &run))
+            })
+            .await
+            .map_err(|_| "its replay failed".to_string())?;
+            Ok::<_, String>((restore.meta, sim, clock, commands))
+        }
+        .await;
+        let revision = holding.finish().await;
+        let ((meta, sim, clock, commands), revision) = match (restored, revision) {
+            (Ok(restored), Some(revision)) => (restored, revision),
+            (Err(err), _) => {
+                journal.release(id).await;
+                return Err(failed(err));
+            }
+            (Ok(_), None) => {
+                return Err(failed("another relay took it meanwhile".into()));
+            }
+        };
+        let tick = sim.tick();
+        let start = Start {
+            run: Some(meta.run),
+            durable: Some((journal.clone(), revision)),
+            resume: Some((sim, clock)),
+        };
+        let handle = match self.insert(id.to_string(), meta.token, start) {
+            Ok(handle) => handle,
+            Err(err) => {
+                journal.release(id).await;
+                return Err(err);
+            }
+        };
+        if let Err(err) = cluster.own(handle.clone()).await {
+            tracing::warn!(room = %id, "{err}");
+        }
+        if tick > 0 || commands > 0 {
+            self.metrics.takeovers.inc();
+            tracing::warn!(room = %id, tick, commands, "took the room over from a relay that stopped");
+        } else {
+            tracing::info!(room = %id, "running the room for the relays on this NATS");
+        }
+        Ok(handle)
+    }
+
+    fn open_proxy(
+        &self,
+        cluster: &Arc<cluster::Cluster>,
+        id: &str,
+        tick: u64,
+    ) -> Result<Arc<RoomHandle>, RoomError> {
+        let mut map = self.lock();
+        if let Some(handle) = map.get(id)
+            && !handle.requests.is_closed()
+        {
+            return Ok(handle.clone());
+        }
+        if map.len() >= self.settings.max_rooms {
+            return Err(RoomError::Full(self.settings.max_rooms));
+        }
+        let (handle, task) = cluster.proxy(
+            id.to_string(),
+            tick,
+            (self.settings.grace, self.settings.launch_waiting),
+        );
+        map.insert(id.to_string(), handle.clone());
+        let map = self.map.clone();
+        let me = handle.clone();
+        let rooms = self.clone();
+        tokio::spawn(async move {
+            let owner_silent = task.await;
+            {
+                let mut map = map.lock().unwrap_or_else(|poison| poison.into_inner());
+                if map
+                    .get(me.id())
+                    .is_some_and(|h| h.requests.same_channel(&me.requests))
+                {
+                    map.remove(me.id());
+                }
+            }
+            if owner_silent && rooms.cluster().is_some_and(|c| c.journal().is_some()) {
+                // The room goes on: here, or at whichever relay takes it first.
+                if let Err(err) = rooms.find(me.id()).await {
+                    tracing::warn!(room = %me.id(), "{err}");
+                }
+            }
+        });
+        Ok(handle)
+    }
+}
+
+/// Replays a room for a takeover: from `saved` (or tick 0), every logged command at its
+/// stamped tick, up to the tick after the last; the events of the replayed ticks are published
+/// again under the room's run (same ids: consumers drop them as duplicates).
+fn roomlog_replay(
+    saved: Option<roomlog::Saved>,
+    logged: &[sim_core::protocol::StampedCommand],
+    bus: &EventBus,
+    (room, run): (&str, &str),
+) -> (sim_core::Simulation, sim_core::protocol::ClockState) {
+    let (mut sim, clock) = match saved {
+        Some(saved) => (sim_core::Simulation::restore(saved.snapshot), saved.clock),
+        None => (
+            sim_core::Simulation::new(sim_core::flight::PhysicsParams::default(), room::ROOM_SEED),
+            Default::default(),
+        ),
+    };
+    let end = logged.last().map_or(0, |c| c.tick + 1).max(sim.tick());
+    let mut next = 0;
+    while sim.tick() < end {
+        let tick = sim.tick();
+        let mut due = Vec::new();
+        while let Some(c) = logged.get(next)
+            && c.tick <= tick
+        {
+            if c.tick == tick {
+                due.push(c.command.clone());
+            }
+            next += 1;
+        }
+        let events = sim.step(&due);
+        bus.publish_tick(room, run, &events);
+    }
+    (sim, clock)
+}
