@@ -284,7 +284,15 @@ impl RoomHandle {
     pub async fn grants(&self, token: Option<&str>) -> Result<bool, RoomError> {
         match &self.remote {
             None => Ok(self.token_grants_commands(token)),
-            Some(cluster) => cluster.authorize(&self.id, token).await,
+            // This relay found the room's owner a moment ago: if no relay answers for it
+            // now, the room is moving (its owner died or lost NATS), not gone.
+            Some(cluster) => match cluster.authorize(&self.id, token).await {
+                Err(RoomError::NotFound(_)) => Err(RoomError::Unreachable(format!(
+                    "room {} is moving to another relay; try again in a few seconds",
+                    truncate_id(&self.id)
+                ))),
+                answer => answer,
+            },
         }
     }
 

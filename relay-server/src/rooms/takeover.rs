@@ -39,7 +39,17 @@ impl Rooms {
                 Err(err) => return Err(err),
             }
             let Some(journal) = cluster.journal() else {
-                return Err(not_here);
+                // The public room always exists: when it cannot be reached, it is
+                // unavailable (503, try again), never "no such room".
+                return Err(if public {
+                    RoomError::Unreachable(
+                        "the public room cannot be reached while NATS is unavailable; try again \
+                         in a few seconds"
+                            .into(),
+                    )
+                } else {
+                    not_here
+                });
             };
             let acquired = if public {
                 let meta = roomlog::Meta {
@@ -54,6 +64,9 @@ impl Rooms {
                 Ok(roomlog::Acquired::Won(revision)) => {
                     return self.take_over(cluster, journal, id, revision).await;
                 }
+                // The public room's record went away between two reads (it closed, idle,
+                // on its owner): register it again on the next pass.
+                Ok(roomlog::Acquired::NoRoom) if public => {}
                 Ok(roomlog::Acquired::NoRoom) => return Err(not_here),
                 Ok(roomlog::Acquired::Held) => {}
                 Err(err) => {

@@ -134,6 +134,15 @@ impl Report {
         if self.dropped > 0.0 {
             out.push(format!("{} events dropped by full buffers", self.dropped));
         }
+        // The public room always exists: while it moves or NATS is down a launch may be
+        // refused for now (409, 503), never answered "no such room" (404) or with a failure.
+        for (status, n) in &self.launches.refused {
+            if *status == 404 || *status >= 500 && *status != 503 {
+                out.push(format!(
+                    "{n} launches into the public room answered {status}"
+                ));
+            }
+        }
         out
     }
 
