@@ -126,6 +126,10 @@ pub struct Saved {
     /// manifest records the log position instead).
     #[serde(skip)]
     pub applied: u64,
+    /// Where the event sinks stood when it was taken: it becomes the base of a takeover only
+    /// once they delivered every event published before it (not saved).
+    #[serde(skip)]
+    pub delivered: crate::bus::Delivered,
 }
 
 /// The log's stream sequence of each acknowledged command, by ordinal, since the last
@@ -578,7 +582,7 @@ pub fn keep(
         journal.clone(),
         (room.clone(), revision),
         snap_rx,
-        sequences,
+        (sequences, metrics.clone()),
     ));
     tokio::spawn(async move {
         let mut revision = revision;
