@@ -299,6 +299,21 @@ async fn killed_during(outage: Outage) {
     let first_during = during.iter().map(|(_, t)| *t).min().unwrap();
     if outage == Outage::Database {
         wait_tick(&mut member, 205).await;
+        // The snapshot of tick 200 waits for the database: the written one is 100 ticks old.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let series = format!("relay_room_durable_lag_ticks{{room=\"{room}\"}} ");
+        loop {
+            let (_, text) = http(owner.addr, "GET", "/metrics").await;
+            let lag = text
+                .lines()
+                .find_map(|l| l.strip_prefix(series.as_str()))
+                .and_then(|v| v.trim().parse::<f64>().ok());
+            if lag == Some(100.0) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "lag {lag:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     } else {
         // The member's proxy went with NATS; the owner's launches tell its tick.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
