@@ -10,6 +10,9 @@
 //! - [`Outbox`]: a bounded queue with a size gauge. A writer peeks a batch, tries to deliver
 //!   it and acknowledges it only once delivered, so while NATS or the database is down the
 //!   events wait here; when the queue is full the oldest is dropped and counted.
+//! - The sinks' watermark ([`EventBus::delivered_mark`]): where every outbox stands; a shared
+//!   room's snapshot becomes the base of a takeover only once every event published before it
+//!   left every outbox ([`crate::rooms::roomlog`]).
 //! - The durable queue ([`EventBus::reserve_durable`]): a bounded channel to the database
 //!   writer for the `launch` events that rooms predict when they order a launch. A place is
 //!   reserved before the launch is accepted and nothing in it is ever dropped, so every
@@ -147,6 +150,20 @@ impl Outbox {
         self.notify.notify_one();
     }
 
+    /// The sequence number the next event will get: every event queued so far is below it.
+    fn mark(&self) -> u64 {
+        self.lock().next_seq
+    }
+
+    /// Whether every event queued before [`Outbox::mark`] returned `mark` has left the queue:
+    /// delivered (or set aside as a dead letter, or dropped at overflow and counted).
+    fn passed(&self, mark: u64) -> bool {
+        self.lock()
+            .items
+            .front()
+            .is_none_or(|&(seq, _)| seq >= mark)
+    }
+
     /// Events waiting.
     pub fn len(&self) -> usize {
         self.lock().items.len()
@@ -192,6 +209,18 @@ pub struct EventBus {
     outboxes: Arc<Mutex<Vec<Arc<Outbox>>>>,
     metrics: EventMetrics,
     durable: Arc<std::sync::OnceLock<mpsc::Sender<Arc<BusEvent>>>>,
+}
+
+/// Where every outbox of a bus stood at one moment: [`Delivered::all`] tells once every
+/// event published before that moment has left every outbox (the sinks' watermark).
+#[derive(Debug, Clone, Default)]
+pub struct Delivered(Vec<(Arc<Outbox>, u64)>);
+
+impl Delivered {
+    /// Whether every event published before the mark was delivered by every sink.
+    pub fn all(&self) -> bool {
+        self.0.iter().all(|(outbox, mark)| outbox.passed(*mark))
+    }
 }
 
 /// A reserved place in the durable queue: sending through it cannot fail or wait.
@@ -243,6 +272,15 @@ impl EventBus {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(outbox);
+    }
+
+    /// Marks where every outbox stands now: once [`Delivered::all`], every event published
+    /// before this call has been delivered (or set aside) by every sink. Outboxes are FIFO and
+    /// acknowledged in order, so this is each room's watermark too: a room's events published
+    /// before the mark are delivered once the mark is.
+    pub fn delivered_mark(&self) -> Delivered {
+        let outboxes = self.outboxes.lock().unwrap_or_else(|p| p.into_inner());
+        Delivered(outboxes.iter().map(|o| (o.clone(), o.mark())).collect())
     }
 
     /// Receives every event published from now on (a subscriber that falls more than 4096
@@ -371,5 +409,32 @@ mod tests {
         assert_eq!(size.get(), 1);
         let (_, rest) = outbox.peek(10).await;
         assert_eq!(rest[0].index, 4);
+    }
+
+    #[tokio::test]
+    async fn a_mark_is_delivered_once_every_outbox_acknowledged_what_came_before() {
+        let bus = EventBus::new(EventMetrics::default());
+        assert!(bus.delivered_mark().all(), "no sink holds anything back");
+        let nats = Arc::new(Outbox::new(10, Gauge::default(), Counter::default()));
+        let database = Arc::new(Outbox::new(10, Gauge::default(), Counter::default()));
+        bus.add_outbox(nats.clone());
+        bus.add_outbox(database.clone());
+        bus.publish((*event(0)).clone());
+        bus.publish((*event(1)).clone());
+        let mark = bus.delivered_mark();
+        bus.publish((*event(2)).clone());
+        assert!(!mark.all());
+        let (_, batch) = nats.peek(2).await;
+        let (last, _) = nats.peek(3).await;
+        assert_eq!(batch.len(), 2);
+        nats.ack(last);
+        assert!(!mark.all(), "the database has not delivered them");
+        let (last, _) = database.peek(1).await;
+        database.ack(last);
+        assert!(!mark.all(), "one event before the mark still waits");
+        let (last, _) = database.peek(1).await;
+        database.ack(last);
+        assert!(mark.all(), "an event after the mark does not hold it back");
+        assert!(!bus.delivered_mark().all());
     }
 }

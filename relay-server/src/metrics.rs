@@ -25,6 +25,9 @@
 //!   `relay_room_log_failures_total`: shared rooms taken over from a stopped relay, rooms
 //!   stopped here because another relay took their lease, and commands applied without their
 //!   JetStream append acknowledged (see `rooms::roomlog`);
+//! - `relay_room_durable_lag_ticks{room}`: for each shared room this relay owns, the ticks
+//!   between its newest snapshot and the snapshot a takeover would restore (the newest whose
+//!   events every sink delivered); it grows while NATS or the database is away;
 //! - `relay_rooms_stopped_total{reason}`: rooms the relay stopped, by reason: `overrun`
 //!   (`--room-overruns` overruns among the room's last 2 x that many periods);
 //! - `relay_solves_total{result}`: launch checks by the relay's solver: `computed`, `hit` (the
@@ -361,6 +364,15 @@ pub struct RoomMetrics {
     pub lease_losses: Counter,
     /// `relay_room_log_failures_total`.
     pub log_failures: Counter,
+    /// `relay_room_durable_lag_ticks{room}`.
+    pub durable_lag: Family<RoomLabels, Gauge>,
+}
+
+/// Label `room`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RoomLabels {
+    /// The room's id.
+    pub room: String,
 }
 
 impl RoomMetrics {
@@ -496,6 +508,12 @@ impl Metrics {
             "relay_room_log_failures",
             "Stamped commands applied without JetStream acknowledging their append",
             rooms.log_failures.clone(),
+        );
+        registry.register(
+            "relay_room_durable_lag_ticks",
+            "Ticks between a shared room's newest snapshot and the one a takeover would use \
+             (the newest whose events every sink delivered), by room",
+            rooms.durable_lag.clone(),
         );
         let solver = crate::solver::SolverMetrics::default();
         registry.register(

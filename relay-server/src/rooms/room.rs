@@ -747,6 +747,7 @@ impl Room {
                 clock: self.clock.clone(),
                 snapshot: self.sim.snapshot(),
                 applied: self.orders.applied(),
+                delivered: self.bus.delivered_mark(),
             });
         }
         if self.members.is_empty() {

@@ -15,8 +15,11 @@
 //!   snapshot and the room's clock in [`STATE_BUCKET`]: gzipped JSON cut into chunks that fit
 //!   the server's `max_payload` (`{id}.snap.{slot}.{k}`), written into the slot the manifest
 //!   `{id}.snap` does not name, then the manifest, so a relay dying mid-write leaves the
-//!   previous snapshot whole. The key `{id}.meta` holds what a new owner needs
-//!   besides: the room's write token and its run id (event ids stay the same, so the events
+//!   previous snapshot whole. A snapshot is written only once every event sink delivered the
+//!   events published before it ([`crate::bus::EventBus::delivered_mark`]; held in memory
+//!   meanwhile, see `roomlog/snapshots.rs`), so a takeover replays, and publishes again under
+//!   the same ids, every event the dead owner may not have delivered. The key `{id}.meta`
+//!   holds what a new owner needs besides: the room's write token and its run id (event ids stay the same, so the events
 //!   a new owner publishes again are dropped as duplicates by JetStream's `Nats-Msg-Id` and
 //!   by the database's unique keys).
 //! - **Lease**: the key `{id}` of [`OWNERS_BUCKET`] (entries expire [`LEASE_TTL`] after their
@@ -38,7 +41,7 @@
 //! ([`super::cluster::valid_room_id`]) or `public`; a room that ends by itself (grace period,
 //! overrun) deletes its lease, log and state, so it is not taken over, while one dropped with
 //! a relay that shuts down is left to be taken over; nothing here runs on a referee thread
-//! except a `try_send` of a snapshot.
+//! except a `try_send` of a snapshot with its mark of the sinks' queues.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,6 +129,10 @@ pub struct Saved {
     /// manifest records the log position instead).
     #[serde(skip)]
     pub applied: u64,
+    /// Where the event sinks stood when it was taken: it becomes the base of a takeover only
+    /// once they delivered every event published before it (not saved).
+    #[serde(skip)]
+    pub delivered: crate::bus::Delivered,
 }
 
 /// The log's stream sequence of each acknowledged command, by ordinal, since the last
@@ -578,7 +585,7 @@ pub fn keep(
         journal.clone(),
         (room.clone(), revision),
         snap_rx,
-        sequences,
+        (sequences, metrics.clone()),
     ));
     tokio::spawn(async move {
         let mut revision = revision;
