@@ -328,15 +328,25 @@ impl RoomHandle {
                 );
                 match ordered {
                     Ok((tick, Some(ordered))) => {
-                        // Answered once logged (a no-op without JetStream): a launch answered
-                        // 200 survives the relay.
-                        local
+                        // Answered once logged (at once without JetStream): a launch
+                        // answered 200 survives the relay. One the log has not taken yet is
+                        // held, not applied; it is not answered 200.
+                        let logged = local
                             .orders
                             .wait_logged(ordered.ordinal, 2 * roomlog::LOG_ACK_TIMEOUT)
                             .await;
-                        LaunchOutcome::Launched {
-                            missile: ordered.missile,
-                            tick,
+                        if logged {
+                            LaunchOutcome::Launched {
+                                missile: ordered.missile,
+                                tick,
+                            }
+                        } else {
+                            LaunchOutcome::Busy(
+                                "the room's log (NATS JetStream) has not taken this launch yet: \
+                                 it is held, and flies only if the log takes it before this \
+                                 relay stops; check the room's events before trying again"
+                                    .into(),
+                            )
                         }
                     }
                     Ok((_, None)) => LaunchOutcome::Rejected("not a launch".into()),

@@ -35,8 +35,10 @@
 //! lock and so in order, with its ordinal, to the room's log appender, and is held back until
 //! [`Orders::logged`] reaches it: [`Orders::take_unsent`] hands out (and welcomes show) only
 //! logged commands, [`Orders::ready`] keeps the referee from a tick with an unlogged command,
-//! and a REST launch's answer waits for [`Orders::wait_logged`]. Without a log, every command
-//! counts as logged at once.
+//! and a REST launch's answer waits for [`Orders::wait_logged`]. While the log fails, the
+//! appender retries what it holds and the book refuses new commands ([`Refusal::Unlogged`]):
+//! no command is applied that the log does not hold. Without a log, every command counts as
+//! logged at once.
 //!
 //! Invariants: stamped ticks never decrease, so `pending` stays sorted by tick; every command
 //! in `pending` that was never broadcast is in `unsent`, in the same order (the newest
@@ -85,6 +87,9 @@ pub enum Refusal {
         /// The most launches that may wait.
         limit: usize,
     },
+    /// The room's log (NATS JetStream) does not take commands now: none is ordered until it
+    /// does, so none is applied that a relay taking the room over would not know.
+    Unlogged,
     /// The referee would refuse it; one sentence.
     Rejected(String),
 }
@@ -105,6 +110,10 @@ impl std::fmt::Display for Refusal {
                 f,
                 "{limit} launches already wait for the room's referee to reach their tick, its \
                  limit; try again in a second"
+            ),
+            Refusal::Unlogged => f.write_str(
+                "the room's log (NATS JetStream) cannot be reached, and the room takes no command \
+                 it cannot log; try again in a few seconds",
             ),
             Refusal::Rejected(why) => f.write_str(why),
         }
@@ -152,8 +161,22 @@ pub struct Orders {
     max_pending: usize,
     /// Wakes the room task when something was ordered from outside it (or logged).
     wake: Notify,
-    /// The ordinal up to which every command is logged (or failed to be).
+    /// The ordinal up to which every command is logged.
     logged: tokio::sync::watch::Sender<u64>,
+    /// Whether the log's appender is failing: new commands are refused meanwhile.
+    log_down: std::sync::atomic::AtomicBool,
+    /// What waits for a command to be logged (a launch's place in the durable queue), by
+    /// ordinal; dropped unrun if the room ends first.
+    deferred: Mutex<Vec<(u64, Deferred)>>,
+}
+
+/// Work run once a command is logged.
+pub struct Deferred(pub Box<dyn FnOnce() + Send>);
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deferred")
+    }
 }
 
 impl Orders {
@@ -178,6 +201,8 @@ impl Orders {
             max_pending,
             wake: Notify::new(),
             logged: tokio::sync::watch::Sender::new(0),
+            log_down: std::sync::atomic::AtomicBool::new(false),
+            deferred: Mutex::new(Vec::new()),
         }
     }
 
@@ -204,22 +229,59 @@ impl Orders {
         self.lock().log = Some(log);
     }
 
-    /// Every command up to `ordinal` is logged (or failed to be): they may be broadcast,
-    /// applied and answered.
+    /// Whether the log takes commands (the appender says so); while it does not, new commands
+    /// are refused ([`Refusal::Unlogged`]) and those already stamped wait for their append.
+    pub fn set_log_down(&self, down: bool) {
+        self.log_down
+            .store(down, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Every command up to `ordinal` is logged: they may be broadcast, applied and answered.
     pub fn logged(&self, ordinal: u64) {
         self.logged.send_if_modified(|l| {
             let newer = ordinal > *l;
             *l = (*l).max(ordinal);
             newer
         });
+        self.run_deferred();
         self.wake.notify_one();
     }
 
-    /// Waits until the command numbered `ordinal` is logged (or failed to be), at most
-    /// `timeout`.
-    pub async fn wait_logged(&self, ordinal: u64, timeout: std::time::Duration) {
+    /// Runs `work` once the command numbered `ordinal` is logged (at once if it is); never if
+    /// the room ends before.
+    pub fn after_logged(&self, ordinal: u64, work: Deferred) {
+        let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the lock `logged` takes after moving the mark: no work is missed.
+        if *self.logged.borrow() >= ordinal {
+            drop(deferred);
+            (work.0)();
+        } else {
+            deferred.push((ordinal, work));
+        }
+    }
+
+    fn run_deferred(&self) {
+        let mark = *self.logged.borrow();
+        let due: Vec<Deferred> = {
+            let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+            let (due, wait): (Vec<_>, Vec<_>) = deferred
+                .drain(..)
+                .partition(|(ordinal, _)| *ordinal <= mark);
+            *deferred = wait;
+            due.into_iter().map(|(_, work)| work).collect()
+        };
+        for work in due {
+            (work.0)();
+        }
+    }
+
+    /// Waits until the command numbered `ordinal` is logged, at most `timeout`; whether it
+    /// is.
+    pub async fn wait_logged(&self, ordinal: u64, timeout: std::time::Duration) -> bool {
         let mut logged = self.logged.subscribe();
-        let _ = tokio::time::timeout(timeout, logged.wait_for(|&l| l >= ordinal)).await;
+        tokio::time::timeout(timeout, logged.wait_for(|&l| l >= ordinal))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// How many commands the referee was handed (ordinals `1..=applied`): a snapshot taken
@@ -268,6 +330,9 @@ impl Orders {
         applied: Option<&Applied>,
         durable: impl FnOnce() -> Result<D, E>,
     ) -> Result<(u64, Option<(Ordered, D)>), Refusal> {
+        if self.log_down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Refusal::Unlogged);
+        }
         let mut book = self.lock();
         let tick = book.tick + LEAD_TICKS;
         let launch = match &command {
@@ -344,6 +409,7 @@ impl Orders {
         if unlogged {
             // Nowhere to log it (no JetStream, or the appender stopped): free at once.
             self.logged.send_modify(|l| *l = (*l).max(ordinal));
+            self.run_deferred();
         }
         self.wake.notify_one();
         Ok((tick, accepted))
@@ -513,5 +579,52 @@ mod tests {
         assert_eq!(orders.take_unsent(false).0[0].command, remove(2));
         assert!(orders.ready(tick));
         assert_eq!(orders.due(tick).0, [remove(1), remove(2)]);
+    }
+
+    #[test]
+    fn work_waits_for_its_command_to_be_logged_and_new_commands_wait_for_the_log() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let ran = Arc::new(AtomicU32::new(0));
+        let count = |ran: &Arc<AtomicU32>| {
+            let ran = ran.clone();
+            Deferred(Box::new(move || {
+                ran.fetch_add(1, Ordering::Relaxed);
+            }))
+        };
+        // Without a log: at once.
+        let free = Orders::new(10, 10);
+        ok(&free, remove(1));
+        free.after_logged(1, count(&ran));
+        assert_eq!(ran.load(Ordering::Relaxed), 1);
+
+        let orders = Orders::new(10, 10);
+        let (log, _logged) = tokio::sync::mpsc::unbounded_channel();
+        orders.set_log(log);
+        ok(&orders, remove(1));
+        ok(&orders, remove(2));
+        orders.after_logged(1, count(&ran));
+        orders.after_logged(2, count(&ran));
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            1,
+            "nothing runs before its command is logged"
+        );
+        orders.logged(1);
+        assert_eq!(ran.load(Ordering::Relaxed), 2);
+        // The log fails: new commands are refused, the held one waits; then it is logged.
+        orders.set_log_down(true);
+        let refused = orders.order(super::super::room::rest_member(), remove(3), None, || {
+            Ok::<(), ()>(())
+        });
+        assert_eq!(refused.unwrap_err(), Refusal::Unlogged);
+        orders.set_log_down(false);
+        orders.logged(2);
+        assert_eq!(ran.load(Ordering::Relaxed), 3);
+        // A room that ends first never runs what waits.
+        ok(&orders, remove(4));
+        orders.after_logged(3, count(&ran));
+        drop(orders);
+        assert_eq!(ran.load(Ordering::Relaxed), 3);
     }
 }

@@ -100,7 +100,7 @@ impl From<Refusal> for LaunchOutcome {
         match refusal {
             Refusal::Rejected(why) => LaunchOutcome::Rejected(why),
             Refusal::Full { .. } => LaunchOutcome::Full(refusal.to_string()),
-            Refusal::Busy => LaunchOutcome::Busy(refusal.to_string()),
+            Refusal::Busy | Refusal::Unlogged => LaunchOutcome::Busy(refusal.to_string()),
             Refusal::Backlog { .. } => LaunchOutcome::Backlog(refusal.to_string()),
         }
     }
@@ -146,12 +146,13 @@ pub(crate) fn order_in(
         return Ok((tick, None));
     };
     if let Some(permit) = permit {
-        permit.send(Arc::new(BusEvent::new(
-            room,
-            run,
-            ordered.index,
-            &ordered.event,
-        )));
+        let event = Arc::new(BusEvent::new(room, run, ordered.index, &ordered.event));
+        // Into the durable queue once the command is in the room's log (at once without one):
+        // a launch the log never takes never flies, and is never stored.
+        let store = move || {
+            permit.send(event);
+        };
+        orders.after_logged(ordered.ordinal, super::orders::Deferred(Box::new(store)));
     }
     Ok((tick, Some(ordered)))
 }

@@ -7,10 +7,12 @@
 //!   `mdsim.roomlog.{id}`, in stamping order. A new owner first appends a marker with its
 //!   epoch; a replay skips whatever an earlier owner appended after a later owner's entries
 //!   (fencing on the log, for an owner that has not yet noticed it lost the lease). A command is
-//!   broadcast, answered (REST 200) and applied only once the stream acknowledged it, or once
-//!   its append failed ([`LOG_ACK_TIMEOUT`]; counted in `relay_room_log_failures_total`): a
-//!   room never stops for NATS, but a command whose append failed is not known to a relay that
-//!   takes the room over. See [`super::orders`] for how the book holds commands back.
+//!   broadcast, answered (REST 200) and applied only once the stream acknowledged it. An
+//!   append that is not acknowledged ([`LOG_ACK_TIMEOUT`]; counted in
+//!   `relay_room_log_failures_total`) is sent again, deduplicated by its `Nats-Msg-Id`, until
+//!   it is; meanwhile the room holds at that command's tick and refuses new commands (REST
+//!   503): no command is applied that a relay taking the room over would not know. See
+//!   [`super::orders`] for how the book holds commands back.
 //! - **Snapshots**: every [`SNAPSHOT_TICKS`] referee ticks the owner saves the referee's
 //!   snapshot and the room's clock in [`STATE_BUCKET`]: gzipped JSON cut into chunks that fit
 //!   the server's `max_payload` (`{id}.snap.{slot}.{k}`), written into the slot the manifest
@@ -75,10 +77,12 @@ pub const STATE_BUCKET: &str = "MDSIM_ROOM_STATE";
 pub const LEASE_TTL: Duration = Duration::from_secs(5);
 /// How often the owner refreshes its leases.
 pub const LEASE_REFRESH: Duration = Duration::from_secs(1);
-/// How long a command's append may take before it is applied unlogged.
+/// How long a command's append may take before it is sent again (and the room refuses new
+/// commands until it is logged).
 pub const LOG_ACK_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long a batch of appends may take while appends are failing.
-const DEGRADED_WAIT: Duration = Duration::from_millis(100);
+/// How long one try of the appends may take while they are failing, and the least time
+/// between two tries.
+const DEGRADED_WAIT: Duration = Duration::from_millis(500);
 /// Referee ticks between two snapshots (10 s at 1x).
 pub const SNAPSHOT_TICKS: u64 = 100;
 /// How long logs and snapshots of a room never closed normally are kept.
@@ -631,7 +635,11 @@ pub fn keep(
     }
 }
 
-/// Appends stamped commands in order; each is marked logged once acknowledged or failed.
+/// Appends stamped commands in order; each is marked logged once the stream acknowledged
+/// it. A batch that is not acknowledged whole is sent again from its first unacknowledged
+/// command, with the same `Nats-Msg-Id`s (room, epoch, ordinal), so the stream keeps each
+/// command once however often it is sent; meanwhile the book refuses new commands and the
+/// referee waits at the tick of the first unlogged one. No command is applied unlogged.
 async fn append(
     journal: Arc<Journal>,
     (room, epoch): (String, u64),
@@ -640,8 +648,8 @@ async fn append(
     metrics: RoomMetrics,
 ) {
     let subject = log_subject(&room);
-    // Since when appends fail: while they do, a batch gets [`DEGRADED_WAIT`], not the full
-    // acknowledgement timeout, so a room does not crawl through a NATS outage.
+    // Since when appends fail: while they do, a try gets [`DEGRADED_WAIT`], not the full
+    // acknowledgement timeout.
     let mut failing: Option<tokio::time::Instant> = None;
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
@@ -651,67 +659,88 @@ async fn append(
                 Err(_) => break,
             }
         }
-        let wait = if failing.is_some() {
-            DEGRADED_WAIT
-        } else {
-            LOG_ACK_TIMEOUT
-        };
-        // One deadline for the whole batch: published back to back (one connection keeps
-        // their order), acknowledged in order.
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut acks = Vec::with_capacity(batch.len());
-        for (ordinal, stamped) in &batch {
-            let entry = Entry {
-                epoch,
-                command: Some(stamped.clone()),
+        // bounded: each pass logs at least one more command of the batch or waits for NATS
+        // (the room holds, it does not spin: a pass costs at least DEGRADED_WAIT).
+        let mut start = 0;
+        while start < batch.len() {
+            let wait = if failing.is_some() {
+                DEGRADED_WAIT
+            } else {
+                LOG_ACK_TIMEOUT
             };
-            let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
-            let published =
-                tokio::time::timeout_at(deadline, journal.js.publish(subject.clone(), body)).await;
-            acks.push((*ordinal, published));
-        }
-        let mut failed = 0u64;
-        let mut last_error = String::new();
-        for (ordinal, published) in acks {
-            let stored = match published {
-                Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
-                    Ok(Ok(ack)) => {
+            let tried_at = tokio::time::Instant::now();
+            // One deadline for the whole try: published back to back (one connection keeps
+            // their order), acknowledged in order.
+            let deadline = tried_at + wait;
+            let mut acks = Vec::with_capacity(batch.len() - start);
+            for (ordinal, stamped) in &batch[start..] {
+                let entry = Entry {
+                    epoch,
+                    command: Some(stamped.clone()),
+                };
+                let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Nats-Msg-Id", format!("{room}.{epoch}.{ordinal}").as_str());
+                let published = tokio::time::timeout_at(
+                    deadline,
+                    journal
+                        .js
+                        .publish_with_headers(subject.clone(), headers, body),
+                )
+                .await;
+                acks.push((*ordinal, published));
+            }
+            let mut error = None;
+            for (ordinal, published) in acks {
+                let stored = match published {
+                    Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
+                        Ok(Ok(ack)) => Ok(ack.sequence),
+                        Ok(Err(err)) => Err(err.to_string()),
+                        Err(_) => Err("no acknowledgement in time".to_string()),
+                    },
+                    Ok(Err(err)) => Err(err.to_string()),
+                    Err(_) => Err("NATS did not take it in time".to_string()),
+                };
+                match stored {
+                    // In order: a command counts as logged only after every one before it.
+                    Ok(sequence) if error.is_none() => {
                         sequences
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .insert(ordinal, ack.sequence);
-                        Ok(())
+                            .insert(ordinal, sequence);
+                        orders.logged(ordinal);
+                        start += 1;
                     }
-                    Ok(Err(err)) => Err(err.to_string()),
-                    Err(_) => Err("no acknowledgement in time".to_string()),
-                },
-                Ok(Err(err)) => Err(err.to_string()),
-                Err(_) => Err("NATS did not take it in time".to_string()),
-            };
-            if let Err(err) = stored {
-                failed += 1;
-                last_error = err;
+                    Ok(_) => {}
+                    Err(err) => {
+                        error.get_or_insert(err);
+                    }
+                }
             }
-            orders.logged(ordinal);
-        }
-        if failed > 0 {
-            metrics.log_failures.inc_by(failed);
+            let Some(error) = error else {
+                if let Some(since) = failing.take() {
+                    orders.set_log_down(false);
+                    tracing::info!(
+                        room,
+                        after_s = since.elapsed().as_secs(),
+                        "the room's log takes commands again"
+                    );
+                }
+                continue;
+            };
+            metrics.log_failures.inc();
             if failing.is_none() {
+                orders.set_log_down(true);
                 tracing::warn!(
                     room,
-                    failed,
-                    "commands are applied without being logged (a takeover would miss them) \
-                     until NATS acknowledges again: {last_error}"
+                    waiting = batch.len() - start,
+                    "the room's log does not acknowledge commands ({error}): the room holds at \
+                     the next unlogged command and refuses new ones until it does"
                 );
             }
-            failing.get_or_insert_with(tokio::time::Instant::now);
+            failing.get_or_insert(tried_at);
             journal.ensure().await;
-        } else if let Some(since) = failing.take() {
-            tracing::info!(
-                room,
-                after_s = since.elapsed().as_secs(),
-                "commands are logged again; the next snapshot covers those that were not"
-            );
+            tokio::time::sleep_until(tried_at + DEGRADED_WAIT).await;
         }
     }
 }
