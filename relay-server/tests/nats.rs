@@ -165,7 +165,13 @@ async fn events_go_out_on_old_and_new_subjects_and_launches_come_in() {
 
 #[tokio::test]
 async fn nats_down_and_back_loses_no_launch() {
-    let Some(mut nats) = Nats::start() else {
+    // Without JetStream (an old deployment): the public room is this relay's own and takes
+    // launches through the outage; their events wait in the buffer. With JetStream the room's
+    // log must take a command before it applies (below, and tests/durable.rs).
+    let Some(mut nats) = Nats::start_with(NatsOptions {
+        no_jetstream: true,
+        ..NatsOptions::default()
+    }) else {
         return;
     };
     let (_state, router, _) = relay(&nats).await;
@@ -205,6 +211,39 @@ async fn nats_down_and_back_loses_no_launch() {
     assert!(metric(&router, "nats_buffer_dropped_total").await == 0.0);
     // Still serving.
     launch(&router).await;
+}
+
+/// With JetStream the public room is the cluster's and logged: while NATS is down a launch is
+/// never answered 200 unlogged (503, try again), and once NATS is back launches fly again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_jetstream_no_launch_is_answered_unlogged_while_nats_is_down() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let (_state, router, _) = relay(&nats).await;
+    launch(&router).await;
+    nats.stop();
+    for _ in 0..3 {
+        let (status, body) =
+            send(&router, Request::post(LAUNCH).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    }
+    assert!(metric(&router, "relay_room_log_failures_total").await >= 1.0);
+    nats.restart();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) =
+            send(&router, Request::post(LAUNCH).body(Body::empty()).unwrap()).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            Instant::now() < deadline,
+            "launches were still refused: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// An event whose publish is retried (here: published twice by one relay, once by another on

@@ -437,7 +437,10 @@ impl Rooms {
 
     /// Shares this relay's rooms over NATS from now on (called once, at start).
     pub fn set_cluster(&self, cluster: Arc<cluster::Cluster>) {
-        let _ = self.cluster.set(cluster);
+        let shared = cluster.journal().is_some();
+        if self.cluster.set(cluster).is_ok() && shared {
+            self.sweep_orphans();
+        }
     }
 
     /// The cluster, when NATS is configured.

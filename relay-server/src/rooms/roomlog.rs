@@ -285,6 +285,26 @@ impl Journal {
         }
     }
 
+    /// Rooms recorded here (their `{id}.meta`) whose lease has expired: no relay runs them.
+    pub async fn orphans(&self) -> Result<Vec<String>, String> {
+        use futures_util::TryStreamExt;
+        let keys: Vec<String> = self
+            .state
+            .keys()
+            .await
+            .map_err(|e| e.to_string())?
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for room in keys.iter().filter_map(|k| k.strip_suffix(".meta")) {
+            if let Ok(None) = self.owners.get(room).await {
+                out.push(room.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Tries to take the lease of `room`, a room no relay answers for.
     pub async fn acquire(&self, room: &str) -> Result<Acquired, String> {
         match self.state.get(format!("{room}.meta")).await {

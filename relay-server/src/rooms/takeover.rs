@@ -5,7 +5,9 @@
 //! expired ([`super::roomlog`]): restored from its last snapshot and the commands logged
 //! after it. The cluster's public room is found the same way, and started by the first relay
 //! that needs it. A proxy whose owner went silent starts a takeover attempt itself, so the room
-//! runs again even before its members reconnect.
+//! runs again even before its members reconnect; and every [`ORPHAN_SWEEP`] each relay takes
+//! over the rooms nobody runs nor asks for ([`Rooms::sweep_orphans`]): the replay publishes
+//! again the events their dead owner held, and the room then closes as any empty room does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,46 @@ use super::{
     EventBus, PUBLIC_ROOM, RoomError, RoomHandle, Rooms, Start, cluster, room, roomlog, truncate_id,
 };
 
+/// How often a relay looks for rooms whose owner died and that nobody asked for since.
+pub const ORPHAN_SWEEP: Duration = Duration::from_secs(5);
+
 impl Rooms {
+    /// Every [`ORPHAN_SWEEP`], takes over here the rooms recorded in JetStream whose lease
+    /// expired and that no member or request brought back: a room whose owner died with
+    /// events it had not delivered (NATS or the database down) would otherwise keep them
+    /// lost until someone asked for it. Relays race for each lease; one wins.
+    pub fn sweep_orphans(&self) {
+        let rooms = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(ORPHAN_SWEEP);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                every.tick().await;
+                let Some(journal) = rooms.cluster().and_then(|c| c.journal()).cloned() else {
+                    return;
+                };
+                let orphans = match journal.orphans().await {
+                    Ok(orphans) => orphans,
+                    Err(err) => {
+                        tracing::debug!("cannot list the rooms kept in JetStream: {err}");
+                        continue;
+                    }
+                };
+                for id in orphans {
+                    if rooms.get(&id).is_ok() {
+                        continue;
+                    }
+                    match rooms.find(&id).await {
+                        Ok(_) => {
+                            tracing::info!(room = %truncate_id(&id), "took over a room nobody ran")
+                        }
+                        Err(err) => tracing::debug!(room = %truncate_id(&id), "{err}"),
+                    }
+                }
+            }
+        });
+    }
+
     /// The room with this id: [`Rooms::get`], and with NATS, a room another relay owns
     /// (reached through a proxy). With JetStream, a room whose owner stopped is taken over
     /// here once its lease expired: restored from its last snapshot and its logged commands
