@@ -214,13 +214,15 @@ async fn launch_to_nats_to_postgis_to_prometheus_and_nothing_lost_when_both_rest
     drop(away);
     drop(consumer_client);
 
-    nats.stop();
-    pg.stop();
-    // Launches go on while both are down.
+    // Three more launches, then both services go: the missiles in flight and the radar go on
+    // producing events, which wait in both buffers. (A launch itself waits for NATS while it
+    // is down, since the room's log must take it first: tests/nats.rs, tests/durable.rs.)
     for _ in 0..3 {
         let (status, body) = http(addr, "POST", LAUNCH).await;
         assert_eq!(status, 200, "{body}");
     }
+    nats.stop();
+    pg.stop();
     eventually("events to wait in both buffers", 15, || {
         let state = state.clone();
         async move {

@@ -7,7 +7,7 @@
 //!   project: formatting, clippy on the host and wasm targets, unit and integration tests,
 //!   the wasm tests, the release build and the browser tests.
 //! - `cargo xtask build`: the release build of the web app only (into `dist/`).
-//! - `cargo xtask soak [--minutes N] [--kill-relay] [--seed N] [--release]`: the relay's soak
+//! - `cargo xtask soak [--minutes N] [--no-kill-relay] [--seed N] [--release]`: the relay's soak
 //!   in full (see [`soak`]); `cargo xtask test` runs its 75-second form.
 //! - `cargo xtask setup [--browser]`: installs the tools and nothing else.
 //! - `cargo xtask bench [--quick] [--only PART]`: runs the benchmark suite and prints one table
@@ -42,11 +42,11 @@ Commands:
                                    one table of figures against the goals; parts: criterion,
                                    kill-chain, montecarlo, wasm, chromium, rest, browser (repeat
                                    --only or separate with commas); --quick tests the harness only
-  soak [--minutes N] [--kill-relay] [--seed N] [--release]
+  soak [--minutes N] [--no-kill-relay] [--seed N] [--release]
                                    the relay soak in full (default 30 minutes): two relays on
                                    NATS and PostgreSQL under load while nats-server, PostgreSQL,
-                                   a durable consumer (and with --kill-relay a relay) are killed
-                                   and restarted; asserts nothing is lost, prints the report
+                                   a durable consumer and a relay (unless --no-kill-relay) are
+                                   killed and restarted; asserts nothing is lost, prints the report
   setup [--browser]                install the tools (and, for the tests: Chromium, nats-server, PostgreSQL + PostGIS, Prometheus)
   help                             show this message
 ";

@@ -1,10 +1,10 @@
-//! `cargo xtask soak [--minutes N] [--kill-relay] [--seed N] [--release]`: the full form of the
+//! `cargo xtask soak [--minutes N] [--no-kill-relay] [--seed N] [--release]`: the full form of the
 //! relay's soak (`relay-server/tests/soak/`), which `cargo xtask test` runs for 75 s.
 //!
 //! Two relay processes on one nats-server (JetStream) and one PostgreSQL + PostGIS take
 //! labelled REST launches and `ws-load` rounds for N minutes (default 30) while a seeded chaos
 //! loop kills -9 and restarts nats-server, PostgreSQL and a durable consumer of
-//! `MDSIM_EVENTS`, and with `--kill-relay` one of the relays. The soak then drains and asserts
+//! `MDSIM_EVENTS`, and one of the relays (unless `--no-kill-relay`). The soak then drains and asserts
 //! that nothing accepted or stored was lost or duplicated. The report (Markdown rows for
 //! `docs/benchmarks.md`) is printed and written to `target/soak-report.md`, with the load
 //! average at the start and the end: the figures of a run on a busy machine are indicative.
@@ -37,7 +37,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
         minutes: 30.0,
-        kill_relay: false,
+        kill_relay: true,
         seed: None,
         release: false,
     };
@@ -61,6 +61,7 @@ fn parse(args: &[String]) -> Result<Options> {
                 options.seed = Some(v.parse().map_err(|_| format!("--seed {v}: not a number"))?);
             }
             "--kill-relay" => options.kill_relay = true,
+            "--no-kill-relay" => options.kill_relay = false,
             "--release" => options.release = true,
             other => {
                 return Err(format!(
