@@ -221,8 +221,10 @@ async fn rejoin(url: &str, name: &str, role: Role, token: &str) -> Member {
                     token: Some(token.into()),
                 })
                 .await;
-            let welcome = client.next_welcome().await;
-            return Member::new(client, welcome);
+            // While the room moves, a relay may take the connection and answer an error.
+            if let Ok(welcome) = client.try_welcome().await {
+                return Member::new(client, welcome);
+            }
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -656,8 +658,8 @@ async fn a_snapshot_larger_than_a_nats_message_is_restored_from_chunks() {
 }
 
 /// A log stream that goes missing (a nats-server that lost its store) is created again by the
-/// relay: the room never stops, the commands meanwhile are counted as unlogged, and the next
-/// ones are logged again.
+/// relay: the failed appends are counted and sent again, and the commands are logged again
+/// once the stream is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_stream_that_goes_missing_is_created_again() {
     let Some(nats) = Nats::start() else {

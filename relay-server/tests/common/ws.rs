@@ -59,7 +59,16 @@ impl Client {
 
     /// The next message, which must be a welcome (or a presence update before it).
     pub async fn next_welcome(&mut self) -> Welcome {
-        match self.next_not_presence().await {
+        match self.try_welcome().await {
+            Ok(welcome) => welcome,
+            Err(other) => panic!("expected a welcome, got {other:?}"),
+        }
+    }
+
+    /// The next message as a welcome, or what came instead (such as an error while the room
+    /// moves between relays).
+    pub async fn try_welcome(&mut self) -> Result<Welcome, ServerMessage> {
+        Ok(match self.next_not_presence().await {
             ServerMessage::Welcome {
                 you,
                 tick,
@@ -76,8 +85,8 @@ impl Client {
                 clock,
                 clock_rights,
             },
-            other => panic!("expected a welcome, got {other:?}"),
-        }
+            other => return Err(other),
+        })
     }
 
     /// Sends a protocol message.
