@@ -63,8 +63,8 @@ impl Settings {
         );
         let launch_rate: f64 = env_parse("MDSIM_SOAK_LAUNCH_RATE").unwrap_or(2.0);
         assert!(
-            launch_rate > 0.0 && launch_rate <= 50.0,
-            "MDSIM_SOAK_LAUNCH_RATE must be in (0, 50]"
+            (0.1..=50.0).contains(&launch_rate),
+            "MDSIM_SOAK_LAUNCH_RATE must be within 0.1 to 50 launches per second"
         );
         let seed = env_parse("MDSIM_SOAK_SEED").unwrap_or_else(|| {
             std::time::SystemTime::now()
