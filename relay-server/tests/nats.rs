@@ -424,6 +424,79 @@ async fn a_durable_consumer_away_during_a_nats_kill_sees_every_event_once() {
     }
 }
 
+/// A relay that has used the stream never falls back to core subjects when JetStream stops
+/// answering (a nats-server restarted without it, or still recovering its store): the events
+/// wait in its buffer, and reach the stream once JetStream is back. Published on core
+/// subjects, they would count as delivered while no durable consumer could ever see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_wait_for_a_jetstream_that_went_away_rather_than_go_core() {
+    const EVENTS: u32 = 50;
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let (state, router, _) = relay(&nats).await;
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while stream::context(&client)
+        .get_stream(stream::EVENTS_STREAM)
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not create the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(client);
+
+    nats.restart_with_jetstream(false);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let mut core = client.subscribe("mdsim.events.gone.>").await.unwrap();
+    client.flush().await.unwrap();
+    for i in 0..EVENTS {
+        state.bus().publish(BusEvent::from_payload(
+            "gone",
+            "00000000",
+            u64::from(i),
+            0,
+            json!({"type": "probe", "n": i}),
+        ));
+    }
+    // Reconnected, without JetStream: the events stay in the buffer, none goes core.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        metric(&router, "nats_buffer_events").await,
+        f64::from(EVENTS),
+        "the events left the buffer while the stream was away"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), core.next())
+            .await
+            .is_err(),
+        "an event went out on core subjects only"
+    );
+    drop(core);
+    drop(client);
+
+    nats.restart_with_jetstream(true);
+    assert_eq!(state.bus().drain(Duration::from_secs(60)).await, 0);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let reader = stream::consumer(&client, "after", "mdsim.events.gone.>").await;
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.len() < EVENTS as usize {
+        assert!(
+            Instant::now() < deadline,
+            "the stream has {} of {EVENTS} events",
+            seen.len()
+        );
+        for s in stream::fetch(&client, &reader, 100, Duration::from_secs(1)).await {
+            seen.insert(s.event_id().to_string());
+        }
+    }
+}
+
 /// An old deployment's nats-server without JetStream: the relay runs and publishes on the
 /// core subjects.
 #[tokio::test]

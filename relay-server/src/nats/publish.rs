@@ -20,6 +20,12 @@
 //! - The stream is (re)created after every (re)connection, when a publish finds it missing,
 //!   and every [`REPROBE`] while the relay publishes on core subjects only; a change between
 //!   the stream and core subjects is logged once.
+//! - Core subjects only when the server has no JetStream (or refuses the stream), never
+//!   because JetStream is slow: while the stream cannot be made ready because its request
+//!   timed out (a nats-server just restarted, still recovering its store), or JetStream went
+//!   away after this relay had used it, events wait in the outbox. A core publish there would
+//!   count as delivered while the stream never got the event, which its durable consumers
+//!   would miss for good.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -72,6 +78,11 @@ pub struct Publisher {
     /// `connections` when the stream was last ensured.
     probed_at: u64,
     mode: Mode,
+    /// Whether the stream was ever ready on this relay's NATS: from then on, a JetStream that
+    /// does not answer is waited for, never replaced by core subjects.
+    stream_seen: bool,
+    /// Whether the wait for the stream was logged (once per wait).
+    waiting: bool,
     /// Kinds of refusal already logged at WARN.
     logged: HashSet<&'static str>,
     /// `(event id, message index)` refused in the current batch: skipped when it is retried.
@@ -103,6 +114,8 @@ impl Publisher {
             connections,
             probed_at: 0,
             mode: Mode::Unknown,
+            stream_seen: false,
+            waiting: false,
             logged: HashSet::new(),
             refused: HashSet::new(),
             counted: HashSet::new(),
@@ -128,6 +141,12 @@ impl Publisher {
                 continue;
             }
             self.ensure_mode().await;
+            if self.mode == Mode::Unknown {
+                // The stream is not ready yet: the batch waits in the outbox.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_RECONNECT_DELAY);
+                continue;
+            }
             let started = Instant::now();
             match self.publish_batch(&batch).await {
                 Ok(()) => {
@@ -178,6 +197,8 @@ impl Publisher {
         let was_core = matches!(self.mode, Mode::Core { .. });
         match ensure_stream(&self.js, &self.limits).await {
             Probe::Ready => {
+                self.stream_seen = true;
+                self.waiting = false;
                 if self.mode != Mode::Stream {
                     tracing::info!(
                         "events go to the JetStream stream {EVENTS_STREAM} (acknowledged, kept \
@@ -185,6 +206,16 @@ impl Publisher {
                     );
                 }
                 self.mode = Mode::Stream;
+            }
+            Probe::Unavailable if self.stream_seen => {
+                self.metrics.error("stream");
+                if !std::mem::replace(&mut self.waiting, true) {
+                    tracing::warn!(
+                        "JetStream does not answer on NATS, where this relay used the stream \
+                         {EVENTS_STREAM}: events wait in the buffer until it does"
+                    );
+                }
+                self.mode = Mode::Unknown;
             }
             Probe::Unavailable => {
                 if !was_core {
@@ -199,13 +230,13 @@ impl Publisher {
             }
             Probe::TimedOut => {
                 self.metrics.error("stream");
-                if !was_core {
+                if !std::mem::replace(&mut self.waiting, true) {
                     tracing::warn!(
-                        "creating the JetStream stream {EVENTS_STREAM} timed out: events go on \
-                         core subjects only until it can be created"
+                        "creating the JetStream stream {EVENTS_STREAM} timed out: events wait in \
+                         the buffer until it answers"
                     );
                 }
-                self.mode = core;
+                self.mode = Mode::Unknown;
             }
             Probe::Refused(reason) => {
                 self.metrics.error("stream");
@@ -284,7 +315,15 @@ impl Publisher {
         .await;
         let mut outage = None;
         for (event, answer) in answers {
-            let Err(err) = answer else { continue };
+            let err = match answer {
+                Ok(ack) => {
+                    if ack.duplicate {
+                        tracing::debug!(event_id = %event.event_id, "the stream had this event already");
+                    }
+                    continue;
+                }
+                Err(err) => err,
+            };
             match err.kind() {
                 AckErrorKind::StreamNotFound => {
                     // Lost with the server's store, or deleted: create it again, then retry.

@@ -107,6 +107,14 @@ impl Nats {
         wait_for_port(self.port, false);
     }
 
+    /// Restarts the server on the same port and store, with JetStream or without it (as an
+    /// operator who turns it off and on again would).
+    pub fn restart_with_jetstream(&mut self, jetstream: bool) {
+        self.stop();
+        self.options.no_jetstream = !jetstream;
+        self.restart();
+    }
+
     /// (Re)starts the server on the same port (and JetStream store) and waits until it
     /// accepts connections.
     pub fn restart(&mut self) {
