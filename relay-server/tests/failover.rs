@@ -579,6 +579,126 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
     assert!(state.get(format!("{room}.meta")).await.unwrap().is_none());
 }
 
+/// Fencing on the acknowledgement: a command the log acknowledges after another relay took
+/// the room (an append retried through a NATS outage lands after the new owner's marker,
+/// which the new owner's replay skips) is never answered, broadcast or applied by the old
+/// owner. Here the other relay's lease is written just before the launch, well inside the
+/// second between two lease refreshes: the launch must be refused and the room stopped, not
+/// answered 200 with a missile the new owner never flies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_logged_after_the_room_moved_is_never_answered_nor_applied() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let relay = Relay::start(&nats).await;
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let owners = js.get_key_value("MDSIM_ROOM_OWNERS").await.unwrap();
+
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (mut member, _) = Client::join(
+        &ws_url(relay.addr, &room),
+        "Ada",
+        Role::Attacker,
+        Some(&token),
+    )
+    .await;
+    rest_launch(relay.addr, &room, &token, "before").await;
+
+    // Another relay takes the lease, then (before the owner's next refresh) a launch arrives.
+    owners
+        .put(&room, r#"{"node":"deadbeef","tick":0}"#.into())
+        .await
+        .unwrap();
+    let path = format!(
+        "/launch?lat=35.5&lon=45&targetLat=33&targetLon=44&missileType=SCUD-B&room={room}&token={token}&label=late"
+    );
+    let (status, body) = http(relay.addr, "POST", &path).await;
+    assert_ne!(
+        status, 200,
+        "a launch the new owner never flies was answered: {body}"
+    );
+
+    // The members see the first launch, never the late one, and are told the room moved.
+    let mut labels = Vec::new();
+    let reason = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match member.ws.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(ServerMessage::Command(stamped)) = decode_server(text.as_str())
+                        && let SimCommand::Launch(launch) = stamped.command
+                    {
+                        labels.push(launch.label.unwrap_or_default());
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the room is stopped within 10 s");
+    assert_eq!(
+        reason.as_deref(),
+        Some("the room moved to another relay; reconnect")
+    );
+    assert_eq!(labels, ["before"]);
+    assert!(relay.state.metrics().rooms().lease_losses.get() >= 1);
+}
+
+/// A relay that starts while nats-server is down cannot set up the rooms' JetStream log: it
+/// must not run a public room of its own meanwhile (a second public room beside the
+/// cluster's, whose events die with this relay), nor create rooms that would not survive
+/// it. REST launches and room creation answer 503 until NATS is back; then the log is set up
+/// by itself, and the public room is the cluster's, leased in JetStream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_started_without_nats_waits_for_its_room_log() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    nats.stop();
+    let relay = Relay::start(&nats).await;
+    let launch = "/launch?lat=35.5&lon=45&targetLat=33&targetLon=44&missileType=SCUD-B&label=early";
+    let (status, body) = http(relay.addr, "POST", launch).await;
+    assert_eq!(status, 503, "a launch without the room log: {body}");
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 503, "a room without the room log: {body}");
+
+    nats.restart();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        let (status, body) = http(relay.addr, "POST", launch).await;
+        if status == 200 {
+            break body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the relay never took launches after NATS came back: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["room"], "public");
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let owners = async_nats::jetstream::new(client)
+        .get_key_value("MDSIM_ROOM_OWNERS")
+        .await
+        .unwrap();
+    let lease: serde_json::Value =
+        serde_json::from_slice(&owners.get("public").await.unwrap().expect("a lease")).unwrap();
+    assert_eq!(
+        lease["node"].as_str(),
+        Some(relay.state.rooms().cluster().unwrap().node())
+    );
+    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+}
+
 /// A snapshot larger than a NATS message is kept in chunks and restored whole: on a server
 /// whose `max_payload` is 8 KiB, a room with 150 missiles (its compressed snapshot several
 /// chunks) is taken over after the SIGKILL of its relay on the uninterrupted state hash,

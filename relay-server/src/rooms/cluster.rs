@@ -221,8 +221,14 @@ pub struct Cluster {
     metrics: RoomMetrics,
     queue: usize,
     /// Where shared rooms are kept so they survive their owner, when NATS has JetStream.
-    journal: Option<Arc<super::roomlog::Journal>>,
+    journal: std::sync::OnceLock<Arc<super::roomlog::Journal>>,
+    /// Whether the journal is expected but not set up yet (JetStream was unreachable when
+    /// this relay started; it is tried again until it answers).
+    journal_pending: std::sync::atomic::AtomicBool,
 }
+
+/// How often a journal that could not be set up at start is tried again.
+const JOURNAL_RETRY: Duration = Duration::from_secs(2);
 
 impl Cluster {
     /// Joins the cluster on `client`: draws a node id and starts delivering messages from
@@ -240,7 +246,8 @@ impl Cluster {
             .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
         let journal = super::roomlog::Journal::start(&client, &node).await;
         let cluster = Arc::new(Self {
-            journal,
+            journal: std::sync::OnceLock::new(),
+            journal_pending: std::sync::atomic::AtomicBool::new(false),
             client,
             node,
             slots: Mutex::default(),
@@ -248,14 +255,49 @@ impl Cluster {
             metrics,
             queue,
         });
+        match journal {
+            Ok(journal) => {
+                let _ = cluster.journal.set(journal);
+            }
+            Err(super::roomlog::Unready::NoJetStream) => tracing::warn!(
+                "NATS has no JetStream: rooms will not survive this relay (each room lives and \
+                 dies with the relay that runs it)"
+            ),
+            Err(super::roomlog::Unready::NotYet(why)) => {
+                // Not a NATS without JetStream: one that is away or still starting. Until the
+                // journal is set up this relay runs no room that should survive it (no local
+                // public room, no new shared room): a room run here meanwhile would be lost
+                // with this relay, or, for the public room, be a second one beside the
+                // cluster's.
+                tracing::warn!(
+                    "cannot set up the rooms' JetStream log yet ({why}); rooms wait for it, \
+                     tried again every {}s",
+                    JOURNAL_RETRY.as_secs()
+                );
+                cluster
+                    .journal_pending
+                    .store(true, std::sync::atomic::Ordering::Release);
+                tokio::spawn(retry_journal(Arc::downgrade(&cluster)));
+            }
+        }
         tokio::spawn(deliver(Arc::downgrade(&cluster), deliveries));
         tracing::info!(node = %cluster.node, "joined the relay cluster on NATS");
         Ok(cluster)
     }
 
-    /// The JetStream journal of shared rooms, when NATS has JetStream.
+    /// The JetStream journal of shared rooms, when NATS has JetStream and it is set up.
     pub fn journal(&self) -> Option<&Arc<super::roomlog::Journal>> {
-        self.journal.as_ref()
+        self.journal.get()
+    }
+
+    /// Whether rooms are kept in JetStream on this NATS, or will be once its journal is set
+    /// up ([`Cluster::journal`] is `None` meanwhile): then no room that should survive this
+    /// relay may run here without it.
+    pub fn durable(&self) -> bool {
+        self.journal.get().is_some()
+            || self
+                .journal_pending
+                .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// This relay's node id (8 hex digits, new at every start).
@@ -399,6 +441,38 @@ fn unreachable(room: &str, why: &str) -> RoomError {
         "the relay that owns room {} cannot be reached: {why}",
         super::truncate_id(room)
     ))
+}
+
+/// Sets the journal up once JetStream answers (a relay started while NATS was away or still
+/// starting), every [`JOURNAL_RETRY`], until it is, the server turns out to have no
+/// JetStream, or the cluster is dropped.
+async fn retry_journal(cluster: std::sync::Weak<Cluster>) {
+    // bounded: ends when the journal is set up, JetStream is found missing, or the relay
+    // drops its cluster; each pass waits JOURNAL_RETRY.
+    loop {
+        tokio::time::sleep(JOURNAL_RETRY).await;
+        let Some(this) = cluster.upgrade() else {
+            return;
+        };
+        match super::roomlog::Journal::start(&this.client, &this.node).await {
+            Ok(journal) => {
+                let _ = this.journal.set(journal);
+                this.journal_pending
+                    .store(false, std::sync::atomic::Ordering::Release);
+                tracing::info!("the rooms' JetStream log is set up: rooms survive this relay");
+                return;
+            }
+            Err(super::roomlog::Unready::NoJetStream) => {
+                this.journal_pending
+                    .store(false, std::sync::atomic::Ordering::Release);
+                tracing::warn!("NATS has no JetStream: rooms will not survive this relay");
+                return;
+            }
+            Err(super::roomlog::Unready::NotYet(why)) => {
+                tracing::debug!("the rooms' JetStream log is not set up yet: {why}");
+            }
+        }
+    }
 }
 
 /// Delivers what owners send to this relay's connections, by slot.
@@ -634,7 +708,7 @@ impl Proxy {
         tracing::warn!(room = %self.room, "the room's owner stopped answering; closing its members here");
         // Closed first, so connections see a closed room (not an eviction) when their queue ends.
         requests.close();
-        let then = if self.cluster.journal.is_some() {
+        let then = if self.cluster.durable() {
             "the room moves to another relay: reconnect to follow it"
         } else {
             "the room is gone"

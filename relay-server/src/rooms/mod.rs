@@ -437,7 +437,7 @@ impl Rooms {
 
     /// Shares this relay's rooms over NATS from now on (called once, at start).
     pub fn set_cluster(&self, cluster: Arc<cluster::Cluster>) {
-        let shared = cluster.journal().is_some();
+        let shared = cluster.durable();
         if self.cluster.set(cluster).is_ok() && shared {
             self.sweep_orphans();
         }
@@ -455,6 +455,13 @@ impl Rooms {
         let Some(cluster) = self.cluster.get() else {
             return self.create();
         };
+        if cluster.durable() && cluster.journal().is_none() {
+            return Err(RoomError::Unreachable(
+                "rooms are kept in NATS JetStream, which this relay cannot reach yet; try again \
+                 in a few seconds"
+                    .into(),
+            ));
+        }
         let handle_token = match cluster.journal() {
             Some(journal) => {
                 let id = random_hex().map_err(RoomError::Random)?;
@@ -476,9 +483,10 @@ impl Rooms {
                         (self.insert(id, meta.token, start)?, token)
                     }
                     Err(err) => {
-                        // The room still works, without surviving this relay.
-                        tracing::warn!("{err}");
-                        self.create()?
+                        // Not started without its record: it would die with this relay.
+                        return Err(RoomError::Unreachable(format!(
+                            "{err}; try again in a few seconds"
+                        )));
                     }
                 }
             }
@@ -546,7 +554,9 @@ impl Rooms {
         {
             return Ok(handle.clone());
         }
-        let shared = self.cluster.get().is_some_and(|c| c.journal().is_some());
+        // While a journal is expected but not set up, the public room is the cluster's all
+        // the same: found through [`Rooms::find`] (or unavailable), never started here alone.
+        let shared = self.cluster.get().is_some_and(|c| c.durable());
         if id == PUBLIC_ROOM && !shared {
             // The public room does not count against the limit: REST launches need it.
             let handle = self.spawn(PUBLIC_ROOM.to_string(), None, Start::default());

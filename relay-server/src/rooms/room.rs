@@ -145,6 +145,15 @@ pub(crate) fn order_in(
     let Some((ordered, permit)) = accepted else {
         return Ok((tick, None));
     };
+    tracing::debug!(
+        room,
+        run,
+        tick = ordered.tick,
+        index = ordered.index,
+        ordinal = ordered.ordinal,
+        missile = %ordered.missile,
+        "launch ordered"
+    );
     if let Some(permit) = permit {
         let event = Arc::new(BusEvent::new(room, run, ordered.index, &ordered.event));
         // Into the durable queue once the command is in the room's log (at once without one):

@@ -181,31 +181,37 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates (or finds) the stream and buckets; `None` when the server has no JetStream
-    /// (rooms then die with their owner, as before).
-    pub async fn start(client: &async_nats::Client, node: &str) -> Option<Arc<Self>> {
+    /// Creates (or finds) the stream and buckets. [`Unready::NoJetStream`] when the server
+    /// has no JetStream (rooms then die with their owner, as before);
+    /// [`Unready::NotYet`] when it could not be reached or did not answer in time (the
+    /// caller tries again: see [`super::cluster::Cluster::start`]).
+    pub async fn start(client: &async_nats::Client, node: &str) -> Result<Arc<Self>, Unready> {
         let js = jetstream::ContextBuilder::new()
             .timeout(LOG_ACK_TIMEOUT)
             .build(client.clone());
         let started = async {
             setup(&js).await?;
-            let stream = js.get_stream(LOG_STREAM).await.map_err(|e| e.to_string())?;
+            let not_yet = |e: String| Unready::NotYet(e);
+            let stream = js
+                .get_stream(LOG_STREAM)
+                .await
+                .map_err(|e| not_yet(e.to_string()))?;
             let owners = js
                 .get_key_value(OWNERS_BUCKET)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| not_yet(e.to_string()))?;
             let state = js
                 .get_key_value(STATE_BUCKET)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| not_yet(e.to_string()))?;
             let state_stream = js
                 .get_stream(format!("KV_{STATE_BUCKET}"))
                 .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((stream, owners, (state, state_stream)))
+                .map_err(|e| not_yet(e.to_string()))?;
+            Ok::<_, Unready>((stream, owners, (state, state_stream)))
         };
         match tokio::time::timeout(Duration::from_secs(10), started).await {
-            Ok(Ok((stream, owners, (state, state_stream)))) => Some(Arc::new(Self {
+            Ok(Ok((stream, owners, (state, state_stream)))) => Ok(Arc::new(Self {
                 state_stream,
                 last_setup: std::sync::Mutex::new(std::time::Instant::now()),
                 max_payload: client.server_info().max_payload,
@@ -215,16 +221,8 @@ impl Journal {
                 state,
                 node: node.to_string(),
             })),
-            Ok(Err(err)) => {
-                tracing::warn!(
-                    "rooms will not survive this relay: cannot set up their JetStream log: {err}"
-                );
-                None
-            }
-            Err(_) => {
-                tracing::warn!("rooms will not survive this relay: JetStream did not answer");
-                None
-            }
+            Ok(Err(unready)) => Err(unready),
+            Err(_) => Err(Unready::NotYet("JetStream did not answer".into())),
         }
     }
 
@@ -327,6 +325,8 @@ impl Journal {
         let journal = self.clone();
         let (room, held) = (room.to_string(), current.clone());
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        // The epoch of the marker this takeover appends.
+        let epoch = revision;
         let task = tokio::spawn(async move {
             loop {
                 // Stopped only between updates, so the revision kept is the server's.
@@ -342,7 +342,7 @@ impl Journal {
                 {
                     Ok(r) => held.store(r, std::sync::atomic::Ordering::Release),
                     Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                        match journal.reclaim(&room, journal.lease(0)).await {
+                        match journal.reclaim(&room, journal.lease(0), epoch).await {
                             Reclaim::Mine(r) => held.store(r, std::sync::atomic::Ordering::Release),
                             Reclaim::Unknown => {}
                             Reclaim::Taken => {
@@ -362,29 +362,126 @@ impl Journal {
         }
     }
 
-    /// After a refresh of `room`'s lease failed on its revision: whose the lease is now. Ours
-    /// when the entry names this relay (an update that timed out here was applied later, as
-    /// the client sends what it buffered once reconnected) or when the entry expired and this
-    /// relay creates it again; taken when it names another relay.
-    async fn reclaim(&self, room: &str, lease: Bytes) -> Reclaim {
+    /// After a refresh of `room`'s lease (taken at `epoch`) failed on its revision: whose the
+    /// lease is now. Ours when the entry names this relay (an update that timed out here was
+    /// applied later, as the client sends what it buffered once reconnected) or when the entry
+    /// expired, no later owner appended to the room's log meanwhile ([`Journal::superseded`]),
+    /// and this relay creates it again; taken when it names another relay or a later owner
+    /// came and went.
+    async fn reclaim(&self, room: &str, lease: Bytes, epoch: u64) -> Reclaim {
         match self.owners.entry(room).await {
             Ok(Some(entry)) if entry.operation == kv::Operation::Put => {
-                match serde_json::from_slice::<Lease>(&entry.value) {
+                return match serde_json::from_slice::<Lease>(&entry.value) {
                     Ok(held) if held.node == self.node => Reclaim::Mine(entry.revision),
                     _ => Reclaim::Taken,
-                }
+                };
             }
-            Ok(_) => match self.owners.create(room, lease).await {
-                Ok(revision) => Reclaim::Mine(revision),
+            // Checked before the lease is created again: a relay that took the room over
+            // (its lease expired since, with it or with NATS) left a marker of a later epoch,
+            // after which this relay's appends are skipped by every replay; the room is then
+            // not this relay's to go on with. A takeover after the check has to create the
+            // lease first, which fails while this relay's lease lives.
+            Ok(_) => match self.superseded(room, epoch).await {
+                Ok(false) => {}
+                Ok(true) => return Reclaim::Taken,
                 Err(err) => {
-                    tracing::warn!(room, "cannot take the room's lease again: {err}");
-                    Reclaim::Unknown
+                    tracing::warn!(room, "cannot read the room's log: {err}");
+                    return Reclaim::Unknown;
                 }
             },
             Err(err) => {
                 tracing::warn!(room, "cannot read the room's lease: {err}");
+                return Reclaim::Unknown;
+            }
+        }
+        match self.owners.create(room, lease).await {
+            Ok(revision) => Reclaim::Mine(revision),
+            Err(err) => {
+                tracing::warn!(room, "cannot take the room's lease again: {err}");
                 Reclaim::Unknown
             }
+        }
+    }
+
+    /// Whether `room`'s log holds an entry of an epoch later than `epoch`: another relay took
+    /// the room over after the owner of `epoch` did.
+    async fn superseded(&self, room: &str, epoch: u64) -> Result<bool, String> {
+        let mut later = false;
+        self.scan(room, 0, |entry, _| later |= entry.epoch > epoch)
+            .await?;
+        Ok(later)
+    }
+
+    /// Calls `visit` with every entry of `room`'s log after stream sequence `after`, in order,
+    /// with its sequence (entries that do not parse are skipped); bounded in time.
+    async fn scan(
+        &self,
+        room: &str,
+        after: u64,
+        mut visit: impl FnMut(Entry, u64),
+    ) -> Result<(), String> {
+        let subject = log_subject(room);
+        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => message.sequence,
+            Err(err)
+                if err.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+            {
+                0
+            }
+            Err(err) => return Err(format!("cannot read the log of room {room}: {err}")),
+        };
+        if last <= after {
+            return Ok(());
+        }
+        let deliver_policy = if after == 0 {
+            DeliverPolicy::All
+        } else {
+            DeliverPolicy::ByStartSequence {
+                start_sequence: after + 1,
+            }
+        };
+        let consumer = self
+            .stream
+            .create_consumer(jetstream::consumer::pull::OrderedConfig {
+                filter_subject: subject,
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+        let reading = async {
+            // bounded: the stream holds a finite log and the read ends at its last sequence
+            // as of the start (or at the time limit below).
+            while let Some(message) = messages.next().await {
+                let message = message.map_err(|e| e.to_string())?;
+                let sequence = message.info().map_or(last, |i| i.stream_sequence);
+                if let Ok(entry) = serde_json::from_slice::<Entry>(&message.payload) {
+                    visit(entry, sequence);
+                }
+                if sequence >= last {
+                    break;
+                }
+            }
+            Ok::<_, String>(())
+        };
+        tokio::time::timeout(Duration::from_secs(30), reading)
+            .await
+            .map_err(|_| format!("reading the log of room {room} timed out"))?
+    }
+
+    /// Whose the lease of `room` is now ([`append`] confirms its acknowledged commands with
+    /// it).
+    async fn owner(&self, room: &str) -> Owner {
+        match self.owners.entry(room).await {
+            Ok(Some(entry)) if entry.operation == kv::Operation::Put => {
+                match serde_json::from_slice::<Lease>(&entry.value) {
+                    Ok(held) if held.node == self.node => Owner::Me,
+                    _ => Owner::Other,
+                }
+            }
+            Ok(_) => Owner::Unknown("the lease expired".into()),
+            Err(err) => Owner::Unknown(err.to_string()),
         }
     }
 
@@ -421,61 +518,20 @@ impl Journal {
             None => (None, 0, 0),
         };
         let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
-        let subject = log_subject(room);
-        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
-            Ok(message) => message.sequence,
-            Err(err)
-                if err.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
-            {
-                0
-            }
-            Err(err) => return Err(format!("cannot read the log of room {room}: {err}")),
-        };
         let mut commands = Vec::new();
-        if last > log_from {
-            let deliver_policy = if log_from == 0 {
-                DeliverPolicy::All
-            } else {
-                DeliverPolicy::ByStartSequence {
-                    start_sequence: log_from + 1,
+        self.scan(room, log_from, |entry, _| {
+            // What an owner appended after a later owner's marker (it had not noticed yet
+            // that it lost the room) is not the room's: skipped.
+            if entry.epoch >= epoch {
+                epoch = entry.epoch;
+                if let Some(stamped) = entry.command
+                    && stamped.tick >= from
+                {
+                    commands.push(stamped);
                 }
-            };
-            let consumer = self
-                .stream
-                .create_consumer(jetstream::consumer::pull::OrderedConfig {
-                    filter_subject: subject,
-                    deliver_policy,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-            let reading = async {
-                while let Some(message) = messages.next().await {
-                    let message = message.map_err(|e| e.to_string())?;
-                    let sequence = message.info().map_or(last, |i| i.stream_sequence);
-                    // What an owner appended after a later owner's marker (it had not noticed
-                    // yet that it lost the room) is not the room's: skipped.
-                    if let Ok(entry) = serde_json::from_slice::<Entry>(&message.payload)
-                        && entry.epoch >= epoch
-                    {
-                        epoch = entry.epoch;
-                        if let Some(stamped) = entry.command
-                            && stamped.tick >= from
-                        {
-                            commands.push(stamped);
-                        }
-                    }
-                    if sequence >= last {
-                        break;
-                    }
-                }
-                Ok::<_, String>(())
-            };
-            tokio::time::timeout(Duration::from_secs(30), reading)
-                .await
-                .map_err(|_| format!("reading the log of room {room} timed out"))??;
-        }
+            }
+        })
+        .await?;
         Ok(Restore {
             meta,
             saved,
@@ -498,7 +554,9 @@ impl Journal {
 
 /// Creates (or updates) the log stream and the two buckets; idempotent, safe for several
 /// relays at once.
-async fn setup(js: &jetstream::Context) -> Result<(), String> {
+async fn setup(js: &jetstream::Context) -> Result<(), Unready> {
+    use async_nats::jetstream::ErrorCode;
+    use async_nats::jetstream::context::CreateStreamErrorKind;
     js.create_or_update_stream(StreamConfig {
         name: LOG_STREAM.into(),
         description: Some("mdsim shared rooms' stamped commands".into()),
@@ -510,10 +568,41 @@ async fn setup(js: &jetstream::Context) -> Result<(), String> {
         ..Default::default()
     })
     .await
-    .map_err(|e| e.to_string())?;
-    bucket(js, OWNERS_BUCKET, LEASE_TTL, 1).await?;
-    bucket(js, STATE_BUCKET, KEEP, 1).await?;
+    .map_err(|e| match e.kind() {
+        CreateStreamErrorKind::JetStreamUnavailable => Unready::NoJetStream,
+        CreateStreamErrorKind::JetStream(api)
+            if api.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED
+                || api.error_code() == ErrorCode::JETSTREAM_NOT_ENABLED_FOR_ACCOUNT =>
+        {
+            Unready::NoJetStream
+        }
+        _ => Unready::NotYet(e.to_string()),
+    })?;
+    bucket(js, OWNERS_BUCKET, LEASE_TTL, 1)
+        .await
+        .map_err(Unready::NotYet)?;
+    bucket(js, STATE_BUCKET, KEEP, 1)
+        .await
+        .map_err(Unready::NotYet)?;
     Ok(())
+}
+
+/// Why the journal is not set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unready {
+    /// The server has no JetStream (started without `-js`, or not for this account).
+    NoJetStream,
+    /// NATS or JetStream could not be reached, or did not answer in time; why.
+    NotYet(String),
+}
+
+impl std::fmt::Display for Unready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unready::NoJetStream => f.write_str("NATS has no JetStream"),
+            Unready::NotYet(why) => f.write_str(why),
+        }
+    }
 }
 
 /// Creates (or updates) the stream behind a key-value bucket as the KV layer does, then opens
@@ -545,6 +634,17 @@ async fn bucket(
     js.get_key_value(name)
         .await
         .map_err(|e| format!("bucket {name}: {e}"))
+}
+
+/// Whose a room's lease is, as read now.
+#[derive(Debug)]
+enum Owner {
+    /// This relay's.
+    Me,
+    /// Another relay's.
+    Other,
+    /// No lease (expired, NATS restarted without it) or unreadable: not known now.
+    Unknown(String),
 }
 
 /// Whose a lease is after a refresh failed on its revision.
@@ -602,7 +702,7 @@ pub fn keep(
         journal.clone(),
         (room.clone(), revision),
         (log_rx, sequences.clone()),
-        orders,
+        (orders, vitals.clone()),
         metrics.clone(),
     ));
     tokio::spawn(save(
@@ -612,7 +712,8 @@ pub fn keep(
         (sequences, metrics.clone()),
     ));
     tokio::spawn(async move {
-        let mut revision = revision;
+        // The epoch of the room's appends: the revision it was taken at.
+        let (epoch, mut revision) = (revision, revision);
         let mut every = tokio::time::interval(LEASE_REFRESH);
         loop {
             every.tick().await;
@@ -628,7 +729,7 @@ pub fn keep(
             match journal.owners.update(&room, lease.clone(), revision).await {
                 Ok(r) => revision = r,
                 Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    match journal.reclaim(&room, lease).await {
+                    match journal.reclaim(&room, lease, epoch).await {
                         Reclaim::Mine(r) => revision = r,
                         Reclaim::Unknown => {}
                         Reclaim::Taken => {
@@ -656,15 +757,25 @@ pub fn keep(
 }
 
 /// Appends stamped commands in order; each is marked logged once the stream acknowledged
-/// it. A batch that is not acknowledged whole is sent again from its first unacknowledged
-/// command, with the same `Nats-Msg-Id`s (room, epoch, ordinal), so the stream keeps each
-/// command once however often it is sent; meanwhile the book refuses new commands and the
-/// referee waits at the tick of the first unlogged one. No command is applied unlogged.
+/// it **and** this relay still held the room's lease after the acknowledgement
+/// ([`Journal::owner`]). A batch that is not acknowledged whole is sent again from its first
+/// unacknowledged command, with the same `Nats-Msg-Id`s (room, epoch, ordinal), so the stream
+/// keeps each command once however often it is sent; meanwhile the book refuses new commands
+/// and the referee waits at the tick of the first unlogged one. No command is applied
+/// unlogged.
+///
+/// Why the lease check: an append retried through a NATS outage may be stored after another
+/// relay took the room over and appended its marker; that relay's replay skips it (see
+/// [`Journal::read`]), so the command must not count as logged here either, or the launch
+/// would be answered and stored but never flown. A new owner creates the lease before it
+/// appends its marker, so an acknowledgement followed by a lease that still names this relay
+/// means the command precedes any new owner's marker. When the lease names another relay the
+/// room is fenced: stopped with [`MOVED`], every command not confirmed left unlogged.
 async fn append(
     journal: Arc<Journal>,
     (room, epoch): (String, u64),
     (mut queue, sequences): (mpsc::UnboundedReceiver<(u64, StampedCommand)>, Sequences),
-    orders: Arc<Orders>,
+    (orders, vitals): (Arc<Orders>, Arc<Vitals>),
     metrics: RoomMetrics,
 ) {
     let subject = log_subject(&room);
@@ -679,61 +790,87 @@ async fn append(
                 Err(_) => break,
             }
         }
-        // bounded: each pass logs at least one more command of the batch or waits for NATS
-        // (the room holds, it does not spin: a pass costs at least DEGRADED_WAIT).
-        let mut start = 0;
-        while start < batch.len() {
+        // The stream sequence of each acknowledged command of the batch, in order.
+        let mut acked: Vec<u64> = Vec::with_capacity(batch.len());
+        // How many of the batch are confirmed (acknowledged, then the lease checked).
+        let mut confirmed = 0;
+        // bounded: each pass acknowledges or confirms at least one more command of the batch,
+        // or waits for NATS (the room holds, it does not spin: a failed pass costs at least
+        // DEGRADED_WAIT).
+        while confirmed < batch.len() {
             let wait = if failing.is_some() {
                 DEGRADED_WAIT
             } else {
                 LOG_ACK_TIMEOUT
             };
             let tried_at = tokio::time::Instant::now();
-            // One deadline for the whole try: published back to back (one connection keeps
-            // their order), acknowledged in order.
-            let deadline = tried_at + wait;
-            let mut acks = Vec::with_capacity(batch.len() - start);
-            for (ordinal, stamped) in &batch[start..] {
-                let entry = Entry {
-                    epoch,
-                    command: Some(stamped.clone()),
-                };
-                let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert("Nats-Msg-Id", format!("{room}.{epoch}.{ordinal}").as_str());
-                let published = tokio::time::timeout_at(
-                    deadline,
-                    journal
-                        .js
-                        .publish_with_headers(subject.clone(), headers, body),
-                )
-                .await;
-                acks.push((*ordinal, published));
-            }
             let mut error = None;
-            for (ordinal, published) in acks {
-                let stored = match published {
-                    Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
-                        Ok(Ok(ack)) => Ok(ack.sequence),
+            if acked.len() < batch.len() {
+                let start = acked.len();
+                // One deadline for the whole try: published back to back (one connection
+                // keeps their order), acknowledged in order.
+                let deadline = tried_at + wait;
+                let mut acks = Vec::with_capacity(batch.len() - start);
+                for (ordinal, stamped) in &batch[start..] {
+                    let entry = Entry {
+                        epoch,
+                        command: Some(stamped.clone()),
+                    };
+                    let body = Bytes::from(serde_json::to_vec(&entry).unwrap_or_default());
+                    let mut headers = async_nats::HeaderMap::new();
+                    headers.insert("Nats-Msg-Id", format!("{room}.{epoch}.{ordinal}").as_str());
+                    let published = tokio::time::timeout_at(
+                        deadline,
+                        journal
+                            .js
+                            .publish_with_headers(subject.clone(), headers, body),
+                    )
+                    .await;
+                    acks.push(published);
+                }
+                for published in acks {
+                    let stored = match published {
+                        Ok(Ok(ack)) => match tokio::time::timeout_at(deadline, ack).await {
+                            Ok(Ok(ack)) => Ok(ack.sequence),
+                            Ok(Err(err)) => Err(err.to_string()),
+                            Err(_) => Err("no acknowledgement in time".to_string()),
+                        },
                         Ok(Err(err)) => Err(err.to_string()),
-                        Err(_) => Err("no acknowledgement in time".to_string()),
-                    },
-                    Ok(Err(err)) => Err(err.to_string()),
-                    Err(_) => Err("NATS did not take it in time".to_string()),
-                };
-                match stored {
-                    // In order: a command counts as logged only after every one before it.
-                    Ok(sequence) if error.is_none() => {
-                        sequences
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(ordinal, sequence);
-                        orders.logged(ordinal);
-                        start += 1;
+                        Err(_) => Err("NATS did not take it in time".to_string()),
+                    };
+                    match stored {
+                        // In order: a command counts only after every one before it.
+                        Ok(sequence) if error.is_none() => acked.push(sequence),
+                        Ok(_) => {}
+                        Err(err) => {
+                            error.get_or_insert(err);
+                        }
                     }
-                    Ok(_) => {}
-                    Err(err) => {
-                        error.get_or_insert(err);
+                }
+            }
+            if confirmed < acked.len() {
+                match tokio::time::timeout(wait, journal.owner(&room)).await {
+                    Ok(Owner::Me) => {
+                        let mut seqs = sequences.lock().unwrap_or_else(|p| p.into_inner());
+                        for ((ordinal, _), sequence) in batch[confirmed..acked.len()]
+                            .iter()
+                            .zip(&acked[confirmed..])
+                        {
+                            seqs.insert(*ordinal, *sequence);
+                        }
+                        drop(seqs);
+                        confirmed = acked.len();
+                        orders.logged(batch[confirmed - 1].0);
+                    }
+                    Ok(Owner::Other) => {
+                        fenced(&room, &orders, &vitals, &metrics, &mut queue).await;
+                        return;
+                    }
+                    Ok(Owner::Unknown(why)) => {
+                        error.get_or_insert(format!("cannot check the room's lease: {why}"));
+                    }
+                    Err(_) => {
+                        error.get_or_insert("the room's lease did not answer in time".into());
                     }
                 }
             }
@@ -753,7 +890,7 @@ async fn append(
                 orders.set_log_down(true);
                 tracing::warn!(
                     room,
-                    waiting = batch.len() - start,
+                    waiting = batch.len() - confirmed,
                     "the room's log does not acknowledge commands ({error}): the room holds at \
                      the next unlogged command and refuses new ones until it does"
                 );
@@ -763,4 +900,28 @@ async fn append(
             tokio::time::sleep_until(tried_at + DEGRADED_WAIT).await;
         }
     }
+}
+
+/// The room moved to another relay while commands waited for the log: it is stopped here,
+/// and no command still waiting is ever marked logged (the book refuses new ones, and those
+/// queued are dropped), so none is answered, stored or applied that the new owner's replay
+/// skips.
+async fn fenced(
+    room: &str,
+    orders: &Orders,
+    vitals: &Vitals,
+    metrics: &RoomMetrics,
+    queue: &mut mpsc::UnboundedReceiver<(u64, StampedCommand)>,
+) {
+    orders.set_log_down(true);
+    metrics.lease_losses.inc();
+    tracing::warn!(
+        room,
+        "another relay took the room over before its log confirmed a command; stopping it here"
+    );
+    vitals.stop(MOVED);
+    // Held open until the room drops its book: a closed queue would let the book count new
+    // commands as logged at once (as it does without JetStream).
+    // bounded: ends when the room's book (the only sender) is dropped with the room.
+    while queue.recv().await.is_some() {}
 }

@@ -31,7 +31,14 @@ impl Rooms {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 every.tick().await;
-                let Some(journal) = rooms.cluster().and_then(|c| c.journal()).cloned() else {
+                let Some(cluster) = rooms.cluster() else {
+                    return;
+                };
+                let Some(journal) = cluster.journal().cloned() else {
+                    if cluster.durable() {
+                        // Not set up yet: the next sweep looks again.
+                        continue;
+                    }
                     return;
                 };
                 let orphans = match journal.orphans().await {
@@ -230,7 +237,7 @@ impl Rooms {
                     map.remove(me.id());
                 }
             }
-            if owner_silent && rooms.cluster().is_some_and(|c| c.journal().is_some()) {
+            if owner_silent && rooms.cluster().is_some_and(|c| c.durable()) {
                 // The room goes on: here, or at whichever relay takes it first.
                 if let Err(err) = rooms.find(me.id()).await {
                     tracing::warn!(room = %me.id(), "{err}");

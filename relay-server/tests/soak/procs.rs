@@ -43,6 +43,8 @@ impl Relay {
     ) -> Self {
         let port = free_port();
         let dir = TempDir::new(&format!("soak-relay-{name}"));
+        // `MDSIM_SOAK_RELAY_LOG` (a `--log-level` filter) to look closer at a failed run.
+        let log_level = std::env::var("MDSIM_SOAK_RELAY_LOG").unwrap_or_else(|_| "warn".into());
         let args = [
             "--bind",
             "127.0.0.1",
@@ -53,7 +55,7 @@ impl Relay {
             "--database-url",
             database_url,
             "--log-level",
-            "warn",
+            &log_level,
             "--dist-dir",
         ]
         .iter()
