@@ -85,7 +85,7 @@ pub fn soak(args: &[String]) -> Result {
     if options.release {
         cmd.arg("--release");
     }
-    cmd.args(["--", "--ignored", "--nocapture"])
+    cmd.args(["--", "--nocapture"])
         .env("MDSIM_SOAK_SECS", format!("{}", options.minutes * 60.0))
         .env("MDSIM_SOAK_REPORT", &report)
         .env(
