@@ -699,6 +699,60 @@ async fn a_relay_started_without_nats_waits_for_its_room_log() {
     assert_eq!(status, 201, "{body}");
 }
 
+/// A takeover resumes past every tick its dead owner may have run. The owner runs the room
+/// for seconds after its last command, publishing the events of those ticks; if the new owner
+/// resumed at the tick after the last command, its first new launch would be stamped for a
+/// tick the dead owner already published events for, under the same event ids, and the stream
+/// or the database would drop one of the two as a duplicate (a launch answered 200 and never
+/// stored). So the welcome of the new owner is at or past the dead owner's last tick, and a
+/// launch there is stamped after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_resumes_past_the_ticks_its_dead_owner_ran() {
+    let Some(nats) = Nats::start() else {
+        return;
+    };
+    let mut first = Process::start(&nats);
+    let second = Relay::start(&nats).await;
+    let (status, body) = http(first.addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = created["room"].as_str().unwrap().to_string();
+    let token = created["token"].as_str().unwrap().to_string();
+    let (mut member, _) = Client::join(
+        &ws_url(first.addr, &room),
+        "Ada",
+        Role::Attacker,
+        Some(&token),
+    )
+    .await;
+    rest_launch(first.addr, &room, &token, "only").await;
+    member.next_command().await;
+    // Seconds of ticks after the last command (and before the first snapshot, at tick 100).
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let ran = member.ping(1).await;
+    assert!((20..100).contains(&ran), "tick {ran}");
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let member = rejoin(&ws_url(second.addr, &room), "Bo", Role::Attacker, &token).await;
+    assert!(
+        member.tick >= ran,
+        "the new owner resumed at tick {}, before tick {ran} the dead owner ran",
+        member.tick
+    );
+    let path = format!(
+        "/launch?lat=35.5&lon=45&targetLat=33&targetLon=44&missileType=SCUD-B&room={room}&token={token}&label=after"
+    );
+    let (status, body) = http(second.addr, "POST", &path).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        answer["tick"].as_u64().unwrap() > ran,
+        "a launch stamped for tick {} the dead owner ran: {body}",
+        answer["tick"]
+    );
+}
+
 /// A snapshot larger than a NATS message is kept in chunks and restored whole: on a server
 /// whose `max_payload` is 8 KiB, a room with 150 missiles (its compressed snapshot several
 /// chunks) is taken over after the SIGKILL of its relay on the uninterrupted state hash,

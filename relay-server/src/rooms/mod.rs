@@ -595,7 +595,7 @@ impl Rooms {
                 journal,
                 id.clone(),
                 revision,
-                (orders.clone(), vitals.clone(), tick.clone()),
+                (orders.clone(), vitals.clone(), tick.clone(), clock.clone()),
                 move || weak.upgrade().is_none_or(|s| s.is_closed()),
                 self.metrics.clone(),
             );

@@ -152,6 +152,59 @@ pub struct Restore {
     pub saved: Option<Saved>,
     /// The logged commands stamped for the snapshot's tick or later, in order.
     pub commands: Vec<StampedCommand>,
+    /// How far the last owner may have run the room (see [`Progress`]).
+    pub progress: Option<Progress>,
+}
+
+/// The owner's progress, written with every lease refresh under `{id}.tick` of
+/// [`STATE_BUCKET`] (no expiry): its referee's tick and clock, and when (wall clock, ms since
+/// the Unix epoch). A relay taking the room over resumes it no earlier than
+/// [`Progress::bound`]: the dead owner may have run, and published events for, ticks past its
+/// last snapshot and its last logged command; a new command stamped for one of those ticks
+/// would give the same event ids as the events it published there, and one of the two would
+/// be dropped as a duplicate by the stream or the database.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Progress {
+    /// The referee's next tick when written.
+    pub tick: u64,
+    /// Ticks per 100 ms (0 while paused).
+    pub speed: u32,
+    /// When it was written, ms since the Unix epoch (the writing relay's clock).
+    pub at_ms: u64,
+}
+
+/// Room time the bound adds beyond the wall time elapsed since the progress was written: the
+/// next write's interval, a referee catching up after a stall, and clock skew between relays.
+const PROGRESS_MARGIN: Duration = Duration::from_secs(3);
+/// Most wall time a bound accounts for (a room whose owner died more than this before its
+/// takeover and ran alone all that time is not covered; its ticks are then replayed at most
+/// this far).
+const PROGRESS_HORIZON: Duration = Duration::from_secs(3600);
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Progress {
+    /// The first tick no owner can have run as of `now_ms`: the written tick plus what the
+    /// room's clock could run since, with [`PROGRESS_MARGIN`].
+    pub fn bound(&self, now_ms: u64) -> u64 {
+        if self.speed == 0 {
+            // Paused when written; a resume after that is covered by the margin.
+            return self.tick
+                + u64::from(sim_core::protocol::ALLOWED_SPEEDS[0])
+                    * PROGRESS_MARGIN.as_millis() as u64
+                    / 100;
+        }
+        let elapsed = Duration::from_millis(now_ms.saturating_sub(self.at_ms))
+            .min(PROGRESS_HORIZON)
+            + PROGRESS_MARGIN;
+        // `speed` ticks every 100 ms.
+        self.tick + u64::from(self.speed) * (elapsed.as_millis() as u64).div_ceil(100)
+    }
 }
 
 /// What a lease attempt found.
@@ -470,6 +523,15 @@ impl Journal {
             .map_err(|_| format!("reading the log of room {room} timed out"))?
     }
 
+    /// Records the owner's progress (see [`Progress`]); a failure is left to the next
+    /// refresh (the margin of [`Progress::bound`] covers a second).
+    async fn progress(&self, room: &str, progress: Progress) {
+        let body = Bytes::from(serde_json::to_vec(&progress).unwrap_or_default());
+        if let Err(err) = self.state.put(format!("{room}.tick"), body).await {
+            tracing::debug!(room, "cannot record the room's progress: {err}");
+        }
+    }
+
     /// Whose the lease of `room` is now ([`append`] confirms its acknowledged commands with
     /// it).
     async fn owner(&self, room: &str) -> Owner {
@@ -517,6 +579,11 @@ impl Journal {
             Some((saved, log_from, epoch)) => (Some(saved), log_from, epoch),
             None => (None, 0, 0),
         };
+        let progress = match self.state.get(format!("{room}.tick")).await {
+            Ok(Some(body)) => serde_json::from_slice::<Progress>(&body).ok(),
+            Ok(None) => None,
+            Err(err) => return Err(err.to_string()),
+        };
         let from = saved.as_ref().map_or(0, |s| s.snapshot.tick);
         let mut commands = Vec::new();
         self.scan(room, log_from, |entry, _| {
@@ -536,6 +603,7 @@ impl Journal {
             meta,
             saved,
             commands,
+            progress,
         })
     }
 
@@ -691,7 +759,12 @@ pub fn keep(
     journal: Arc<Journal>,
     room: String,
     revision: u64,
-    (orders, vitals, tick): (Arc<Orders>, Arc<Vitals>, Arc<std::sync::atomic::AtomicU64>),
+    (orders, vitals, tick, clock): (
+        Arc<Orders>,
+        Arc<Vitals>,
+        Arc<std::sync::atomic::AtomicU64>,
+        Arc<std::sync::atomic::AtomicU32>,
+    ),
     closed: impl Fn() -> bool + Send + 'static,
     metrics: RoomMetrics,
 ) -> Keeper {
@@ -725,9 +798,24 @@ pub fn keep(
                 }
                 return;
             }
-            let lease = journal.lease(tick.load(std::sync::atomic::Ordering::Relaxed));
+            let now_tick = tick.load(std::sync::atomic::Ordering::Relaxed);
+            let lease = journal.lease(now_tick);
             match journal.owners.update(&room, lease.clone(), revision).await {
-                Ok(r) => revision = r,
+                Ok(r) => {
+                    revision = r;
+                    let (paused, speed) =
+                        super::unpack_clock(clock.load(std::sync::atomic::Ordering::Relaxed));
+                    journal
+                        .progress(
+                            &room,
+                            Progress {
+                                tick: now_tick,
+                                speed: if paused { 0 } else { speed },
+                                at_ms: now_ms(),
+                            },
+                        )
+                        .await;
+                }
                 Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
                     match journal.reclaim(&room, lease, epoch).await {
                         Reclaim::Mine(r) => revision = r,
@@ -924,4 +1012,30 @@ async fn fenced(
     // commands as logged at once (as it does without JetStream).
     // bounded: ends when the room's book (the only sender) is dropped with the room.
     while queue.recv().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bound_covers_what_the_clock_could_run_since() {
+        let written = Progress {
+            tick: 1_000,
+            speed: 4,
+            at_ms: 50_000,
+        };
+        // 7 s later at 4 ticks per 100 ms, plus the 3 s margin: 10 s = 400 ticks.
+        assert_eq!(written.bound(57_000), 1_400);
+        // A clock behind the writer's counts no time, only the margin.
+        assert_eq!(written.bound(40_000), 1_120);
+        // A day later: at most the horizon (an hour) plus the margin.
+        assert_eq!(written.bound(50_000 + 86_400_000), 1_000 + 4 * 36_030);
+        // Paused when written: the margin at the slowest speed.
+        let paused = Progress {
+            speed: 0,
+            ..written
+        };
+        assert_eq!(paused.bound(57_000), 1_030);
+    }
 }

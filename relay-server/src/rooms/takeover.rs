@@ -158,8 +158,10 @@ impl Rooms {
             let commands = restore.commands.len();
             let saved = restore.saved;
             let logged = restore.commands;
+            // Not before the ticks the last owner may have run: see `roomlog::Progress`.
+            let past = restore.progress.map_or(0, |p| p.bound(roomlog_now_ms()));
             let (sim, clock) = tokio::task::spawn_blocking(move || {
-                roomlog_replay(saved, &logged, &bus, (&room, &run))
+                roomlog_replay(saved, &logged, past, &bus, (&room, &run))
             })
             .await
             .map_err(|_| "its replay failed".to_string())?;
@@ -249,11 +251,14 @@ impl Rooms {
 }
 
 /// Replays a room for a takeover: from `saved` (or tick 0), every logged command at its
-/// stamped tick, up to the tick after the last; the events of the replayed ticks are published
-/// again under the room's run (same ids: consumers drop them as duplicates).
+/// stamped tick, up to the tick after the last, and at least to `past` (the first tick the
+/// last owner cannot have run: new commands are stamped after it, so none gives an event id
+/// the last owner used); the events of the replayed ticks are published again under the
+/// room's run (same ids: consumers drop them as duplicates).
 fn roomlog_replay(
     saved: Option<roomlog::Saved>,
     logged: &[sim_core::protocol::StampedCommand],
+    past: u64,
     bus: &EventBus,
     (room, run): (&str, &str),
 ) -> (sim_core::Simulation, sim_core::protocol::ClockState) {
@@ -264,7 +269,11 @@ fn roomlog_replay(
             Default::default(),
         ),
     };
-    let end = logged.last().map_or(0, |c| c.tick + 1).max(sim.tick());
+    let end = logged
+        .last()
+        .map_or(0, |c| c.tick + 1)
+        .max(sim.tick())
+        .max(past);
     let mut next = 0;
     while sim.tick() < end {
         let tick = sim.tick();
@@ -281,4 +290,11 @@ fn roomlog_replay(
         bus.publish_tick(room, run, &events);
     }
     (sim, clock)
+}
+
+/// Milliseconds since the Unix epoch (the clock [`roomlog::Progress`] is written with).
+fn roomlog_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
