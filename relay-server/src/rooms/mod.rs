@@ -36,6 +36,7 @@ pub mod referees;
 pub mod room;
 pub mod roomlog;
 mod takeover;
+pub mod trails;
 pub mod ws;
 
 use std::collections::HashMap;
@@ -571,7 +572,7 @@ impl Rooms {
         let tick = Arc::new(AtomicU64::new(0));
         let clock = Arc::new(AtomicU32::new(pack_clock(false, 1)));
         let orders = Arc::new(match &start.resume {
-            Some((sim, _)) => {
+            Some((sim, _, _)) => {
                 let in_flight = sim
                     .missiles()
                     .iter()
@@ -631,7 +632,7 @@ impl Rooms {
         )
         .saving(snapshots);
         let task = match start.resume {
-            Some((sim, clock)) => task.resumed(sim, clock),
+            Some((sim, clock, trails)) => task.resumed(sim, clock, trails),
             None => task,
         };
         let map = self.map.clone();
@@ -669,7 +670,11 @@ pub(crate) struct Start {
     /// Kept in JetStream under a lease of this revision.
     pub(crate) durable: Option<(Arc<roomlog::Journal>, u64)>,
     /// The restored referee and clock.
-    pub(crate) resume: Option<(sim_core::Simulation, sim_core::protocol::ClockState)>,
+    pub(crate) resume: Option<(
+        sim_core::Simulation,
+        sim_core::protocol::ClockState,
+        trails::Trails,
+    )>,
 }
 
 /// 128 bits from the operating system's generator, as 32 lowercase hex digits.

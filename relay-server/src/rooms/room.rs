@@ -36,7 +36,7 @@ use sim_core::engine::TICK_S;
 use sim_core::flight::{Phase, PhysicsParams};
 use sim_core::protocol::{ALLOWED_SPEEDS, ClockState, Member, Role, ServerMessage, StampedCommand};
 use sim_core::targeting::{self, TargetingRequest};
-use sim_core::{Command, Event, EventKind, MissileId, Simulation};
+use sim_core::{Command, EventKind, MissileId, Simulation};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -263,8 +263,8 @@ pub struct Room {
     bus: EventBus,
     /// This run of the room: part of every event id (see [`crate::bus`]).
     run: String,
-    /// Flown paths of the newest missiles in flight: `[lat, lon, alt_m]` once per second.
-    trails: BTreeMap<MissileId, Vec<[f64; 3]>>,
+    /// Flown paths of the newest missiles in flight, for `trajectory` events.
+    trails: super::trails::Trails,
     /// The time budget of a period, and the recent overruns.
     budget: Budget,
     /// The task's health, shared with the handle.
@@ -272,13 +272,6 @@ pub struct Room {
     /// Where snapshots go when the room is kept in JetStream ([`super::roomlog`]).
     snapshots: Option<mpsc::Sender<super::roomlog::Saved>>,
 }
-
-/// Ticks between two trail points (one second).
-const TRAIL_EVERY: u64 = 10;
-/// Most points kept per trail (an ICBM's half hour at one per second, with margin).
-const MAX_TRAIL_POINTS: usize = 2_400;
-/// Most trails kept per room: those of the newest missiles in flight.
-const MAX_TRAILS: usize = 1_000;
 
 impl Room {
     /// A room at tick 0 with an empty referee, ordering in `orders` (shared with its handle)
@@ -317,13 +310,20 @@ impl Room {
             metrics,
             bus,
             run,
-            trails: BTreeMap::new(),
+            trails: super::trails::Trails::default(),
             snapshots: None,
         }
     }
 
-    /// The room restored by another relay's takeover: its referee and clock as restored.
-    pub fn resumed(mut self, sim: Simulation, clock: ClockState) -> Self {
+    /// The room restored by another relay's takeover: its referee, clock and trails as
+    /// restored.
+    pub fn resumed(
+        mut self,
+        sim: Simulation,
+        clock: ClockState,
+        trails: super::trails::Trails,
+    ) -> Self {
+        self.trails = trails;
         self.hashes = VecDeque::from([(sim.tick(), sim.state_hash())]);
         self.tick.store(sim.tick(), Ordering::Relaxed);
         self.clock_shared
@@ -745,7 +745,8 @@ impl Room {
                 .count() as u64,
         );
         self.bus.publish_tick(&self.id, &self.run, &events);
-        self.record_trails(&events);
+        self.trails
+            .step(&self.sim, &events, &self.bus, (&self.id, &self.run));
         if let Some(snapshots) = &self.snapshots
             && self
                 .sim
@@ -756,6 +757,7 @@ impl Room {
             let _ = snapshots.try_send(super::roomlog::Saved {
                 clock: self.clock.clone(),
                 snapshot: self.sim.snapshot(),
+                trails: self.trails.clone(),
                 applied: self.orders.applied(),
                 delivered: self.bus.delivered_mark(),
             });
@@ -786,56 +788,6 @@ impl Room {
             self.hashes.pop_front();
         }
         hash
-    }
-
-    /// Samples the newest missiles in flight once per second and, when one impacts, publishes
-    /// its flown path as a relay-derived `trajectory` event (`{missile, points: [[lat, lon,
-    /// alt_m], ...]}`), numbered after the tick's referee events so its id stays
-    /// deterministic.
-    fn record_trails(&mut self, events: &[Event]) {
-        if self.sim.tick().is_multiple_of(TRAIL_EVERY) {
-            let newest: Vec<MissileId> = self
-                .sim
-                .missiles()
-                .iter()
-                .rev()
-                .filter(|m| m.flight.phase != Phase::Impacted)
-                .take(MAX_TRAILS)
-                .map(|m| m.id)
-                .collect();
-            for id in newest {
-                let Some(view) = self.sim.missile_view(id) else {
-                    continue;
-                };
-                let trail = self.trails.entry(id).or_default();
-                if trail.len() < MAX_TRAIL_POINTS {
-                    trail.push([view.lat_deg, view.lon_deg, view.alt_m]);
-                }
-            }
-            while self.trails.len() > MAX_TRAILS {
-                self.trails.pop_first();
-            }
-        }
-        let mut index = events.len();
-        for event in events {
-            let EventKind::Impact { missile, at, .. } = &event.kind else {
-                continue;
-            };
-            let mut points = self.trails.remove(missile).unwrap_or_default();
-            points.push([at.lat_deg, at.lon_deg, 0.0]);
-            let payload = serde_json::json!({
-                "type": "trajectory",
-                "tick": event.tick,
-                "time_s": event.time_s,
-                "missile": missile,
-                "points": points,
-            });
-            let index_u32 = u32::try_from(index).unwrap_or(u32::MAX);
-            self.bus.publish(crate::bus::BusEvent::from_payload(
-                &self.id, &self.run, event.tick, index_u32, payload,
-            ));
-            index += 1;
-        }
     }
 
     fn check_hash(&mut self, member: u32, tick: u64, hash: u64) {

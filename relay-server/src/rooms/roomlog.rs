@@ -129,6 +129,10 @@ pub struct Saved {
     pub clock: ClockState,
     /// The referee's state (its tick is the next tick to run).
     pub snapshot: Snapshot,
+    /// The sampled paths of its missiles in flight, for the `trajectory` events of a replay
+    /// (absent from snapshots saved before they were kept).
+    #[serde(default)]
+    pub trails: super::trails::Trails,
     /// The commands it covers: ordinals `1..=applied` of this owner's book (not saved: the
     /// manifest records the log position instead).
     #[serde(skip)]

@@ -160,16 +160,16 @@ impl Rooms {
             let logged = restore.commands;
             // Not before the ticks the last owner may have run: see `roomlog::Progress`.
             let past = restore.progress.map_or(0, |p| p.bound(roomlog_now_ms()));
-            let (sim, clock) = tokio::task::spawn_blocking(move || {
+            let resumed = tokio::task::spawn_blocking(move || {
                 roomlog_replay(saved, &logged, past, &bus, (&room, &run))
             })
             .await
             .map_err(|_| "its replay failed".to_string())?;
-            Ok::<_, String>((restore.meta, sim, clock, commands))
+            Ok::<_, String>((restore.meta, resumed, commands))
         }
         .await;
         let revision = holding.finish().await;
-        let ((meta, sim, clock, commands), revision) = match (restored, revision) {
+        let ((meta, (sim, clock, trails), commands), revision) = match (restored, revision) {
             (Ok(restored), Some(revision)) => (restored, revision),
             (Err(err), _) => {
                 journal.release(id).await;
@@ -183,7 +183,7 @@ impl Rooms {
         let start = Start {
             run: Some(meta.run),
             durable: Some((journal.clone(), revision)),
-            resume: Some((sim, clock)),
+            resume: Some((sim, clock, trails)),
         };
         let handle = match self.insert(id.to_string(), meta.token, start) {
             Ok(handle) => handle,
@@ -253,7 +253,8 @@ impl Rooms {
 /// Replays a room for a takeover: from `saved` (or tick 0), every logged command at its
 /// stamped tick, up to the tick after the last, and at least to `past` (the first tick the
 /// last owner cannot have run: new commands are stamped after it, so none gives an event id
-/// the last owner used); the events of the replayed ticks are published again under the
+/// the last owner used); the events of the replayed ticks, and the `trajectory` events of
+/// their impacts (sampled from the snapshot's trails on), are published again under the
 /// room's run (same ids: consumers drop them as duplicates).
 fn roomlog_replay(
     saved: Option<roomlog::Saved>,
@@ -261,11 +262,20 @@ fn roomlog_replay(
     past: u64,
     bus: &EventBus,
     (room, run): (&str, &str),
-) -> (sim_core::Simulation, sim_core::protocol::ClockState) {
-    let (mut sim, clock) = match saved {
-        Some(saved) => (sim_core::Simulation::restore(saved.snapshot), saved.clock),
+) -> (
+    sim_core::Simulation,
+    sim_core::protocol::ClockState,
+    super::trails::Trails,
+) {
+    let (mut sim, clock, mut trails) = match saved {
+        Some(saved) => (
+            sim_core::Simulation::restore(saved.snapshot),
+            saved.clock,
+            saved.trails,
+        ),
         None => (
             sim_core::Simulation::new(sim_core::flight::PhysicsParams::default(), room::ROOM_SEED),
+            Default::default(),
             Default::default(),
         ),
     };
@@ -288,8 +298,9 @@ fn roomlog_replay(
         }
         let events = sim.step(&due);
         bus.publish_tick(room, run, &events);
+        trails.step(&sim, &events, bus, (room, run));
     }
-    (sim, clock)
+    (sim, clock, trails)
 }
 
 /// Milliseconds since the Unix epoch (the clock [`roomlog::Progress`] is written with).
@@ -297,4 +308,101 @@ fn roomlog_now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::earth::GeoPoint;
+    use sim_core::engine::LaunchCommand;
+    use sim_core::flight::PhysicsParams;
+    use sim_core::protocol::{Member, Role, StampedCommand};
+    use sim_core::targeting::{self, TargetingRequest};
+
+    /// Every `trajectory` event published on `bus` so far, by event id.
+    fn trajectories(
+        rx: &mut tokio::sync::broadcast::Receiver<Arc<crate::bus::BusEvent>>,
+    ) -> Vec<(String, serde_json::Value)> {
+        let mut out = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            if event.kind == "trajectory" {
+                out.push((event.event_id.clone(), event.payload.clone()));
+            }
+        }
+        out
+    }
+
+    /// A replay from a snapshot taken mid-flight publishes the missile's `trajectory` at its
+    /// impact exactly as the room did (same id, same points), from the snapshot's trails: a
+    /// relay killed before a sink took it loses nothing.
+    #[test]
+    fn a_replay_publishes_the_trajectories_the_room_published() {
+        let request = TargetingRequest {
+            kind: sim_core::MissileKind::ScudB,
+            from: GeoPoint::new(35.5, 45.0),
+            to: GeoPoint::new(33.0, 44.0),
+            profile: Default::default(),
+        };
+        let guidance = targeting::solve(&request, &PhysicsParams::default())
+            .ok()
+            .map(|s| s.guidance);
+        let launch = StampedCommand {
+            tick: 3,
+            by: Member {
+                id: 1,
+                name: "Ada".into(),
+                role: Role::Attacker,
+                can_command: true,
+            },
+            command: sim_core::Command::Launch(LaunchCommand {
+                missile: request.kind,
+                from: request.from,
+                to: request.to,
+                profile: request.profile,
+                label: None,
+                guidance,
+            }),
+        };
+
+        // The room: from tick 0, a snapshot (with its trails) taken at tick 1000.
+        let bus = EventBus::new(Default::default());
+        let mut rx = bus.subscribe();
+        let mut sim = sim_core::Simulation::new(PhysicsParams::default(), room::ROOM_SEED);
+        let mut trails = crate::rooms::trails::Trails::default();
+        let mut saved = None;
+        // bounded: a SCUD-B flies about 3,050 ticks.
+        for _ in 0..5_000 {
+            let due: Vec<_> = [&launch]
+                .iter()
+                .filter(|c| c.tick == sim.tick())
+                .map(|c| c.command.clone())
+                .collect();
+            let events = sim.step(&due);
+            bus.publish_tick("r", "00000000", &events);
+            trails.step(&sim, &events, &bus, ("r", "00000000"));
+            if sim.tick() == 1_000 {
+                assert!(!trails.is_empty(), "the missile is sampled in flight");
+                saved = Some(roomlog::Saved {
+                    clock: Default::default(),
+                    snapshot: sim.snapshot(),
+                    trails: trails.clone(),
+                    applied: 0,
+                    delivered: Default::default(),
+                });
+            }
+        }
+        let original = trajectories(&mut rx);
+        assert_eq!(original.len(), 1, "one impact, one trajectory");
+        let points = original[0].1["points"].as_array().unwrap().len();
+        assert!(points > 250, "the whole flight is sampled: {points} points");
+
+        // A takeover from that snapshot, through a serialised copy as JetStream keeps it.
+        let json = serde_json::to_vec(&saved.unwrap()).unwrap();
+        let restored: roomlog::Saved = serde_json::from_slice(&json).unwrap();
+        let bus = EventBus::new(Default::default());
+        let mut rx = bus.subscribe();
+        let (sim, _, _) = roomlog_replay(Some(restored), &[], 5_000, &bus, ("r", "00000000"));
+        assert_eq!(sim.tick(), 5_000);
+        assert_eq!(trajectories(&mut rx), original);
+    }
 }
