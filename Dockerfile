@@ -5,8 +5,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-unknown-unknown
 COPY . .
-# `cargo xtask build` installs the pinned Trunk and wasm-bindgen CLI from crates.io and builds
-# the web app into dist/; then the relay itself.
+# `cargo xtask build` installs the pinned Trunk and wasm-bindgen CLI from crates.io, Node.js
+# and npm from Debian and binaryen's wasm-opt from npm, and builds the web app into dist/
+# (with precompressed .gz/.br siblings); then the relay itself.
 RUN cargo xtask build && cargo build --release --locked -p relay-server
 
 FROM debian:bookworm-slim

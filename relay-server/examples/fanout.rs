@@ -144,13 +144,9 @@ async fn main() {
 }
 
 /// The label of a launch (other commands have none).
-#[allow(
-    unreachable_patterns,
-    reason = "Command gains variants as the engine grows"
-)]
 fn label_of(command: &Command) -> Option<&str> {
-    match command {
-        Command::Launch(l) => l.label.as_deref(),
-        _ => None,
-    }
+    let Command::Launch(l) = command else {
+        return None;
+    };
+    l.label.as_deref()
 }

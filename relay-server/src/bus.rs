@@ -3,8 +3,9 @@
 //! - [`BusEvent`] is the envelope: `event_id` (`{room}:{run}:{tick}:{index}`, see below), the
 //!   room, the tick, the event's index among the tick's events, its serde `type` and the
 //!   sim-core event as JSON (`payload`).
-//! - [`EventBus`] is the in-process implementation and the only one rooms know: publishing
-//!   feeds the old-name metrics ([`crate::metrics::EventMetrics`]), fans out to in-process
+//! - [`EventBus`] is the in-process implementation and the only one rooms know: publishing a
+//!   tick's sim-core events feeds the old-name metrics from the typed events
+//!   ([`crate::metrics::EventMetrics`]), and every envelope fans out to in-process
 //!   subscribers (a Tokio broadcast channel) and queues the event in every registered
 //!   [`Outbox`] (the NATS bridge, the database writer), none of which can block a room.
 //! - [`Outbox`]: a bounded queue with a size gauge. A writer peeks a batch, tries to deliver
@@ -312,17 +313,20 @@ impl EventBus {
         }
     }
 
-    /// Publishes the events of one referee tick of `room` (run `run`).
+    /// Publishes the events of one referee tick of `room` (run `run`): each feeds the
+    /// old-name metrics from its typed form, then goes out as [`EventBus::publish`] sends it.
     pub fn publish_tick(&self, room: &str, run: &str, events: &[Event]) {
         for (index, event) in events.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
+            self.metrics.observe(event);
             self.publish(BusEvent::new(room, run, index, event));
         }
     }
 
-    /// Publishes one event: metrics, in-process subscribers, outboxes.
+    /// Publishes one envelope to in-process subscribers and outboxes. The metrics count
+    /// sim-core events only, in [`EventBus::publish_tick`]; an envelope published here alone
+    /// (a `trajectory`) counts in none of them.
     pub fn publish(&self, event: BusEvent) {
-        self.metrics.observe(&event);
         let event = Arc::new(event);
         let outboxes = self
             .outboxes

@@ -73,6 +73,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use sim_core::engine::{Event, EventKind};
+
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -209,54 +211,61 @@ impl EventMetrics {
         "other".into()
     }
 
-    /// Counts one referee event. Engagement events are matched by their serde `type`
-    /// (`engagement-ordered`, `interceptor-launched`, `intercept`), so they count as soon as
-    /// the engine emits them; unknown types are ignored.
-    pub fn observe(&self, event: &crate::bus::BusEvent) {
-        let p = &event.payload;
-        let text = |key: &str| -> Option<String> {
-            match p.get(key)? {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        match event.kind.as_str() {
-            "detection" => {
-                let radar = text("radar_id")
-                    .or_else(|| text("radar"))
-                    .unwrap_or_else(|| "unknown".into());
-                let radar = self.label(&radar);
+    /// Counts one referee event, by its type: the match names every [`EventKind`], so a new
+    /// kind does not compile until someone decides whether an old-system series counts it.
+    pub fn observe(&self, event: &Event) {
+        match &event.kind {
+            EventKind::Detection {
+                radar_id,
+                missile_id,
+                ..
+            } => {
+                let radar = self.label(radar_id);
                 self.detections.get_or_create(&RadarLabels { radar }).inc();
-                if p.get("missile_id").is_some_and(|v| !v.is_null()) {
+                if missile_id.is_some() {
                     self.track_updates.inc();
                 }
             }
-            "track-confirmed" => {
-                if let Some(latency) = p.get("latency_s").and_then(serde_json::Value::as_f64)
-                    && latency.is_finite()
-                    && latency >= 0.0
-                {
-                    self.correlation_latency.observe(latency);
+            EventKind::TrackConfirmed { latency_s, .. } => {
+                if latency_s.is_finite() && *latency_s >= 0.0 {
+                    self.correlation_latency.observe(*latency_s);
                 }
             }
-            "engagement-ordered" => {
+            EventKind::EngagementOrdered { .. } => {
                 self.intercepts_ordered.inc();
             }
-            "interceptor-launched" => {
-                let battery = text("battery_call_sign")
-                    .or_else(|| text("call_sign"))
-                    .or_else(|| text("battery"))
-                    .unwrap_or_else(|| "unknown".into());
-                let battery = self.label(&battery);
+            EventKind::InterceptorLaunched {
+                battery_call_sign, ..
+            } => {
+                let battery = self.label(battery_call_sign);
                 self.battery_fires
                     .get_or_create(&BatteryLabels { battery })
                     .inc();
             }
-            "intercept" if p.get("kill").and_then(serde_json::Value::as_bool) == Some(true) => {
-                self.intercepts_success.inc();
+            EventKind::Intercept { kill, .. } => {
+                if *kill {
+                    self.intercepts_success.inc();
+                }
             }
-            _ => {}
+            // `missile_launches_total` is counted by the rooms when they apply a launch.
+            EventKind::Launch { .. }
+            | EventKind::LaunchRejected { .. }
+            | EventKind::StageBurnout { .. }
+            | EventKind::Burnout { .. }
+            | EventKind::Apogee { .. }
+            | EventKind::Impact { .. }
+            | EventKind::Rejected { .. }
+            | EventKind::RadarPlaced { .. }
+            | EventKind::RadarMoved { .. }
+            | EventKind::RadarRemoved { .. }
+            | EventKind::TrackDeleted { .. }
+            | EventKind::BatteryPlaced { .. }
+            | EventKind::BatteryRemoved { .. }
+            | EventKind::AssetPlaced { .. }
+            | EventKind::AssetRemoved { .. }
+            | EventKind::DoctrineSet { .. }
+            | EventKind::KillAssessment { .. }
+            | EventKind::AssetHit { .. } => {}
         }
     }
 }
@@ -792,34 +801,107 @@ mod tests {
     }
 
     #[test]
-    fn old_names_are_fed_by_event_types_and_tolerate_missing_fields() {
-        use crate::bus::BusEvent;
-        use serde_json::json;
+    fn old_names_are_fed_by_typed_events() {
+        use sim_core::earth::GeoPoint;
+        use sim_core::engine::defense::{BatteryId, InterceptOutcome, InterceptorId};
+        use sim_core::interceptor::InterceptorKind;
+        use sim_core::radar::RadarId;
+        use sim_core::tracking::TrackId;
         let metrics = Metrics::new();
-        let feed = |payload: serde_json::Value| {
-            metrics
-                .events()
-                .observe(&BusEvent::from_payload("r", "0", 1, 0, payload));
+        let feed = |kind: EventKind| {
+            metrics.events().observe(&Event {
+                tick: 1,
+                time_s: 0.1,
+                kind,
+            });
         };
-        feed(json!({"type": "detection", "radar_id": "RAD_VBG", "missile_id": 3}));
-        feed(json!({"type": "detection", "radar_id": "RAD_VBG", "missile_id": null}));
-        feed(json!({"type": "track-confirmed", "latency_s": 2.5}));
-        feed(json!({"type": "track-confirmed"}));
-        feed(json!({"type": "engagement-ordered"}));
-        feed(json!({"type": "interceptor-launched", "battery_call_sign": "BAT_LA"}));
-        feed(json!({"type": "interceptor-launched"}));
-        feed(json!({"type": "intercept", "kill": true}));
-        feed(json!({"type": "intercept", "kill": false}));
-        feed(json!({"type": "something-new", "kill": true}));
+        let detection = |track: Option<u32>| EventKind::Detection {
+            radar: RadarId(0),
+            radar_id: "RAD_VBG".into(),
+            missile_id: track.map(TrackId),
+            truth: None,
+            snr: 20.0,
+            lat: 34.0,
+            lon: -120.0,
+            alt_m: 1e5,
+            range_m: 2e5,
+            azimuth_deg: 10.0,
+            elevation_deg: 20.0,
+        };
+        let confirmed = |latency_s: f64| EventKind::TrackConfirmed {
+            track: TrackId(3),
+            first_detection_s: 1.0,
+            latency_s,
+            radars: vec![RadarId(0)],
+            at: None,
+            alt_m: None,
+        };
+        let launched = |call_sign: &str| EventKind::InterceptorLaunched {
+            interceptor: InterceptorId(1),
+            battery: BatteryId(0),
+            battery_call_sign: call_sign.into(),
+            kind: InterceptorKind::ALL[0],
+            missile_id: TrackId(3),
+            rounds_left: 3,
+        };
+        let intercept = |kill: bool| EventKind::Intercept {
+            interceptor: InterceptorId(1),
+            battery: BatteryId(0),
+            battery_call_sign: "BAT_LA".into(),
+            missile_id: TrackId(3),
+            target: None,
+            kill,
+            outcome: if kill {
+                InterceptOutcome::Kill
+            } else {
+                InterceptOutcome::Miss
+            },
+            handover_error_m: None,
+            miss_m: 1.0,
+            pk: 0.8,
+            alt_m: 2e4,
+            at: GeoPoint::new(34.0, -118.0),
+            blast_ts: 10.0,
+            blast_radius: 10.0,
+        };
+        feed(detection(Some(3)));
+        feed(detection(None));
+        feed(confirmed(2.5));
+        feed(confirmed(f64::NAN));
+        feed(EventKind::EngagementOrdered {
+            missile_id: TrackId(3),
+            battery: BatteryId(0),
+            battery_call_sign: "BAT_LA".into(),
+            fire_ts: 5.0,
+            blast_radius: 10.0,
+            rounds: 2,
+            mode: sim_core::engagement::wta::FireMode::Salvo,
+            pk: 0.8,
+            pk_engagement: 0.96,
+            intercept_s: 60.0,
+            impact_s: 200.0,
+            impact_at: GeoPoint::new(34.0, -118.0),
+            asset: None,
+            alternatives: Vec::new(),
+            unused: Vec::new(),
+        });
+        feed(launched("BAT_LA"));
+        feed(launched("BAT_SD"));
+        feed(launched("BAT_SD"));
+        feed(intercept(true));
+        feed(intercept(false));
+        feed(EventKind::RadarRemoved { radar: RadarId(0) });
         let text = metrics.encode().unwrap();
         for line in [
             r#"radar_detections_total{radar="RAD_VBG"} 2"#,
             "track_updates_total 1",
             "correlation_latency_seconds_count 1",
             "correlation_latency_seconds_sum 2.5",
+            r#"correlation_latency_seconds_bucket{le="2"} 0"#,
+            r#"correlation_latency_seconds_bucket{le="3"} 1"#,
             "intercepts_ordered_total 1",
             r#"battery_fires_total{battery="BAT_LA"} 1"#,
-            r#"battery_fires_total{battery="unknown"} 1"#,
+            r#"battery_fires_total{battery="BAT_SD"} 2"#,
             "intercepts_success_total 1",
             "nats_buffer_events 0",
             "db_buffer_events 0",

@@ -408,10 +408,6 @@ fn refusal(state: &AppState, room: &str, outcome: LaunchOutcome) -> ApiError {
 /// 400 for bad coordinates, 422 with the figures for a target the missile cannot reach.
 fn targeting_error(err: TargetingError) -> ApiError {
     let message = err.to_string();
-    #[allow(
-        unreachable_patterns,
-        reason = "TargetingError may gain variants; they get no extra figures"
-    )]
     let figures = match &err {
         TargetingError::InvalidInput { .. } => {
             return ApiError::BadRequest {
@@ -439,7 +435,7 @@ fn targeting_error(err: TargetingError) -> ApiError {
             "reach_min_km": reach_min_m / 1000.0,
             "reach_max_km": reach_max_m / 1000.0,
         }),
-        _ => json!({}),
+        TargetingError::NotConverged { .. } => json!({}),
     };
     let mut details = figures;
     if let Value::Object(map) = &mut details {

@@ -36,15 +36,37 @@ fn the_dashboard_queries_only_exported_metrics() {
     // Labelled families export nothing until they have a series: give each one.
     let metrics = relay_server::Metrics::new();
     metrics.observe_request(&axum::http::Method::GET, "/healthz", 200, 0.001);
-    for payload in [
-        serde_json::json!({"type": "detection", "radar_id": "RAD_VBG", "missile_id": 1}),
-        serde_json::json!({"type": "interceptor-launched", "battery_call_sign": "BAT_LA"}),
+    use sim_core::engine::defense::{BatteryId, InterceptorId};
+    use sim_core::engine::{Event, EventKind};
+    use sim_core::tracking::TrackId;
+    for kind in [
+        EventKind::Detection {
+            radar: sim_core::radar::RadarId(0),
+            radar_id: "RAD_VBG".into(),
+            missile_id: Some(TrackId(1)),
+            truth: None,
+            snr: 20.0,
+            lat: 34.0,
+            lon: -120.0,
+            alt_m: 1e5,
+            range_m: 2e5,
+            azimuth_deg: 10.0,
+            elevation_deg: 20.0,
+        },
+        EventKind::InterceptorLaunched {
+            interceptor: InterceptorId(0),
+            battery: BatteryId(0),
+            battery_call_sign: "BAT_LA".into(),
+            kind: sim_core::interceptor::InterceptorKind::ALL[0],
+            missile_id: TrackId(1),
+            rounds_left: 3,
+        },
     ] {
-        metrics
-            .events()
-            .observe(&relay_server::bus::BusEvent::from_payload(
-                "r", "0", 0, 0, payload,
-            ));
+        metrics.events().observe(&Event {
+            tick: 0,
+            time_s: 0.0,
+            kind,
+        });
     }
     metrics.rooms().refuse("malformed");
     metrics.nats().error("publish");

@@ -79,16 +79,12 @@ fn launch() -> Command {
     })
 }
 
-/// The launch inside a command (the engine gains other commands; these tests send launches).
-#[allow(
-    unreachable_patterns,
-    reason = "Command gains variants as the engine grows"
-)]
+/// The launch inside a command (these tests send launches).
 fn launch_of(command: &Command) -> &LaunchCommand {
-    match command {
-        Command::Launch(l) => l,
-        other => panic!("not a launch: {other:?}"),
-    }
+    let Command::Launch(l) = command else {
+        panic!("not a launch: {command:?}");
+    };
+    l
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 // view around the right points, and no request ever leaves 127.0.0.1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { startRelay, launchBrowser, openPage, recordResults, DIST_DIR } from './harness.mjs';
@@ -48,19 +48,45 @@ async function waitForViewChange(page, before) {
   await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
 }
 
-before(async () => {
-  relay = await startRelay();
-  chrome = await launchBrowser();
-  session = await openPage(chrome.browser);
+/** The goal for everything the page fetches before its first map, gzipped (issue 16). */
+const FIRST_LOAD_BUDGET_BYTES = 400 * 1000;
+/**
+ * What the first load may weigh today: the measured 779 kB (wasm-opt -Oz, no names section)
+ * plus about 3%. A regression guard until the budget above is met (a `todo` test below).
+ */
+const FIRST_LOAD_CEILING_BYTES = 800 * 1000;
+/** The first map must be drawn this soon after navigation starts, on loopback. */
+const FIRST_MAP_BUDGET_MS = 500;
+
+/**
+ * Opens the app in `session` and waits for its first map; returns the mark's time from
+ * navigation start and the paths of the same-origin resources fetched before it (the
+ * document first).
+ */
+async function openToFirstMap(session) {
   const t0 = Date.now();
   await session.page.goto(relay.url, { waitUntil: 'load' });
   await session.page.waitForFunction(
     (mark) => performance.getEntriesByName(mark).length > 0, 'mdsim:first-map', { timeout: 30_000 });
   const wall = Date.now() - t0;
-  const firstMapMs = await session.page.evaluate(
-    (mark) => performance.getEntriesByName(mark)[0].startTime, 'mdsim:first-map');
-  recordResults({ first_map_ms: Math.round(firstMapMs), first_map_wall_ms: wall });
-  console.log(`time from navigation to first drawn map: ${firstMapMs.toFixed(0)} ms`);
+  return session.page.evaluate((mark) => {
+    const at = performance.getEntriesByName(mark)[0].startTime;
+    const before = performance.getEntriesByType('resource')
+      .filter((e) => e.startTime <= at)
+      .map((e) => new URL(e.name).pathname);
+    return { at, before: [new URL(location.href).pathname, ...before] };
+  }, 'mdsim:first-map').then((r) => ({ ...r, wall }));
+}
+
+let firstLoad;
+
+before(async () => {
+  relay = await startRelay();
+  chrome = await launchBrowser();
+  session = await openPage(chrome.browser);
+  firstLoad = await openToFirstMap(session);
+  recordResults({ first_map_ms: Math.round(firstLoad.at), first_map_wall_ms: firstLoad.wall });
+  console.log(`time from navigation to first drawn map: ${firstLoad.at.toFixed(0)} ms`);
 });
 
 after(async () => {
@@ -242,5 +268,56 @@ test('the page makes no request beyond 127.0.0.1, logs no error, and stays small
   }
   recordResults({ bundle: sizes });
   console.log('bundle sizes (bytes):', JSON.stringify(sizes));
-  assert.ok(sizes.wasm.gzip < 1_500_000, `wasm is ${sizes.wasm.gzip} bytes gzipped`);
+
+  // The first load: every file the page fetched before its first map, gzipped as the relay
+  // serves it (`/` is index.html).
+  const first = {};
+  for (const path of firstLoad.before) {
+    const file = path === '/' ? 'index.html' : path.replace(/^\//, '');
+    assert.ok(existsSync(join(DIST_DIR, file)), `fetched before the first map but not in dist: ${path}`);
+    first[file] = gzipSync(readFileSync(join(DIST_DIR, file)), { level: 9 }).length;
+  }
+  const firstTotal = Object.values(first).reduce((a, b) => a + b, 0);
+  recordResults({ first_load_gzip: firstTotal, first_load_files: first });
+  console.log(`first load, gzipped: ${firstTotal} bytes`, JSON.stringify(first));
+  assert.ok(Object.keys(first).some((f) => f.endsWith('.wasm')), JSON.stringify(first));
+  assert.ok(firstTotal <= FIRST_LOAD_CEILING_BYTES,
+    `the first load is ${firstTotal} bytes gzipped, over ${FIRST_LOAD_CEILING_BYTES}: ${JSON.stringify(first)}`);
+  firstLoadBytes = firstTotal;
+  // The Monte Carlo worker is loaded only when Monte Carlo starts (montecarlo.test.mjs).
+  const worker = requests.filter((u) => /mc-worker/.test(new URL(u).pathname));
+  assert.deepEqual(worker, [], 'the map page requested the Monte Carlo worker');
+  // The shipped wasm carries no function names (wasm-opt drops the section).
+  for (const f of files.filter((f) => f.endsWith('.wasm'))) {
+    const module = new WebAssembly.Module(readFileSync(join(DIST_DIR, f)));
+    assert.deepEqual(WebAssembly.Module.customSections(module, 'name'), [], `${f} ships its names section`);
+  }
+});
+
+let firstLoadBytes;
+
+test('the first load is at most 400 kB gzipped', {
+  todo: 'issue 16: the one wasm holds the whole app (UI, simulation, rooms, share); meeting this needs it split',
+}, () => {
+  assert.ok(firstLoadBytes !== undefined, 'measured by the test above');
+  assert.ok(firstLoadBytes <= FIRST_LOAD_BUDGET_BYTES,
+    `the first load is ${firstLoadBytes} bytes gzipped, over ${FIRST_LOAD_BUDGET_BYTES}`);
+});
+
+test('the first map is drawn within 500 ms of navigation on loopback', async () => {
+  // The best of up to three cold loads (a fresh context each: nothing cached), so that one
+  // load slowed by a busy machine does not fail the test while a slow app still does.
+  const times = [firstLoad.at];
+  while (Math.min(...times) > FIRST_MAP_BUDGET_MS && times.length < 3) {
+    const other = await openPage(chrome.browser);
+    try {
+      times.push((await openToFirstMap(other)).at);
+    } finally {
+      await other.context.close();
+    }
+  }
+  const best = Math.min(...times);
+  recordResults({ first_map_best_ms: Math.round(best) });
+  assert.ok(best <= FIRST_MAP_BUDGET_MS,
+    `first map after ${times.map((t) => t.toFixed(0)).join(', ')} ms (budget ${FIRST_MAP_BUDGET_MS} ms)`);
 });

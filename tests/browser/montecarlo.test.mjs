@@ -57,7 +57,13 @@ test('20 seeds of the SoCal preset in the worker: progress, responsive page, nat
     new MutationObserver(() => window.__mcProgressSeen.push(Number(bar.dataset.done)))
       .observe(bar, { attributes: true, attributeFilter: ['data-done'] });
   });
+  // The worker (its loader, glue and wasm) is not part of the first load: nothing of it was
+  // requested while the page opened, chose a preset and opened the panel.
+  const early = session.requests.filter((u) => /mc-worker/.test(new URL(u).pathname));
+  assert.deepEqual(early, [], 'the worker was requested before Monte Carlo started');
   await page.click('#mc-run');
+  await page.waitForFunction(() => performance.getEntriesByType('resource')
+    .some((e) => new URL(e.name).pathname.endsWith('/mc-worker_loader.js')), null, { timeout: 30_000 });
 
   // While the worker runs: frame intervals in the page, clicks answered, progress values seen.
   const seen = new Set();

@@ -20,7 +20,6 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use sim_core::MissileId;
-use sim_core::earth::GeoPoint as SimPoint;
 use sim_core::engagement::wta::{AlternativeStatus, FireMode};
 use sim_core::engine::Command;
 use sim_core::engine::defense::{Asset, AssetId, BatteryId, BatteryUnit, InterceptorId};
@@ -71,7 +70,7 @@ pub struct DefenseDrag {
     /// What is dragged.
     pub item: DefenseSel,
     /// Where it would go now.
-    pub to: SimPoint,
+    pub to: GeoPoint,
     /// Where the press started (screen).
     pub from_px: ScreenPoint,
     /// Whether the pointer moved beyond the click threshold.
@@ -149,7 +148,7 @@ impl SimCtx {
     /// A click with a defence tool on: places a battery or an asset at `at` and selects it.
     pub fn place_defense(&self, at: GeoPoint) {
         let ui = self.defense;
-        let point = SimPoint::new(at.lat_deg, at.lon_deg);
+        let point = at;
         let (nb, na) = ui.placed.get_untracked();
         let result = match ui.tool.get_untracked() {
             DefenseTool::Off => return,
@@ -241,7 +240,7 @@ impl SimCtx {
                     d.moved = true;
                 }
                 if d.moved {
-                    d.to = SimPoint::new(g.lat_deg, g.lon_deg);
+                    d.to = g;
                 }
             }
         });
@@ -806,7 +805,7 @@ struct BatteryDraw {
     id: BatteryId,
     call_sign: String,
     kind: InterceptorKind,
-    position: SimPoint,
+    position: GeoPoint,
     rounds: u32,
     initial: u32,
     footprint: EngagementFootprint,
@@ -819,11 +818,11 @@ struct BatteryDraw {
 struct FlyDraw {
     id: InterceptorId,
     call_sign: String,
-    path: Vec<SimPoint>,
+    path: Vec<GeoPoint>,
     /// Where it is now, if in flight.
-    now: Option<SimPoint>,
+    now: Option<GeoPoint>,
     /// How it ended: kill, place, miss distance.
-    end: Option<(bool, SimPoint, f64)>,
+    end: Option<(bool, GeoPoint, f64)>,
 }
 
 /// Each battery's footprint and rounds left, each defended asset, the interceptors with their
@@ -894,7 +893,7 @@ pub fn DefenseOverlay(
                         *r,
                     )
                 })
-                .collect::<Vec<(AssetId, String, SimPoint, f64, Vec<SimPoint>, f64)>>()
+                .collect::<Vec<(AssetId, String, GeoPoint, f64, Vec<GeoPoint>, f64)>>()
         })
     });
     let live = Memo::new(move |_| {
@@ -912,17 +911,17 @@ pub fn DefenseOverlay(
             let flys: Vec<FlyDraw> = shown[skip..]
                 .iter()
                 .map(|f| {
-                    let mut path: Vec<SimPoint> = f
+                    let mut path: Vec<GeoPoint> = f
                         .upto(tick)
                         .iter()
-                        .map(|q| SimPoint::new(q.lat_deg, q.lon_deg))
+                        .map(|q| GeoPoint::new(q.lat_deg, q.lon_deg))
                         .collect();
                     let here = now
                         .iter()
                         .find(|v| v.id == f.interceptor)
-                        .map(|v| SimPoint::new(v.lat_deg, v.lon_deg));
+                        .map(|v| GeoPoint::new(v.lat_deg, v.lon_deg));
                     if let (Some(h), Some(last)) = (here, path.last().copied()) {
-                        path.push(SimPoint::new(
+                        path.push(GeoPoint::new(
                             h.lat_deg,
                             last.lon_deg + crate::view::wrap_lon(h.lon_deg - last.lon_deg),
                         ));
@@ -936,7 +935,7 @@ pub fn DefenseOverlay(
                     }
                 })
                 .collect();
-            let hits: Vec<(MissileId, SimPoint)> = p
+            let hits: Vec<(MissileId, GeoPoint)> = p
                 .lines()
                 .iter()
                 .filter(|l| l.kind == "asset-hit")
@@ -948,12 +947,7 @@ pub fn DefenseOverlay(
     move || {
         let v = view.get();
         let selected = ui.selected.get();
-        let px = |p: &SimPoint| {
-            v.project(GeoPoint {
-                lat_deg: p.lat_deg,
-                lon_deg: p.lon_deg,
-            })
-        };
+        let px = |p: &GeoPoint| v.project(*p);
         let sel_battery = |name: &str| selected == Some(DefenseSel::Battery(name.to_string()));
         let sel_asset = |name: &str| selected == Some(DefenseSel::Asset(name.to_string()));
         let bats = batteries.with(|list| {

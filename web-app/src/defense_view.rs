@@ -27,7 +27,6 @@
 //! one-sentence error, never a panic.
 
 use sim_core::Simulation;
-use sim_core::earth::GeoPoint as SimPoint;
 use sim_core::engagement::assets::DefendedAsset;
 use sim_core::engagement::envelope::FlyoutModel;
 use sim_core::engagement::wta::{AlternativeStatus, Doctrine, FireMode};
@@ -85,9 +84,9 @@ pub struct EngagementFootprint {
     /// The altitude band the ranges refer to (m).
     pub band_m: (f64, f64),
     /// Closed outline of `engage_m` around the battery (longitudes unwrapped).
-    pub engage_outline: Vec<SimPoint>,
+    pub engage_outline: Vec<GeoPoint>,
     /// Closed outline of `envelope_m` (empty when it equals `engage_m`).
-    pub envelope_outline: Vec<SimPoint>,
+    pub envelope_outline: Vec<GeoPoint>,
 }
 
 /// Slant range an interceptor of `kind` covers in `time_s` by the engine's fly-out model (m):
@@ -113,7 +112,7 @@ pub fn flyout_range_m(kind: InterceptorKind, time_s: f64) -> f64 {
 }
 
 /// The engagement footprint of a battery of `kind` at `at` on a sphere of radius `r_m`.
-pub fn engagement_footprint(kind: InterceptorKind, at: &SimPoint, r_m: f64) -> EngagementFootprint {
+pub fn engagement_footprint(kind: InterceptorKind, at: &GeoPoint, r_m: f64) -> EngagementFootprint {
     let p = kind.params();
     let band_m = (p.min_intercept_alt_m, p.max_intercept_alt_m);
     let planned_s = PLANNED_FLYOUT_FRACTION * p.max_flight_time_s;
@@ -227,7 +226,7 @@ pub struct FlyEnd {
     /// Pk of the end game's draw.
     pub pk: f64,
     /// Where (the interceptor at the end).
-    pub at: SimPoint,
+    pub at: GeoPoint,
     /// Altitude (m).
     pub alt_m: f64,
 }
@@ -267,7 +266,7 @@ impl FlyOut {
         self.end.as_ref().filter(|e| e.tick < tick)
     }
 
-    fn push(&mut self, tick: u64, at: SimPoint, alt_m: f64, speed_m_s: Option<f64>) {
+    fn push(&mut self, tick: u64, at: GeoPoint, alt_m: f64, speed_m_s: Option<f64>) {
         let lon_deg = match self.points.last() {
             Some(p) => p.lon_deg + crate::view::wrap_lon(at.lon_deg - p.lon_deg),
             None => at.lon_deg,
@@ -315,7 +314,7 @@ pub struct Explanation {
     /// Predicted impact time of the threat (s).
     pub impact_s: f64,
     /// Predicted impact point.
-    pub impact_at: SimPoint,
+    pub impact_at: GeoPoint,
     /// The asset threatened.
     pub asset: Option<String>,
     /// Every battery with a feasible intercept, chosen or why not.
@@ -399,7 +398,7 @@ pub fn order_text(kind: &EventKind) -> Option<String> {
 fn unused_reason(
     b: Option<&sim_core::engine::defense::BatteryUnit>,
     why: Unused,
-    impact_at: &SimPoint,
+    impact_at: &GeoPoint,
     r_m: f64,
 ) -> String {
     let hint = match (why, b) {
@@ -521,7 +520,7 @@ impl DefenseRecord {
                     if let Some(v) = views.iter().find(|v| v.id == *interceptor) {
                         f.push(
                             now,
-                            SimPoint::new(v.lat_deg, v.lon_deg),
+                            GeoPoint::new(v.lat_deg, v.lon_deg),
                             v.alt_m,
                             Some(v.speed_m_s),
                         );
@@ -551,7 +550,27 @@ impl DefenseRecord {
                         });
                     }
                 }
-                _ => {}
+                // Not part of the fly-outs or the explanations; a new kind is judged here.
+                EventKind::Launch { .. }
+                | EventKind::LaunchRejected { .. }
+                | EventKind::StageBurnout { .. }
+                | EventKind::Burnout { .. }
+                | EventKind::Apogee { .. }
+                | EventKind::Impact { .. }
+                | EventKind::Rejected { .. }
+                | EventKind::RadarPlaced { .. }
+                | EventKind::RadarMoved { .. }
+                | EventKind::RadarRemoved { .. }
+                | EventKind::Detection { .. }
+                | EventKind::TrackConfirmed { .. }
+                | EventKind::TrackDeleted { .. }
+                | EventKind::BatteryPlaced { .. }
+                | EventKind::BatteryRemoved { .. }
+                | EventKind::AssetPlaced { .. }
+                | EventKind::AssetRemoved { .. }
+                | EventKind::DoctrineSet { .. }
+                | EventKind::KillAssessment { .. }
+                | EventKind::AssetHit { .. } => {}
             }
         }
         if now.is_multiple_of(FLYOUT_EVERY_TICKS) && !d.interceptors.is_empty() {
@@ -562,7 +581,7 @@ impl DefenseRecord {
                 {
                     f.push(
                         now,
-                        SimPoint::new(v.lat_deg, v.lon_deg),
+                        GeoPoint::new(v.lat_deg, v.lon_deg),
                         v.alt_m,
                         Some(v.speed_m_s),
                     );
@@ -637,14 +656,11 @@ pub fn nearest<T: Copy>(
     view: &Viewport,
     at: ScreenPoint,
     radius_px: f64,
-    items: impl IntoIterator<Item = (T, SimPoint)>,
+    items: impl IntoIterator<Item = (T, GeoPoint)>,
 ) -> Option<T> {
     let mut best: Option<(f64, T)> = None;
     for (id, p) in items {
-        let Some(s) = view.project_visible(GeoPoint {
-            lat_deg: p.lat_deg,
-            lon_deg: p.lon_deg,
-        }) else {
+        let Some(s) = view.project_visible(p) else {
             continue; // Behind the globe: not pickable.
         };
         let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
@@ -694,7 +710,7 @@ pub fn interceptor_near(
 ) -> Option<InterceptorId> {
     let items = interceptor_views(sim)
         .into_iter()
-        .map(|v| (v.id, SimPoint::new(v.lat_deg, v.lon_deg)));
+        .map(|v| (v.id, GeoPoint::new(v.lat_deg, v.lon_deg)));
     nearest(view, at, radius_px, items)
 }
 
@@ -736,10 +752,11 @@ pub fn flyout_near(
     let mut line: Vec<GeoPoint> = Vec::new();
     for f in &shown[skip..] {
         line.clear();
-        line.extend(f.upto(tick).iter().map(|q| GeoPoint {
-            lat_deg: q.lat_deg,
-            lon_deg: q.lon_deg,
-        }));
+        line.extend(
+            f.upto(tick)
+                .iter()
+                .map(|q| GeoPoint::new(q.lat_deg, q.lon_deg)),
+        );
         let mut pen: Option<ScreenPoint> = None;
         let mut nearest = f64::INFINITY;
         view.trace(&line, &mut |op| {
@@ -828,7 +845,7 @@ impl Default for BatteryForm {
 
 impl BatteryForm {
     /// The placement at `at`, validated as the engine will (one sentence when refused).
-    pub fn placement(&self, at: SimPoint) -> Result<BatteryPlacement, String> {
+    pub fn placement(&self, at: GeoPoint) -> Result<BatteryPlacement, String> {
         let p = BatteryPlacement {
             call_sign: self.call_sign.trim().to_string(),
             kind: self.kind,
@@ -866,7 +883,7 @@ impl Default for AssetForm {
 
 impl AssetForm {
     /// The asset at `at`, validated as the engine will (one sentence when refused).
-    pub fn asset(&self, at: SimPoint) -> Result<DefendedAsset, String> {
+    pub fn asset(&self, at: GeoPoint) -> Result<DefendedAsset, String> {
         let a = DefendedAsset {
             name: self.name.trim().to_string(),
             position: at,
@@ -918,7 +935,7 @@ mod tests {
 
     #[test]
     fn the_footprint_is_the_ground_reach_at_the_lowest_intercept_altitude() {
-        let la = SimPoint::new(34.05, -118.25);
+        let la = GeoPoint::new(34.05, -118.25);
         for kind in InterceptorKind::ALL {
             let p = kind.params();
             let f = engagement_footprint(kind, &la, R);
@@ -979,13 +996,13 @@ mod tests {
 
     #[test]
     fn a_bad_site_gives_an_empty_outline() {
-        let f = engagement_footprint(InterceptorKind::Sm6, &SimPoint::new(f64::NAN, 0.0), R);
+        let f = engagement_footprint(InterceptorKind::Sm6, &GeoPoint::new(f64::NAN, 0.0), R);
         assert!(f.engage_outline.is_empty() && f.envelope_outline.is_empty());
     }
 
     #[test]
     fn forms_refuse_what_the_engine_refuses() {
-        let at = SimPoint::new(34.0, -118.0);
+        let at = GeoPoint::new(34.0, -118.0);
         assert!(BatteryForm::default().placement(at).is_ok());
         let bad = BatteryForm {
             launchers: 0,
@@ -1023,12 +1040,9 @@ mod tests {
             },
             100.0,
         );
-        let a = SimPoint::new(34.0, -118.0);
-        let b = SimPoint::new(34.05, -118.0); // 5 px north
-        let s = view.project(GeoPoint {
-            lat_deg: a.lat_deg,
-            lon_deg: a.lon_deg,
-        });
+        let a = GeoPoint::new(34.0, -118.0);
+        let b = GeoPoint::new(34.05, -118.0); // 5 px north
+        let s = view.project(a);
         let items = [(1, a), (2, b)];
         assert_eq!(nearest(&view, s, 10.0, items), Some(1));
         let above = ScreenPoint {
@@ -1074,7 +1088,7 @@ mod tests {
         let c = crate::event_log::Counters::of(p.lines(), p.detections());
         let impacts = c.impacts;
         assert!(c.engagements >= 1 && c.battery_fires >= 1, "{c:?}");
-        assert_eq!((c.kills, c.leakers, c.other), (1, 0, 0), "{c:?}");
+        assert_eq!((c.kills, c.leakers), (1, 0), "{c:?}");
         assert!(c.battery_fires >= c.kills + c.misses);
         // (The scenario's batteries and asset are set up before the first tick, unlogged.)
         for kind in ["engagement-ordered", "interceptor-launched", "intercept"] {
@@ -1138,17 +1152,8 @@ mod tests {
         assert!(killer.points.len() >= 3, "{:?}", killer.points);
         assert!(end.alt_m > 1_000.0 && end.alt_m < 40_000.0, "{end:?}");
         // Its kill marker is picked under the pointer once the kill is in the past.
-        let view = Viewport::whole_world(1440.0, 720.0).centered_on(
-            GeoPoint {
-                lat_deg: end.at.lat_deg,
-                lon_deg: end.at.lon_deg,
-            },
-            200.0,
-        );
-        let s = view.project(GeoPoint {
-            lat_deg: end.at.lat_deg,
-            lon_deg: end.at.lon_deg,
-        });
+        let view = Viewport::whole_world(1440.0, 720.0).centered_on(end.at, 200.0);
+        let s = view.project(end.at);
         let near = ScreenPoint {
             x: s.x + 3.0,
             y: s.y + 3.0,
@@ -1205,13 +1210,7 @@ mod tests {
 
         // The fly-out line is a target: the middle of a drawn segment picks its interceptor
         // (or its salvo partner, which flies the same way for the same order)...
-        let view = Viewport::whole_world(1440.0, 720.0).centered_on(
-            GeoPoint {
-                lat_deg: site.lat_deg,
-                lon_deg: site.lon_deg,
-            },
-            100.0,
-        );
+        let view = Viewport::whole_world(1440.0, 720.0).centered_on(site, 100.0);
         let k = killer.points.len() / 2;
         let (a, b) = (killer.points[k - 1], killer.points[k]);
         let mid = view.project(GeoPoint {
@@ -1234,10 +1233,7 @@ mod tests {
             y: mid.y - 200.0,
         };
         assert_eq!(pick(away), None);
-        let at_site = view.project(GeoPoint {
-            lat_deg: site.lat_deg,
-            lon_deg: site.lon_deg,
-        });
+        let at_site = view.project(site);
         assert_eq!(pick(at_site), None);
 
         // Back while it flies: its state now ends the series, at the current tick.

@@ -1,18 +1,15 @@
 //! The event log: one readable line per simulation event, with the place it happened (so a
 //! click can centre the map on it), and the counters shown above the log.
 //!
-//! `sim_core::EventKind` grows while this app is written (radar detections, tracks, ...): the
-//! kinds known here get a tailored sentence, any other kind is shown generically from its serde
-//! JSON (`type` and fields), and its place is looked for under the usual field names. So a new
-//! event kind never breaks the build or the display.
+//! Every `sim_core::EventKind` is named in [`LogLine::from_event`] and in [`Tally::of`], with no
+//! wildcard arm: a new event kind does not compile until it has its sentence and a decision on
+//! which counter it feeds.
 
 use serde_json::Value;
 use sim_core::earth::GeoPoint;
+use sim_core::engine::defense::KillAssessment;
 use sim_core::engine::{Event, EventKind};
 use sim_core::{MissileId, Simulation};
-
-/// Longest generic description kept (characters).
-const MAX_GENERIC_CHARS: usize = 160;
 
 /// One line of the event log.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,15 +29,72 @@ pub struct LogLine {
     /// A figure the counters add up: the correlation latency of a confirmed track (s); for an
     /// intercept, 1 for a kill and 0 for a miss.
     pub value: Option<f64>,
+    /// The counter it feeds.
+    pub tally: Tally,
+}
+
+/// Which of the [`Counters`] an event feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tally {
+    /// None: the event is logged, not counted.
+    None,
+    /// A missile launched.
+    Launch,
+    /// A launch command refused.
+    LaunchRejected,
+    /// A missile on the ground.
+    Impact,
+    /// A track confirmed (with its latency as the line's value).
+    TrackConfirmed,
+    /// A track dropped.
+    TrackDeleted,
+    /// An engagement ordered.
+    Engagement,
+    /// An interceptor launched.
+    BatteryFire,
+    /// An interceptor killed its target.
+    Kill,
+    /// An interceptor ended without a kill.
+    Miss,
+    /// A leaker hit a defended asset.
+    Leaker,
+}
+
+impl Tally {
+    /// The counter `kind` feeds.
+    pub fn of(kind: &EventKind) -> Tally {
+        match kind {
+            EventKind::Launch { .. } => Tally::Launch,
+            EventKind::LaunchRejected { .. } => Tally::LaunchRejected,
+            EventKind::Impact { .. } => Tally::Impact,
+            EventKind::TrackConfirmed { .. } => Tally::TrackConfirmed,
+            EventKind::TrackDeleted { .. } => Tally::TrackDeleted,
+            EventKind::EngagementOrdered { .. } => Tally::Engagement,
+            EventKind::InterceptorLaunched { .. } => Tally::BatteryFire,
+            EventKind::Intercept { kill: true, .. } => Tally::Kill,
+            EventKind::Intercept { kill: false, .. } => Tally::Miss,
+            EventKind::AssetHit { .. } => Tally::Leaker,
+            EventKind::StageBurnout { .. }
+            | EventKind::Burnout { .. }
+            | EventKind::Apogee { .. }
+            | EventKind::Detection { .. }
+            | EventKind::Rejected { .. }
+            | EventKind::RadarPlaced { .. }
+            | EventKind::RadarMoved { .. }
+            | EventKind::RadarRemoved { .. }
+            | EventKind::BatteryPlaced { .. }
+            | EventKind::BatteryRemoved { .. }
+            | EventKind::AssetPlaced { .. }
+            | EventKind::AssetRemoved { .. }
+            | EventKind::DoctrineSet { .. }
+            | EventKind::KillAssessment { .. } => Tally::None,
+        }
+    }
 }
 
 impl LogLine {
     /// Describes `event`; `sim` is the state right after the event's tick, used to place
     /// events that carry no position of their own (a stage burnout: where its missile is).
-    #[allow(
-        unreachable_patterns,
-        reason = "EventKind gains variants in other branches"
-    )]
     pub fn from_event(event: &Event, sim: &Simulation) -> LogLine {
         let json = serde_json::to_value(&event.kind).unwrap_or(Value::Null);
         let kind = json
@@ -60,9 +114,8 @@ impl LogLine {
             place,
             missile,
             value: None,
+            tally: Tally::of(&event.kind),
         };
-        // The engine's event kinds grow in parallel with this app (radar detections, tracks):
-        // the wildcard arm keeps this compiling when they do, and shows them generically.
         match &event.kind {
             EventKind::Launch {
                 missile,
@@ -351,15 +404,23 @@ impl LogLine {
                 where_is(*missile),
                 Some(*missile),
             ),
-            _ => {
-                let missile = json
-                    .get("missile")
-                    .and_then(Value::as_u64)
-                    .and_then(|m| u32::try_from(m).ok())
-                    .map(MissileId);
-                let place = place_in_json(&json).or_else(|| missile.and_then(where_is));
-                line(generic_text(&json), place, missile)
-            }
+            EventKind::KillAssessment {
+                missile_id,
+                intercept_s,
+                assessment,
+            } => line(
+                format!(
+                    "kill assessment of track {missile_id} (intercept at {intercept_s:.0} s): {}",
+                    match assessment {
+                        KillAssessment::Killed => "killed",
+                        KillAssessment::Survivor => "survived, may be engaged again",
+                        KillAssessment::Unassessed =>
+                            "not seen by any sensor, treated as a survivor",
+                    }
+                ),
+                None,
+                None,
+            ),
         }
     }
 }
@@ -372,50 +433,6 @@ fn km(m: f64) -> String {
     } else {
         format!("{k:.0}")
     }
-}
-
-/// `type: key=value, ...` from an event's JSON, bounded in length.
-fn generic_text(json: &Value) -> String {
-    let kind = json.get("type").and_then(Value::as_str).unwrap_or("event");
-    let mut text = kind.replace('-', " ");
-    if let Some(map) = json.as_object() {
-        let fields: Vec<String> = map
-            .iter()
-            .filter(|(k, _)| k.as_str() != "type")
-            .map(|(k, v)| match v {
-                Value::Number(n) => match n.as_f64() {
-                    Some(x) if x.fract() != 0.0 => format!("{k}={x:.2}"),
-                    _ => format!("{k}={n}"),
-                },
-                Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect();
-        if !fields.is_empty() {
-            text.push_str(": ");
-            text.push_str(&fields.join(", "));
-        }
-    }
-    if text.chars().count() > MAX_GENERIC_CHARS {
-        text = text.chars().take(MAX_GENERIC_CHARS - 1).collect();
-        text.push('\u{2026}');
-    }
-    text
-}
-
-/// A place in an event of unknown kind: an `at`, `point`, `from` or `position` object with
-/// `lat_deg`/`lon_deg`, or top-level `lat_deg`/`lon_deg` or `lat`/`lon` numbers.
-pub fn place_in_json(json: &Value) -> Option<GeoPoint> {
-    let pair = |v: &Value, lat: &str, lon: &str| {
-        let p = GeoPoint::new(v.get(lat)?.as_f64()?, v.get(lon)?.as_f64()?);
-        p.validate().ok().map(|()| p)
-    };
-    ["at", "point", "position", "from"]
-        .iter()
-        .filter_map(|k| json.get(*k))
-        .find_map(|v| pair(v, "lat_deg", "lon_deg"))
-        .or_else(|| pair(json, "lat_deg", "lon_deg"))
-        .or_else(|| pair(json, "lat", "lon"))
 }
 
 /// The counters shown above the log.
@@ -445,8 +462,6 @@ pub struct Counters {
     pub misses: usize,
     /// Missiles that hit a defended asset.
     pub leakers: usize,
-    /// Events of kinds this app does not know yet.
-    pub other: usize,
 }
 
 impl Counters {
@@ -458,24 +473,21 @@ impl Counters {
             ..Counters::default()
         };
         for l in lines {
-            match l.kind.as_str() {
-                "launch" => c.launches += 1,
-                "launch-rejected" => c.rejected += 1,
-                "impact" => c.impacts += 1,
-                "track-confirmed" => {
+            match l.tally {
+                Tally::Launch => c.launches += 1,
+                Tally::LaunchRejected => c.rejected += 1,
+                Tally::Impact => c.impacts += 1,
+                Tally::TrackConfirmed => {
                     c.confirmed += 1;
                     c.latency_sum_s += l.value.unwrap_or(0.0);
                 }
-                "track-deleted" => c.deleted += 1,
-                "engagement-ordered" => c.engagements += 1,
-                "interceptor-launched" => c.battery_fires += 1,
-                "intercept" if l.value == Some(1.0) => c.kills += 1,
-                "intercept" => c.misses += 1,
-                "asset-hit" => c.leakers += 1,
-                "stage-burnout" | "burnout" | "apogee" | "detection" | "radar-placed"
-                | "radar-moved" | "radar-removed" | "rejected" | "battery-placed"
-                | "battery-removed" | "asset-placed" | "asset-removed" | "doctrine-set" => {}
-                _ => c.other += 1,
+                Tally::TrackDeleted => c.deleted += 1,
+                Tally::Engagement => c.engagements += 1,
+                Tally::BatteryFire => c.battery_fires += 1,
+                Tally::Kill => c.kills += 1,
+                Tally::Miss => c.misses += 1,
+                Tally::Leaker => c.leakers += 1,
+                Tally::None => {}
             }
         }
         c
@@ -495,31 +507,7 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use sim_core::engine::Scenario;
-
-    #[test]
-    fn places_of_unknown_events_are_found_under_usual_names() {
-        let p = |v: Value| place_in_json(&v).map(|g| (g.lat_deg, g.lon_deg));
-        assert_eq!(
-            p(json!({"type": "detection", "at": {"lat_deg": 34.0, "lon_deg": -120.0}})),
-            Some((34.0, -120.0))
-        );
-        assert_eq!(
-            p(json!({"type": "detection", "radar_id": "RAD_VBG", "lat": 34.7, "lon": -120.6})),
-            Some((34.7, -120.6))
-        );
-        assert_eq!(p(json!({"type": "x", "lat": 95.0, "lon": 0.0})), None);
-        assert_eq!(p(json!({"type": "x", "snr": 12.0})), None);
-    }
-
-    #[test]
-    fn generic_text_names_the_type_and_fields_and_is_bounded() {
-        let t = generic_text(&json!({"type": "track-confirmed", "track": 4, "snr": 13.25}));
-        assert_eq!(t, "track confirmed: snr=13.25, track=4");
-        let long = generic_text(&json!({"type": "x", "blob": "y".repeat(1000)}));
-        assert_eq!(long.chars().count(), MAX_GENERIC_CHARS);
-    }
 
     #[test]
     fn a_flight_logs_launch_burnout_apogee_impact_with_places() {
@@ -555,7 +543,7 @@ mod tests {
             refused.text
         );
         let c = Counters::of(&lines, 0);
-        assert_eq!((c.launches, c.rejected, c.impacts, c.other), (3, 1, 3, 0));
+        assert_eq!((c.launches, c.rejected, c.impacts), (3, 1, 3));
         assert_eq!(c.in_flight(), 0);
     }
 }

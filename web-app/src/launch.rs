@@ -210,14 +210,7 @@ pub fn svg_path(view: &crate::view::Viewport, points: &[GeoPoint]) -> String {
     use crate::view::PenOp;
     use std::fmt::Write as _;
     let mut d = String::new();
-    let points: Vec<crate::view::GeoPoint> = points
-        .iter()
-        .map(|p| crate::view::GeoPoint {
-            lat_deg: p.lat_deg,
-            lon_deg: p.lon_deg,
-        })
-        .collect();
-    view.trace(&points, &mut |op| {
+    view.trace(points, &mut |op| {
         let (c, s) = match op {
             PenOp::MoveTo(s) => ('M', s),
             PenOp::LineTo(s) => ('L', s),
@@ -247,17 +240,11 @@ pub fn svg_area(
     if view.projection != crate::view::Projection::Globe {
         return svg_path(view, points);
     }
-    let ring: Vec<crate::view::GeoPoint> = points
-        .iter()
-        .map(|p| crate::view::GeoPoint {
-            lat_deg: p.lat_deg,
-            lon_deg: p.lon_deg,
-        })
-        .collect();
+    let ring = points;
     let centre_inside = inside(&GeoPoint::new(view.center_lat_deg, view.center_lon_deg));
     let mut out = Vec::new();
     let mut d = String::new();
-    let winding = view.globe_ring(&ring, &mut out);
+    let winding = view.globe_ring(ring, &mut out);
     if let Some((first, rest)) = out.split_first() {
         let _ = write!(d, "M{:.1} {:.1}", first.x, first.y);
         for p in rest {
@@ -577,7 +564,6 @@ mod tests {
                         continue;
                     }
                     let g = view.unproject(s).expect("on the disc");
-                    let g = GeoPoint::new(g.lat_deg, g.lon_deg);
                     if !clear(&g) {
                         continue;
                     }

@@ -19,7 +19,6 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use sim_core::earth::GeoPoint as SimPoint;
 use sim_core::protocol::ALLOWED_SPEEDS;
 use sim_core::{MissileId, MissileKind};
 
@@ -534,13 +533,7 @@ pub fn LaunchPanel(
             (true, LaunchStage::PickSite) => "Click the launch site.".to_string(),
             (true, LaunchStage::PickTarget { site }) => format!(
                 "From {}: click the target (Esc: new site).",
-                format_geo(
-                    GeoPoint {
-                        lat_deg: site.lat_deg,
-                        lon_deg: site.lon_deg
-                    },
-                    2
-                )
+                format_geo(site, 2)
             ),
         }
     };
@@ -940,10 +933,7 @@ fn log_row(l: LogLine, view: RwSignal<Viewport>, ctx: SimCtx) -> impl IntoView {
                 on:click=move |_| {
                     ctx.explain_line(&line);
                     if let Some(p) = place {
-                        let at = GeoPoint {
-                            lat_deg: p.lat_deg,
-                            lon_deg: p.lon_deg,
-                        };
+                        let at = p;
                         view.update(|v| *v = v.centered_on(at, 6.0));
                     }
                 }
@@ -1143,10 +1133,7 @@ pub fn LaunchOverlay(
             r.as_ref().map(|(site, max, pts, radius)| {
                 // Behind the globe the site marker is moved far off screen.
                 let s = v
-                    .project_visible(GeoPoint {
-                        lat_deg: site.lat_deg,
-                        lon_deg: site.lon_deg,
-                    })
+                    .project_visible(*site)
                     .unwrap_or(ScreenPoint { x: -1e4, y: -1e4 });
                 view! {
                     <g class="launch-overlay">
@@ -1198,12 +1185,7 @@ pub fn CursorHint(
         } else {
             let g = view.get().unproject(at)?;
             let physics = ctx.read(|p| *p.sim().physics());
-            match launch::precheck(
-                t.settings.kind,
-                &site,
-                &SimPoint::new(g.lat_deg, g.lon_deg),
-                &physics,
-            ) {
+            match launch::precheck(t.settings.kind, &site, &g, &physics) {
                 Ok(d) => (
                     format!(
                         "{:.0} km · click to launch {}{}",

@@ -410,10 +410,7 @@ impl Player {
     ) -> Option<RadarId> {
         let mut best: Option<(f64, RadarId)> = None;
         for r in self.sim.radars() {
-            let Some(s) = view.project_visible(crate::view::GeoPoint {
-                lat_deg: r.site.position.lat_deg,
-                lon_deg: r.site.position.lon_deg,
-            }) else {
+            let Some(s) = view.project_visible(r.site.position) else {
                 continue; // Behind the globe.
             };
             let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
@@ -463,10 +460,8 @@ impl Player {
         let mut best: Option<(f64, MissileId)> = None;
         // A killed missile is not drawn (the defence marks its kill): it cannot be picked.
         for v in self.sim.missile_views().filter(|v| !v.killed) {
-            let Some(s) = view.project_visible(crate::view::GeoPoint {
-                lat_deg: v.lat_deg,
-                lon_deg: v.lon_deg,
-            }) else {
+            let Some(s) = view.project_visible(crate::view::GeoPoint::new(v.lat_deg, v.lon_deg))
+            else {
                 continue; // Behind the globe.
             };
             let d2 = (s.x - at.x).powi(2) + (s.y - at.y).powi(2);
@@ -964,10 +959,7 @@ mod tests {
             p.step();
         }
         let v = p.sim().missile_views().next().expect("one missile");
-        let s = view.project(crate::view::GeoPoint {
-            lat_deg: v.lat_deg,
-            lon_deg: v.lon_deg,
-        });
+        let s = view.project(crate::view::GeoPoint::new(v.lat_deg, v.lon_deg));
         let near = crate::view::ScreenPoint {
             x: s.x + 3.0,
             y: s.y - 4.0,

@@ -14,7 +14,6 @@
 //! being dragged, so panning recomputes only the SVG paths.
 
 use leptos::prelude::*;
-use sim_core::earth::GeoPoint as SimPoint;
 use sim_core::engine::Command;
 use sim_core::engine::sensing::RadarPlacement;
 use sim_core::radar::{RadarId, RadarKind, RadarSite};
@@ -37,7 +36,7 @@ pub struct Drag {
     /// Which radar.
     pub radar: RadarId,
     /// Where it would go now.
-    pub to: SimPoint,
+    pub to: GeoPoint,
     /// Where the press started (screen).
     pub from_px: ScreenPoint,
     /// Whether the pointer has moved beyond the click threshold.
@@ -118,7 +117,7 @@ impl SimCtx {
         let placement = RadarPlacement {
             call_sign: call_sign.clone(),
             kind: ui.kind.get_untracked(),
-            position: SimPoint::new(at.lat_deg, at.lon_deg),
+            position: at,
             height_m: 10.0,
             boresight_az_deg: ui.boresight_deg.get_untracked(),
             sector_half_width_deg: None,
@@ -183,7 +182,7 @@ impl SimCtx {
                 if (at.x - d.from_px.x).hypot(at.y - d.from_px.y) > DRAG_THRESHOLD_PX {
                     d.moved = true;
                 }
-                let pointer = SimPoint::new(g.lat_deg, g.lon_deg);
+                let pointer = g;
                 if d.moved && d.rotate {
                     d.boresight_deg = sim_core::earth::frames::initial_bearing_rad(&d.to, &pointer)
                         .to_degrees()
@@ -498,10 +497,7 @@ pub fn RadarOverlay(
             let items = list
                 .iter()
                 .map(|(s, f)| {
-                    let site = GeoPoint {
-                        lat_deg: s.position.lat_deg,
-                        lon_deg: s.position.lon_deg,
-                    };
+                    let site = s.position;
                     // Behind the globe the marker and its label are not drawn (moved far off).
                     let at = v.project_visible(site).unwrap_or(crate::view::ScreenPoint {
                         x: -1e4,

@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 
 use sim_core::Simulation;
+use sim_core::engagement::wta::FireMode;
 use sim_core::engine::{Command, TICK_S};
 use sim_core::protocol::{
     ALLOWED_SPEEDS, ClientMessage, ClockState, Member, Role, ServerMessage, StampedCommand,
@@ -325,15 +326,7 @@ pub fn role_name(role: Role) -> &'static str {
 
 /// A command in a few words, for the room feed.
 pub fn describe_command(command: &Command) -> String {
-    let at = |p: &sim_core::earth::GeoPoint| {
-        format_geo(
-            GeoPoint {
-                lat_deg: p.lat_deg,
-                lon_deg: p.lon_deg,
-            },
-            2,
-        )
-    };
+    let at = |p: &GeoPoint| format_geo(*p, 2);
     match command {
         Command::Launch(l) => {
             let label = l
@@ -356,14 +349,17 @@ pub fn describe_command(command: &Command) -> String {
         Command::PlaceBattery(b) => {
             format!("placed battery {} at {}", b.call_sign, at(&b.position))
         }
-        other => {
-            // Commands this feed has no words for yet are named by their wire type.
-            let kind = serde_json::to_value(other)
-                .ok()
-                .and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_string)))
-                .unwrap_or_else(|| "command".into());
-            format!("sent {kind}")
-        }
+        Command::RemoveBattery { battery } => format!("removed battery #{}", battery.0),
+        Command::PlaceAsset(a) => format!("placed asset {} at {}", a.name, at(&a.position)),
+        Command::RemoveAsset { asset } => format!("removed asset #{}", asset.0),
+        Command::SetDoctrine(d) => format!(
+            "set the doctrine to {} {}",
+            d.salvo_size,
+            match d.mode {
+                FireMode::Salvo => "round salvo",
+                FireMode::ShootLookShoot => "round shoot-look-shoot",
+            }
+        ),
     }
 }
 
@@ -755,7 +751,6 @@ impl Session {
 mod tests {
     use super::*;
     use sim_core::MissileKind;
-    use sim_core::earth::GeoPoint as SimPoint;
     use sim_core::engine::LaunchCommand;
     use sim_core::flight::PhysicsParams;
 
@@ -776,8 +771,8 @@ mod tests {
     fn launch() -> Command {
         Command::Launch(LaunchCommand {
             missile: MissileKind::ScudC,
-            from: SimPoint::new(36.5, -123.1),
-            to: SimPoint::new(34.05, -118.25),
+            from: GeoPoint::new(36.5, -123.1),
+            to: GeoPoint::new(34.05, -118.25),
             profile: Default::default(),
             label: None,
             guidance: None,

@@ -71,7 +71,16 @@ pub fn session_of(scenario: Scenario, commands: &[LoggedCommand]) -> Session {
                         l.guidance = None;
                         Command::Launch(l)
                     }
-                    other => other.clone(),
+                    // Only a launch carries something derived (its guidance) that a link
+                    // leaves out; a new command must be judged here.
+                    other @ (Command::PlaceRadar(_)
+                    | Command::MoveRadar { .. }
+                    | Command::RemoveRadar { .. }
+                    | Command::PlaceBattery(_)
+                    | Command::RemoveBattery { .. }
+                    | Command::PlaceAsset(_)
+                    | Command::RemoveAsset { .. }
+                    | Command::SetDoctrine(_)) => other.clone(),
                 },
             })
             .collect(),
@@ -99,7 +108,15 @@ pub fn restore(session: &Session) -> Player {
                 l.guidance = guidance_for(&mut solved, req, &physics);
                 Command::Launch(l)
             }
-            other => other.clone(),
+            other @ (Command::Launch(_)
+            | Command::PlaceRadar(_)
+            | Command::MoveRadar { .. }
+            | Command::RemoveRadar { .. }
+            | Command::PlaceBattery(_)
+            | Command::RemoveBattery { .. }
+            | Command::PlaceAsset(_)
+            | Command::RemoveAsset { .. }
+            | Command::SetDoctrine(_)) => other.clone(),
         };
         player.schedule(c.tick, command);
     }

@@ -199,10 +199,7 @@ impl SimLayer {
             }
             let cached = &mut self.tracks[i];
             for p in &trail.upto(tick)[cached.points..] {
-                let g = GeoPoint {
-                    lat_deg: p.lat_deg,
-                    lon_deg: p.lon_deg,
-                };
+                let g = GeoPoint::new(p.lat_deg, p.lon_deg);
                 // A segment from the track's last point, if it has one.
                 self.fresh_any |= cached.last.is_some();
                 if globe.is_some() {
@@ -276,14 +273,8 @@ impl SimLayer {
             };
             if let Some(last) = trails[i].upto(player.tick()).last() {
                 if globe {
-                    let from = GeoPoint {
-                        lat_deg: last.lat_deg,
-                        lon_deg: last.lon_deg,
-                    };
-                    let to = GeoPoint {
-                        lat_deg: v.lat_deg,
-                        lon_deg: v.lon_deg,
-                    };
+                    let from = GeoPoint::new(last.lat_deg, last.lon_deg);
+                    let to = GeoPoint::new(v.lat_deg, v.lon_deg);
                     view.trace(&[from, to], &mut pen(&live));
                     continue;
                 }
@@ -334,18 +325,9 @@ impl SimLayer {
             marks.insert((kind, (s.x * 2.0).round() as i32, (s.y * 2.0).round() as i32))
         };
         for (m, v) in sim.missiles().iter().zip(&self.views) {
-            let aim = view.project_visible(GeoPoint {
-                lat_deg: m.target.lat_deg,
-                lon_deg: m.target.lon_deg,
-            });
-            let p = view.project_visible(GeoPoint {
-                lat_deg: m.predicted.impact.lat_deg,
-                lon_deg: m.predicted.impact.lon_deg,
-            });
-            let Some(s) = view.project_visible(GeoPoint {
-                lat_deg: v.lat_deg,
-                lon_deg: v.lon_deg,
-            }) else {
+            let aim = view.project_visible(m.target);
+            let p = view.project_visible(m.predicted.impact);
+            let Some(s) = view.project_visible(GeoPoint::new(v.lat_deg, v.lon_deg)) else {
                 if let (Some(aim), false) = (aim, v.phase == Phase::Impacted)
                     && first(Mark::Aim, aim)
                 {
@@ -375,7 +357,7 @@ impl SimLayer {
             let (path, kind) = match v.phase {
                 Phase::Boost => (&boost, Mark::Boost),
                 Phase::Coast => (&coast, Mark::Coast),
-                _ => (&reentry, Mark::Reentry),
+                Phase::Reentry | Phase::Impacted => (&reentry, Mark::Reentry),
             };
             if first(kind, s) {
                 dot(path, s.x, s.y, 3.5)?;
@@ -575,14 +557,7 @@ impl SimLayer {
                     ELLIPSE_POINTS,
                 );
                 if globe {
-                    let ring: Vec<GeoPoint> = pts
-                        .iter()
-                        .chain(pts.first())
-                        .map(|p| GeoPoint {
-                            lat_deg: p.lat_deg,
-                            lon_deg: p.lon_deg,
-                        })
-                        .collect();
+                    let ring: Vec<GeoPoint> = pts.iter().chain(pts.first()).copied().collect();
                     view.trace(&ring, &mut pen(&impacts));
                     continue;
                 }

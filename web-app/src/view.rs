@@ -37,22 +37,12 @@ pub struct ScreenPoint {
     pub y: f64,
 }
 
-/// A geographic point in degrees (WGS84 latitude and longitude).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct GeoPoint {
-    /// Latitude in degrees, positive north, in `[-90, 90]`.
-    pub lat_deg: f64,
-    /// Longitude in degrees, positive east, normalised to `[-180, 180)`.
-    pub lon_deg: f64,
-}
+/// A geographic point in degrees (WGS84 latitude and longitude): sim-core's, the one type of
+/// the whole app, so the map, the panels and the engine share their points without converting.
+pub use sim_core::earth::GeoPoint;
 
-impl GeoPoint {
-    /// Los Angeles city hall, the old system's defended city (34.05N 118.25W).
-    pub const LOS_ANGELES: GeoPoint = GeoPoint {
-        lat_deg: 34.05,
-        lon_deg: -118.25,
-    };
-}
+/// Los Angeles city hall, the old system's defended city (34.05N 118.25W).
+pub const LOS_ANGELES: GeoPoint = GeoPoint::new(34.05, -118.25);
 
 /// What part of the world the map shows, and how big it is on screen.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -1437,7 +1427,7 @@ mod tests {
     #[test]
     fn los_angeles_projects_to_known_pixel_and_back() {
         let v = view();
-        let s = v.project(GeoPoint::LOS_ANGELES);
+        let s = v.project(LOS_ANGELES);
         // 720 + (-118.25 * 4) = 247; 360 - 34.05 * 4 = 223.8
         assert!(close(s.x, 247.0, 1e-9), "{s:?}");
         assert!(close(s.y, 223.8, 1e-9), "{s:?}");
@@ -1505,7 +1495,7 @@ mod tests {
     #[test]
     fn zoom_keeps_the_point_under_the_cursor() {
         let v = view();
-        let anchor = v.project(GeoPoint::LOS_ANGELES);
+        let anchor = v.project(LOS_ANGELES);
         let mut z = v;
         for factor in [1.5, 3.0, 10.0, 0.7, 100.0] {
             z = z.zoomed_at(factor, anchor);
@@ -1574,16 +1564,13 @@ mod tests {
     #[test]
     fn centring_on_a_place_puts_it_in_the_middle() {
         let v = view();
-        let c = v.centered_on(GeoPoint::LOS_ANGELES, 8.0);
-        let s = c.project(GeoPoint::LOS_ANGELES);
+        let c = v.centered_on(LOS_ANGELES, 8.0);
+        let s = c.project(LOS_ANGELES);
         assert!(close(s.x, v.width_px / 2.0, 1e-9) && close(s.y, v.height_px / 2.0, 1e-9));
         assert!(c.px_per_deg >= 8.0);
         // Already closer than asked: the zoom is kept.
         let z = v.zoomed_at(100.0, ScreenPoint { x: 0.0, y: 0.0 });
-        assert_eq!(
-            z.centered_on(GeoPoint::LOS_ANGELES, 8.0).px_per_deg,
-            z.px_per_deg
-        );
+        assert_eq!(z.centered_on(LOS_ANGELES, 8.0).px_per_deg, z.px_per_deg);
         let nonsense = GeoPoint {
             lat_deg: f64::NAN,
             lon_deg: 0.0,
@@ -1650,7 +1637,7 @@ mod tests {
 
     #[test]
     fn formats_coordinates() {
-        assert_eq!(format_geo(GeoPoint::LOS_ANGELES, 2), "34.05°N 118.25°W");
+        assert_eq!(format_geo(LOS_ANGELES, 2), "34.05°N 118.25°W");
         assert_eq!(
             format_geo(
                 GeoPoint {

@@ -172,12 +172,20 @@ fn exec(mut cmd: Command) -> Result {
     }
 }
 
-/// `trunk build --release` into `dist/`.
+/// `trunk build --release` into `dist/` (wasm-opt from `xtask/binaryen` on the `PATH`), then
+/// the precompressed `.gz` and `.br` siblings the relay serves as they are
+/// (`xtask/precompress.mjs`), so no request waits for the wasm to be compressed.
 fn build_web(tools: &tools::Toolchain) -> Result {
     tools.run(
         Command::new(&tools.trunk)
             .current_dir(root())
             .args(["build", "--release"]),
+    )?;
+    tools.run(
+        Command::new(&tools.node)
+            .current_dir(root())
+            .arg(root().join("xtask/precompress.mjs"))
+            .arg(root().join("dist")),
     )
 }
 

@@ -14,6 +14,9 @@ use crate::{Result, root};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The wasm-pack release verified here (`--mode no-install` runs offline).
 pub const WASM_PACK_VERSION: &str = "0.15.1";
+/// binaryen's release whose `wasm-opt` (npm package `binaryen`, `xtask/binaryen`) the release
+/// build runs; `Trunk.toml` asks Trunk for exactly this one (`[tools] wasm_opt`).
+pub const WASM_OPT_VERSION: &str = "132";
 /// Where Debian's `nats-server` package puts the server (not on a non-root `PATH`).
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 /// Prometheus, from Debian's `prometheus` (the relay's scrape test starts one).
@@ -29,7 +32,8 @@ pub struct Toolchain {
     pub cargo: PathBuf,
     /// `trunk`, at [`TRUNK_VERSION`].
     pub trunk: PathBuf,
-    /// `node`, for the browser tests and `wasm-bindgen-test-runner`.
+    /// `node`, for wasm-opt and the precompression of the release build, the browser tests
+    /// and `wasm-bindgen-test-runner`.
     pub node: PathBuf,
     /// The `PATH` given to every child: cargo's bin directory first, so the pinned
     /// `wasm-bindgen` and `wasm-bindgen-test-runner` are the ones Trunk and cargo find.
@@ -44,6 +48,7 @@ impl Toolchain {
         tools.ensure_wasm_target()?;
         tools.ensure_wasm_bindgen()?;
         tools.ensure_trunk()?;
+        tools.ensure_wasm_opt()?;
         if browser {
             tools.ensure_wasm_pack()?;
             tools.ensure_debian_packages()?;
@@ -289,6 +294,62 @@ impl Toolchain {
         )
     }
 
+    /// binaryen's `wasm-opt` at [`WASM_OPT_VERSION`] for Trunk's release build: `npm ci` in
+    /// `xtask/binaryen` (npm's registry, or npm's cache when offline) when it is absent or not
+    /// the locked version, then its `node_modules/.bin` first on the children's `PATH`, so
+    /// Trunk finds it before any other `wasm-opt` (Debian's 108 produces broken wasm; Trunk
+    /// would refuse it anyway, `Trunk.toml` pinning the version).
+    fn ensure_wasm_opt(&mut self) -> Result {
+        let dir = root().join("xtask/binaryen");
+        let bin = dir.join("node_modules/.bin");
+        let wanted = format!("version_{WASM_OPT_VERSION}");
+        let reports = |tools: &Toolchain| {
+            tools
+                .version_of(&bin.join("wasm-opt"), "--version")
+                .is_some_and(|v| v.contains(&format!("({wanted})")))
+        };
+        if which("node", &self.path).is_none() || which("npm", &self.path).is_none() {
+            self.install_debian(&["nodejs", "npm"])
+                .map_err(|e| format!("the release build's wasm optimiser needs Node.js: {e}"))?;
+        }
+        self.node = which("node", &self.path).ok_or(
+            "Node.js is missing: the release build's wasm-opt runs on it; install it with \
+             `apt-get install nodejs npm`",
+        )?;
+        if !reports(self) {
+            let npm = which("npm", &self.path).ok_or(
+                "npm is missing: the release build's wasm-opt comes from npm; install it with \
+                 `apt-get install nodejs npm`",
+            )?;
+            println!(
+                "installing binaryen {WASM_OPT_VERSION} (wasm-opt) from npm into xtask/binaryen"
+            );
+            self.run(Command::new(npm).current_dir(&dir).args([
+                "ci",
+                "--prefer-offline",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ]))
+            .map_err(|e| {
+                format!(
+                    "wasm-opt {WASM_OPT_VERSION} is missing and npm could not install it in \
+                     xtask/binaryen ({e}); run `npm ci` there once with access to the npm registry"
+                )
+            })?;
+            if !reports(self) {
+                return Err(format!(
+                    "xtask/binaryen/node_modules/.bin/wasm-opt does not report {wanted}: delete \
+                     xtask/binaryen/node_modules and run again"
+                ));
+            }
+        }
+        let mut paths = vec![bin];
+        paths.extend(std::env::split_paths(&self.path));
+        self.path = std::env::join_paths(paths).map_err(|e| format!("bad PATH: {e}"))?;
+        Ok(())
+    }
+
     /// `npm ci` in `tests/browser` when `playwright-core` is absent or not the locked version.
     fn ensure_playwright(&self) -> Result {
         let dir = root().join("tests/browser");
@@ -400,6 +461,21 @@ mod tests {
     fn reads_the_locked_wasm_bindgen_version() {
         let v = locked_version("wasm-bindgen").unwrap();
         assert!(v.starts_with("0.2."), "{v}");
+    }
+
+    #[test]
+    fn trunk_and_npm_pin_the_same_wasm_opt() {
+        let trunk = std::fs::read_to_string(root().join("Trunk.toml")).unwrap();
+        assert!(
+            trunk.contains(&format!("wasm_opt = \"version_{WASM_OPT_VERSION}\"")),
+            "Trunk.toml must ask for wasm-opt version_{WASM_OPT_VERSION}"
+        );
+        let lock =
+            std::fs::read_to_string(root().join("xtask/binaryen/package-lock.json")).unwrap();
+        assert_eq!(
+            json_version_after(&lock, "\"node_modules/binaryen\"").as_deref(),
+            Some(format!("{WASM_OPT_VERSION}.0.0").as_str())
+        );
     }
 
     #[test]

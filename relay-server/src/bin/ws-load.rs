@@ -139,15 +139,11 @@ fn record_error(shared: &Shared, error: String) {
 }
 
 /// The label of a launch (other commands have none).
-#[allow(
-    unreachable_patterns,
-    reason = "Command gains variants as the engine grows"
-)]
 fn label_of(command: &Command) -> Option<u64> {
-    match command {
-        Command::Launch(l) => l.label.as_deref()?.strip_prefix("load-")?.parse().ok(),
-        _ => None,
-    }
+    let Command::Launch(l) = command else {
+        return None;
+    };
+    l.label.as_deref()?.strip_prefix("load-")?.parse().ok()
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;

@@ -291,7 +291,9 @@ impl Connection {
             Err(err) => {
                 let reason = match err {
                     ProtocolError::TooLarge { .. } => "oversize",
-                    _ => "malformed",
+                    ProtocolError::Malformed(_)
+                    | ProtocolError::UnsupportedVersion { .. }
+                    | ProtocolError::Invalid(_) => "malformed",
                 };
                 return self.refuse(reason, err.to_string()).await;
             }
@@ -453,13 +455,18 @@ async fn presolve(
     solver: &Solver,
     command: Command,
 ) -> Result<(Command, Option<crate::rooms::Applied>), String> {
-    #[allow(
-        unreachable_patterns,
-        reason = "Command gains variants as the engine grows; they pass unchanged"
-    )]
+    // Every command is named: a new one must be judged here (does the relay need to solve or
+    // fly something before ordering it?), not passed on by a wildcard.
     let mut launch = match command {
         Command::Launch(launch) => launch,
-        other => return Ok((other, None)),
+        other @ (Command::PlaceRadar(_)
+        | Command::MoveRadar { .. }
+        | Command::RemoveRadar { .. }
+        | Command::PlaceBattery(_)
+        | Command::RemoveBattery { .. }
+        | Command::PlaceAsset(_)
+        | Command::RemoveAsset { .. }
+        | Command::SetDoctrine(_)) => return Ok((other, None)),
     };
     let request = TargetingRequest {
         kind: launch.missile,
