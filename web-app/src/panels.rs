@@ -72,6 +72,8 @@ pub struct Status {
     pub tracks_confirmed: usize,
     /// Tentative tracks.
     pub tracks_tentative: usize,
+    /// The engagement is over at this tick ([`Player::finished`]).
+    pub finished: bool,
 }
 
 /// The launch tool's state.
@@ -228,6 +230,20 @@ impl SimCtx {
         self.changed();
     }
 
+    /// Play or pause (the Play button and the space bar); at the end of the engagement Play
+    /// replays it from the start rather than stepping past the end. A room's clock is the
+    /// relay's: nothing happens here in a room.
+    pub fn toggle_play(&self) {
+        if self.room.active.get_untracked() {
+            return;
+        }
+        if !self.playing.get_untracked() && self.read(Player::finished) {
+            self.restart();
+        }
+        self.playing.update(|p| *p = !*p);
+        self.clock.update_value(Clock::drop_debt);
+    }
+
     /// Back to the start (the command log is kept, so playing again replays it).
     pub fn restart(&self) {
         self.write(Player::restart);
@@ -355,19 +371,20 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                 .update_value(|c| n = c.advance(dt_s, MAX_TICKS_PER_FRAME));
             let mut out_of_time = false;
             ctx.write(|player| {
+                // The engagement over (nothing flying, nothing left to launch): stop at that
+                // very tick, so the end of the timeline does not depend on the frame rate.
+                stop = player.finished();
                 for _ in 0..n {
+                    if stop {
+                        break;
+                    }
                     player.step();
+                    stop = player.finished();
                     if now() - start > STEP_BUDGET_MS {
                         out_of_time = true;
                         break;
                     }
                 }
-                // The engagement is over: nothing flying, nothing left to launch.
-                let pending = player
-                    .commands()
-                    .last()
-                    .is_some_and(|c| c.tick >= player.tick());
-                stop = !player.sim().missiles().is_empty() && player.sim().is_idle() && !pending;
             });
             if out_of_time {
                 ctx.clock.update_value(Clock::drop_debt);
@@ -429,6 +446,7 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                     .iter()
                     .filter(|t| t.status == sim_core::tracking::TrackStatus::Tentative)
                     .count(),
+                finished: !player.is_relayed() && player.finished(),
             };
             (
                 status,
@@ -484,8 +502,7 @@ pub fn install_sim_keys(ctx: SimCtx) {
             // In a room the relay's clock runs the simulation: nothing to play or pause.
             " " if tag.as_deref() != Some("BUTTON") && !ctx.room.active.get_untracked() => {
                 ev.prevent_default();
-                ctx.playing.update(|p| *p = !*p);
-                ctx.clock.update_value(Clock::drop_debt);
+                ctx.toggle_play();
             }
             "Escape" => {
                 // With no launch tool to step back, Esc clears the selection.
@@ -692,12 +709,22 @@ pub fn PlaybackBar(
             s.horizon as f64 * TICK_S
         )
     };
+    // The end of the engagement, paused there (never in a room, whose clock is the relay's).
+    let finished = move || !running() && status.get().finished && !ctx.room.active.get();
     view! {
         <section id="playback" class="panel playback" aria-label="Playback">
             <button
                 id="play"
                 type="button"
-                aria-label=move || if running() { "Pause" } else { "Play" }
+                aria-label=move || {
+                    if running() {
+                        "Pause"
+                    } else if finished() {
+                        "Replay from the start"
+                    } else {
+                        "Play"
+                    }
+                }
                 title=move || {
                     if ctx.room.active.get() && !ctx.room.can_set_clock() {
                         if ctx.room.can_command() {
@@ -705,6 +732,8 @@ pub fn PlaybackBar(
                         } else {
                             "Only players with the room token can pause or change the speed"
                         }
+                    } else if finished() {
+                        "The engagement is over: replay it from the start (space)"
                     } else {
                         "Play or pause (space); in a room, pauses or resumes it for everyone"
                     }
@@ -717,12 +746,19 @@ pub fn PlaybackBar(
                         crate::room_panel::set_clock(ctx, !paused, speed);
                         return;
                     }
-                    playing.update(|p| *p = !*p);
-                    ctx.clock.update_value(Clock::drop_debt);
+                    ctx.toggle_play();
                 }
             >
                 // Plain words: headless and minimal systems lack the media-control glyphs.
-                {move || if running() { "Pause" } else { "Play" }}
+                {move || {
+                    if running() {
+                        "Pause"
+                    } else if finished() {
+                        "Replay"
+                    } else {
+                        "Play"
+                    }
+                }}
             </button>
             <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" disabled=move || ctx.room.active.get() on:click=move |_| ctx.step_once()>
                 "Step"
@@ -801,8 +837,12 @@ pub fn PlaybackBar(
                 data-radars=move || status.get().radars.to_string()
                 data-tracks-confirmed=move || status.get().tracks_confirmed.to_string()
                 data-tracks-tentative=move || status.get().tracks_tentative.to_string()
+                data-finished=move || finished().to_string()
             >
                 {time}
+            </span>
+            <span id="finished" class="finished-note" role="status" aria-live="polite">
+                {move || finished().then_some("Finished")}
             </span>
         </section>
     }
@@ -872,15 +912,17 @@ pub fn EventLog(
                         data-impacts=c.impacts.to_string()
                         data-rejected=c.rejected.to_string()
                         data-in-flight=c.in_flight().to_string()
+                        data-killed=c.killed.to_string()
                         data-detections=c.detections.to_string()
                         data-confirmed=c.confirmed.to_string()
                         data-deleted=c.deleted.to_string()
                         data-latency=c.mean_latency_s().map(|l| format!("{l:.2}")).unwrap_or_default()
                     >
                         {format!(
-                            "Launches {} · in flight {} · impacts {} · refused {}",
+                            "Launches {} · in flight {} · killed {} · impacts {} · refused {}",
                             c.launches,
                             c.in_flight(),
+                            c.killed,
                             c.impacts,
                             c.rejected,
                         )}

@@ -372,6 +372,16 @@ impl Player {
         self.horizon
     }
 
+    /// Whether the engagement is over at the current tick: something was launched, and no
+    /// missile or interceptor flies and nothing is left to happen (no launch scheduled by the
+    /// scenario, no command logged for this tick or later). Playing stops there, and Play then
+    /// replays from the start.
+    pub fn finished(&self) -> bool {
+        !self.sim.missiles().is_empty()
+            && self.sim.is_idle()
+            && self.log.last().is_none_or(|c| c.tick < self.sim.tick())
+    }
+
     /// Every command given, sorted by tick.
     pub fn commands(&self) -> &[LoggedCommand] {
         &self.log
@@ -724,6 +734,33 @@ mod tests {
             .expect("preset")
             .player()
             .expect("valid preset")
+    }
+
+    #[test]
+    fn finished_at_the_end_of_the_engagement_and_not_before() {
+        let mut p = Preset::by_id("empty")
+            .expect("preset")
+            .player()
+            .expect("empty");
+        assert!(!p.finished(), "nothing launched yet");
+        p.schedule(5, scud_b_launch());
+        assert!(!p.finished(), "a launch is coming");
+        while !p.finished() && p.tick() < 10_000 {
+            p.step();
+        }
+        assert!(p.finished());
+        let end = p.tick();
+        assert!(end > 100 && p.sim().is_idle(), "finished at {end}");
+        // Any earlier tick is not the end (the missile is in flight or not yet launched).
+        p.seek(end / 2);
+        assert!(!p.finished());
+        p.seek(end);
+        assert!(p.finished());
+        // A command at the end opens the timeline again until it has been applied.
+        p.schedule(end, scud_b_launch());
+        assert!(!p.finished());
+        p.step();
+        assert!(!p.finished(), "the second missile flies");
     }
 
     #[test]

@@ -1,0 +1,82 @@
+// A first-time user, by what they see (text, roles and names, not the page's classes): the
+// counters agree with the log after a kill and the log says why a dropped track is still
+// engaged; the end of the engagement is a visible "Finished" state that Play replays from the
+// start.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, stopApp } from './harness.mjs';
+
+let relay;
+let chrome;
+let session;
+
+before(async () => {
+  ({ relay, chrome, session } = await startApp());
+});
+
+after(() => stopApp({ relay, chrome, session }));
+
+const scenario = (page) => page.getByRole('combobox', { name: 'Scenario' });
+const speed = (page) => page.getByRole('combobox', { name: 'Speed' });
+const eventLog = (page) => page.getByRole('region', { name: 'Event log' });
+const timeline = (page) => page.getByRole('slider', { name: 'Timeline' });
+const finished = (page) => page.getByRole('status').filter({ hasText: /^Finished$/ });
+
+/** Presses a key on the page itself, as a user does after clicking the map (not into the
+ * control that had the focus). */
+async function key(page, k) {
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press(k);
+}
+
+test('after the only missile is killed the counters say killed, and the end is a finished state', async () => {
+  const { page } = session;
+  await scenario(page).selectOption({ label: 'Southern California SCUD-C' });
+  await speed(page).selectOption('64');
+  // The engagement plays to its end and stops there, saying so.
+  await finished(page).waitFor({ timeout: 120_000 });
+  const log = eventLog(page);
+  await log.getByRole('button', { name: /killed #1 at [\d.]+ km/ }).waitFor();
+  // Killed is not in flight, and not an impact.
+  await log.getByText(/Launches 1 · in flight 0 · killed 1 · impacts 0 · refused 0/).waitFor();
+  await page.getByText(/successful intercepts 1 · misses \d+ · leakers 0/).waitFor();
+
+  // The radar (facing the launch area) loses the SCUD on its way down: the log says the
+  // dropped track stays in command and control's threat file, and the order that follows says
+  // it is made on that file.
+  const drop = log.getByRole('button', { name: /confirmed track T\d+ dropped \(coasting\) after \d+ s; / });
+  assert.ok(await drop.count() >= 1, 'no coasting drop in the log');
+  assert.match(await drop.first().textContent(),
+    /command and control keeps its threat file and may still engage it before its predicted impact on Los Angeles|interceptors? in flight at it/);
+  const onFile = log.getByRole('button', { name: /ordered to engage track T\d+.*the track was dropped, so the order is made on its threat file/ });
+  assert.ok(await onFile.count() >= 1, 'no order explained as made on the threat file');
+
+  // Paused at the end: Play is Replay, and it replays from the start instead of stepping
+  // past the end.
+  const end = Number(await timeline(page).inputValue());
+  assert.ok(end > 1000, `ended at tick ${end}`);
+  await speed(page).selectOption('1');
+  const replay = page.getByRole('button', { name: 'Replay from the start' });
+  assert.equal(await replay.textContent(), 'Replay');
+  await replay.click();
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+  assert.equal(await finished(page).count(), 0, 'still finished while replaying');
+  // From the start the missile is in flight again once launched, and nothing is killed yet.
+  await log.getByText(/Launches 1 · in flight 1 · killed 0 · impacts 0/).waitFor();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  const replayed = Number(await timeline(page).inputValue());
+  assert.ok(replayed < 200, `Replay went to tick ${replayed}, not back to the start (end ${end})`);
+
+  // Played again, it ends at the same tick; the space bar there replays too.
+  await speed(page).selectOption('128');
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await finished(page).waitFor({ timeout: 120_000 });
+  assert.equal(Number(await timeline(page).inputValue()), end, 'the end moved');
+  await speed(page).selectOption('1');
+  await key(page, 'Space');
+  await page.getByRole('button', { name: 'Pause' }).waitFor();
+  await key(page, 'Space');
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  assert.ok(Number(await timeline(page).inputValue()) < 200, 'space at the end did not replay');
+});
