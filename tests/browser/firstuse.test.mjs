@@ -1,10 +1,13 @@
 // A first-time user, by what they see (text, roles and names, not the page's classes): the
 // counters agree with the log after a kill and the log says why a dropped track is still
 // engaged; the end of the engagement is a visible "Finished" state that Play replays from the
-// start.
+// start; a refused click-to-launch is logged.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp } from './harness.mjs';
+import { viewOf, project, startApp, stopApp } from './harness.mjs';
+
+const LAUNCH = { lat: 36.5, lon: -123.1 };
+const ATLANTA = { lat: 33.749, lon: -84.388 };
 
 let relay;
 let chrome;
@@ -79,4 +82,28 @@ test('after the only missile is killed the counters say killed, and the end is a
   await key(page, 'Space');
   await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
   assert.ok(Number(await timeline(page).inputValue()) < 200, 'space at the end did not replay');
+});
+
+test('a refused click-to-launch is logged, as a preset\'s refused launch is', async () => {
+  const { page } = session;
+  await scenario(page).selectOption({ label: 'Empty map' });
+  await key(page, '0');
+  const tool = page.getByRole('button', { name: /^Launch tool: / });
+  if ((await tool.textContent()) !== 'Launch tool: on') await tool.click();
+  const view = await viewOf(page);
+  const site = project(view, LAUNCH.lat, LAUNCH.lon);
+  const far = project(view, ATLANTA.lat, ATLANTA.lon);
+  await page.mouse.click(site.x, site.y);
+  await page.mouse.move(far.x, far.y, { steps: 3 });
+  await page.mouse.click(far.x, far.y);
+  const refused = eventLog(page).getByRole('button',
+    { name: /SCUD-C launch refused: target is \d+ km away, beyond the SCUD-C maximum range of 527 km/ });
+  await refused.waitFor();
+  await eventLog(page).getByText(/Launches 0 · in flight 0 · killed 0 · impacts 0 · refused 1/).waitFor();
+  // The reason stays at the cursor too.
+  assert.match(await page.getByRole('status').filter({ hasText: /beyond the SCUD-C maximum range/ }).textContent(),
+    /^target is \d+ km away/);
+  await key(page, 'Escape');
+  await key(page, 'Escape');
+  assert.equal(await tool.textContent(), 'Launch tool: off');
 });

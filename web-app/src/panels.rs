@@ -278,7 +278,25 @@ impl SimCtx {
                         self.playing.set(true);
                         self.changed();
                     }
-                    Err(text) => self.refusal.set(Some(Refusal { text, at: screen })),
+                    Err(text) => {
+                        // Logged as a scenario's refused launch is: the engine refuses the
+                        // unguided launch with the same reason (a `launch-rejected` event, in
+                        // the counters and in shared links). Paused, one tick shows it now.
+                        if tool.settings.validate().is_ok() {
+                            let command = launch::refused_launch(&tool.settings, site, point);
+                            self.write(|player| {
+                                let tick = player.tick();
+                                player.schedule(tick, command);
+                            });
+                            if !self.playing.get_untracked() && !self.room.active.get_untracked() {
+                                self.step_once();
+                            } else {
+                                self.log_rev.update(|r| *r += 1);
+                                self.changed();
+                            }
+                        }
+                        self.refusal.set(Some(Refusal { text, at: screen }));
+                    }
                 }
             }
         }
