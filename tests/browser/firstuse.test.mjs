@@ -1,7 +1,8 @@
 // A first-time user, by what they see (text, roles and names, not the page's classes): the
 // counters agree with the log after a kill and the log says why a dropped track is still
 // engaged; the end of the engagement is a visible "Finished" state that Play replays from the
-// start; a refused click-to-launch is logged.
+// start; a refused click-to-launch is logged; + and - zoom (as the buttons and their tooltips
+// say) while ] and [ change the speed, and the help says the same.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { viewOf, project, startApp, stopApp } from './harness.mjs';
@@ -106,4 +107,46 @@ test('a refused click-to-launch is logged, as a preset\'s refused launch is', as
   await key(page, 'Escape');
   await key(page, 'Escape');
   assert.equal(await tool.textContent(), 'Launch tool: off');
+});
+
+test('one meaning per key: + and - zoom as the buttons say, ] and [ change the speed', async () => {
+  const { page } = session;
+  const zoomIn = page.getByRole('button', { name: 'Zoom in' });
+  const zoomOut = page.getByRole('button', { name: 'Zoom out' });
+  assert.equal(await zoomIn.getAttribute('title'), 'Zoom in (+)');
+  assert.equal(await zoomOut.getAttribute('title'), 'Zoom out (−)');
+  assert.match(await speed(page).getAttribute('title'), /\] faster, \[ slower/);
+  await speed(page).selectOption('4');
+  await key(page, '0');
+  const scale = async () => (await viewOf(page)).scale;
+  const s0 = await scale();
+  await key(page, '+');
+  await page.waitForFunction((s) => Number(document.querySelector('#map').dataset.view.split(',')[2]) !== s, s0);
+  const s1 = await scale();
+  assert.ok(Math.abs(s1 / s0 - 2) < 1e-6, `+ zoomed ${s1 / s0}x`);
+  await zoomIn.click();
+  await page.waitForFunction((s) => Number(document.querySelector('#map').dataset.view.split(',')[2]) !== s, s1);
+  const s2 = await scale();
+  assert.ok(Math.abs(s2 / s1 - 2) < 1e-6, `the + button zoomed ${s2 / s1}x, the key ${s1 / s0}x`);
+  await key(page, '-');
+  await page.waitForFunction((s) => Number(document.querySelector('#map').dataset.view.split(',')[2]) !== s, s2);
+  assert.ok(Math.abs((await scale()) / s1 - 1) < 1e-6, '- did not zoom out');
+  assert.equal(await speed(page).inputValue(), '4', '+ or - changed the speed');
+  await key(page, ']');
+  assert.equal(await speed(page).inputValue(), '8');
+  await key(page, '[');
+  await key(page, '[');
+  assert.equal(await speed(page).inputValue(), '2');
+
+  // The help says the same.
+  await key(page, '?');
+  const help = page.getByRole('dialog', { name: 'Controls' });
+  await help.waitFor();
+  const row = (key) => help.getByRole('row').filter({ has: page.getByRole('rowheader', { name: key, exact: true }) });
+  assert.match(await row('+ / −, PgUp / PgDn').textContent(), /Zoom in \/ out/);
+  assert.match(await row('] or >').textContent(), /Faster/);
+  assert.match(await row('[ or <').textContent(), /Slower/);
+  await key(page, 'Escape');
+  await help.waitFor({ state: 'hidden' });
+  assert.deepEqual(session.errors, []);
 });

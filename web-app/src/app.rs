@@ -480,8 +480,9 @@ fn install_wheel(div: &web_sys::HtmlDivElement, view: RwSignal<Viewport>) {
     handler.forget();
 }
 
-/// Keyboard shortcuts: `+`/`-` zoom around the centre, arrows pan, `0` resets, `Esc` clears
-/// the marker. Ignored while typing in a form field.
+/// Keyboard shortcuts: `+`/`-` zoom around the centre as the zoom buttons do (PgUp/PgDn by
+/// smaller steps), arrows pan, `0` resets, `Esc` clears the marker. Ignored while typing in a
+/// form field. (`]`/`[` are the speed: see `map_extras::install_extra_keys`.)
 fn install_keyboard(
     view: RwSignal<Viewport>,
     home: RwSignal<Viewport>,
@@ -504,7 +505,8 @@ fn install_keyboard(
             y: v.height_px / 2.0,
         };
         let next = match ev.key().as_str() {
-            // (+ and - are the speed: see `map_extras::install_extra_keys`.)
+            "+" | "=" => v.zoomed_at(ZOOM_STEP, centre),
+            "-" | "_" => v.zoomed_at(1.0 / ZOOM_STEP, centre),
             "PageUp" => v.zoomed_at(1.5, centre),
             "PageDown" => v.zoomed_at(1.0 / 1.5, centre),
             "ArrowLeft" => v.panned(100.0, 0.0),
@@ -528,6 +530,9 @@ fn install_keyboard(
     std::mem::forget(handle);
 }
 
+/// The zoom factor of the + and − buttons and keys.
+const ZOOM_STEP: f64 = 2.0;
+
 /// Zoom in, zoom out and reset buttons.
 #[component]
 fn ZoomControls(
@@ -547,10 +552,10 @@ fn ZoomControls(
     };
     view! {
         <nav class="zoom-controls" aria-label="Map zoom">
-            <button type="button" aria-label="Zoom in" title="Zoom in (+)" on:click=move |_| zoom(2.0)>
+            <button type="button" aria-label="Zoom in" title="Zoom in (+)" on:click=move |_| zoom(ZOOM_STEP)>
                 "+"
             </button>
-            <button type="button" aria-label="Zoom out" title="Zoom out (-)" on:click=move |_| zoom(0.5)>
+            <button type="button" aria-label="Zoom out" title="Zoom out (−)" on:click=move |_| zoom(1.0 / ZOOM_STEP)>
                 "−"
             </button>
             <button

@@ -789,6 +789,7 @@ pub fn PlaybackBar(
                 <select
                     id="speed"
                     aria-label="Speed"
+                    title="Speed (] faster, [ slower)"
                     disabled=move || ctx.room.active.get() && !ctx.room.can_set_clock()
                     prop:value=move || {
                         if ctx.room.active.get() {
