@@ -2,10 +2,12 @@
 // counters agree with the log after a kill and the log says why a dropped track is still
 // engaged; the end of the engagement is a visible "Finished" state that Play replays from the
 // start; a refused click-to-launch is logged; + and - zoom (as the buttons and their tooltips
-// say) while ] and [ change the speed, and the help says the same.
+// say) while ] and [ change the speed, and the help says the same; a preset and an opened link
+// frame their scenario clear of the panels, name themselves and say that they play.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { viewOf, project, startApp, stopApp } from './harness.mjs';
+import { readFileSync } from 'node:fs';
+import { viewOf, project, startApp, stopApp, openPage, gotoApp } from './harness.mjs';
 
 const LAUNCH = { lat: 36.5, lon: -123.1 };
 const ATLANTA = { lat: 33.749, lon: -84.388 };
@@ -149,4 +151,51 @@ test('one meaning per key: + and - zoom as the buttons say, ] and [ change the s
   await key(page, 'Escape');
   await help.waitFor({ state: 'hidden' });
   assert.deepEqual(session.errors, []);
+});
+
+/** Every label is drawn on the map, inside it and under no panel. */
+async function assertFramed(page, labels) {
+  const map = await page.locator('#map').boundingBox();
+  for (const label of labels) {
+    const box = await page.locator('#map').getByText(label, { exact: true }).first().boundingBox();
+    assert.ok(box, `${label} is not drawn`);
+    const x = box.x + box.width / 2;
+    const y = box.y + box.height / 2;
+    assert.ok(x > map.x && x < map.x + map.width && y > map.y && y < map.y + map.height,
+      `${label} at ${x},${y} is off the map`);
+    const clear = await page.evaluate(([x, y]) => {
+      const e = document.elementFromPoint(x, y);
+      return !!e && !!e.closest('#map') && !e.closest('section, nav, header, aside, footer');
+    }, [x, y]);
+    assert.ok(clear, `${label} at ${x},${y} is under a panel`);
+  }
+}
+
+test('a preset and an opened link frame their scenario, name themselves and say they play', async () => {
+  const { page } = session;
+  await scenario(page).selectOption({ label: 'Empty map' });
+  await key(page, '0');
+  const world = (await viewOf(page)).scale;
+  await scenario(page).selectOption({ label: 'Southern California SCUD-C' });
+  await page.getByRole('status').filter({ hasText: 'Southern California SCUD-C · playing' }).waitFor();
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('status').filter({ hasText: 'Southern California SCUD-C · paused' }).waitFor();
+  await page.waitForFunction((w) => Number(document.querySelector('#map').dataset.view.split(',')[2]) > 5 * w, world);
+  await assertFramed(page, ['RAD_VBG', /^BAT_LA \d+\/\d+$/, /^BAT_SD \d+\/\d+$/, 'Los Angeles']);
+
+  // The golden share link, opened in a new page from the whole world.
+  const link = readFileSync(new URL('../../sim-core/tests/fixtures/link-v1.txt', import.meta.url), 'utf8').trim();
+  const other = await openPage(chrome.browser);
+  try {
+    const p = other.page;
+    await gotoApp(p, `${relay.url}/#s=${link}`);
+    await p.getByRole('status').filter({ hasText: 'Golden link v1 · playing' }).waitFor();
+    assert.equal(await scenario(p).evaluate((s) => s.selectedOptions[0]?.textContent), 'Golden link v1 (opened)');
+    await p.getByRole('button', { name: 'Pause' }).click();
+    await p.waitForFunction(() => Number(document.querySelector('#map').dataset.view.split(',')[2]) > 20);
+    await assertFramed(p, ['RAD_VBG', /^BAT_LA \d+\/\d+$/, 'Los Angeles']);
+    assert.deepEqual(other.errors, []);
+  } finally {
+    await other.context.close();
+  }
 });

@@ -35,7 +35,7 @@ use crate::render::{MapLayers, TileCache, draw_base_map};
 use crate::room_panel::RoomPanel;
 use crate::sim_layer::SimLayer;
 use crate::view::{
-    GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
+    GeoPoint, GestureOutcome, Gestures, Insets, ScreenPoint, Viewport, coordinate_decimals,
     format_distance, format_geo, wheel_zoom_factor,
 };
 
@@ -79,6 +79,16 @@ pub fn App() -> impl IntoView {
     install_sim_keys(sim);
     install_extra_keys(view, extras, sim);
 
+    // A scenario just loaded (a preset, an opened link or file) is framed: its sites, launch
+    // points and targets fill the part of the map the panels leave free.
+    Effect::new(move |_| {
+        if sim.frame.get() == 0 {
+            return;
+        }
+        let points = sim.read(crate::playback::Player::scene_points);
+        view.update(|v| *v = v.framing(&points, panel_insets(v.width_px)));
+    });
+
     view! {
         <main class="app">
             <MapView atlas view cursor marker home sim extras />
@@ -105,6 +115,28 @@ pub fn App() -> impl IntoView {
             <StatusBar cursor view />
             <HelpOverlay extras />
         </main>
+    }
+}
+
+/// The map's edges that panels cover (CSS pixels) on a map this wide, kept free when a
+/// scenario is framed (see `public/style.css`): on a wide screen the launch, radar and
+/// defence panels on the left, the event log on the right, the title and share bar above,
+/// the playback bar below; on a phone the panels above and the log and playback below.
+fn panel_insets(width_px: f64) -> Insets {
+    if width_px > 900.0 {
+        Insets {
+            left: 300.0,
+            right: 384.0,
+            top: 84.0,
+            bottom: 110.0,
+        }
+    } else {
+        Insets {
+            left: 12.0,
+            right: 60.0,
+            top: 160.0,
+            bottom: 220.0,
+        }
     }
 }
 
@@ -147,7 +179,14 @@ fn MapView(
                     let rect = div.get_bounding_client_rect();
                     let fitted = Viewport::whole_world(rect.width(), rect.height());
                     home.set(fitted);
-                    view.set(fitted);
+                    // A scenario opened before the map had its size (a link in the address)
+                    // is framed at this size.
+                    view.set(if sim.frame.get_untracked() > 0 {
+                        let points = sim.read(crate::playback::Player::scene_points);
+                        fitted.framing(&points, panel_insets(fitted.width_px))
+                    } else {
+                        fitted
+                    });
                     install_wheel(&div, view);
                 }
             }

@@ -129,6 +129,9 @@ pub struct SimCtx {
     pub scenario: StoredValue<Option<sim_core::engine::Scenario>, LocalStorage>,
     /// Set to force a redraw of the simulation layer on the next frame.
     pub redraw: StoredValue<bool, LocalStorage>,
+    /// Bumped when a new scenario is loaded (a preset, an opened link or file): the map then
+    /// frames its scene ([`Player::scene_points`], in `app.rs`).
+    pub frame: RwSignal<u64>,
     /// The radar tool and the radar selection (see [`crate::radar_panel`]).
     pub radar: crate::radar_panel::RadarUi,
     /// The defence tools, selection and explanation (see [`crate::defense_panel`]).
@@ -162,6 +165,7 @@ impl SimCtx {
             preset: RwSignal::new(PRESETS[0].id),
             scenario: StoredValue::new_local(Some(crate::share::empty_scenario())),
             redraw: StoredValue::new_local(true),
+            frame: RwSignal::new(0),
             radar: crate::radar_panel::RadarUi::new(),
             defense: crate::defense_panel::DefenseUi::new(),
             room: crate::room_panel::RoomUi::new(),
@@ -207,10 +211,20 @@ impl SimCtx {
                 self.defense.clear();
                 self.playing.set(has_launches);
                 self.log_rev.update(|r| *r += 1);
+                self.frame.update(|f| *f += 1);
                 self.changed();
             }
             Err(e) => leptos::logging::error!("preset {id}: {e}"),
         }
+    }
+
+    /// The name of the scenario the player started from (reactive: changes with each load).
+    pub fn scenario_name(&self) -> Option<String> {
+        self.frame.track();
+        self.preset.track();
+        self.scenario
+            .with_value(|s| s.as_ref().map(|s| s.name.trim().to_string()))
+            .filter(|n| !n.is_empty())
     }
 
     /// Moves the timeline to `tick`.
@@ -600,6 +614,14 @@ pub fn LaunchPanel(
                             .iter()
                             .map(|p| view! { <option value=p.id>{p.name}</option> })
                             .collect_view()}
+                        // An opened link or file names itself here (always in the list, so
+                        // that the select can show it, hidden otherwise).
+                        <option
+                            value=crate::share::SHARED_PRESET
+                            hidden=move || preset.get() != crate::share::SHARED_PRESET
+                        >
+                            {move || format!("{} (opened)", ctx.scenario_name().unwrap_or_else(|| "Shared scenario".into()))}
+                        </option>
                     </select>
                 </label>
                 <button
@@ -859,6 +881,16 @@ pub fn PlaybackBar(
                 data-finished=move || finished().to_string()
             >
                 {time}
+            </span>
+            // What is loaded, and whether it plays: a preset or a link plays as it opens.
+            <span id="scenario-name" class="scenario-name" role="status" aria-live="polite">
+                {move || {
+                    if ctx.room.active.get() {
+                        return None;
+                    }
+                    let name = ctx.scenario_name()?;
+                    Some(format!("{name} · {}", if running() { "playing" } else { "paused" }))
+                }}
             </span>
             <span id="finished" class="finished-note" role="status" aria-live="polite">
                 {move || finished().then_some("Finished")}
