@@ -332,7 +332,7 @@ test('the tile layer is off by default and asks for tiles only once switched on'
   await page.unroute('**/test-tiles/**');
 });
 
-test('help opens with ? and the button, closes with Esc; ] and [ change the speed', async () => {
+test('help opens with ? and the button, closes with Esc; ] and [ change the speed, + and - zoom', async () => {
   const { page } = session;
   const overlay = page.locator('#help-overlay');
   assert.ok(await overlay.isHidden());
@@ -353,16 +353,19 @@ test('help opens with ? and the button, closes with Esc; ] and [ change the spee
   await page.keyboard.press('[');
   await page.keyboard.press('[');
   assert.equal(await page.inputValue('#speed'), '2');
-  // + and - are the speed too (as the issue asks); PgUp and PgDn zoom.
-  await page.keyboard.press('+');
-  assert.equal(await page.inputValue('#speed'), '4');
-  await page.keyboard.press('-');
-  assert.equal(await page.inputValue('#speed'), '2');
-  const before = await page.getAttribute('#map', 'data-view');
-  await page.keyboard.press('PageUp');
-  await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
+  // One meaning per key: + and - zoom (as the + and − buttons do) and leave the speed alone;
+  // PgUp and PgDn zoom too.
   const scale = (v) => Number(v.split(',')[2]);
-  assert.ok(scale(await page.getAttribute('#map', 'data-view')) > scale(before), 'PgUp did not zoom in');
+  const zoomed = async (key) => {
+    const before = await page.getAttribute('#map', 'data-view');
+    await page.keyboard.press(key);
+    await page.waitForFunction((b) => document.querySelector('#map').dataset.view !== b, before);
+    return scale(await page.getAttribute('#map', 'data-view')) / scale(before);
+  };
+  assert.ok(await zoomed('+') > 1, '+ did not zoom in');
+  assert.ok(await zoomed('-') < 1, '- did not zoom out');
+  assert.equal(await page.inputValue('#speed'), '2');
+  assert.ok(await zoomed('PageUp') > 1, 'PgUp did not zoom in');
 });
 
 test('a phone-sized screen: no horizontal overflow, a usable map, labelled buttons', async () => {

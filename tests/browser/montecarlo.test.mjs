@@ -111,6 +111,24 @@ test('20 seeds of the SoCal preset in the worker: progress, responsive page, nat
   if (NATIVE.kills > 0) {
     assert.equal(Number(await page.getAttribute('#mc-hist-altitude', 'data-total')), NATIVE.kills);
   }
+  // Their axes read as a user reads them: round values, none repeated (not "30 30 30 31 31
+  // 31"), in order, the unit on the last.
+  const axis = async (figure, unit) => {
+    const labels = await page.getByRole('figure', { name: figure })
+      .getByRole('list').getByRole('listitem').allTextContents();
+    assert.ok(labels.length >= 1 && labels.length <= 5, `${figure}: ${labels}`);
+    assert.equal(new Set(labels).size, labels.length, `${figure}: repeated labels ${labels}`);
+    assert.ok(labels.at(-1).endsWith(` ${unit}`), `${figure}: no unit in ${labels}`);
+    const values = labels.map((l) => Number(l.split(' ')[0]));
+    assert.ok(values.every(Number.isFinite) && values.every((v, i) => i === 0 || v > values[i - 1]),
+      `${figure}: ${labels}`);
+    return labels;
+  };
+  const leakerLabels = await axis(/^Leakers per run/, 'leakers');
+  assert.ok(leakerLabels.every((l) => /^\d+( leakers)?$/.test(l)), `${leakerLabels}`);
+  if (NATIVE.kills > 0) {
+    console.log('intercept altitude axis:', (await axis(/^Intercept altitude/, 'km')).join(' | '));
+  }
   // The page stayed responsive.
   assert.ok(frames.length > 20, `only ${frames.length} frames while the worker ran`);
   const sorted = [...frames].sort((a, b) => a - b);

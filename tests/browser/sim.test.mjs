@@ -161,10 +161,13 @@ test('a target beyond range is refused with the reason at the cursor', async () 
   // The hint sits next to the cursor.
   const box = await hint.boundingBox();
   assert.ok(Math.abs(box.x - far.x) < 40 && Math.abs(box.y - far.y) < 40, JSON.stringify({ box, far }));
-  // Clicking there launches nothing and keeps the reason shown.
+  // Clicking there launches nothing, keeps the reason shown and logs the refusal (as a
+  // preset's refused launch is logged).
   await page.mouse.click(far.x, far.y);
-  await page.waitForTimeout(200);
-  assert.deepEqual(await counters(page), before);
+  await page.getByRole('region', { name: 'Event log' })
+    .getByRole('button', { name: /SCUD-C launch refused: target is \d+ km away, beyond the SCUD-C maximum range of 527 km/ })
+    .waitFor();
+  assert.deepEqual(await counters(page), { ...before, rejected: before.rejected + 1 });
   assert.equal(await hint.getAttribute('data-refused'), 'true');
   assert.match(await hint.textContent(), /beyond the SCUD-C maximum range/);
   await page.keyboard.press('Escape');

@@ -35,7 +35,7 @@ use crate::render::{MapLayers, TileCache, draw_base_map};
 use crate::room_panel::RoomPanel;
 use crate::sim_layer::SimLayer;
 use crate::view::{
-    GeoPoint, GestureOutcome, Gestures, ScreenPoint, Viewport, coordinate_decimals,
+    GeoPoint, GestureOutcome, Gestures, Insets, ScreenPoint, Viewport, coordinate_decimals,
     format_distance, format_geo, wheel_zoom_factor,
 };
 
@@ -79,6 +79,16 @@ pub fn App() -> impl IntoView {
     install_sim_keys(sim);
     install_extra_keys(view, extras, sim);
 
+    // A scenario just loaded (a preset, an opened link or file) is framed: its sites, launch
+    // points and targets fill the part of the map the panels leave free.
+    Effect::new(move |_| {
+        if sim.frame.get() == 0 {
+            return;
+        }
+        let points = sim.read(crate::playback::Player::scene_points);
+        view.update(|v| *v = v.framing(&points, panel_insets(v.width_px)));
+    });
+
     view! {
         <main class="app">
             <MapView atlas view cursor marker home sim extras />
@@ -105,6 +115,28 @@ pub fn App() -> impl IntoView {
             <StatusBar cursor view />
             <HelpOverlay extras />
         </main>
+    }
+}
+
+/// The map's edges that panels cover (CSS pixels) on a map this wide, kept free when a
+/// scenario is framed (see `public/style.css`): on a wide screen the launch, radar and
+/// defence panels on the left, the event log on the right, the title and share bar above,
+/// the playback bar below; on a phone the panels above and the log and playback below.
+fn panel_insets(width_px: f64) -> Insets {
+    if width_px > 900.0 {
+        Insets {
+            left: 300.0,
+            right: 384.0,
+            top: 84.0,
+            bottom: 110.0,
+        }
+    } else {
+        Insets {
+            left: 12.0,
+            right: 60.0,
+            top: 160.0,
+            bottom: 220.0,
+        }
     }
 }
 
@@ -147,7 +179,14 @@ fn MapView(
                     let rect = div.get_bounding_client_rect();
                     let fitted = Viewport::whole_world(rect.width(), rect.height());
                     home.set(fitted);
-                    view.set(fitted);
+                    // A scenario opened before the map had its size (a link in the address)
+                    // is framed at this size.
+                    view.set(if sim.frame.get_untracked() > 0 {
+                        let points = sim.read(crate::playback::Player::scene_points);
+                        fitted.framing(&points, panel_insets(fitted.width_px))
+                    } else {
+                        fitted
+                    });
                     install_wheel(&div, view);
                 }
             }
@@ -480,8 +519,9 @@ fn install_wheel(div: &web_sys::HtmlDivElement, view: RwSignal<Viewport>) {
     handler.forget();
 }
 
-/// Keyboard shortcuts: `+`/`-` zoom around the centre, arrows pan, `0` resets, `Esc` clears
-/// the marker. Ignored while typing in a form field.
+/// Keyboard shortcuts: `+`/`-` zoom around the centre as the zoom buttons do (PgUp/PgDn by
+/// smaller steps), arrows pan, `0` resets, `Esc` clears the marker. Ignored while typing in a
+/// form field. (`]`/`[` are the speed: see `map_extras::install_extra_keys`.)
 fn install_keyboard(
     view: RwSignal<Viewport>,
     home: RwSignal<Viewport>,
@@ -504,7 +544,8 @@ fn install_keyboard(
             y: v.height_px / 2.0,
         };
         let next = match ev.key().as_str() {
-            // (+ and - are the speed: see `map_extras::install_extra_keys`.)
+            "+" | "=" => v.zoomed_at(ZOOM_STEP, centre),
+            "-" | "_" => v.zoomed_at(1.0 / ZOOM_STEP, centre),
             "PageUp" => v.zoomed_at(1.5, centre),
             "PageDown" => v.zoomed_at(1.0 / 1.5, centre),
             "ArrowLeft" => v.panned(100.0, 0.0),
@@ -528,6 +569,9 @@ fn install_keyboard(
     std::mem::forget(handle);
 }
 
+/// The zoom factor of the + and − buttons and keys.
+const ZOOM_STEP: f64 = 2.0;
+
 /// Zoom in, zoom out and reset buttons.
 #[component]
 fn ZoomControls(
@@ -547,10 +591,10 @@ fn ZoomControls(
     };
     view! {
         <nav class="zoom-controls" aria-label="Map zoom">
-            <button type="button" aria-label="Zoom in" title="Zoom in (+)" on:click=move |_| zoom(2.0)>
+            <button type="button" aria-label="Zoom in" title="Zoom in (+)" on:click=move |_| zoom(ZOOM_STEP)>
                 "+"
             </button>
-            <button type="button" aria-label="Zoom out" title="Zoom out (-)" on:click=move |_| zoom(0.5)>
+            <button type="button" aria-label="Zoom out" title="Zoom out (−)" on:click=move |_| zoom(1.0 / ZOOM_STEP)>
                 "−"
             </button>
             <button

@@ -638,11 +638,15 @@ impl DefenseRecord {
         self.orders.iter().find(|o| o.key == key)
     }
 
-    /// The order a log line describes: same tick and same sentence.
+    /// The order a log line describes: same tick and same sentence (the line may add, after
+    /// "; ", how the engaged track stands: see `event_log`).
     pub fn order_of_line(&self, tick: u64, text: &str) -> Option<&Explanation> {
-        self.orders
-            .iter()
-            .find(|o| o.key.tick == tick && o.text == text)
+        self.orders.iter().find(|o| {
+            o.key.tick == tick
+                && text
+                    .strip_prefix(o.text.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("; "))
+        })
     }
 
     /// The orders given before `tick`.

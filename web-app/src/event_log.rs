@@ -7,8 +7,9 @@
 
 use serde_json::Value;
 use sim_core::earth::GeoPoint;
-use sim_core::engine::defense::KillAssessment;
+use sim_core::engine::defense::{self, KillAssessment};
 use sim_core::engine::{Event, EventKind};
+use sim_core::tracking::TrackId;
 use sim_core::{MissileId, Simulation};
 
 /// One line of the event log.
@@ -256,7 +257,7 @@ impl LogLine {
                 lifetime_s,
             } => line(
                 format!(
-                    "{} track {track} dropped ({}) after {lifetime_s:.0} s",
+                    "{} track {track} dropped ({}) after {lifetime_s:.0} s{}",
                     if *was_confirmed {
                         "confirmed"
                     } else {
@@ -265,6 +266,7 @@ impl LogLine {
                     json.get("reason")
                         .and_then(Value::as_str)
                         .map_or_else(|| format!("{reason:?}"), |r| r.replace('-', " ")),
+                    threat_file_note(sim, *track, event.time_s),
                 ),
                 None,
                 None,
@@ -334,8 +336,16 @@ impl LogLine {
                 None,
                 None,
             ),
-            kind @ EventKind::EngagementOrdered { impact_at, .. } => line(
-                crate::defense_view::order_text(kind).unwrap_or_default(),
+            kind @ EventKind::EngagementOrdered {
+                impact_at,
+                missile_id,
+                ..
+            } => line(
+                format!(
+                    "{}{}",
+                    crate::defense_view::order_text(kind).unwrap_or_default(),
+                    track_state_note(sim, *missile_id, event.time_s),
+                ),
                 Some(*impact_at),
                 None,
             ),
@@ -425,6 +435,73 @@ impl LogLine {
     }
 }
 
+/// A track without a plot for this long (s) is said to be coasting when it is engaged.
+pub const COASTING_NOTE_S: f64 = 5.0;
+
+/// Why a dropped track may still be engaged: command and control flies interceptors already
+/// fired at it on its last estimate, and keeps its threat file (the last confirmed estimate and
+/// impact prediction) until the predicted impact, so it may order an engagement later (see
+/// `sim_core::engine::defense`). Empty when it holds nothing on the track, or nothing that
+/// threatens a defended asset.
+fn threat_file_note(sim: &Simulation, track: TrackId, time_s: f64) -> String {
+    let d = sim.defense();
+    let Ok(i) = d.engagements.binary_search_by_key(&track, |e| e.track) else {
+        return String::new();
+    };
+    let file = &d.engagements[i];
+    if file.killed {
+        return String::new();
+    }
+    if let Some(since) = file.assessing_since_s {
+        return format!("; under kill assessment since its intercept at T+{since:.0} s");
+    }
+    let flying = d.interceptors.iter().filter(|i| i.track == track).count();
+    if flying > 0 {
+        return format!(
+            "; {flying} interceptor{} in flight at it fl{} on its last estimate",
+            if flying == 1 { "" } else { "s" },
+            if flying == 1 { "ies" } else { "y" },
+        );
+    }
+    let Some(ip) = file.impact.filter(|ip| ip.time_s > time_s) else {
+        return String::new();
+    };
+    let ell = sim.physics().earth.ellipsoid();
+    match defense::asset_at(&d.assets, &ell, &ip.at) {
+        Some((a, _)) if a.asset.value > 0.0 => format!(
+            "; command and control keeps its threat file and may still engage it before its predicted impact on {} at T+{:.0} s",
+            a.asset.name, ip.time_s
+        ),
+        _ => String::new(),
+    }
+}
+
+/// How the engaged track stands when an engagement is ordered on it: dropped by the tracker
+/// (the order is made on its threat file) or coasting (no plot for [`COASTING_NOTE_S`] or
+/// more); empty for a track being updated.
+fn track_state_note(sim: &Simulation, track: TrackId, time_s: f64) -> String {
+    match sim.tracker().tracks().iter().find(|t| t.id == track) {
+        None => {
+            let last = sim
+                .defense()
+                .engagements
+                .iter()
+                .find(|e| e.track == track)
+                .and_then(|e| e.last_plot_s)
+                .map(|s| format!(", last plot at T+{s:.0} s"))
+                .unwrap_or_default();
+            format!(
+                "; the track was dropped, so the order is made on its threat file (coasting on its last estimate{last})"
+            )
+        }
+        Some(t) if time_s - t.last_update_s >= COASTING_NOTE_S => format!(
+            "; the track is coasting: no plot for {:.0} s, engaged on its predicted path",
+            time_s - t.last_update_s
+        ),
+        Some(_) => String::new(),
+    }
+}
+
 /// Kilometres with one decimal below 100 km, none above.
 fn km(m: f64) -> String {
     let k = m / 1000.0;
@@ -458,6 +535,9 @@ pub struct Counters {
     pub battery_fires: usize,
     /// Interceptors that killed their target (the old "successful intercepts").
     pub kills: usize,
+    /// Missiles killed (each once, however many interceptors were fired at it): no longer in
+    /// flight, and never on the ground.
+    pub killed: usize,
     /// Interceptors that ended without a kill.
     pub misses: usize,
     /// Missiles that hit a defended asset.
@@ -472,6 +552,7 @@ impl Counters {
             detections,
             ..Counters::default()
         };
+        let mut killed = std::collections::BTreeSet::new();
         for l in lines {
             match l.tally {
                 Tally::Launch => c.launches += 1,
@@ -484,12 +565,16 @@ impl Counters {
                 Tally::TrackDeleted => c.deleted += 1,
                 Tally::Engagement => c.engagements += 1,
                 Tally::BatteryFire => c.battery_fires += 1,
-                Tally::Kill => c.kills += 1,
+                Tally::Kill => {
+                    c.kills += 1;
+                    killed.extend(l.missile);
+                }
                 Tally::Miss => c.misses += 1,
                 Tally::Leaker => c.leakers += 1,
                 Tally::None => {}
             }
         }
+        c.killed = killed.len();
         c
     }
 
@@ -498,9 +583,9 @@ impl Counters {
         (self.confirmed > 0).then(|| self.latency_sum_s / self.confirmed as f64)
     }
 
-    /// Missiles still flying.
+    /// Missiles still flying: launched, neither on the ground nor killed.
     pub fn in_flight(&self) -> usize {
-        self.launches.saturating_sub(self.impacts)
+        self.launches.saturating_sub(self.impacts + self.killed)
     }
 }
 
@@ -545,5 +630,97 @@ mod tests {
         let c = Counters::of(&lines, 0);
         assert_eq!((c.launches, c.rejected, c.impacts), (3, 1, 3));
         assert_eq!(c.in_flight(), 0);
+    }
+
+    /// The log of a whole preset, as the player records it (first plots only, confirmed
+    /// tracks' deletions only).
+    fn preset_log(json: &str) -> crate::playback::Player {
+        let mut player = crate::playback::Player::new(Simulation::from_scenario(
+            &Scenario::from_json(json).expect("preset"),
+        ));
+        while player.tick() < 20_000 && !player.finished() {
+            player.step();
+        }
+        player
+    }
+
+    #[test]
+    fn a_killed_missile_is_not_in_flight_and_a_coasting_engaged_track_says_so() {
+        let player = preset_log(include_str!("../../scenarios/socal-scud-c.json"));
+        let lines = player.lines();
+        let text = lines
+            .iter()
+            .map(|l| format!("{:>6.1} {}", l.time_s, l.text))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Counters::of(lines, 0);
+        assert_eq!(
+            (c.launches, c.impacts, c.kills, c.killed),
+            (1, 0, 1, 1),
+            "{text}"
+        );
+        assert_eq!(c.in_flight(), 0, "{text}");
+        // Mid-flight, before the kill, the missile is in flight.
+        let kill = lines
+            .iter()
+            .position(|l| l.tally == Tally::Kill)
+            .expect("kill");
+        assert_eq!(Counters::of(&lines[..kill], 0).in_flight(), 1);
+        // The radar looks away from the SCUD's descent: its track is dropped while coasting,
+        // and both the drop and the later order say why it is still engaged.
+        let dropped = lines
+            .iter()
+            .find(|l| l.kind == "track-deleted" && l.text.contains("coasting"))
+            .unwrap_or_else(|| panic!("no coasting deletion in\n{text}"));
+        assert!(
+            dropped
+                .text
+                .contains("command and control keeps its threat file")
+                || dropped.text.contains("in flight at it"),
+            "{text}"
+        );
+        let order = lines
+            .iter()
+            .find(|l| l.kind == "engagement-ordered" && l.tick > dropped.tick)
+            .unwrap_or_else(|| panic!("no order after the drop in\n{text}"));
+        assert!(
+            order
+                .text
+                .contains("the track was dropped, so the order is made on its threat file"),
+            "{text}"
+        );
+        // The line still opens its explanation.
+        assert!(
+            player
+                .defense()
+                .order_of_line(order.tick, &order.text)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn kills_count_each_missile_once() {
+        let at = |kind: &str, tally, missile: Option<u32>| LogLine {
+            tick: 0,
+            time_s: 0.0,
+            kind: kind.into(),
+            text: String::new(),
+            place: None,
+            missile: missile.map(MissileId),
+            value: None,
+            tally,
+        };
+        let lines = [
+            at("launch", Tally::Launch, Some(1)),
+            at("launch", Tally::Launch, Some(2)),
+            at("launch", Tally::Launch, Some(3)),
+            at("intercept", Tally::Kill, Some(1)),
+            at("intercept", Tally::Kill, Some(1)),
+            at("intercept", Tally::Miss, Some(2)),
+            at("impact", Tally::Impact, Some(3)),
+        ];
+        let c = Counters::of(&lines, 0);
+        assert_eq!((c.kills, c.killed, c.misses, c.impacts), (2, 1, 1, 1));
+        assert_eq!(c.in_flight(), 1);
     }
 }

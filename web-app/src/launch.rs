@@ -151,6 +151,21 @@ pub fn salvo(
         .collect())
 }
 
+/// The command that logs a refused click-to-launch: the launch without guidance, which the
+/// engine refuses for the very reason [`salvo`] gave (its `launch-rejected` event, as for a
+/// scenario's launch out of reach). One command however large the salvo: one refusal. Only for
+/// valid settings (the refusal is the target's, not the salvo's).
+pub fn refused_launch(settings: &LaunchSettings, from: GeoPoint, to: GeoPoint) -> Command {
+    Command::Launch(LaunchCommand {
+        missile: settings.kind,
+        from,
+        to,
+        profile: settings.profile,
+        label: None,
+        guidance: None,
+    })
+}
+
 /// Points of the circle of `radius_m` around `centre` on a sphere of `sphere_radius_m`
 /// (the destination-point formula of spherical trigonometry: Williams, *Aviation Formulary*;
 /// `lat2 = asin(sin lat1 cos d + cos lat1 sin d cos b)`, `lon2 = lon1 + atan2(sin b sin d cos
@@ -396,6 +411,18 @@ mod tests {
         assert!(guidance.iter().all(|g| *g == guidance[0]));
         let refused = salvo(&settings, LAUNCH, ATLANTA, &physics, 0).unwrap_err();
         assert!(refused.contains("maximum range"), "{refused}");
+        // Logged: the engine refuses the unguided launch with the same sentence.
+        let mut sim = sim_core::Simulation::new(physics, 1);
+        let events = sim.step(&[refused_launch(&settings, LAUNCH, ATLANTA)]);
+        let reasons: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                sim_core::engine::EventKind::LaunchRejected { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons, vec![refused.as_str()]);
+        assert!(sim.missiles().is_empty());
         let bad = LaunchSettings {
             count: 0,
             ..settings

@@ -288,15 +288,19 @@ pub fn HelpOverlay(
             let _ = b.focus();
         }
     });
-    const ROWS: [(&str, &str); 15] = [
+    const ROWS: [(&str, &str); 16] = [
         ("Drag", "Pan the flat map, turn the globe"),
-        ("Wheel, pinch, PgUp / PgDn", "Zoom (around the pointer)"),
+        ("Wheel, pinch", "Zoom around the pointer"),
+        (
+            "+ / −, PgUp / PgDn",
+            "Zoom in / out (as the + and − buttons)",
+        ),
         ("Arrow keys", "Pan"),
         ("0", "Whole world"),
         ("G", "Globe or flat map"),
         ("Space", "Play or pause"),
-        ("+, ] or >", "Faster (1x to 128x)"),
-        ("−, [ or <", "Slower"),
+        ("] or >", "Faster (1x to 128x)"),
+        ("[ or <", "Slower"),
         (
             "Esc",
             "Cancel the current tool, clear the selection, close this help",
@@ -357,16 +361,16 @@ pub fn HelpOverlay(
                     </tbody>
                 </table>
                 <p class="hint">
-                    "+ and − change the speed, as in simulators; the zoom buttons, the wheel and PgUp / PgDn zoom."
+                    "One meaning per key: + and − zoom, as the map's + and − buttons do; ] and [ change the speed."
                 </p>
             </section>
         </div>
     }
 }
 
-/// The extras' shortcuts: `?` help, `G` globe, `+`/`]`/`>` faster, `-`/`[`/`<` slower (as the
-/// issue asks: +/- is the speed, as in simulators; the zoom has PgUp/PgDn), Esc closes
-/// the help and the layers popover. Ignored while typing in a form field.
+/// The extras' shortcuts: `?` help, `G` globe, `]`/`>` faster, `[`/`<` slower (`+`/`-` zoom,
+/// as the map's buttons do: see `app::install_keyboard`), Esc closes the help and the layers
+/// popover. Ignored while typing in a form field.
 pub fn install_extra_keys(view: RwSignal<Viewport>, extras: MapExtras, sim: SimCtx) {
     let handle = window_event_listener(ev::keydown, move |ev| {
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
@@ -402,8 +406,8 @@ pub fn install_extra_keys(view: RwSignal<Viewport>, extras: MapExtras, sim: SimC
                 return; // The other handlers cancel tools on Esc too.
             }
             "g" | "G" => toggle_projection(view),
-            "]" | ">" | "+" | "=" => step_speed(true),
-            "[" | "<" | "-" | "_" => step_speed(false),
+            "]" | ">" => step_speed(true),
+            "[" | "<" => step_speed(false),
             _ => return,
         }
         ev.prevent_default();

@@ -346,18 +346,42 @@ fn result_view(s: Summary, r: Report) -> impl IntoView {
                     r.kills_per_interceptor,
                 )}
             </p>
-            {s.altitudes.map(|h| histogram_view("mc-hist-altitude", "Intercept altitude (km)", h, 0))}
-            {histogram_view("mc-hist-leakers", "Leakers per run (runs)", s.leakers, 1)}
+            {s.altitudes
+                .map(|h| {
+                    histogram_view(
+                        "mc-hist-altitude",
+                        "Intercept altitude: kills per altitude band",
+                        Axes { x_unit: "km", centred: false },
+                        h,
+                    )
+                })}
+            {histogram_view(
+                "mc-hist-leakers",
+                "Leakers per run: runs with that many",
+                Axes { x_unit: "leakers", centred: true },
+                s.leakers,
+            )}
         </div>
     }
 }
 
-/// A small bar chart of a histogram.
+/// What a histogram's axis says: the unit along it (the counts' unit is in the title), and
+/// whether its bins are whole numbers labelled at their centres.
+struct Axes {
+    x_unit: &'static str,
+    centred: bool,
+}
+
+/// Most labels under a histogram (260 px wide: room for five "123.4 km").
+const MAX_AXIS_LABELS: usize = 5;
+
+/// A small bar chart of a histogram, its count above each bar, round labels under the axis
+/// ([`Histogram::axis_labels`]) with the unit on the last.
 fn histogram_view(
     id: &'static str,
     title: &'static str,
+    axes: Axes,
     h: Histogram,
-    style: usize,
 ) -> impl IntoView {
     const W: f64 = 260.0;
     const H: f64 = 70.0;
@@ -365,7 +389,33 @@ fn histogram_view(
     let max = h.counts.iter().copied().max().unwrap_or(0).max(1) as f64;
     let n = h.counts.len().max(1) as f64;
     let bw = W / n;
-    let integer_bins = style == 1;
+    let labels = h
+        .axis_labels(MAX_AXIS_LABELS, axes.x_unit, axes.centred)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            // The first label starts at the left edge and the last ends at the right one, so
+            // neither is cut off.
+            let anchor = if l.at <= 0.0 && i == 0 {
+                "start"
+            } else if l.at >= 1.0 {
+                "end"
+            } else {
+                "middle"
+            };
+            view! {
+                <text
+                    class="mc-tick"
+                    role="listitem"
+                    x=format!("{:.1}", l.at * W)
+                    y=format!("{:.1}", H - 2.0)
+                    text-anchor=anchor
+                >
+                    {l.text}
+                </text>
+            }
+        })
+        .collect_view();
     let bars = h
         .counts
         .iter()
@@ -373,12 +423,6 @@ fn histogram_view(
         .map(|(i, &c)| {
             let bh = (H - B - 12.0) * c as f64 / max;
             let x = i as f64 * bw;
-            let edge = h.lo + h.width * i as f64;
-            let label = if integer_bins {
-                format!("{}", (edge + 0.5).round())
-            } else {
-                format!("{edge:.0}")
-            };
             view! {
                 <g>
                     <rect
@@ -392,20 +436,20 @@ fn histogram_view(
                     <text class="mc-count" x=format!("{:.1}", x + bw / 2.0) y=format!("{:.1}", H - B - bh - 2.0) text-anchor="middle">
                         {if c > 0 { c.to_string() } else { String::new() }}
                     </text>
-                    <text class="mc-tick" x=format!("{:.1}", if integer_bins { x + bw / 2.0 } else { x }) y=format!("{:.1}", H - 2.0) text-anchor="middle">
-                        {label}
-                    </text>
                 </g>
             }
         })
         .collect_view();
     let bins = h.counts.len().to_string();
     let total: u64 = h.counts.iter().sum();
+    let axis_name = format!("{title}: axis ({})", axes.x_unit);
     view! {
         <figure class="mc-hist" id=id data-bins=bins data-total=total.to_string()>
             <figcaption>{title}</figcaption>
-            <svg viewBox=format!("-6 0 {} {H}", W + 12.0) width=W + 12.0 height=H role="img" aria-label=title>
+            <svg viewBox=format!("-6 0 {} {H}", W + 12.0) width=W + 12.0 height=H role="group" aria-label=title>
                 {bars}
+                <line class="mc-axis" x1="0" x2=W y1=H - B y2=H - B></line>
+                <g role="list" aria-label=axis_name>{labels}</g>
             </svg>
         </figure>
     }

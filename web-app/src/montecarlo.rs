@@ -184,6 +184,76 @@ impl Histogram {
     }
 }
 
+/// A label under a histogram: where it goes (a fraction of the axis, 0 at the left end, 1 at
+/// the right) and what it says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisLabel {
+    /// Position along the axis, 0 to 1.
+    pub at: f64,
+    /// The text.
+    pub text: String,
+}
+
+impl Histogram {
+    /// The labels of the axis: at bin edges (`centred` false) or bin centres (`centred` true,
+    /// for bins of whole numbers such as leakers per run), only at multiples of a round step
+    /// (1, 2 or 5 times a power of ten bins) so that at most `max_labels` show, each with the
+    /// decimals its step needs and no more: no two labels read the same (not "30 30 30 31").
+    /// The last label carries `unit`.
+    pub fn axis_labels(&self, max_labels: usize, unit: &str, centred: bool) -> Vec<AxisLabel> {
+        let n = self.counts.len();
+        if n == 0 || !(self.width.is_finite() && self.width > 0.0 && self.lo.is_finite()) {
+            return Vec::new();
+        }
+        let offset = if centred { 0.5 } else { 0.0 };
+        // Positions (in bins from the low edge) that may carry a label.
+        let m = if centred { n } else { n + 1 };
+        let max_labels = max_labels.max(1);
+        // Bins per label: the first of 1, 2, 5, 10, 20, 50, ... that leaves at most
+        // `max_labels` (bounded: reaches `m`, a vector's length, within 60 tries).
+        let every = (0..60_u32)
+            .map(|i| {
+                [1_usize, 2, 5][(i % 3) as usize].saturating_mul(10_usize.saturating_pow(i / 3))
+            })
+            .find(|&e| m.div_ceil(e) <= max_labels || e >= m)
+            .unwrap_or(m);
+        let step = self.width * every as f64;
+        let decimals = (0..=6)
+            .find(|d| {
+                let scaled = step * 10f64.powi(*d);
+                (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+            })
+            .unwrap_or(6) as usize;
+        let mut out: Vec<AxisLabel> = (0..m)
+            .filter_map(|j| {
+                let v = self.lo + (offset + j as f64) * self.width;
+                let q = v / step;
+                ((q - q.round()).abs() < 1e-6).then(|| {
+                    // No "-0".
+                    let v = if v.abs() < step * 1e-9 { 0.0 } else { v };
+                    AxisLabel {
+                        at: (offset + j as f64) / n as f64,
+                        text: format!("{v:.decimals$}"),
+                    }
+                })
+            })
+            .collect();
+        if out.is_empty() {
+            // Fewer positions than bins per label and none on a multiple: the low end alone.
+            out.push(AxisLabel {
+                at: offset / n as f64,
+                text: format!("{:.decimals$}", self.lo + offset * self.width),
+            });
+        }
+        if let Some(last) = out.last_mut()
+            && !unit.is_empty()
+        {
+            last.text = format!("{} {unit}", last.text);
+        }
+        out
+    }
+}
+
 /// The intercept altitudes (km) of every kill over all runs.
 pub fn kill_altitudes_km(outcomes: &[RunOutcome]) -> Vec<f64> {
     outcomes
@@ -228,6 +298,76 @@ mod tests {
             handover_errors_m: vec![],
             asset_hits: vec![],
         }
+    }
+
+    /// The value a label reads, without its unit.
+    fn value_of(l: &AxisLabel) -> f64 {
+        l.text
+            .split(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("label {l:?}"))
+    }
+
+    #[test]
+    fn histogram_axes_have_round_distinct_labels_with_units() {
+        // Intercept altitudes between 30 and 31 km: bins of 0.2 km, whose labels once read
+        // "30 30 30 31 31 31".
+        let h = Histogram::of(&[30.1, 30.3, 30.5, 30.6, 30.9, 31.1], 8).unwrap();
+        assert!(h.width < 1.0, "{h:?}");
+        let labels = h.axis_labels(5, "km", false);
+        let texts: Vec<&str> = labels.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, vec!["30.0", "30.4", "30.8", "31.2 km"], "{h:?}");
+        for l in &labels {
+            // Each label sits where its value is on the axis.
+            let x = h.lo + l.at * h.width * h.counts.len() as f64;
+            assert!((x - value_of(l)).abs() < 1e-9, "{l:?} at {x}");
+        }
+        // Many cases: never two labels alike, never more than asked, in order, unit last.
+        for (values, max_bins) in [
+            (vec![0.0, 1000.0], 8),
+            (vec![12.3, 12.31, 12.35], 8),
+            (vec![30.0], 8),
+            (vec![-3.0, 250.0, 77.0], 20),
+            (vec![99.9, 100.1], 3),
+        ] {
+            let h = Histogram::of(&values, max_bins).unwrap();
+            for max in [2, 4, 6] {
+                let labels = h.axis_labels(max, "km", false);
+                assert!(
+                    !labels.is_empty() && labels.len() <= max,
+                    "{h:?} {labels:?}"
+                );
+                let mut texts: Vec<&str> = labels.iter().map(|l| l.text.as_str()).collect();
+                assert!(texts.last().unwrap().ends_with(" km"));
+                texts.dedup();
+                assert_eq!(texts.len(), labels.len(), "{labels:?}");
+                assert!(labels.windows(2).all(|w| value_of(&w[0]) < value_of(&w[1])));
+                assert!(labels.iter().all(|l| (0.0..=1.0).contains(&l.at)));
+            }
+        }
+        // Whole-number bins are labelled at their centres: 0, 1, 2 leakers.
+        let o: Vec<RunOutcome> = (0..3)
+            .map(|k| outcome(k, &vec![Fate::Leaked; k as usize]))
+            .collect();
+        let h = Histogram::leakers_per_run(&o);
+        let texts: Vec<String> = h
+            .axis_labels(6, "leakers", true)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(texts, vec!["0", "1", "2 leakers"]);
+        let many = Histogram {
+            lo: -0.5,
+            width: 1.0,
+            counts: vec![1; 40],
+        };
+        let texts: Vec<String> = many
+            .axis_labels(5, "", true)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(texts, vec!["0", "10", "20", "30"]);
     }
 
     #[test]

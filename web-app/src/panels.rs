@@ -72,6 +72,8 @@ pub struct Status {
     pub tracks_confirmed: usize,
     /// Tentative tracks.
     pub tracks_tentative: usize,
+    /// The engagement is over at this tick ([`Player::finished`]).
+    pub finished: bool,
 }
 
 /// The launch tool's state.
@@ -127,6 +129,9 @@ pub struct SimCtx {
     pub scenario: StoredValue<Option<sim_core::engine::Scenario>, LocalStorage>,
     /// Set to force a redraw of the simulation layer on the next frame.
     pub redraw: StoredValue<bool, LocalStorage>,
+    /// Bumped when a new scenario is loaded (a preset, an opened link or file): the map then
+    /// frames its scene ([`Player::scene_points`], in `app.rs`).
+    pub frame: RwSignal<u64>,
     /// The radar tool and the radar selection (see [`crate::radar_panel`]).
     pub radar: crate::radar_panel::RadarUi,
     /// The defence tools, selection and explanation (see [`crate::defense_panel`]).
@@ -160,6 +165,7 @@ impl SimCtx {
             preset: RwSignal::new(PRESETS[0].id),
             scenario: StoredValue::new_local(Some(crate::share::empty_scenario())),
             redraw: StoredValue::new_local(true),
+            frame: RwSignal::new(0),
             radar: crate::radar_panel::RadarUi::new(),
             defense: crate::defense_panel::DefenseUi::new(),
             room: crate::room_panel::RoomUi::new(),
@@ -205,10 +211,20 @@ impl SimCtx {
                 self.defense.clear();
                 self.playing.set(has_launches);
                 self.log_rev.update(|r| *r += 1);
+                self.frame.update(|f| *f += 1);
                 self.changed();
             }
             Err(e) => leptos::logging::error!("preset {id}: {e}"),
         }
+    }
+
+    /// The name of the scenario the player started from (reactive: changes with each load).
+    pub fn scenario_name(&self) -> Option<String> {
+        self.frame.track();
+        self.preset.track();
+        self.scenario
+            .with_value(|s| s.as_ref().map(|s| s.name.trim().to_string()))
+            .filter(|n| !n.is_empty())
     }
 
     /// Moves the timeline to `tick`.
@@ -226,6 +242,20 @@ impl SimCtx {
         });
         self.log_rev.update(|r| *r += 1);
         self.changed();
+    }
+
+    /// Play or pause (the Play button and the space bar); at the end of the engagement Play
+    /// replays it from the start rather than stepping past the end. A room's clock is the
+    /// relay's: nothing happens here in a room.
+    pub fn toggle_play(&self) {
+        if self.room.active.get_untracked() {
+            return;
+        }
+        if !self.playing.get_untracked() && self.read(Player::finished) {
+            self.restart();
+        }
+        self.playing.update(|p| *p = !*p);
+        self.clock.update_value(Clock::drop_debt);
     }
 
     /// Back to the start (the command log is kept, so playing again replays it).
@@ -262,7 +292,25 @@ impl SimCtx {
                         self.playing.set(true);
                         self.changed();
                     }
-                    Err(text) => self.refusal.set(Some(Refusal { text, at: screen })),
+                    Err(text) => {
+                        // Logged as a scenario's refused launch is: the engine refuses the
+                        // unguided launch with the same reason (a `launch-rejected` event, in
+                        // the counters and in shared links). Paused, one tick shows it now.
+                        if tool.settings.validate().is_ok() {
+                            let command = launch::refused_launch(&tool.settings, site, point);
+                            self.write(|player| {
+                                let tick = player.tick();
+                                player.schedule(tick, command);
+                            });
+                            if !self.playing.get_untracked() && !self.room.active.get_untracked() {
+                                self.step_once();
+                            } else {
+                                self.log_rev.update(|r| *r += 1);
+                                self.changed();
+                            }
+                        }
+                        self.refusal.set(Some(Refusal { text, at: screen }));
+                    }
                 }
             }
         }
@@ -355,19 +403,20 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                 .update_value(|c| n = c.advance(dt_s, MAX_TICKS_PER_FRAME));
             let mut out_of_time = false;
             ctx.write(|player| {
+                // The engagement over (nothing flying, nothing left to launch): stop at that
+                // very tick, so the end of the timeline does not depend on the frame rate.
+                stop = player.finished();
                 for _ in 0..n {
+                    if stop {
+                        break;
+                    }
                     player.step();
+                    stop = player.finished();
                     if now() - start > STEP_BUDGET_MS {
                         out_of_time = true;
                         break;
                     }
                 }
-                // The engagement is over: nothing flying, nothing left to launch.
-                let pending = player
-                    .commands()
-                    .last()
-                    .is_some_and(|c| c.tick >= player.tick());
-                stop = !player.sim().missiles().is_empty() && player.sim().is_idle() && !pending;
             });
             if out_of_time {
                 ctx.clock.update_value(Clock::drop_debt);
@@ -429,6 +478,7 @@ pub fn start_loop(ctx: SimCtx, view: RwSignal<Viewport>, mut layer: SimLayer) {
                     .iter()
                     .filter(|t| t.status == sim_core::tracking::TrackStatus::Tentative)
                     .count(),
+                finished: !player.is_relayed() && player.finished(),
             };
             (
                 status,
@@ -484,8 +534,7 @@ pub fn install_sim_keys(ctx: SimCtx) {
             // In a room the relay's clock runs the simulation: nothing to play or pause.
             " " if tag.as_deref() != Some("BUTTON") && !ctx.room.active.get_untracked() => {
                 ev.prevent_default();
-                ctx.playing.update(|p| *p = !*p);
-                ctx.clock.update_value(Clock::drop_debt);
+                ctx.toggle_play();
             }
             "Escape" => {
                 // With no launch tool to step back, Esc clears the selection.
@@ -565,6 +614,14 @@ pub fn LaunchPanel(
                             .iter()
                             .map(|p| view! { <option value=p.id>{p.name}</option> })
                             .collect_view()}
+                        // An opened link or file names itself here (always in the list, so
+                        // that the select can show it, hidden otherwise).
+                        <option
+                            value=crate::share::SHARED_PRESET
+                            hidden=move || preset.get() != crate::share::SHARED_PRESET
+                        >
+                            {move || format!("{} (opened)", ctx.scenario_name().unwrap_or_else(|| "Shared scenario".into()))}
+                        </option>
                     </select>
                 </label>
                 <button
@@ -692,12 +749,22 @@ pub fn PlaybackBar(
             s.horizon as f64 * TICK_S
         )
     };
+    // The end of the engagement, paused there (never in a room, whose clock is the relay's).
+    let finished = move || !running() && status.get().finished && !ctx.room.active.get();
     view! {
         <section id="playback" class="panel playback" aria-label="Playback">
             <button
                 id="play"
                 type="button"
-                aria-label=move || if running() { "Pause" } else { "Play" }
+                aria-label=move || {
+                    if running() {
+                        "Pause"
+                    } else if finished() {
+                        "Replay from the start"
+                    } else {
+                        "Play"
+                    }
+                }
                 title=move || {
                     if ctx.room.active.get() && !ctx.room.can_set_clock() {
                         if ctx.room.can_command() {
@@ -705,6 +772,8 @@ pub fn PlaybackBar(
                         } else {
                             "Only players with the room token can pause or change the speed"
                         }
+                    } else if finished() {
+                        "The engagement is over: replay it from the start (space)"
                     } else {
                         "Play or pause (space); in a room, pauses or resumes it for everyone"
                     }
@@ -717,12 +786,19 @@ pub fn PlaybackBar(
                         crate::room_panel::set_clock(ctx, !paused, speed);
                         return;
                     }
-                    playing.update(|p| *p = !*p);
-                    ctx.clock.update_value(Clock::drop_debt);
+                    ctx.toggle_play();
                 }
             >
                 // Plain words: headless and minimal systems lack the media-control glyphs.
-                {move || if running() { "Pause" } else { "Play" }}
+                {move || {
+                    if running() {
+                        "Pause"
+                    } else if finished() {
+                        "Replay"
+                    } else {
+                        "Play"
+                    }
+                }}
             </button>
             <button id="step" type="button" aria-label="Step one tick" title="Step 0.1 s" disabled=move || ctx.room.active.get() on:click=move |_| ctx.step_once()>
                 "Step"
@@ -735,6 +811,7 @@ pub fn PlaybackBar(
                 <select
                     id="speed"
                     aria-label="Speed"
+                    title="Speed (] faster, [ slower)"
                     disabled=move || ctx.room.active.get() && !ctx.room.can_set_clock()
                     prop:value=move || {
                         if ctx.room.active.get() {
@@ -801,8 +878,22 @@ pub fn PlaybackBar(
                 data-radars=move || status.get().radars.to_string()
                 data-tracks-confirmed=move || status.get().tracks_confirmed.to_string()
                 data-tracks-tentative=move || status.get().tracks_tentative.to_string()
+                data-finished=move || finished().to_string()
             >
                 {time}
+            </span>
+            // What is loaded, and whether it plays: a preset or a link plays as it opens.
+            <span id="scenario-name" class="scenario-name" role="status" aria-live="polite">
+                {move || {
+                    if ctx.room.active.get() {
+                        return None;
+                    }
+                    let name = ctx.scenario_name()?;
+                    Some(format!("{name} · {}", if running() { "playing" } else { "paused" }))
+                }}
+            </span>
+            <span id="finished" class="finished-note" role="status" aria-live="polite">
+                {move || finished().then_some("Finished")}
             </span>
         </section>
     }
@@ -872,15 +963,17 @@ pub fn EventLog(
                         data-impacts=c.impacts.to_string()
                         data-rejected=c.rejected.to_string()
                         data-in-flight=c.in_flight().to_string()
+                        data-killed=c.killed.to_string()
                         data-detections=c.detections.to_string()
                         data-confirmed=c.confirmed.to_string()
                         data-deleted=c.deleted.to_string()
                         data-latency=c.mean_latency_s().map(|l| format!("{l:.2}")).unwrap_or_default()
                     >
                         {format!(
-                            "Launches {} · in flight {} · impacts {} · refused {}",
+                            "Launches {} · in flight {} · killed {} · impacts {} · refused {}",
                             c.launches,
                             c.in_flight(),
+                            c.killed,
                             c.impacts,
                             c.rejected,
                         )}

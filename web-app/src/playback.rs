@@ -372,6 +372,49 @@ impl Player {
         self.horizon
     }
 
+    /// Whether the engagement is over at the current tick: something was launched, and no
+    /// missile or interceptor flies and nothing is left to happen (no launch scheduled by the
+    /// scenario, no command logged for this tick or later). Playing stops there, and Play then
+    /// replays from the start.
+    pub fn finished(&self) -> bool {
+        !self.sim.missiles().is_empty()
+            && self.sim.is_idle()
+            && self.log.last().is_none_or(|c| c.tick < self.sim.tick())
+    }
+
+    /// What a view of this timeline should show ([`crate::view::Viewport::framing`]): every
+    /// radar, battery and defended asset now, the places of the commands scheduled by the
+    /// scenario or logged (launch points and targets, radars, batteries and assets placed or
+    /// moved), and the targets of the missiles launched.
+    pub fn scene_points(&self) -> Vec<sim_core::earth::GeoPoint> {
+        let sim = &self.sim;
+        let d = sim.defense();
+        let mut out: Vec<_> = sim.radars().iter().map(|r| r.site.position).collect();
+        out.extend(d.batteries.iter().map(|b| b.battery.position));
+        out.extend(d.assets.iter().map(|a| a.asset.position));
+        out.extend(sim.missiles().iter().map(|m| m.target));
+        let commands = sim
+            .state()
+            .scheduled
+            .iter()
+            .map(|c| &c.command)
+            .chain(self.log.iter().map(|c| &c.command));
+        for c in commands {
+            match c {
+                Command::Launch(l) => out.extend([l.from, l.to]),
+                Command::PlaceRadar(r) => out.push(r.position),
+                Command::MoveRadar { position, .. } => out.push(*position),
+                Command::PlaceBattery(b) => out.push(b.position),
+                Command::PlaceAsset(a) => out.push(a.position),
+                Command::RemoveRadar { .. }
+                | Command::RemoveBattery { .. }
+                | Command::RemoveAsset { .. }
+                | Command::SetDoctrine(_) => {}
+            }
+        }
+        out
+    }
+
     /// Every command given, sorted by tick.
     pub fn commands(&self) -> &[LoggedCommand] {
         &self.log
@@ -724,6 +767,57 @@ mod tests {
             .expect("preset")
             .player()
             .expect("valid preset")
+    }
+
+    #[test]
+    fn the_scene_holds_every_site_launch_point_and_target() {
+        let p = socal();
+        let pts = p.scene_points();
+        for want in [
+            GeoPoint::new(36.5, -123.1),
+            GeoPoint::new(34.05, -118.25),
+            GeoPoint::new(34.73, -120.57),
+            GeoPoint::new(32.71, -117.15),
+        ] {
+            assert!(pts.contains(&want), "{want:?} not in {pts:?}");
+        }
+        let mut empty = Preset::by_id("empty")
+            .expect("preset")
+            .player()
+            .expect("empty");
+        assert!(empty.scene_points().is_empty());
+        empty.schedule(0, scud_b_launch());
+        assert_eq!(
+            empty.scene_points(),
+            vec![GeoPoint::new(36.0, -121.0), GeoPoint::new(34.5, -119.0)]
+        );
+    }
+
+    #[test]
+    fn finished_at_the_end_of_the_engagement_and_not_before() {
+        let mut p = Preset::by_id("empty")
+            .expect("preset")
+            .player()
+            .expect("empty");
+        assert!(!p.finished(), "nothing launched yet");
+        p.schedule(5, scud_b_launch());
+        assert!(!p.finished(), "a launch is coming");
+        while !p.finished() && p.tick() < 10_000 {
+            p.step();
+        }
+        assert!(p.finished());
+        let end = p.tick();
+        assert!(end > 100 && p.sim().is_idle(), "finished at {end}");
+        // Any earlier tick is not the end (the missile is in flight or not yet launched).
+        p.seek(end / 2);
+        assert!(!p.finished());
+        p.seek(end);
+        assert!(p.finished());
+        // A command at the end opens the timeline again until it has been applied.
+        p.schedule(end, scud_b_launch());
+        assert!(!p.finished());
+        p.step();
+        assert!(!p.finished(), "the second missile flies");
     }
 
     #[test]

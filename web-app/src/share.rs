@@ -186,6 +186,7 @@ mod ui {
         ctx.radar.selected.set(None);
         ctx.playing.set(true);
         ctx.log_rev.update(|r| *r += 1);
+        ctx.frame.update(|f| *f += 1);
         ctx.changed();
     }
 

@@ -24,6 +24,42 @@
 pub const MIN_PX_PER_DEG: f64 = 0.5;
 /// Largest zoom: about 5.6 metres per pixel at the equator (city scale).
 pub const MAX_PX_PER_DEG: f64 = 20_000.0;
+/// Closest zoom [`Viewport::framing`] goes to (px per degree): a lone site is shown with
+/// some 500 km of country around it.
+pub const FRAME_MAX_PX_PER_DEG: f64 = 60.0;
+
+/// Room kept free at the map's edges when framing (CSS pixels): where the panels sit.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Insets {
+    /// From the left edge.
+    pub left: f64,
+    /// From the right edge.
+    pub right: f64,
+    /// From the top edge.
+    pub top: f64,
+    /// From the bottom edge.
+    pub bottom: f64,
+}
+
+/// The middle of the shortest arc of longitudes that holds every point (the complement of
+/// the widest gap between them), in `[-180, 180)`.
+fn lon_arc_middle(points: &[GeoPoint]) -> f64 {
+    let mut lons: Vec<f64> = points.iter().map(|p| wrap_lon(p.lon_deg)).collect();
+    lons.sort_by(f64::total_cmp);
+    let Some(&first) = lons.first() else {
+        return 0.0;
+    };
+    let mut widest = (-1.0, first);
+    for (i, &a) in lons.iter().enumerate() {
+        let b = lons.get(i + 1).copied().unwrap_or(first + 360.0);
+        if b - a > widest.0 {
+            widest = (b - a, b);
+        }
+    }
+    let (gap, start) = widest;
+    wrap_lon(start + (360.0 - gap) / 2.0)
+}
+
 /// Metres per degree of latitude on a sphere of the IUGG mean radius (6,371,008.8 m):
 /// `2 * pi * R / 360`. Used only for the scale bar.
 pub const METRES_PER_DEG: f64 = 111_195.08;
@@ -613,6 +649,136 @@ impl Viewport {
             ..*self
         }
         .clamped()
+    }
+
+    /// The view that frames `points` (a scenario's sites, launch points and targets): all of
+    /// them inside the map less `insets` (where panels sit), centred in that box, as large as
+    /// fits but no closer than [`FRAME_MAX_PX_PER_DEG`]; same projection and size. On the flat
+    /// map the centre is the middle of the smallest longitude arc and latitude band holding
+    /// them; on the globe their mean direction. Non-finite points are ignored; none leaves
+    /// the view as it is.
+    pub fn framing(&self, points: &[GeoPoint], insets: Insets) -> Viewport {
+        let pts: Vec<GeoPoint> = points
+            .iter()
+            .copied()
+            .filter(|p| p.lat_deg.is_finite() && p.lon_deg.is_finite())
+            .map(|p| GeoPoint::new(p.lat_deg.clamp(-90.0, 90.0), wrap_lon(p.lon_deg)))
+            .collect();
+        if pts.is_empty() {
+            return *self;
+        }
+        // The box: the map less the insets, but never less than a quarter of it each way
+        // (then centred).
+        let fit = |size: f64, a: f64, b: f64| {
+            let inner = size - a.max(0.0) - b.max(0.0);
+            if inner >= size / 4.0 {
+                (a.max(0.0), inner)
+            } else {
+                (size * 3.0 / 8.0, size / 4.0)
+            }
+        };
+        let (left, bw) = fit(self.width_px, insets.left, insets.right);
+        let (top, bh) = fit(self.height_px, insets.top, insets.bottom);
+        let target = ScreenPoint {
+            x: left + bw / 2.0,
+            y: top + bh / 2.0,
+        };
+        let flat_centre = || {
+            let (lo, hi) = pts.iter().fold((90.0_f64, -90.0_f64), |(a, b), p| {
+                (a.min(p.lat_deg), b.max(p.lat_deg))
+            });
+            GeoPoint::new((lo + hi) / 2.0, lon_arc_middle(&pts))
+        };
+        let centre = match self.projection {
+            Projection::Flat => flat_centre(),
+            Projection::Globe => {
+                let sum = pts.iter().fold([0.0; 3], |a, p| {
+                    let u = unit(p.lat_deg, p.lon_deg);
+                    [a[0] + u[0], a[1] + u[1], a[2] + u[2]]
+                });
+                let n = dot(sum, sum).sqrt();
+                if n < 1e-6 * pts.len() as f64 {
+                    flat_centre()
+                } else {
+                    GeoPoint::new(
+                        (sum[2] / n).clamp(-1.0, 1.0).asin().to_degrees(),
+                        sum[1].atan2(sum[0]).to_degrees(),
+                    )
+                }
+            }
+        };
+        // Screen offsets at one pixel per degree around the centre (y down): their bounding
+        // box, which scales with the zoom.
+        let probe = Viewport {
+            center_lat_deg: centre.lat_deg,
+            center_lon_deg: centre.lon_deg,
+            px_per_deg: 1.0,
+            ..*self
+        }
+        .clamped();
+        let mid = ScreenPoint {
+            x: self.width_px / 2.0,
+            y: self.height_px / 2.0,
+        };
+        let (mut x0, mut x1) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
+        for p in &pts {
+            let (dx, dy) = match self.projection {
+                Projection::Flat => (
+                    wrap_lon(p.lon_deg - probe.center_lon_deg),
+                    probe.center_lat_deg - p.lat_deg,
+                ),
+                Projection::Globe => {
+                    let s = probe.project(*p);
+                    (s.x - mid.x, s.y - mid.y)
+                }
+            };
+            (x0, x1) = (x0.min(dx), x1.max(dx));
+            (y0, y1) = (y0.min(dy), y1.max(dy));
+        }
+        let along = |room: f64, extent: f64| {
+            if extent > 0.0 {
+                room / extent
+            } else {
+                f64::INFINITY
+            }
+        };
+        // A margin of 5% of the box on each side, for the markers and their labels.
+        let scale = along(0.9 * bw, x1 - x0)
+            .min(along(0.9 * bh, y1 - y0))
+            .min(FRAME_MAX_PX_PER_DEG);
+        let v = Viewport {
+            px_per_deg: scale,
+            ..probe
+        }
+        .clamped();
+        let k = v.px_per_deg;
+        // The middle of the points' box, on screen at this zoom, goes to the box's centre.
+        let (cx, cy) = ((x0 + x1) / 2.0 * k, (y0 + y1) / 2.0 * k);
+        match self.projection {
+            Projection::Flat => Viewport {
+                center_lon_deg: probe.center_lon_deg + (mid.x + cx - target.x) / k,
+                center_lat_deg: probe.center_lat_deg + (target.y - mid.y - cy) / k,
+                ..v
+            }
+            .clamped(),
+            Projection::Globe => {
+                let middle = v
+                    .unproject(ScreenPoint {
+                        x: mid.x + cx,
+                        y: mid.y + cy,
+                    })
+                    .unwrap_or(centre);
+                v.globe_centre_for(middle, target).map_or(v, |(lat, lon)| {
+                    Viewport {
+                        center_lat_deg: lat,
+                        center_lon_deg: lon,
+                        ..v
+                    }
+                    .clamped()
+                })
+            }
+        }
     }
 
     /// The same view on a map of a new size (the centre and zoom are kept).
@@ -1718,5 +1884,88 @@ mod tests {
         ));
         assert_eq!(wheel_zoom_factor(f64::NAN, 0), 1.0);
         assert!(wheel_zoom_factor(1e9, 0) > 0.2);
+    }
+
+    /// Whether every point shows inside the map less `insets` (on the near side of a globe).
+    fn inside_box(v: &Viewport, points: &[GeoPoint], i: Insets) -> bool {
+        points.iter().all(|p| {
+            v.project_visible(*p).is_some_and(|s| {
+                s.x >= i.left - 1e-6
+                    && s.x <= v.width_px - i.right + 1e-6
+                    && s.y >= i.top - 1e-6
+                    && s.y <= v.height_px - i.bottom + 1e-6
+            })
+        })
+    }
+
+    #[test]
+    fn framing_fits_a_scenario_inside_the_free_part_of_the_map() {
+        let insets = Insets {
+            left: 300.0,
+            right: 384.0,
+            top: 84.0,
+            bottom: 110.0,
+        };
+        // The SoCal preset: launch point, radar, batteries, Los Angeles.
+        let socal = [
+            GeoPoint::new(36.5, -123.1),
+            GeoPoint::new(34.73, -120.57),
+            LOS_ANGELES,
+            GeoPoint::new(32.71, -117.15),
+        ];
+        for projection in [Projection::Flat, Projection::Globe] {
+            let start = Viewport::whole_world(1280.0, 720.0).with_projection(projection);
+            let v = start.framing(&socal, insets);
+            assert_eq!(v.projection, projection);
+            assert!(inside_box(&v, &socal, insets), "{v:?}");
+            // Zoomed in from the whole world (3.6 px per degree) as far as the cap allows:
+            // six degrees of longitude fill the box at 100.
+            assert_eq!(v.px_per_deg, FRAME_MAX_PX_PER_DEG, "{v:?}");
+        }
+        // Across the date line the short way round (20 degrees, not 340).
+        let pacific = [GeoPoint::new(10.0, 170.0), GeoPoint::new(-10.0, -170.0)];
+        let v = Viewport::whole_world(1280.0, 720.0).framing(&pacific, Insets::default());
+        assert!(inside_box(&v, &pacific, Insets::default()), "{v:?}");
+        assert!(v.px_per_deg > 20.0, "{v:?}");
+        assert!(v.center_lon_deg.abs() > 179.0, "{v:?}");
+        // An ICBM from Moscow to New York on the globe: both on the near side.
+        let icbm = [GeoPoint::new(55.75, 37.62), GeoPoint::new(40.71, -74.0)];
+        let globe = Viewport::whole_world(1280.0, 720.0).with_projection(Projection::Globe);
+        let v = globe.framing(&icbm, insets);
+        assert!(inside_box(&v, &icbm, insets), "{v:?}");
+        // As large as fits: the two points span most of the box's width.
+        let (a, b) = (v.project(icbm[0]), v.project(icbm[1]));
+        assert!(
+            (a.x - b.x).abs() > 0.8 * (1280.0 - 300.0 - 384.0),
+            "{v:?} {a:?} {b:?}"
+        );
+        // One site: centred, no closer than the cap; nothing to frame: unchanged.
+        let one = Viewport::whole_world(1280.0, 720.0).framing(&[LOS_ANGELES], Insets::default());
+        assert_eq!(one.px_per_deg, FRAME_MAX_PX_PER_DEG);
+        assert!(close(one.center_lat_deg, 34.05, 1e-9) && close(one.center_lon_deg, -118.25, 1e-9));
+        let start = Viewport::whole_world(1280.0, 720.0);
+        assert_eq!(start.framing(&[], insets), start);
+        assert_eq!(
+            start.framing(&[GeoPoint::new(f64::NAN, 0.0)], insets),
+            start
+        );
+        // Insets larger than the map leave a centred quarter.
+        let huge = Insets {
+            left: 2000.0,
+            right: 2000.0,
+            top: 2000.0,
+            bottom: 2000.0,
+        };
+        let v = start.framing(&socal, huge);
+        assert!(inside_box(
+            &v,
+            &socal,
+            Insets {
+                left: 480.0,
+                right: 480.0,
+                top: 270.0,
+                bottom: 270.0
+            }
+        ));
     }
 }
