@@ -268,6 +268,15 @@ async fn logged(nats: &Nats, room: &str) -> Vec<StampedCommand> {
     panic!("the log ended early");
 }
 
+/// Creates a room on the relay at `addr`; its id and write token.
+async fn create_room(addr: SocketAddr) -> (String, String) {
+    let (status, body) = http(addr, "POST", "/api/rooms").await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let field = |name: &str| created[name].as_str().unwrap().to_string();
+    (field("room"), field("token"))
+}
+
 async fn rest_launch(addr: SocketAddr, room: &str, token: &str, label: &str) {
     let path = format!(
         "/launch?lat=35.5&lon=45&targetLat=33&targetLon=44&missileType=SCUD-B&room={room}&token={token}&label={label}"
@@ -284,11 +293,7 @@ async fn a_room_survives_the_kill_of_its_relay() {
     let mut owner = Process::start(&nats);
     let b_relay = Relay::start(&nats).await;
     let c_relay = Relay::start(&nats).await;
-    let (status, body) = http(owner.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(owner.addr).await;
 
     let join = |addr, name: &'static str, role| {
         let url = ws_url(addr, &room);
@@ -522,11 +527,7 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
     let owners = js.get_key_value("MDSIM_ROOM_OWNERS").await.unwrap();
     let state = js.get_key_value("MDSIM_ROOM_STATE").await.unwrap();
 
-    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(relay.addr).await;
     let lease: serde_json::Value =
         serde_json::from_slice(&owners.get(&room).await.unwrap().unwrap()).unwrap();
     assert_eq!(
@@ -561,10 +562,7 @@ async fn an_owner_whose_lease_was_taken_stops_and_a_closed_room_is_forgotten() {
     assert!(state.get(format!("{room}.meta")).await.unwrap().is_some());
 
     // A room that closes after its grace period is forgotten.
-    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
+    let (room, _) = create_room(relay.addr).await;
     let handle = relay.state.rooms().get(&room).unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while !handle.is_closed() {
@@ -595,11 +593,7 @@ async fn a_command_logged_after_the_room_moved_is_never_answered_nor_applied() {
     let js = async_nats::jetstream::new(client);
     let owners = js.get_key_value("MDSIM_ROOM_OWNERS").await.unwrap();
 
-    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(relay.addr).await;
     let (mut member, _) = Client::join(
         &ws_url(relay.addr, &room),
         "Ada",
@@ -713,11 +707,7 @@ async fn a_takeover_resumes_past_the_ticks_its_dead_owner_ran() {
     };
     let mut first = Process::start(&nats);
     let second = Relay::start(&nats).await;
-    let (status, body) = http(first.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(first.addr).await;
     let (mut member, _) = Client::join(
         &ws_url(first.addr, &room),
         "Ada",
@@ -767,11 +757,7 @@ async fn a_snapshot_larger_than_a_nats_message_is_restored_from_chunks() {
     };
     let mut owner = Process::start(&nats);
     let other = Relay::start(&nats).await;
-    let (status, body) = http(owner.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(owner.addr).await;
     for i in 0..150 {
         rest_launch(owner.addr, &room, &token, &format!("m{i}")).await;
     }
@@ -840,11 +826,7 @@ async fn a_log_stream_that_goes_missing_is_created_again() {
         return;
     };
     let relay = Relay::start(&nats).await;
-    let (status, body) = http(relay.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(relay.addr).await;
     let (mut member, _) = Client::join(
         &ws_url(relay.addr, &room),
         "Ada",
@@ -896,11 +878,7 @@ async fn a_late_append_of_a_replaced_owner_is_ignored() {
     let mut first = Process::start(&nats);
     let mut second = Process::start(&nats);
     let third = Relay::start(&nats).await;
-    let (status, body) = http(first.addr, "POST", "/api/rooms").await;
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let room = created["room"].as_str().unwrap().to_string();
-    let token = created["token"].as_str().unwrap().to_string();
+    let (room, token) = create_room(first.addr).await;
     rest_launch(first.addr, &room, &token, "one").await;
     first.child.kill().unwrap();
     first.child.wait().unwrap();

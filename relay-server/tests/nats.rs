@@ -328,6 +328,22 @@ fn metric_of(state: &AppState, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
+/// Waits (at most 15 s) until the relay has created the events stream.
+async fn wait_for_stream(client: &async_nats::Client) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while stream::context(client)
+        .get_stream(stream::EVENTS_STREAM)
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the relay did not create the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Events flow steadily while nats-server is killed (SIGKILL) and restarted on its store; a
 /// durable consumer of the stream, away from before the outage until after the relay caught
 /// up, sees every event, each at exactly one stream position (publishes retried across the
@@ -340,18 +356,7 @@ async fn a_durable_consumer_away_during_a_nats_kill_sees_every_event_once() {
     };
     let (state, router, _) = relay(&nats).await;
     let client = async_nats::connect(nats.url()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while stream::context(&client)
-        .get_stream(stream::EVENTS_STREAM)
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not create the stream"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_stream(&client).await;
     let away = stream::consumer(&client, "away", "mdsim.events.load.>").await;
     // 20,000 events at about 5,000 a second.
     let bus = state.bus().clone();
@@ -436,18 +441,7 @@ async fn events_wait_for_a_jetstream_that_went_away_rather_than_go_core() {
     };
     let (state, router, _) = relay(&nats).await;
     let client = async_nats::connect(nats.url()).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while stream::context(&client)
-        .get_stream(stream::EVENTS_STREAM)
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the relay did not create the stream"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_stream(&client).await;
     drop(client);
 
     nats.restart_with_jetstream(false);
