@@ -83,7 +83,7 @@ impl Range {
 }
 
 /// A value as a person reads it: 1e-300 rather than three hundred digits of zeros.
-fn shown(value: f64) -> String {
+pub fn shown(value: f64) -> String {
     let a = value.abs();
     if value.is_finite() && a != 0.0 && !(1e-3..1e15).contains(&a) {
         format!("{value:e}")

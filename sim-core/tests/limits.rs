@@ -549,6 +549,16 @@ fn positive_but_absurd_values_are_refused_everywhere() {
     });
     assert!(look.validate().unwrap_err().contains("doctrine.look_s"));
     check(&look).unwrap();
+    // A check across two fields shows its numbers as people read them too (the property
+    // test found 1e-300 written out as three hundred digits).
+    let elevations = Command::PlaceRadar(RadarPlacement {
+        min_el_deg: Some(1e-300),
+        max_el_deg: Some(0.0),
+        ..base.clone()
+    });
+    let e = elevations.validate().unwrap_err();
+    assert!(e.contains("the lowest elevation 1e-300 must be below"), "{e}");
+    check(&elevations).unwrap();
 }
 
 /// Every `while` and `loop` of the engine's code states its bound in a `// bounded:` comment

@@ -131,7 +131,8 @@ impl RadarSite {
         if self.min_el_deg >= self.max_el_deg {
             return Err(format!(
                 "radar {who}: the lowest elevation {} must be below the highest {} degrees",
-                self.min_el_deg, self.max_el_deg
+                limits::shown(self.min_el_deg),
+                limits::shown(self.max_el_deg)
             ));
         }
         Ok(())

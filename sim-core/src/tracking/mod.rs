@@ -211,7 +211,8 @@ impl TrackerParams {
         if self.impact_refresh_max_s < self.impact_refresh_s {
             return Err(format!(
                 "tracker impact_refresh_max_s {} s must be at least impact_refresh_s {} s",
-                self.impact_refresh_max_s, self.impact_refresh_s
+                crate::limits::shown(self.impact_refresh_max_s),
+                crate::limits::shown(self.impact_refresh_s)
             ));
         }
         Ok(())
