@@ -557,7 +557,10 @@ fn positive_but_absurd_values_are_refused_everywhere() {
         ..base.clone()
     });
     let e = elevations.validate().unwrap_err();
-    assert!(e.contains("the lowest elevation 1e-300 must be below"), "{e}");
+    assert!(
+        e.contains("the lowest elevation 1e-300 must be below"),
+        "{e}"
+    );
     check(&elevations).unwrap();
 }
 
