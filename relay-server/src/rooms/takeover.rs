@@ -159,7 +159,7 @@ impl Rooms {
             let saved = restore.saved;
             let logged = restore.commands;
             // Not before the ticks the last owner may have run: see `roomlog::Progress`.
-            let past = restore.progress.map_or(0, |p| p.bound(roomlog_now_ms()));
+            let past = restore.progress.map_or(0, |p| p.bound(roomlog::now_ms()));
             let resumed = tokio::task::spawn_blocking(move || {
                 roomlog_replay(saved, &logged, past, &bus, (&room, &run))
             })
@@ -301,13 +301,6 @@ fn roomlog_replay(
         trails.step(&sim, &events, bus, (room, run));
     }
     (sim, clock, trails)
-}
-
-/// Milliseconds since the Unix epoch (the clock [`roomlog::Progress`] is written with).
-fn roomlog_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
