@@ -55,7 +55,7 @@ async fn metric(router: &Router, name: &str) -> f64 {
 }
 
 async fn next_json(sub: &mut async_nats::Subscriber) -> Value {
-    let message = tokio::time::timeout(Duration::from_secs(15), sub.next())
+    let message = tokio::time::timeout(Duration::from_secs(60), sub.next())
         .await
         .expect("a message in time")
         .expect("the subscription is open");
